@@ -1,0 +1,198 @@
+package gatehouse
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// OTPMethod is how one-time codes reach the user.
+type OTPMethod string
+
+const (
+	OTPEmail OTPMethod = "email"
+	OTPSMS   OTPMethod = "sms"
+)
+
+// AuthMethod is how the users of an organization prove who they are.
+type AuthMethod string
+
+const (
+	AuthPassword AuthMethod = "password"
+	AuthLDAP     AuthMethod = "ldap"
+	AuthSAML2    AuthMethod = "saml2"
+)
+
+// Bounds of the password settings (DESIGN.md §3).
+const (
+	DefaultRememberDays = 30
+	MaxRememberDays     = 365
+	MaxSkipNetworks     = 100
+)
+
+// Organization is one tenant: a clinic, a practice, an office. Nothing of one
+// organization is reachable through another's slug or ids.
+type Organization struct {
+	ID        string
+	Slug      string
+	Name      string
+	Settings  PasswordSettings
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// PasswordSettings are the organization's sign-in rules, as the admin sets
+// them under Settings > Users > Password settings.
+type PasswordSettings struct {
+	// EnforceTwoFactor is "Enforce two-factor authentication for all users in
+	// this organization".
+	EnforceTwoFactor bool
+	// OTPMethod is the "One-time passcode retrieval method".
+	OTPMethod OTPMethod
+	// SkipNetworks is "Skip two-factor verification from specific IP
+	// addresses", in CIDR notation.
+	SkipNetworks []netip.Prefix
+	// RememberDays is how long a verification is remembered on a browser;
+	// 0 asks for a code at every sign-in.
+	RememberDays int
+	// AuthMethod is password, LDAP or SAML2; with LDAP or SAML2 two-factor
+	// authentication is not available.
+	AuthMethod AuthMethod
+}
+
+// DefaultPasswordSettings are the settings of a new organization: safe by
+// default, two-factor authentication enforced by e-mail, which needs no
+// set-up and no phone numbers.
+func DefaultPasswordSettings() PasswordSettings {
+	return PasswordSettings{
+		EnforceTwoFactor: true,
+		OTPMethod:        OTPEmail,
+		RememberDays:     DefaultRememberDays,
+		AuthMethod:       AuthPassword,
+	}
+}
+
+// Validate checks the settings as a whole. It returns an *Error naming the
+// first bad field; the caller saves nothing then.
+func (s PasswordSettings) Validate() error {
+	switch s.OTPMethod {
+	case OTPEmail, OTPSMS:
+	default:
+		return FieldError("otp_method", "otp_method must be \"sms\" or \"email\", not %q.", s.OTPMethod)
+	}
+	switch s.AuthMethod {
+	case AuthPassword, AuthLDAP, AuthSAML2:
+	default:
+		return FieldError("auth_method", "auth_method must be \"password\", \"ldap\" or \"saml2\", not %q.", s.AuthMethod)
+	}
+	if s.RememberDays < 0 || s.RememberDays > MaxRememberDays {
+		return FieldError("remember_days", "remember_days must be between 0 and %d.", MaxRememberDays)
+	}
+	if len(s.SkipNetworks) > MaxSkipNetworks {
+		return FieldError("skip_networks", "At most %d networks may skip two-factor verification.", MaxSkipNetworks)
+	}
+	for _, p := range s.SkipNetworks {
+		if err := checkSkipNetwork(p, p.String()); err != nil {
+			return err
+		}
+	}
+	if s.EnforceTwoFactor && s.AuthMethod != AuthPassword {
+		return &Error{Code: ETWOFACTORUNAVAIL, Field: "enforce_two_factor",
+			Message: "Two-factor authentication is not available with LDAP or SAML2 sign-in."}
+	}
+	return nil
+}
+
+// ParseSkipNetworks parses the entries of "Skip two-factor verification from
+// specific IP addresses" as typed by an admin. An entry that is not a network
+// in CIDR notation, has host bits set, or lets everyone skip is refused with
+// an invalid_network error that quotes it. Blank entries are ignored.
+func ParseSkipNetworks(entries []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	seen := make(map[netip.Prefix]bool)
+	for _, raw := range entries {
+		entry := strings.TrimSpace(raw)
+		if entry == "" {
+			continue
+		}
+		if !strings.Contains(entry, "/") {
+			return nil, networkError(raw, "%q is not in CIDR notation: write a network such as 192.0.2.0/24, or 192.0.2.7/32 for one address.", raw)
+		}
+		p, err := netip.ParsePrefix(entry)
+		if err != nil {
+			return nil, networkError(raw, "%q is not a network in CIDR notation, such as 192.0.2.0/24 or 2001:db8::/48.", raw)
+		}
+		if err := checkSkipNetwork(p, raw); err != nil {
+			return nil, err
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	if len(out) > MaxSkipNetworks {
+		return nil, FieldError("skip_networks", "At most %d networks may skip two-factor verification.", MaxSkipNetworks)
+	}
+	return out, nil
+}
+
+func checkSkipNetwork(p netip.Prefix, raw string) error {
+	if !p.IsValid() {
+		return networkError(raw, "%q is not a network in CIDR notation.", raw)
+	}
+	if p.Addr().Zone() != "" {
+		return networkError(raw, "%q has a zone; write the network without it.", raw)
+	}
+	if p.Masked() != p {
+		return networkError(raw, "%q has host bits set; did you mean %s?", raw, p.Masked())
+	}
+	if p.Bits() == 0 {
+		return networkError(raw, "%q would let every address skip two-factor verification.", raw)
+	}
+	if p.Addr().Is4In6() {
+		return networkError(raw, "%q is an IPv4-mapped IPv6 network; write it as IPv4 (%s).", raw,
+			netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0)))
+	}
+	return nil
+}
+
+func networkError(entry, format string, args ...any) *Error {
+	return &Error{Code: EINVALIDNETWORK, Field: "skip_networks", Entry: entry, Message: fmt.Sprintf(format, args...)}
+}
+
+// SkipNetworkMatch reports whether addr is inside one of the networks.
+// IPv4-mapped IPv6 addresses match their IPv4 networks.
+func SkipNetworkMatch(networks []netip.Prefix, addr netip.Addr) (netip.Prefix, bool) {
+	addr = addr.Unmap().WithZone("")
+	for _, p := range networks {
+		if p.Contains(addr) {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidateSlug checks an organization slug: 1 to 63 lower-case letters,
+// digits and inner hyphens, so it is safe in a URL path.
+func ValidateSlug(slug string) error {
+	if !slugRE.MatchString(slug) {
+		return FieldError("slug", "The organization slug must be 1 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen.")
+	}
+	return nil
+}
+
+// ValidateOrgName checks an organization's display name.
+func ValidateOrgName(name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return FieldError("name", "The organization name is required.")
+	}
+	if len(name) > 200 {
+		return FieldError("name", "The organization name is longer than 200 characters.")
+	}
+	return nil
+}

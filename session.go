@@ -1,0 +1,65 @@
+package gatehouse
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Two-factor states of a signed-in session: which branch of the sign-in
+// decision (DESIGN.md §4) let the user in.
+const (
+	TwoFactorNotEnforced    = "not_enforced"
+	TwoFactorExempt         = "exempt"
+	TwoFactorAllowedNetwork = "allowed_network"
+	TwoFactorRemembered     = "remembered"
+	TwoFactorFederated      = "federated"
+	TwoFactorVerified       = "verified"
+)
+
+// Session is a signed-in browser or API client. Only a hash of its token is
+// stored; the token itself lives in the client's cookie.
+type Session struct {
+	TokenHash      []byte
+	UserID         string
+	OrgID          string
+	TwoFactorState string
+	ClientIP       netip.Addr
+	UserAgent      string
+	CreatedAt      time.Time // also when the user authenticated
+	LastSeenAt     time.Time
+	ExpiresAt      time.Time // the absolute timeout
+}
+
+// Expired reports whether the session is over at now, by the absolute
+// timeout or by being idle for longer than idle.
+func (s *Session) Expired(now time.Time, idle time.Duration) bool {
+	return !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(idle))
+}
+
+// AuditEvent is one line of an organization's audit log. It never carries a
+// code, a password or a token.
+type AuditEvent struct {
+	ID       int64
+	OrgID    string // "" for events outside any organization
+	UserID   string // the subject, "" when unknown
+	ActorID  string // who did it, when not the subject
+	Event    string // e.g. "login.succeeded"
+	Reason   string // which rule decided, e.g. "not_enforced"
+	ClientIP netip.Addr
+	Detail   map[string]string
+	At       time.Time
+}
+
+// Audit event names.
+const (
+	AuditLoginSucceeded         = "login.succeeded"
+	AuditLoginFailed            = "login.failed"
+	AuditLoginThrottled         = "login.throttled"
+	AuditLoginTwoFactorRequired = "login.two_factor_required"
+	AuditLogout                 = "logout"
+	AuditOrgCreated             = "organization.created"
+	AuditSettingsChanged        = "organization.settings_changed"
+	AuditUserCreated            = "user.created"
+	AuditPasswordSet            = "user.password_set"
+	AuditPasswordRehashed       = "user.password_rehashed"
+)

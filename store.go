@@ -1,0 +1,141 @@
+package gatehouse
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"time"
+)
+
+// Store is all of Gatehouse's persistent state. internal/sqlstore implements
+// it on SQLite and PostgreSQL; one conformance suite holds both to this
+// contract. Every method takes a context and fails with a plain (internal)
+// error when the database cannot be reached, so callers fail closed.
+type Store interface {
+	OrganizationStore
+	UserStore
+	SessionStore
+	ThrottleStore
+	AuditStore
+	OutboxStore
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// OrganizationStore keeps organizations and their password settings.
+type OrganizationStore interface {
+	// CreateOrganization saves a new organization; the caller sets ID and
+	// times. Returns ECONFLICT if the slug is taken.
+	CreateOrganization(ctx context.Context, org *Organization) error
+	// OrganizationBySlug returns ENOTFOUND if there is no such organization.
+	OrganizationBySlug(ctx context.Context, slug string) (*Organization, error)
+	// OrganizationByID returns ENOTFOUND if there is no such organization.
+	OrganizationByID(ctx context.Context, id string) (*Organization, error)
+	// ListOrganizations returns all organizations ordered by slug.
+	ListOrganizations(ctx context.Context) ([]*Organization, error)
+	// UpdatePasswordSettings replaces the organization's settings as a
+	// whole. Returns ENOTFOUND if there is no such organization.
+	UpdatePasswordSettings(ctx context.Context, orgID string, s PasswordSettings, at time.Time) error
+}
+
+// UserStore keeps users. Every lookup is scoped to one organization: a user
+// of another organization is ENOTFOUND.
+type UserStore interface {
+	// CreateUser saves a new user; the caller sets ID and times. Returns
+	// ECONFLICT if the e-mail is taken in that organization and ENOTFOUND if
+	// the organization does not exist.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByID returns ENOTFOUND unless the user exists in orgID.
+	UserByID(ctx context.Context, orgID, id string) (*User, error)
+	// UserByEmail takes a normalized e-mail and returns ENOTFOUND unless the
+	// user exists in orgID.
+	UserByEmail(ctx context.Context, orgID, email string) (*User, error)
+	// ListUsers returns up to limit users of orgID ordered by e-mail, those
+	// after afterEmail ("" for the first page).
+	ListUsers(ctx context.Context, orgID, afterEmail string, limit int) ([]*User, error)
+	// UpdateUser saves the user's e-mail, name, phone, role, disabled,
+	// exemption and UpdatedAt as the caller set them (not the password). Returns ENOTFOUND unless the user exists
+	// in u.OrgID, ECONFLICT if the new e-mail is taken.
+	UpdateUser(ctx context.Context, u *User) error
+	// SetPasswordHash replaces the user's password hash. Returns ENOTFOUND
+	// unless the user exists in orgID.
+	SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error
+}
+
+// SessionStore keeps signed-in sessions by the hash of their token.
+type SessionStore interface {
+	// CreateSession saves a new session. Returns ENOTFOUND unless the user
+	// exists in s.OrgID.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByTokenHash returns ENOTFOUND if there is no such session.
+	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
+	// TouchSession records activity on a session; it never moves the last
+	// use backwards. Returns ENOTFOUND if the session is gone.
+	TouchSession(ctx context.Context, hash []byte, at time.Time) error
+	// DeleteSession ends one session; ending a missing one is not an error.
+	DeleteSession(ctx context.Context, hash []byte) error
+	// DeleteUserSessions ends every session of a user.
+	DeleteUserSessions(ctx context.Context, orgID, userID string) error
+	// DeleteExpiredSessions removes sessions past their absolute timeout or
+	// idle since before idleBefore, and returns how many.
+	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
+}
+
+// Throttle is the failure count kept under one key (an account, a client
+// address).
+type Throttle struct {
+	Failures    int
+	LastFailure time.Time
+}
+
+// ThrottleStore counts failures in the database, so the counts hold across
+// nodes and restarts.
+type ThrottleStore interface {
+	// RecordFailure atomically counts one failure under key at now and
+	// returns the new count. A failure more than window after the last one
+	// starts the count again at 1.
+	RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (Throttle, error)
+	// Throttle returns the count under key; the zero Throttle if none.
+	Throttle(ctx context.Context, key string) (Throttle, error)
+	// ClearFailures forgets the count under key.
+	ClearFailures(ctx context.Context, key string) error
+}
+
+// AuditStore keeps the audit log.
+type AuditStore interface {
+	// AppendAudit saves e and sets its ID.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// ListAudit returns up to limit events of orgID, newest first, those
+	// with an ID below beforeID (0 for the first page).
+	ListAudit(ctx context.Context, orgID string, beforeID int64, limit int) ([]*AuditEvent, error)
+}
+
+// OutboxMessage is a message kept in the database instead of being sent, for
+// development and the demo (shown at /dev/outbox in dev mode only).
+type OutboxMessage struct {
+	ID        int64
+	Channel   string // "email" or "sms"
+	To        string
+	Subject   string
+	Body      string
+	CreatedAt time.Time
+}
+
+// OutboxStore keeps the development outbox.
+type OutboxStore interface {
+	AddOutboxMessage(ctx context.Context, m *OutboxMessage) error
+	// ListOutboxMessages returns up to limit messages, newest first.
+	ListOutboxMessages(ctx context.Context, limit int) ([]*OutboxMessage, error)
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewID returns a new opaque identifier: 128 random bits as 26 lower-case
+// letters and digits.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+	return idEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,70 @@
+package gatehouse
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Role is a user's role within one organization.
+type Role string
+
+const (
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleMember }
+
+// User is a person who signs in to one organization. The same e-mail address
+// in two organizations is two users.
+type User struct {
+	ID    string
+	OrgID string
+	Email string // normalized: trimmed and lower-case
+	Name  string
+	Phone string // E.164, or "" when none is on the profile
+	Role  Role
+	// Disabled users cannot sign in; their sessions end.
+	Disabled bool
+	// TwoFactorExempt is the admin's per-user exemption from 2FA.
+	TwoFactorExempt bool
+	// PasswordHash is a PHC string; "" for users of LDAP or SAML2
+	// organizations, who have no local password.
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// MaxEmailLength bounds an e-mail address (RFC 5321's path limit).
+const MaxEmailLength = 254
+
+// NormalizeEmail trims and lower-cases an e-mail address and checks that it
+// is one plain address. It returns an EINVALID error naming the "email"
+// field otherwise.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "", FieldError("email", "The e-mail address is required.")
+	}
+	if len(s) > MaxEmailLength {
+		return "", FieldError("email", "The e-mail address is longer than %d characters.", MaxEmailLength)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || strings.Count(s, "@") != 1 {
+		return "", FieldError("email", "%q is not an e-mail address.", s)
+	}
+	return s, nil
+}
+
+// ValidateUserName checks a user's display name, which may be empty.
+func ValidateUserName(name string) error {
+	if len(name) > 200 {
+		return FieldError("name", "The name is longer than 200 characters.")
+	}
+	if strings.ContainsAny(name, "\r\n\x00") {
+		return FieldError("name", "The name must be on one line.")
+	}
+	return nil
+}
