@@ -1,0 +1,75 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// AppendAudit saves e and sets its ID.
+func (db *DB) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
+	detail := []byte("{}")
+	if len(e.Detail) > 0 {
+		detail, _ = json.Marshal(e.Detail) // a map[string]string always marshals
+	}
+	err := db.write.QueryRowContext(ctx, `
+		INSERT INTO audit_events (org_id, user_id, actor_id, event, reason, client_ip, detail, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		RETURNING id`,
+		e.OrgID, e.UserID, e.ActorID, e.Event, e.Reason, addrText(e.ClientIP), string(detail), millis(e.At)).
+		Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: append audit: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns up to limit events of orgID, newest first, those with an
+// ID below beforeID (0 for the first page). An event without detail comes
+// back with a nil Detail.
+func (db *DB) ListAudit(ctx context.Context, orgID string, beforeID int64, limit int) ([]*gatehouse.AuditEvent, error) {
+	events := []*gatehouse.AuditEvent{}
+	if limit <= 0 {
+		return events, nil // SQLite reads a negative LIMIT as no limit at all
+	}
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64 // one plain range condition: the index serves every page alike
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, org_id, user_id, actor_id, event, reason, client_ip, detail, at
+		FROM audit_events
+		WHERE org_id = $1 AND id < $2
+		ORDER BY id DESC LIMIT $3`, orgID, beforeID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list audit: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			e          gatehouse.AuditEvent
+			ip, detail string
+			at         int64
+		)
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.UserID, &e.ActorID, &e.Event, &e.Reason, &ip, &detail, &at); err != nil {
+			return nil, fmt.Errorf("sqlstore: list audit: %w", err)
+		}
+		if e.ClientIP, err = parseAddr(ip); err != nil {
+			return nil, fmt.Errorf("sqlstore: list audit: event %d: client_ip: %w", e.ID, err)
+		}
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			return nil, fmt.Errorf("sqlstore: list audit: event %d: detail: %w", e.ID, err)
+		}
+		if len(e.Detail) == 0 {
+			e.Detail = nil
+		}
+		e.At = fromMillis(at)
+		events = append(events, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list audit: %w", err)
+	}
+	return events, nil
+}

@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// CreateOrganization saves a new organization. Returns ECONFLICT if the slug
+// is taken.
+func (db *DB) CreateOrganization(ctx context.Context, org *gatehouse.Organization) error {
+	s := org.Settings
+	_, err := db.write.ExecContext(ctx, `
+		INSERT INTO organizations (id, slug, name, enforce_two_factor, otp_method, skip_networks,
+			remember_days, auth_method, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		org.ID, org.Slug, org.Name, s.EnforceTwoFactor, string(s.OTPMethod), networksJSON(s.SkipNetworks),
+		s.RememberDays, string(s.AuthMethod), millis(org.CreatedAt), millis(org.UpdatedAt))
+	if violated(err) == uniqueViolation {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "An organization with the slug %q already exists.", org.Slug)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create organization: %w", err)
+	}
+	return nil
+}
+
+const orgColumns = `id, slug, name, enforce_two_factor, otp_method, skip_networks,
+	remember_days, auth_method, created_at, updated_at`
+
+func scanOrganization(row scanner) (*gatehouse.Organization, error) {
+	var (
+		o                gatehouse.Organization
+		s                = &o.Settings
+		networks         string
+		created, updated int64
+	)
+	err := row.Scan(&o.ID, &o.Slug, &o.Name, &s.EnforceTwoFactor, &s.OTPMethod, &networks,
+		&s.RememberDays, &s.AuthMethod, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	if s.SkipNetworks, err = parseNetworks(networks); err != nil {
+		return nil, fmt.Errorf("organization %s: skip_networks: %w", o.ID, err)
+	}
+	o.CreatedAt, o.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &o, nil
+}
+
+// OrganizationBySlug returns ENOTFOUND if there is no such organization.
+func (db *DB) OrganizationBySlug(ctx context.Context, slug string) (*gatehouse.Organization, error) {
+	o, err := scanOrganization(db.read.QueryRowContext(ctx,
+		`SELECT `+orgColumns+` FROM organizations WHERE slug = $1`, slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Organization")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: organization by slug: %w", err)
+	}
+	return o, nil
+}
+
+// OrganizationByID returns ENOTFOUND if there is no such organization.
+func (db *DB) OrganizationByID(ctx context.Context, id string) (*gatehouse.Organization, error) {
+	o, err := scanOrganization(db.read.QueryRowContext(ctx,
+		`SELECT `+orgColumns+` FROM organizations WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Organization")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: organization by id: %w", err)
+	}
+	return o, nil
+}
+
+// ListOrganizations returns all organizations ordered by slug.
+func (db *DB) ListOrganizations(ctx context.Context) ([]*gatehouse.Organization, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+orgColumns+` FROM organizations ORDER BY slug`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list organizations: %w", err)
+	}
+	defer rows.Close()
+	orgs := []*gatehouse.Organization{}
+	for rows.Next() {
+		o, err := scanOrganization(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list organizations: %w", err)
+		}
+		orgs = append(orgs, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list organizations: %w", err)
+	}
+	return orgs, nil
+}
+
+// UpdatePasswordSettings replaces the organization's settings as a whole.
+// Returns ENOTFOUND if there is no such organization.
+func (db *DB) UpdatePasswordSettings(ctx context.Context, orgID string, s gatehouse.PasswordSettings, at time.Time) error {
+	res, err := db.write.ExecContext(ctx, `
+		UPDATE organizations SET enforce_two_factor = $2, otp_method = $3, skip_networks = $4,
+			remember_days = $5, auth_method = $6, updated_at = $7
+		WHERE id = $1`,
+		orgID, s.EnforceTwoFactor, string(s.OTPMethod), networksJSON(s.SkipNetworks),
+		s.RememberDays, string(s.AuthMethod), millis(at))
+	return updated(res, err, "Organization", "update password settings")
+}
+
+// updated turns the result of an UPDATE of one row into ENOTFOUND when no
+// row matched.
+func updated(res sql.Result, err error, what, op string) error {
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if n == 0 {
+		return notFound(what)
+	}
+	return nil
+}
+
+// networksJSON writes no networks as [] rather than null, so the column
+// always holds an array.
+func networksJSON(ps []netip.Prefix) string {
+	s := make([]string, 0, len(ps))
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	b, _ := json.Marshal(s) // a []string always marshals
+	return string(b)
+}
+
+func parseNetworks(text string) ([]netip.Prefix, error) {
+	var s []string
+	if err := json.Unmarshal([]byte(text), &s); err != nil {
+		return nil, err
+	}
+	var ps []netip.Prefix
+	for _, v := range s {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}

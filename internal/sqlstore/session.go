@@ -1,0 +1,102 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// CreateSession saves a new session. Returns ENOTFOUND unless the user
+// exists in s.OrgID.
+func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
+	_, err := db.write.ExecContext(ctx, `
+		INSERT INTO sessions (token_hash, user_id, org_id, two_factor_state, client_ip, user_agent,
+			created_at, last_seen_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.TokenHash, s.UserID, s.OrgID, s.TwoFactorState, addrText(s.ClientIP), s.UserAgent,
+		millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt))
+	switch violated(err) {
+	case foreignKeyViolation:
+		return notFound("User")
+	case uniqueViolation: // two random 256-bit tokens never collide: a caller bug
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "The session already exists.")
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByTokenHash returns ENOTFOUND if there is no such session. It
+// returns expired sessions too: the caller decides with Session.Expired.
+func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.Session, error) {
+	var (
+		s                        = gatehouse.Session{TokenHash: bytes.Clone(hash)}
+		ip                       string
+		created, seen, expiresAt int64
+	)
+	err := db.read.QueryRowContext(ctx, `
+		SELECT user_id, org_id, two_factor_state, client_ip, user_agent, created_at, last_seen_at, expires_at
+		FROM sessions WHERE token_hash = $1`, hash).
+		Scan(&s.UserID, &s.OrgID, &s.TwoFactorState, &ip, &s.UserAgent, &created, &seen, &expiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Session")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: session by token hash: %w", err)
+	}
+	if s.ClientIP, err = parseAddr(ip); err != nil {
+		return nil, fmt.Errorf("sqlstore: session by token hash: client_ip: %w", err)
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expiresAt)
+	return &s, nil
+}
+
+// TouchSession records activity on a session at at. Returns ENOTFOUND if the
+// session is gone (ended meanwhile, perhaps on another node).
+func (db *DB) TouchSession(ctx context.Context, hash []byte, at time.Time) error {
+	// Never move last_seen_at back: two nodes touching one session at once
+	// may arrive out of order.
+	res, err := db.write.ExecContext(ctx, `
+		UPDATE sessions SET last_seen_at = CASE WHEN last_seen_at < $2 THEN $2 ELSE last_seen_at END
+		WHERE token_hash = $1`, hash, millis(at))
+	return updated(res, err, "Session", "touch session")
+}
+
+// DeleteSession ends one session; ending a missing one is not an error.
+func (db *DB) DeleteSession(ctx context.Context, hash []byte) error {
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hash); err != nil {
+		return fmt.Errorf("sqlstore: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of the user in orgID.
+func (db *DB) DeleteUserSessions(ctx context.Context, orgID, userID string) error {
+	_, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE org_id = $1 AND user_id = $2`, orgID, userID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes the sessions that Session.Expired reports
+// over at now: past their absolute timeout, or last seen at or before
+// idleBefore (now minus the idle timeout). It returns how many.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int64, error) {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2`,
+		millis(now), millis(idleBefore))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete expired sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete expired sessions: %w", err)
+	}
+	return n, nil
+}

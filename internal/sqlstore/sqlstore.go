@@ -1,0 +1,145 @@
+// Package sqlstore keeps Gatehouse's state in SQLite (the default: one file,
+// no set-up) or PostgreSQL (several nodes sharing one database). It
+// implements gatehouse.Store with hand-written SQL over database/sql.
+//
+// The SQL text is shared: both drivers take $1 placeholders, times are unix
+// milliseconds in integer columns and booleans scan the same way. What truly
+// differs (opening, error codes, locking migrations) lives in
+// dialect_sqlite.go and dialect_postgres.go, and each dialect has its own
+// embedded migrations.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+var _ gatehouse.Store = (*DB)(nil)
+
+// DB is an open Gatehouse database. It is safe for concurrent use.
+type DB struct {
+	dialect dialect
+	// On SQLite, write is the one connection allowed to write, so writers
+	// queue in Go instead of failing with SQLITE_BUSY, and read is a pool of
+	// read-only connections that WAL lets run beside it. On PostgreSQL both
+	// are the same pool.
+	write *sql.DB
+	read  *sql.DB
+}
+
+// dialect is what differs between the two databases beyond opening them and
+// reading their error codes.
+type dialect struct {
+	name string
+	// lockMigrations runs first in every migration's transaction, so that
+	// two nodes starting at once apply each migration exactly once. Empty
+	// when beginning the transaction already locks.
+	lockMigrations string
+	// tableExists counts the tables named $1 in the current schema.
+	tableExists string
+}
+
+// Open opens and pings the database at databaseURL: "sqlite:PATH" (or
+// "sqlite://PATH"), or "postgres://…" / "postgresql://…". The folder of a
+// SQLite file must exist. The database is not migrated: call Migrate.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	scheme, rest, ok := strings.Cut(databaseURL, ":")
+	switch strings.ToLower(scheme) {
+	case "sqlite":
+		if ok {
+			return openSQLite(ctx, strings.TrimPrefix(rest, "//"))
+		}
+	case "postgres", "postgresql":
+		return openPostgres(ctx, databaseURL)
+	}
+	// Never echo the URL itself: it may carry a password.
+	what := "a database URL without a scheme"
+	if ok && scheme != "" && !strings.ContainsAny(scheme, "/\\@") {
+		what = fmt.Sprintf("database URL scheme %q", scheme)
+	}
+	return nil, fmt.Errorf("sqlstore: unsupported %s: use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE", what)
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.name }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	if db.read != db.write {
+		if err := db.read.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: ping: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database's connections.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// constraint is the kind of constraint a failed write broke, read from the
+// driver's error code.
+type constraint int
+
+const (
+	noConstraint constraint = iota
+	uniqueViolation
+	foreignKeyViolation
+)
+
+func violated(err error) constraint {
+	if c := sqliteViolation(err); c != noConstraint {
+		return c
+	}
+	return postgresViolation(err)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// nullable stores "" as NULL, for columns where "" means "none".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func addrText(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+func parseAddr(s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	return netip.ParseAddr(s)
+}
+
+func notFound(what string) error {
+	return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found.", what)
+}

@@ -1,0 +1,170 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+func TestSQLite(t *testing.T) {
+	testStore(t, func(t *testing.T) string {
+		return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
+	})
+}
+
+// TestPostgres runs each test in a schema of its own, dropped afterwards, so
+// runs never see each other's rows and may share one database.
+func TestPostgres(t *testing.T) {
+	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
+	}
+	admin, err := Open(t.Context(), base)
+	if err != nil {
+		t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+
+	testStore(t, func(t *testing.T) string {
+		schema := "gh_" + gatehouse.NewID() // lower-case letters and digits: safe unquoted
+		if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+			t.Fatalf("create schema: %v", err)
+		}
+		t.Cleanup(func() {
+			if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+				t.Errorf("drop schema %s: %v", schema, err)
+			}
+		})
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL: %v", err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema) // pgx sends unknown parameters as run-time settings
+		u.RawQuery = q.Encode()
+		return u.String()
+	})
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("an unknown scheme is refused, naming the accepted forms but not the password", func(t *testing.T) {
+		for _, u := range []string{"mysql://gate:s3cret@db/gatehouse", "postgress://gate:s3cret@db/gatehouse", "gatehouse.db", ""} {
+			_, err := Open(t.Context(), u)
+			if err == nil {
+				t.Fatalf("Open(%q) succeeded", u)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "sqlite:PATH") || !strings.Contains(msg, "postgres://") {
+				t.Errorf("Open(%q) = %q, want it to name sqlite:PATH and postgres://", u, msg)
+			}
+			if strings.Contains(msg, "s3cret") {
+				t.Errorf("Open(%q) = %q, which shows the password", u, msg)
+			}
+		}
+	})
+	t.Run("sqlite without a path or with options is refused", func(t *testing.T) {
+		for _, u := range []string{"sqlite:", "sqlite://", "sqlite::memory:", "sqlite:x.db?_pragma=foo"} {
+			if _, err := Open(t.Context(), u); err == nil {
+				t.Errorf("Open(%q) succeeded", u)
+			}
+		}
+	})
+	t.Run("sqlite in a missing folder is an error", func(t *testing.T) {
+		_, err := Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "missing", "gatehouse.db"))
+		if err == nil {
+			t.Fatal("Open succeeded")
+		}
+	})
+	t.Run("sqlite:// with an absolute path opens the file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "gatehouse.db")
+		db, err := Open(t.Context(), "sqlite://"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if got := db.Dialect(); got != "sqlite" {
+			t.Errorf("Dialect() = %q, want sqlite", got)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("an unreachable postgres is an error", func(t *testing.T) {
+		_, err := Open(t.Context(), "postgres://gate:s3cret@127.0.0.1:1/gatehouse?sslmode=disable")
+		if err == nil {
+			t.Fatal("Open succeeded")
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("error %q shows the password", err)
+		}
+	})
+}
+
+// The writer's settings are what make an acknowledged write durable and
+// foreign keys hold, so they are checked rather than trusted.
+func TestSQLiteConnections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	db, err := Open(t.Context(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range []struct{ pragma, want string }{
+		{"journal_mode", "wal"},
+		{"synchronous", "2"}, // FULL
+		{"foreign_keys", "1"},
+		{"busy_timeout", "10000"},
+	} {
+		var got string
+		if err := db.write.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("writer PRAGMA %s = %s, want %s", c.pragma, got, c.want)
+		}
+	}
+	if _, err := db.read.ExecContext(t.Context(), "CREATE TABLE t (x INTEGER)"); err == nil {
+		t.Error("a reader connection accepted a write")
+	}
+
+	// A transaction holds the write lock from BEGIN (IMMEDIATE), so another
+	// process that does not wait finds the database busy before any write.
+	tx, err := db.write.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(t.Context(), "CREATE TABLE t (x INTEGER)"); err == nil {
+		t.Error("another connection wrote while a writer transaction was open")
+	}
+}
+
+func TestMigrationsMatchAcrossDialects(t *testing.T) {
+	names := func(dialect string) []string {
+		ms, err := loadMigrations(dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, m := range ms {
+			s = append(s, m.name)
+		}
+		return s
+	}
+	sqlite, postgres := names("sqlite"), names("postgres")
+	if len(sqlite) == 0 || !slices.Equal(sqlite, postgres) {
+		t.Errorf("sqlite migrations %v, postgres migrations %v: want the same non-empty list", sqlite, postgres)
+	}
+}

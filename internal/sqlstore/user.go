@@ -1,0 +1,137 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+func emailTaken() error {
+	return gatehouse.Errorf(gatehouse.ECONFLICT, "A user with that e-mail address already exists in this organization.")
+}
+
+// CreateUser saves a new user. Returns ECONFLICT if the e-mail is taken in
+// that organization and ENOTFOUND if the organization does not exist.
+func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
+	_, err := db.write.ExecContext(ctx, `
+		INSERT INTO users (id, org_id, email, name, phone, role, disabled, two_factor_exempt,
+			password_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		u.ID, u.OrgID, u.Email, u.Name, nullable(u.Phone), string(u.Role), u.Disabled, u.TwoFactorExempt,
+		nullable(u.PasswordHash), millis(u.CreatedAt), millis(u.UpdatedAt))
+	switch violated(err) {
+	case uniqueViolation:
+		return emailTaken()
+	case foreignKeyViolation:
+		return notFound("Organization")
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create user: %w", err)
+	}
+	return nil
+}
+
+const userColumns = `id, org_id, email, name, phone, role, disabled, two_factor_exempt,
+	password_hash, created_at, updated_at`
+
+func scanUser(row scanner) (*gatehouse.User, error) {
+	var (
+		u                gatehouse.User
+		phone, hash      sql.NullString
+		created, updated int64
+	)
+	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &phone, &u.Role, &u.Disabled, &u.TwoFactorExempt,
+		&hash, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	u.Phone, u.PasswordHash = phone.String, hash.String
+	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &u, nil
+}
+
+// UserByID returns ENOTFOUND unless the user exists in orgID.
+func (db *DB) UserByID(ctx context.Context, orgID, id string) (*gatehouse.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE org_id = $1 AND id = $2`, orgID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: user by id: %w", err)
+	}
+	return u, nil
+}
+
+// UserByEmail takes a normalized e-mail and returns ENOTFOUND unless the
+// user exists in orgID.
+func (db *DB) UserByEmail(ctx context.Context, orgID, email string) (*gatehouse.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE org_id = $1 AND email = $2`, orgID, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: user by email: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers returns up to limit users of orgID ordered by e-mail, those after
+// afterEmail ("" for the first page).
+func (db *DB) ListUsers(ctx context.Context, orgID, afterEmail string, limit int) ([]*gatehouse.User, error) {
+	users := []*gatehouse.User{}
+	if limit <= 0 {
+		return users, nil // SQLite reads a negative LIMIT as no limit at all
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT `+userColumns+` FROM users
+		WHERE org_id = $1 AND email > $2
+		ORDER BY email LIMIT $3`, orgID, afterEmail, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list users: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list users: %w", err)
+	}
+	return users, nil
+}
+
+// UpdateUser saves the user's e-mail, name, phone, role, disabled and
+// exemption, and u.UpdatedAt as the caller set it; not the password.
+// Returns ENOTFOUND unless the user exists in u.OrgID, ECONFLICT if the new
+// e-mail is taken.
+func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
+	res, err := db.write.ExecContext(ctx, `
+		UPDATE users SET email = $3, name = $4, phone = $5, role = $6, disabled = $7,
+			two_factor_exempt = $8, updated_at = $9
+		WHERE org_id = $1 AND id = $2`,
+		u.OrgID, u.ID, u.Email, u.Name, nullable(u.Phone), string(u.Role), u.Disabled,
+		u.TwoFactorExempt, millis(u.UpdatedAt))
+	if violated(err) == uniqueViolation {
+		return emailTaken()
+	}
+	return updated(res, err, "User", "update user")
+}
+
+// SetPasswordHash replaces the user's password hash ("" removes it).
+// Returns ENOTFOUND unless the user exists in orgID.
+func (db *DB) SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error {
+	res, err := db.write.ExecContext(ctx, `
+		UPDATE users SET password_hash = $3, updated_at = $4
+		WHERE org_id = $1 AND id = $2`,
+		orgID, userID, nullable(hash), millis(at))
+	return updated(res, err, "User", "set password hash")
+}
