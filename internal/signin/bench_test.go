@@ -1,0 +1,68 @@
+package signin_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/netip"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/password"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+	"github.com/gatehousehq/gatehouse/internal/sqlstore"
+)
+
+// BenchmarkSignIn and BenchmarkRawArgon2id run in one invocation so the
+// two can be compared on the same machine at the same moment
+// (DESIGN.md §8: sign-in throughput at least 90% of the raw hash rate):
+//
+//	go test -run '^$' -bench 'SignIn|RawArgon2id' -benchtime 200x ./internal/signin
+func BenchmarkSignIn(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	h, err := password.NewHasher(password.HasherConfig{Params: password.DefaultParams(), Workers: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := gatehouse.DefaultPasswordSettings()
+	s.EnforceTwoFactor = false
+	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "bench", Name: "Bench", Settings: s}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		b.Fatal(err)
+	}
+	hash, err := h.Hash(ctx, testPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: "bench@bench.test", Role: gatehouse.RoleMember, PasswordHash: hash}); err != nil {
+		b.Fatal(err)
+	}
+	req := signin.LoginRequest{Organization: "bench", Email: "bench@bench.test", Password: testPassword, ClientIP: netip.MustParseAddr("192.0.2.1")}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := svc.Login(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRawArgon2id(b *testing.B) {
+	p := password.DefaultParams()
+	for b.Loop() {
+		if _, err := password.Hash(testPassword, p, rand.Reader); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package signin
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// Outcomes of the decision that do not sign the user in yet.
+const (
+	NeedCode  = "code_required"
+	NeedPhone = "phone_required"
+)
+
+// Decision is the result of DESIGN.md §4 after a correct password.
+type Decision struct {
+	// Outcome is one of the gatehouse.TwoFactor* states when the user is
+	// signed in, or NeedCode / NeedPhone.
+	Outcome string
+	// Network is the skip network that matched, for allowed_network.
+	Network netip.Prefix
+}
+
+// SignedIn reports whether the decision lets the user in without a code.
+func (d Decision) SignedIn() bool { return d.Outcome != NeedCode && d.Outcome != NeedPhone }
+
+// Decide applies the organization's policy to a user whose password was
+// correct, in the order of DESIGN.md §4. It is the only place that decides
+// whether a code is needed.
+//
+// The remembered-browser branch comes with the code step (two-factor
+// delivery); until then no browser is remembered, so Decide never answers
+// "remembered", and every user who would need a code gets NeedCode or
+// NeedPhone, which Login refuses.
+func Decide(org *gatehouse.Organization, user *gatehouse.User, clientIP netip.Addr) (Decision, error) {
+	if org == nil || user == nil || user.OrgID != org.ID {
+		return Decision{}, errors.New("signin: decide without a matching organization and user")
+	}
+	st := org.Settings
+	switch st.AuthMethod {
+	case gatehouse.AuthLDAP, gatehouse.AuthSAML2:
+		return Decision{Outcome: gatehouse.TwoFactorFederated}, nil
+	case gatehouse.AuthPassword:
+	default:
+		return Decision{}, errors.New("signin: unknown sign-in method " + string(st.AuthMethod))
+	}
+	if !st.EnforceTwoFactor {
+		return Decision{Outcome: gatehouse.TwoFactorNotEnforced}, nil
+	}
+	if user.TwoFactorExempt {
+		return Decision{Outcome: gatehouse.TwoFactorExempt}, nil
+	}
+	if clientIP.IsValid() {
+		if p, ok := gatehouse.SkipNetworkMatch(st.SkipNetworks, clientIP); ok {
+			return Decision{Outcome: gatehouse.TwoFactorAllowedNetwork, Network: p}, nil
+		}
+	}
+	switch st.OTPMethod {
+	case gatehouse.OTPSMS:
+		if user.Phone == "" {
+			return Decision{Outcome: NeedPhone}, nil
+		}
+		return Decision{Outcome: NeedCode}, nil
+	case gatehouse.OTPEmail:
+		return Decision{Outcome: NeedCode}, nil
+	default:
+		return Decision{}, errors.New("signin: unknown one-time passcode method " + string(st.OTPMethod))
+	}
+}
