@@ -1,0 +1,198 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages holds the parsed templates and the hashed name of each static
+// asset, so assets can be cached forever and still change with a release.
+type pages struct {
+	tmpl   map[string]*template.Template
+	assets map[string]string // "style.css" -> "style.3f2a….css"
+	files  map[string][]byte // hashed name -> content
+}
+
+func parsePages() (*pages, error) {
+	p := &pages{tmpl: make(map[string]*template.Template), assets: make(map[string]string), files: make(map[string][]byte)}
+	entries, err := fs.ReadDir(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		b, err := staticFS.ReadFile("static/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		dot := strings.LastIndexByte(e.Name(), '.')
+		hashed := e.Name()[:dot] + "." + hex.EncodeToString(sum[:6]) + e.Name()[dot:]
+		p.assets[e.Name()] = hashed
+		p.files[hashed] = b
+	}
+	funcs := template.FuncMap{
+		"asset": func(name string) string { return "/static/" + p.assets[name] },
+		"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	}
+	for _, name := range []string{"login", "home", "outbox", "error"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		p.tmpl[name] = t
+	}
+	return p, nil
+}
+
+// renderPage executes a page into a buffer first, so a template error
+// never leaves half a page on the wire.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages.tmpl[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.log.ErrorContext(r.Context(), "template failed", "template", name, "error", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.pages.files[r.PathValue("file")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if strings.HasSuffix(r.PathValue("file"), ".css") {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, _ = w.Write(b)
+}
+
+type errorPage struct {
+	Status  int
+	Message string
+}
+
+type loginPage struct {
+	Organization string
+	// FixedOrganization is set on /o/{slug}/login, where the slug is part
+	// of the address and not asked for.
+	FixedOrganization bool
+	Email             string
+	Error             string
+	ErrorField        string
+	Action            string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
+	data := loginPage{Action: "/login"}
+	if slug := r.PathValue("slug"); slug != "" {
+		data.Organization, data.FixedOrganization, data.Action = slug, true, "/o/"+slug+"/login"
+	} else {
+		data.Organization = r.URL.Query().Get("organization")
+	}
+	s.renderPage(w, r, http.StatusOK, "login", data)
+	return nil
+}
+
+// loginSubmit is the HTML form's sign-in; it goes through the same
+// signin.Service.Login as the JSON API.
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+	}
+	data := loginPage{Action: "/login", Organization: r.PostForm.Get("organization"), Email: r.PostForm.Get("email")}
+	if slug := r.PathValue("slug"); slug != "" {
+		data.Organization, data.FixedOrganization, data.Action = slug, true, "/o/"+slug+"/login"
+	}
+	res, err := s.cfg.SignIn.Login(r.Context(), signin.LoginRequest{
+		Organization:    data.Organization,
+		Email:           data.Email,
+		Password:        r.PostForm.Get("password"),
+		ClientIP:        s.cfg.ClientIP.ClientIP(r),
+		UserAgent:       r.UserAgent(),
+		PreviousSession: s.sessionToken(r),
+	})
+	if err != nil {
+		var ge *gatehouse.Error
+		if !errors.As(err, &ge) {
+			return err
+		}
+		if ge.RetryAfter > 0 {
+			w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
+		}
+		data.Error, data.ErrorField = ge.Message, ge.Field
+		status, ok := statusOf[ge.Code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		s.renderPage(w, r, status, "login", data)
+		return nil
+	}
+	s.setSessionCookie(w, res.SessionToken, res.Session.ExpiresAt)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+type homePage struct {
+	User            *gatehouse.User
+	Organization    *gatehouse.Organization
+	TwoFactorState  string
+	AuthenticatedAt time.Time
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.cfg.SignIn.Authenticate(r.Context(), s.sessionToken(r))
+	if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.renderPage(w, r, http.StatusOK, "home", homePage{User: cur.User, Organization: cur.Organization,
+		TwoFactorState: cur.Session.TwoFactorState, AuthenticatedAt: cur.Session.CreatedAt})
+	return nil
+}
+
+func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cfg.SignIn.Logout(r.Context(), s.sessionToken(r), s.cfg.ClientIP.ClientIP(r)); err != nil {
+		return err
+	}
+	s.clearSessionCookie(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+type outboxPage struct {
+	Messages []*gatehouse.OutboxMessage
+}
+
+// outbox shows the development outbox; it is routed only in dev mode.
+func (s *Server) outbox(w http.ResponseWriter, r *http.Request) error {
+	msgs, err := s.cfg.Outbox.ListOutboxMessages(r.Context(), 50)
+	if err != nil {
+		return err
+	}
+	s.renderPage(w, r, http.StatusOK, "outbox", outboxPage{Messages: msgs})
+	return nil
+}

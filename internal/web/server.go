@@ -1,0 +1,221 @@
+// Package web is Gatehouse's HTTP face: the sign-in pages, the JSON API
+// under /api/v1, health and metrics, and the middleware every request goes
+// through (security headers, bounded bodies, cross-origin protection,
+// logging). Handlers return errors to one renderer that answers in HTML or
+// JSON by route and never shows an internal detail.
+//
+// The package never imports the storage adapter: it consumes the signin
+// service and a few narrow interfaces.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+)
+
+// SignIn is what the web layer needs of the sign-in service.
+type SignIn interface {
+	Login(ctx context.Context, req signin.LoginRequest) (*signin.LoginResult, error)
+	Authenticate(ctx context.Context, token string) (*signin.Current, error)
+	Logout(ctx context.Context, token string, ip netip.Addr) error
+}
+
+// Pinger reports whether the database answers, for /readyz.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Outbox lists the development outbox, for /dev/outbox.
+type Outbox interface {
+	ListOutboxMessages(ctx context.Context, limit int) ([]*gatehouse.OutboxMessage, error)
+}
+
+// ClientIPResolver finds the client address of a request through the
+// trusted-proxy rules (internal/clientip).
+type ClientIPResolver interface {
+	ClientIP(r *http.Request) netip.Addr
+}
+
+// Metrics receives request measurements (internal/metrics).
+type Metrics interface {
+	Request(route, method, code string, d time.Duration)
+	Handler() http.Handler
+}
+
+// Config is everything the web layer is built from.
+type Config struct {
+	SignIn   SignIn
+	Ready    Pinger
+	Outbox   Outbox // used only in dev mode
+	ClientIP ClientIPResolver
+	Metrics  Metrics // optional
+
+	// PublicURL is the address users see. An https URL makes cookies
+	// Secure with the __Host- prefix and turns on HSTS.
+	PublicURL *url.URL
+	// Dev turns on the outbox page at /dev/outbox.
+	Dev    bool
+	Logger *slog.Logger
+	// MaxBodyBytes bounds every request body (default 64 KiB).
+	MaxBodyBytes int64
+}
+
+// Server is Gatehouse's http.Handler.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	secure  bool
+	mux     *http.ServeMux
+	handler http.Handler
+	pages   *pages
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.SignIn == nil || cfg.Ready == nil || cfg.ClientIP == nil || cfg.PublicURL == nil {
+		return nil, errors.New("web: SignIn, Ready, ClientIP and PublicURL are required")
+	}
+	if cfg.Dev && cfg.Outbox == nil {
+		return nil, errors.New("web: dev mode needs an Outbox")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, secure: cfg.PublicURL.Scheme == "https", mux: http.NewServeMux(), pages: p}
+	s.routes()
+
+	cop := http.NewCrossOriginProtection()
+	if o := cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host; cfg.PublicURL.Host != "" {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("web: trusted origin %q: %w", o, err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, isAPI(r), gatehouse.Errorf(gatehouse.EFORBIDDEN, "Cross-origin request refused."))
+	}))
+	s.handler = s.recoverPanics(s.securityHeaders(s.limitBody(cop.Handler(s.mux))))
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes registers every route. Each is wrapped with its own pattern, so
+// logs and metrics name the route and never the raw path.
+func (s *Server) routes() {
+	// JSON API.
+	s.api("POST /api/v1/login", s.apiLogin)
+	s.api("GET /api/v1/session", s.apiSession)
+	s.api("POST /api/v1/logout", s.apiLogout)
+	s.api("/api/", func(w http.ResponseWriter, r *http.Request) error {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such API call.")
+	})
+
+	// Pages.
+	s.page("GET /{$}", s.home)
+	s.page("GET /login", s.loginPage)
+	s.page("POST /login", s.loginSubmit)
+	s.page("GET /o/{slug}/login", s.loginPage)
+	s.page("POST /o/{slug}/login", s.loginSubmit)
+	s.page("POST /logout", s.logoutSubmit)
+	if s.cfg.Dev {
+		s.page("GET /dev/outbox", s.outbox)
+	}
+	s.route("GET /static/{file}", http.HandlerFunc(s.static))
+	s.page("/", func(w http.ResponseWriter, r *http.Request) error {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist.")
+	})
+
+	// Operations.
+	s.route("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	}))
+	s.route("GET /readyz", http.HandlerFunc(s.readyz))
+	if s.cfg.Metrics != nil {
+		s.route("GET /metrics", s.cfg.Metrics.Handler())
+	}
+}
+
+// api registers a JSON route; page an HTML one.
+func (s *Server) api(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+	s.route(pattern, s.errorHandler(true, fn))
+}
+
+func (s *Server) page(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+	s.route(pattern, s.errorHandler(false, fn))
+}
+
+func (s *Server) errorHandler(api bool, fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.renderError(w, r, api, err)
+		}
+	})
+}
+
+// route wraps h with logging and metrics under its pattern.
+func (s *Server) route(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		d := time.Since(start)
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.Request(pattern, r.Method, strconv.Itoa(rec.status), d)
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("route", pattern), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", d),
+			slog.String("client_ip", s.cfg.ClientIP.ClientIP(r).String()))
+	}))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.cfg.Ready.Ping(ctx); err != nil {
+		s.log.Warn("readiness check failed", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "database unavailable")
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

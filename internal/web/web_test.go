@@ -1,0 +1,451 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/clientip"
+	"github.com/gatehousehq/gatehouse/internal/metrics"
+	"github.com/gatehousehq/gatehouse/internal/password"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+	"github.com/gatehousehq/gatehouse/internal/sqlstore"
+	"github.com/gatehousehq/gatehouse/internal/web"
+)
+
+const testPassword = "correct horse battery staple"
+
+type pinger struct{ err error }
+
+func (p *pinger) Ping(context.Context) error { return p.err }
+
+type env struct {
+	t      *testing.T
+	db     *sqlstore.DB
+	srv    *httptest.Server
+	client *http.Client
+	ready  *pinger
+}
+
+type options struct {
+	publicURL string
+	dev       bool
+}
+
+func newEnv(t *testing.T, opt options) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New()
+	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Observe: m.SignIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := gatehouse.DefaultPasswordSettings()
+	s.EnforceTwoFactor = false
+	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "clinic", Name: "Clinic", Settings: s}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := h.Hash(ctx, testPassword)
+	if err := db.CreateUser(ctx, &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: "staff@clinic.test", Name: "Staff", Role: gatehouse.RoleMember, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	strict := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "strict", Name: "Strict", Settings: gatehouse.DefaultPasswordSettings()}
+	if err := db.CreateOrganization(ctx, strict); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, &gatehouse.User{ID: gatehouse.NewID(), OrgID: strict.ID, Email: "staff@strict.test", Role: gatehouse.RoleMember, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+
+	e := &env{t: t, db: db, ready: &pinger{}}
+	e.srv = httptest.NewUnstartedServer(nil)
+	pub := opt.publicURL
+	if pub == "" {
+		pub = "http://" + e.srv.Listener.Addr().String()
+	}
+	u, _ := url.Parse(pub)
+	handler, err := web.New(web.Config{SignIn: svc, Ready: e.ready, Outbox: db, ClientIP: clientip.New(nil),
+		Metrics: m, PublicURL: u, Dev: opt.dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Config.Handler = handler
+	e.srv.Start()
+	t.Cleanup(e.srv.Close)
+	jar, _ := cookiejar.New(nil)
+	e.client = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return e
+}
+
+func (e *env) do(method, path, contentType, body string, header ...string) *http.Response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+func (e *env) login(org, email, pw string) *http.Response {
+	e.t.Helper()
+	return e.do("POST", "/api/v1/login", "application/json",
+		`{"organization":"`+org+`","email":"`+email+`","password":"`+pw+`"}`)
+}
+
+func body(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func wantStatus(t *testing.T, res *http.Response, want int) string {
+	t.Helper()
+	b := body(t, res)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d; body %s", res.Request.Method, res.Request.URL.Path, res.StatusCode, want, b)
+	}
+	return b
+}
+
+func TestAPISignInSessionAndSignOut(t *testing.T) {
+	e := newEnv(t, options{})
+	b := wantStatus(t, e.login("clinic", "staff@clinic.test", testPassword), 200)
+	if want := `{"status":"authenticated","two_factor":{"state":"not_enforced"}}`; strings.TrimSpace(b) != want {
+		t.Errorf("login body = %s, want %s", b, want)
+	}
+	b = wantStatus(t, e.do("GET", "/api/v1/session", "", ""), 200)
+	for _, want := range []string{`"email":"staff@clinic.test"`, `"slug":"clinic"`, `"state":"not_enforced"`, `"authenticated_at":"`} {
+		if !strings.Contains(b, want) {
+			t.Errorf("session body %s lacks %s", b, want)
+		}
+	}
+	wantStatus(t, e.do("POST", "/api/v1/logout", "", ""), 204)
+	b = wantStatus(t, e.do("GET", "/api/v1/session", "", ""), 401)
+	if !strings.Contains(b, `"code":"unauthorized"`) {
+		t.Errorf("after logout: %s", b)
+	}
+}
+
+func TestWrongPasswordAndUnknownEmailAnswerAlike(t *testing.T) {
+	e := newEnv(t, options{})
+	a := wantStatus(t, e.login("clinic", "staff@clinic.test", "not the password"), 401)
+	b := wantStatus(t, e.login("clinic", "nobody@clinic.test", "not the password"), 401)
+	if a != b {
+		t.Errorf("wrong password answered %s but unknown e-mail %s", a, b)
+	}
+	if !strings.Contains(a, `"code":"invalid_credentials"`) {
+		t.Errorf("body %s lacks invalid_credentials", a)
+	}
+}
+
+func TestThrottledSignInsCarryRetryAfter(t *testing.T) {
+	e := newEnv(t, options{})
+	for range 5 {
+		wantStatus(t, e.login("clinic", "staff@clinic.test", "not the password"), 401)
+	}
+	res := e.login("clinic", "staff@clinic.test", testPassword)
+	b := wantStatus(t, res, 429)
+	if res.Header.Get("Retry-After") != "30" || !strings.Contains(b, `"code":"too_many_attempts"`) {
+		t.Errorf("Retry-After %q, body %s", res.Header.Get("Retry-After"), b)
+	}
+}
+
+func TestEnforcedTwoFactorSaysSo(t *testing.T) {
+	e := newEnv(t, options{})
+	b := wantStatus(t, e.login("strict", "staff@strict.test", testPassword), 501)
+	if !strings.Contains(b, `"code":"two_factor_not_available"`) {
+		t.Errorf("body %s", b)
+	}
+	wantStatus(t, e.do("GET", "/api/v1/session", "", ""), 401)
+}
+
+func TestCookies(t *testing.T) {
+	t.Run("are HttpOnly and SameSite=Lax on http, without Secure", func(t *testing.T) {
+		e := newEnv(t, options{})
+		res := e.login("clinic", "staff@clinic.test", testPassword)
+		c := sessionCookie(t, res)
+		if c.Name != "gatehouse_session" || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" {
+			t.Errorf("cookie %+v", c)
+		}
+	})
+	t.Run("carry the __Host- prefix and Secure with an https public URL", func(t *testing.T) {
+		e := newEnv(t, options{publicURL: "https://login.example.test"})
+		res := e.do("POST", "/api/v1/login", "application/json",
+			`{"organization":"clinic","email":"staff@clinic.test","password":"`+testPassword+`"}`)
+		c := sessionCookie(t, res)
+		if c.Name != "__Host-gatehouse_session" || !c.Secure || !c.HttpOnly || c.Domain != "" || c.Path != "/" {
+			t.Errorf("cookie %+v", c)
+		}
+		if res.Header.Get("Strict-Transport-Security") == "" {
+			t.Error("no HSTS header with an https public URL")
+		}
+	})
+}
+
+func sessionCookie(t *testing.T, res *http.Response) *http.Cookie {
+	t.Helper()
+	wantStatus(t, res, 200)
+	for _, c := range res.Cookies() {
+		if strings.Contains(c.Name, "gatehouse_session") {
+			return c
+		}
+	}
+	t.Fatal("no session cookie set")
+	return nil
+}
+
+func TestJSONDecodingIsStrict(t *testing.T) {
+	e := newEnv(t, options{})
+	cases := []struct {
+		name, ctype, body string
+		status            int
+		code              string
+	}{
+		{"an unknown field is refused", "application/json", `{"organization":"clinic","email":"a@b.test","password":"x","admin":true}`, 400, "invalid_input"},
+		{"two objects are refused", "application/json", `{"organization":"clinic","email":"a@b.test","password":"x"}{}`, 400, "invalid_input"},
+		{"broken JSON is refused", "application/json", `{"organization":`, 400, "invalid_input"},
+		{"a wrong type is refused", "application/json", `{"organization":1}`, 400, "invalid_input"},
+		{"a form body is refused", "application/x-www-form-urlencoded", `organization=clinic`, 415, "unsupported_media_type"},
+		{"a missing e-mail is named", "application/json", `{"organization":"clinic","password":"x"}`, 400, "invalid_input"},
+		{"a body over the bound is refused", "application/json", `{"organization":"` + strings.Repeat("a", 70<<10) + `"}`, 413, "request_too_large"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := wantStatus(t, e.do("POST", "/api/v1/login", tc.ctype, tc.body), tc.status)
+			if !strings.Contains(b, `"code":"`+tc.code+`"`) {
+				t.Errorf("body %s lacks code %s", b, tc.code)
+			}
+		})
+	}
+}
+
+func TestCrossOriginUnsafeRequestsAreRefused(t *testing.T) {
+	e := newEnv(t, options{})
+	res := e.do("POST", "/api/v1/login", "application/json",
+		`{"organization":"clinic","email":"staff@clinic.test","password":"`+testPassword+`"}`,
+		"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
+	wantStatus(t, res, 403)
+	res = e.do("POST", "/login", "application/x-www-form-urlencoded",
+		url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}}.Encode(),
+		"Origin", "https://evil.example")
+	wantStatus(t, res, 403)
+	// A same-origin browser request passes.
+	res = e.do("POST", "/api/v1/login", "application/json",
+		`{"organization":"clinic","email":"staff@clinic.test","password":"`+testPassword+`"}`,
+		"Sec-Fetch-Site", "same-origin")
+	wantStatus(t, res, 200)
+}
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	e := newEnv(t, options{})
+	for _, path := range []string{"/login", "/api/v1/session", "/nowhere", "/healthz"} {
+		res := e.do("GET", path, "", "")
+		h := res.Header
+		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: nosniff %q, referrer %q", path, h.Get("X-Content-Type-Options"), h.Get("Referrer-Policy"))
+		}
+	}
+}
+
+func TestLoginPage(t *testing.T) {
+	e := newEnv(t, options{})
+	doc := parseHTML(t, wantStatus(t, e.do("GET", "/login", "", ""), 200))
+	for id, ac := range map[string]string{"organization": "organization", "email": "username", "password": "current-password"} {
+		in := findByID(doc, id)
+		if in == nil {
+			t.Fatalf("no input #%s", id)
+		}
+		if got := attr(in, "autocomplete"); got != ac {
+			t.Errorf("#%s autocomplete = %q, want %q", id, got, ac)
+		}
+		if findLabelFor(doc, id) == nil {
+			t.Errorf("#%s has no label", id)
+		}
+	}
+
+	t.Run("signs in with the form and goes home", func(t *testing.T) {
+		res := e.do("POST", "/login", "application/x-www-form-urlencoded",
+			url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}}.Encode())
+		if res.StatusCode != 303 || res.Header.Get("Location") != "/" {
+			t.Fatalf("status %d location %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		home := wantStatus(t, e.do("GET", "/", "", ""), 200)
+		if !strings.Contains(home, "staff@clinic.test") {
+			t.Errorf("home page does not show the user: %s", home)
+		}
+	})
+	t.Run("shows a wrong password as an alert on the form", func(t *testing.T) {
+		res := e.do("POST", "/o/clinic/login", "application/x-www-form-urlencoded",
+			url.Values{"email": {"staff@clinic.test"}, "password": {"not the password"}}.Encode())
+		doc := parseHTML(t, wantStatus(t, res, 401))
+		alert := findByID(doc, "form-error")
+		if alert == nil || attr(alert, "role") != "alert" || !strings.Contains(text(alert), "incorrect") {
+			t.Errorf("no alert naming the failure")
+		}
+		if pw := findByID(doc, "password"); attr(pw, "aria-invalid") != "true" || attr(pw, "aria-describedby") != "form-error" {
+			t.Error("the password field is not tied to the error")
+		}
+	})
+}
+
+func TestDevOutboxOnlyInDevMode(t *testing.T) {
+	wantStatus(t, newEnv(t, options{}).do("GET", "/dev/outbox", "", ""), 404)
+	e := newEnv(t, options{dev: true})
+	if err := e.db.AddOutboxMessage(context.Background(), &gatehouse.OutboxMessage{Channel: "email", To: "staff@clinic.test", Subject: "Hello", Body: "A message body"}); err != nil {
+		t.Fatal(err)
+	}
+	b := wantStatus(t, e.do("GET", "/dev/outbox", "", ""), 200)
+	if !strings.Contains(b, "A message body") {
+		t.Errorf("outbox page lacks the message: %s", b)
+	}
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	e := newEnv(t, options{})
+	wantStatus(t, e.do("GET", "/healthz", "", ""), 200)
+	wantStatus(t, e.do("GET", "/readyz", "", ""), 200)
+	e.ready.err = errors.New("connection refused")
+	b := wantStatus(t, e.do("GET", "/readyz", "", ""), 503)
+	if strings.Contains(b, "connection refused") {
+		t.Error("readiness leaks the internal error")
+	}
+	e.login("clinic", "staff@clinic.test", testPassword)
+	e.login("clinic", "staff@clinic.test", "not the password")
+	m := wantStatus(t, e.do("GET", "/metrics", "", ""), 200)
+	for _, want := range []string{
+		`gatehouse_signins_total{outcome="authenticated"} 1`,
+		`gatehouse_signins_total{outcome="invalid_credentials"} 1`,
+		`gatehouse_password_hash_wait_seconds_count`,
+		`gatehouse_http_request_duration_seconds_count{code="200",method="POST",route="POST /api/v1/login"}`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestUnknownAPIPathsAnswerJSON(t *testing.T) {
+	e := newEnv(t, options{})
+	res := e.do("GET", "/api/v1/nothing", "", "")
+	b := wantStatus(t, res, 404)
+	if res.Header.Get("Content-Type") != "application/json" || !strings.Contains(b, `"code":"not_found"`) {
+		t.Errorf("got %s %s", res.Header.Get("Content-Type"), b)
+	}
+}
+
+func TestClientAddressComesFromTheConnection(t *testing.T) {
+	// A client without trusted proxies cannot choose its address with a
+	// header: the skip network does not let it in.
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	org, err := e.db.OrganizationBySlug(ctx, "strict")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := org.Settings
+	s.SkipNetworks = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+	if err := e.db.UpdatePasswordSettings(ctx, org.ID, s, org.UpdatedAt); err != nil {
+		t.Fatal(err)
+	}
+	res := e.do("POST", "/api/v1/login", "application/json",
+		`{"organization":"strict","email":"staff@strict.test","password":"`+testPassword+`"}`,
+		"X-Forwarded-For", "203.0.113.5", "Forwarded", "for=203.0.113.5")
+	wantStatus(t, res, 501)
+}
+
+func parseHTML(t *testing.T, s string) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func find(n *html.Node, ok func(*html.Node) bool) *html.Node {
+	if n.Type == html.ElementNode && ok(n) {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := find(c, ok); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func findByID(doc *html.Node, id string) *html.Node {
+	return find(doc, func(n *html.Node) bool { return attr(n, "id") == id })
+}
+
+func findLabelFor(doc *html.Node, id string) *html.Node {
+	return find(doc, func(n *html.Node) bool { return n.Data == "label" && attr(n, "for") == id })
+}
+
+func attr(n *html.Node, key string) string {
+	if n == nil {
+		return ""
+	}
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func text(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return b.String()
+}
