@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gatehousehq/gatehouse/internal/accounts"
+)
+
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	var c Config
+	fs := newFlagSet(e, "migrate", "migrate [--database-url URL]")
+	if err := parse(fs, &c, dataSettings, args, e); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "database is at schema version %d\n", v)
+	return nil
+}
+
+func cmdOrg(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageError("org needs a subcommand: create or list")
+	}
+	switch args[0] {
+	case "create":
+		return orgCreate(ctx, e, args[1:])
+	case "list":
+		return orgList(ctx, e, args[1:])
+	default:
+		return usageError("unknown org subcommand %q (create or list)", args[0])
+	}
+}
+
+func orgCreate(ctx context.Context, e *env, args []string) error {
+	var c Config
+	var slug, name string
+	enforce := true
+	fs := newFlagSet(e, "org create", "org create --slug S --name N [--enforce-2fa=true|false]")
+	fs.StringVar(&slug, "slug", "", "the organization's short name in addresses (required)")
+	fs.StringVar(&name, "name", "", "the organization's display name (required)")
+	fs.BoolVar(&enforce, "enforce-2fa", true, "enforce two-factor authentication for all users (the default)")
+	if err := parse(fs, &c, userSettings, args, e); err != nil {
+		return err
+	}
+	if slug == "" || name == "" {
+		return usageError("org create needs --slug and --name")
+	}
+	a, err := newApp(ctx, &c, newLogger(e, &c), nil)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	org, err := a.accounts.CreateOrganization(ctx, accounts.NewOrganization{Slug: slug, Name: name, EnforceTwoFactor: &enforce}, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created organization %s (%s), id %s, two-factor %s by %s\n",
+		org.Slug, org.Name, org.ID, onOff(org.Settings.EnforceTwoFactor), org.Settings.OTPMethod)
+	return nil
+}
+
+func orgList(ctx context.Context, e *env, args []string) error {
+	var c Config
+	fs := newFlagSet(e, "org list", "org list")
+	if err := parse(fs, &c, dataSettings, args, e); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	orgs, err := db.ListOrganizations(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLUG\tNAME\tID\t2FA\tMETHOD\tSIGN-IN")
+	for _, o := range orgs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.Slug, o.Name, o.ID, onOff(o.Settings.EnforceTwoFactor), o.Settings.OTPMethod, o.Settings.AuthMethod)
+	}
+	return tw.Flush()
+}
+
+func cmdUser(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageError("user needs a subcommand: create, list or set-password")
+	}
+	switch args[0] {
+	case "create":
+		return userCreate(ctx, e, args[1:])
+	case "list":
+		return userList(ctx, e, args[1:])
+	case "set-password":
+		return userSetPassword(ctx, e, args[1:])
+	default:
+		return usageError("unknown user subcommand %q (create, list or set-password)", args[0])
+	}
+}
+
+func userCreate(ctx context.Context, e *env, args []string) error {
+	var c Config
+	var in accounts.NewUser
+	fs := newFlagSet(e, "user create", "user create --org S --email E [--name N] [--phone +E164] [--admin]")
+	fs.StringVar(&in.OrgSlug, "org", "", "the organization's slug (required)")
+	fs.StringVar(&in.Email, "email", "", "the user's e-mail address (required)")
+	fs.StringVar(&in.Name, "name", "", "the user's name")
+	fs.StringVar(&in.Phone, "phone", "", "the user's phone number in international form, e.g. +358401234567")
+	fs.BoolVar(&in.Admin, "admin", false, "make the user an admin of the organization")
+	if err := parse(fs, &c, userSettings, args, e); err != nil {
+		return err
+	}
+	if in.OrgSlug == "" || in.Email == "" {
+		return usageError("user create needs --org and --email")
+	}
+	a, err := newApp(ctx, &c, newLogger(e, &c), nil)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	pw, err := readPassword(e, "Password for "+in.Email)
+	if err != nil {
+		return err
+	}
+	in.Password = pw
+	u, err := a.accounts.CreateUser(ctx, in, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created %s %s in %s, id %s\n", u.Role, u.Email, in.OrgSlug, u.ID)
+	return nil
+}
+
+func userList(ctx context.Context, e *env, args []string) error {
+	var c Config
+	var slug string
+	fs := newFlagSet(e, "user list", "user list --org S")
+	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
+	if err := parse(fs, &c, userSettings, args, e); err != nil {
+		return err
+	}
+	if slug == "" {
+		return usageError("user list needs --org")
+	}
+	a, err := newApp(ctx, &c, newLogger(e, &c), nil)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	_, users, err := a.accounts.ListUsers(ctx, slug)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tPHONE\tID\tSTATE")
+	for _, u := range users {
+		var state []string
+		if u.Disabled {
+			state = append(state, "disabled")
+		}
+		if u.TwoFactorExempt {
+			state = append(state, "2fa-exempt")
+		}
+		if u.PasswordHash == "" {
+			state = append(state, "no-password")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Email, dash(u.Name), u.Role, dash(u.Phone), u.ID, dash(strings.Join(state, ",")))
+	}
+	return tw.Flush()
+}
+
+func userSetPassword(ctx context.Context, e *env, args []string) error {
+	var c Config
+	var slug, email string
+	fs := newFlagSet(e, "user set-password", "user set-password --org S --email E")
+	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
+	fs.StringVar(&email, "email", "", "the user's e-mail address (required)")
+	if err := parse(fs, &c, userSettings, args, e); err != nil {
+		return err
+	}
+	if slug == "" || email == "" {
+		return usageError("user set-password needs --org and --email")
+	}
+	a, err := newApp(ctx, &c, newLogger(e, &c), nil)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	pw, err := readPassword(e, "New password for "+email)
+	if err != nil {
+		return err
+	}
+	u, err := a.accounts.SetPassword(ctx, slug, email, pw, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "password set for %s in %s; their sessions have ended\n", u.Email, slug)
+	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

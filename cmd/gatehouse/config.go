@@ -1,0 +1,201 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the binary, filled from flags, then
+// GATEHOUSE_* variables, then defaults (a flag wins over its variable).
+type Config struct {
+	Addr            string
+	DatabaseURL     string
+	SecretKeyFile   string
+	PublicURL       string
+	TrustedProxies  string
+	Dev             bool
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+	HashWorkers     int
+	HashMaxWait     time.Duration
+	Argon2Memory    uint
+	Argon2Time      uint
+	LogFormat       string
+	LogLevel        string
+	DataDir         string // demo only
+}
+
+// setting is one configuration entry: a flag and its variable.
+type setting struct {
+	flag, env, usage string
+	def              string
+	bind             func(fs *flag.FlagSet, c *Config, name, def, usage string)
+}
+
+func stringSetting(flagName, env, def, usage string, field func(*Config) *string) setting {
+	return setting{flag: flagName, env: env, def: def, usage: usage, bind: func(fs *flag.FlagSet, c *Config, name, def, usage string) {
+		fs.StringVar(field(c), name, def, usage)
+	}}
+}
+
+func boolSetting(flagName, env, def, usage string, field func(*Config) *bool) setting {
+	return setting{flag: flagName, env: env, def: def, usage: usage, bind: func(fs *flag.FlagSet, c *Config, name, def, usage string) {
+		b, _ := strconv.ParseBool(def)
+		fs.BoolVar(field(c), name, b, usage)
+	}}
+}
+
+func durationSetting(flagName, env, def, usage string, field func(*Config) *time.Duration) setting {
+	return setting{flag: flagName, env: env, def: def, usage: usage, bind: func(fs *flag.FlagSet, c *Config, name, def, usage string) {
+		d, _ := time.ParseDuration(def)
+		fs.DurationVar(field(c), name, d, usage)
+	}}
+}
+
+func uintSetting(flagName, env, def, usage string, field func(*Config) *uint) setting {
+	return setting{flag: flagName, env: env, def: def, usage: usage, bind: func(fs *flag.FlagSet, c *Config, name, def, usage string) {
+		n, _ := strconv.ParseUint(def, 10, 32)
+		fs.UintVar(field(c), name, uint(n), usage)
+	}}
+}
+
+func intSetting(flagName, env, def, usage string, field func(*Config) *int) setting {
+	return setting{flag: flagName, env: env, def: def, usage: usage, bind: func(fs *flag.FlagSet, c *Config, name, def, usage string) {
+		n, _ := strconv.Atoi(def)
+		fs.IntVar(field(c), name, n, usage)
+	}}
+}
+
+// The settings, by the names of DESIGN.md §5.
+var (
+	sAddr = stringSetting("addr", "GATEHOUSE_ADDR", "127.0.0.1:8080", "listen address",
+		func(c *Config) *string { return &c.Addr })
+	sDatabase = stringSetting("database-url", "GATEHOUSE_DATABASE_URL", "sqlite:gatehouse.db", "sqlite:PATH or postgres://…",
+		func(c *Config) *string { return &c.DatabaseURL })
+	sSecret = stringSetting("secret-key-file", "GATEHOUSE_SECRET_KEY_FILE", "", "file holding the server secret (at least 32 bytes, e.g. `head -c 32 /dev/urandom`); generated beside the SQLite file in dev mode, required otherwise",
+		func(c *Config) *string { return &c.SecretKeyFile })
+	sPublicURL = stringSetting("public-url", "GATEHOUSE_PUBLIC_URL", "", "the address users see, e.g. https://login.example.com (https makes cookies Secure); default http://ADDR",
+		func(c *Config) *string { return &c.PublicURL })
+	sTrusted = stringSetting("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For / Forwarded is believed",
+		func(c *Config) *string { return &c.TrustedProxies })
+	sDev = boolSetting("dev", "GATEHOUSE_DEV", "false", "development mode: outbox page at /dev/outbox, secret generated beside the SQLite file",
+		func(c *Config) *bool { return &c.Dev })
+	sIdle = durationSetting("session-idle", "GATEHOUSE_SESSION_IDLE", "12h", "a session ends after this long unused",
+		func(c *Config) *time.Duration { return &c.SessionIdle })
+	sAbsolute = durationSetting("session-absolute", "GATEHOUSE_SESSION_ABSOLUTE", "168h", "a session ends this long after sign-in, used or not",
+		func(c *Config) *time.Duration { return &c.SessionAbsolute })
+	sHashWorkers = intSetting("hash-workers", "GATEHOUSE_HASH_WORKERS", "0", "password hashes at once (0: one per CPU)",
+		func(c *Config) *int { return &c.HashWorkers })
+	sHashWait = durationSetting("hash-max-wait", "GATEHOUSE_HASH_MAX_WAIT", "2s", "how long a sign-in waits for a hashing slot before 503",
+		func(c *Config) *time.Duration { return &c.HashMaxWait })
+	sArgonMemory = uintSetting("argon2-memory", "GATEHOUSE_ARGON2_MEMORY", "19456", "argon2id memory in KiB for new hashes",
+		func(c *Config) *uint { return &c.Argon2Memory })
+	sArgonTime = uintSetting("argon2-time", "GATEHOUSE_ARGON2_TIME", "2", "argon2id passes for new hashes",
+		func(c *Config) *uint { return &c.Argon2Time })
+	sLogFormat = stringSetting("log-format", "GATEHOUSE_LOG_FORMAT", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)",
+		func(c *Config) *string { return &c.LogFormat })
+	sLogLevel = stringSetting("log-level", "GATEHOUSE_LOG_LEVEL", "info", "log level: debug, info, warn or error",
+		func(c *Config) *string { return &c.LogLevel })
+	sDataDir = stringSetting("data-dir", "GATEHOUSE_DATA_DIR", "gatehouse-demo", "demo: folder for the demo's database and secret",
+		func(c *Config) *string { return &c.DataDir })
+)
+
+// serverSettings are what serve takes; demo takes most of them too.
+var (
+	logSettings    = []setting{sLogFormat, sLogLevel}
+	hashSettings   = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
+	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sPublicURL, sTrusted, sDev, sIdle, sAbsolute}, hashSettings, logSettings)
+	demoSettings   = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, hashSettings, logSettings)
+	dataSettings   = concat([]setting{sDatabase}, logSettings)
+	userSettings   = concat([]setting{sDatabase}, hashSettings, logSettings)
+)
+
+func concat(lists ...[]setting) []setting {
+	var out []setting
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// bind registers settings on fs, each usage naming its variable.
+func bind(fs *flag.FlagSet, c *Config, settings []setting) {
+	for _, s := range settings {
+		s.bind(fs, c, s.flag, s.def, s.usage+" ($"+s.env+")")
+	}
+}
+
+// applyEnv sets every flag that was not given on the command line from its
+// variable, when that is set. A variable that does not parse is an error
+// naming it.
+func applyEnv(fs *flag.FlagSet, settings []setting, getenv func(string) string) error {
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range settings {
+		v := getenv(s.env)
+		if given[s.flag] || v == "" {
+			continue
+		}
+		if err := fs.Set(s.flag, v); err != nil {
+			return fmt.Errorf("%s=%q: %v", s.env, v, err)
+		}
+	}
+	return nil
+}
+
+// parseFlags parses args into c with env fallback. It returns errUsage
+// (already explained on stderr) for bad flags.
+func parseFlags(fs *flag.FlagSet, c *Config, settings []setting, args []string, getenv func(string) string) error {
+	bind(fs, c, settings)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs, settings, getenv); err != nil {
+		return usageError("%v", err)
+	}
+	return nil
+}
+
+// usageErr is bad input on the command line: one line, exit status 2.
+type usageErr struct{ msg string }
+
+func (e *usageErr) Error() string { return e.msg }
+
+func usageError(format string, args ...any) error {
+	return &usageErr{msg: fmt.Sprintf(format, args...)}
+}
+
+// validateServe checks the settings that serve and demo share, reporting
+// every problem at once.
+func (c *Config) validate() error {
+	var problems []string
+	if c.SessionIdle <= 0 || c.SessionAbsolute <= 0 || c.SessionIdle > c.SessionAbsolute {
+		problems = append(problems, "--session-idle and --session-absolute must be positive, idle no longer than absolute")
+	}
+	if c.HashWorkers < 0 {
+		problems = append(problems, "--hash-workers must not be negative")
+	}
+	if c.HashMaxWait <= 0 {
+		problems = append(problems, "--hash-max-wait must be positive")
+	}
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		problems = append(problems, "--log-format must be auto, text or json")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, "--log-level must be debug, info, warn or error")
+	}
+	if len(problems) > 0 {
+		return usageError("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/accounts"
+	"github.com/gatehousehq/gatehouse/internal/clientip"
+	"github.com/gatehousehq/gatehouse/internal/metrics"
+	"github.com/gatehousehq/gatehouse/internal/password"
+	"github.com/gatehousehq/gatehouse/internal/phone"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+	"github.com/gatehousehq/gatehouse/internal/sqlstore"
+	"github.com/gatehousehq/gatehouse/internal/web"
+)
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	var c Config
+	fs := newFlagSet(e, "serve", "serve [flags]")
+	if err := parse(fs, &c, serverSettings, args, e); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	log := newLogger(e, &c)
+	if c.SecretKeyFile == "" {
+		path, ok := sqlitePath(c.DatabaseURL)
+		if !c.Dev || !ok {
+			return usageError("--secret-key-file (GATEHOUSE_SECRET_KEY_FILE) is required outside dev mode with SQLite; make one with: head -c 32 /dev/urandom > gatehouse.key")
+		}
+		c.SecretKeyFile = filepath.Join(filepath.Dir(path), "gatehouse.key")
+	}
+	secret, err := loadSecret(c.SecretKeyFile, c.Dev)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, e, &c, log, secret, nil)
+}
+
+// app is the wired program: the store and the services built on it.
+type app struct {
+	store    *sqlstore.DB
+	hasher   *password.Hasher
+	signin   *signin.Service
+	accounts *accounts.Service
+	metrics  *metrics.Metrics
+}
+
+// openStore opens the database and applies pending migrations.
+func openStore(ctx context.Context, databaseURL string) (*sqlstore.DB, error) {
+	if !strings.HasPrefix(databaseURL, "sqlite:") && !strings.HasPrefix(databaseURL, "postgres://") && !strings.HasPrefix(databaseURL, "postgresql://") {
+		return nil, usageError("--database-url %q: use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE", redactURL(databaseURL))
+	}
+	if path, ok := sqlitePath(databaseURL); ok && filepath.Dir(path) != "." {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	db, err := sqlstore.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func newHasher(c *Config, m *metrics.Metrics) (*password.Hasher, error) {
+	p := password.DefaultParams()
+	p.Memory, p.Time = uint32(c.Argon2Memory), uint32(c.Argon2Time)
+	if err := p.Validate(); err != nil {
+		return nil, usageError("--argon2-memory / --argon2-time: %v", err)
+	}
+	hc := password.HasherConfig{Params: p, Workers: c.HashWorkers, MaxWait: c.HashMaxWait}
+	if m != nil {
+		hc.ObserveWait = m.HashWait
+	}
+	return password.NewHasher(hc)
+}
+
+func newApp(ctx context.Context, c *Config, log *slog.Logger, secret []byte) (*app, error) {
+	db, err := openStore(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{store: db, metrics: metrics.New()}
+	if a.hasher, err = newHasher(c, a.metrics); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.accounts = &accounts.Service{Store: db, Hasher: a.hasher, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Logger: log}
+	if secret != nil {
+		a.signin, err = signin.New(signin.Config{
+			Store: db, Hasher: a.hasher, Logger: log, Secret: secret,
+			SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
+			Observe: a.metrics.SignIn,
+		})
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully.
+// ready, when set, runs once the listener is up (the demo prints its
+// sign-ins there).
+func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []byte, ready func(ctx context.Context, a *app, base string) error) error {
+	trusted, err := clientip.ParseTrusted(c.TrustedProxies)
+	if err != nil {
+		return usageError("--trusted-proxies: %v", err)
+	}
+	a, err := newApp(ctx, c, log, secret)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	defer ln.Close()
+	public, err := publicURL(c.PublicURL, ln.Addr())
+	if err != nil {
+		return err
+	}
+	handler, err := web.New(web.Config{
+		SignIn: a.signin, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
+		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	go cleanSessions(ctx, a, c, log)
+
+	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", public.String(),
+		"database", a.store.Dialect(), "dev", c.Dev)
+	if e.listening != nil {
+		e.listening(ln.Addr())
+	}
+	if ready != nil {
+		if err := ready(ctx, a, strings.TrimSuffix(public.String(), "/")); err != nil {
+			srv.Close()
+			return err
+		}
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// cleanSessions removes ended sessions now and then, so the table holds
+// only live ones.
+func cleanSessions(ctx context.Context, a *app, c *Config, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := time.Now()
+			n, err := a.store.DeleteExpiredSessions(ctx, now, now.Add(-c.SessionIdle))
+			if err != nil {
+				log.Warn("session clean-up failed", "error", err)
+			} else if n > 0 {
+				log.Debug("ended sessions removed", "count", n)
+			}
+		}
+	}
+}
+
+func publicURL(raw string, addr net.Addr) (*url.URL, error) {
+	if raw == "" {
+		return &url.URL{Scheme: "http", Host: addr.String()}, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, usageError("--public-url %q must be an http:// or https:// address such as https://login.example.com", raw)
+	}
+	return u, nil
+}
+
+// redactURL hides a password in a database URL before it is shown.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	return u.Redacted()
+}
+
+// sqlitePath returns the file of a sqlite: database URL.
+func sqlitePath(databaseURL string) (string, bool) {
+	if rest, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
+		return strings.TrimPrefix(rest, "//"), rest != ""
+	}
+	return "", false
+}
+
+// loadSecret reads the server secret. In dev mode a missing file is
+// created with 32 random bytes, readable by the owner only.
+func loadSecret(path string, create bool) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		b = make([]byte, 32)
+		rand.Read(b)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create secret key folder: %w", err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, fmt.Errorf("write secret key file: %w", err)
+		}
+		return b, nil
+	}
+	if err != nil {
+		return nil, usageError("secret key file: %v", err)
+	}
+	if len(b) < signin.MinSecretLength {
+		return nil, usageError("secret key file %s holds %d bytes; it needs at least %d (head -c 32 /dev/urandom > %s)", path, len(b), signin.MinSecretLength, path)
+	}
+	return b, nil
+}
+
+// userMessage returns the message of an error caused by bad input, which
+// the CLI reports in one line with exit status 2.
+func userMessage(err error) (string, bool) {
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.EINVALID, gatehouse.ECONFLICT, gatehouse.ENOTFOUND, gatehouse.EWEAKPASSWORD,
+		gatehouse.EINVALIDPHONE, gatehouse.EINVALIDNETWORK, gatehouse.ETWOFACTORUNAVAIL:
+		return gatehouse.ErrorMessage(err), true
+	}
+	return "", false
+}
