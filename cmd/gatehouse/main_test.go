@@ -164,16 +164,15 @@ func TestEndToEnd(t *testing.T) {
 	if sess.User.Email != "nurse@e2e.test" || sess.Organization.Slug != "e2e" || sess.TwoFactor.State != "not_enforced" {
 		t.Errorf("session = %+v", sess)
 	}
+	held := jar.Cookies(mustURL(t, base))
 	if status, body := post(t, c, base+"/api/v1/logout", ""); status != 204 {
 		t.Errorf("logout: %d %s", status, body)
 	}
-	res, err = c.Get(base + "/api/v1/session")
-	if err != nil {
-		t.Fatal(err)
+	if got := jar.Cookies(mustURL(t, base)); len(got) != 0 {
+		t.Errorf("logout left cookies in the jar: %v", got)
 	}
-	res.Body.Close()
-	if res.StatusCode != 401 {
-		t.Errorf("session after logout: %d, want 401", res.StatusCode)
+	if status := getWith(t, base+"/api/v1/session", held); status != 401 {
+		t.Errorf("the signed-out session's cookie still works: %d, want 401", status)
 	}
 
 	s1, wrong := post(t, c, base+"/api/v1/login", `{"organization":"e2e","email":"nurse@e2e.test","password":"not the passphrase"}`)
@@ -184,11 +183,13 @@ func TestEndToEnd(t *testing.T) {
 
 	// set-password ends sessions and the new password works.
 	post(t, c, base+"/api/v1/login", `{"organization":"e2e","email":"nurse@e2e.test","password":"a long enough passphrase"}`)
+	held = jar.Cookies(mustURL(t, base))
+	if status := getWith(t, base+"/api/v1/session", held); status != 200 {
+		t.Fatalf("session before set-password: %d", status)
+	}
 	te.mustCLI("another long passphrase\n", "user", "set-password", "--org", "e2e", "--email", "nurse@e2e.test")
-	res, _ = c.Get(base + "/api/v1/session")
-	res.Body.Close()
-	if res.StatusCode != 401 {
-		t.Errorf("session after set-password: %d, want 401", res.StatusCode)
+	if status := getWith(t, base+"/api/v1/session", held); status != 401 {
+		t.Errorf("session after set-password: %d, want 401", status)
 	}
 	if status, body := post(t, c, base+"/api/v1/login", `{"organization":"e2e","email":"nurse@e2e.test","password":"another long passphrase"}`); status != 200 {
 		t.Errorf("login with the new password: %d %s", status, body)
@@ -208,6 +209,25 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("a session token is in the logs")
 		}
 	}
+}
+
+// getWith sends exactly the given cookies, whatever a jar holds.
+func getWith(t *testing.T, url string, cookies []*http.Cookie) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

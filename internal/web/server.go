@@ -68,6 +68,8 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds every request body (default 64 KiB).
 	MaxBodyBytes int64
+	// RequestTimeout bounds the work of one request (default 15 s).
+	RequestTimeout time.Duration
 }
 
 // Server is Gatehouse's http.Handler.
@@ -91,6 +93,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 15 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -110,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, isAPI(r), gatehouse.Errorf(gatehouse.EFORBIDDEN, "Cross-origin request refused."))
 	}))
-	s.handler = s.recoverPanics(s.securityHeaders(s.limitBody(cop.Handler(s.mux))))
+	s.handler = s.recoverPanics(s.securityHeaders(s.limitBody(s.withDeadline(cop.Handler(s.mux)))))
 	return s, nil
 }
 

@@ -157,10 +157,17 @@ func TestAPISignInSessionAndSignOut(t *testing.T) {
 			t.Errorf("session body %s lacks %s", b, want)
 		}
 	}
-	wantStatus(t, e.do("POST", "/api/v1/logout", "", ""), 204)
+	u, _ := url.Parse(e.srv.URL)
+	held := e.client.Jar.Cookies(u)
+	res := e.do("POST", "/api/v1/logout", "", "")
+	wantStatus(t, res, 204)
+	if len(e.client.Jar.Cookies(u)) != 0 {
+		t.Error("logout did not clear the session cookie")
+	}
+	e.client.Jar.SetCookies(u, held)
 	b = wantStatus(t, e.do("GET", "/api/v1/session", "", ""), 401)
 	if !strings.Contains(b, `"code":"unauthorized"`) {
-		t.Errorf("after logout: %s", b)
+		t.Errorf("the signed-out session's cookie still works: %s", b)
 	}
 }
 
@@ -448,4 +455,47 @@ func text(n *html.Node) string {
 	}
 	walk(n)
 	return b.String()
+}
+
+// brokenSignIn fails as a driver would, with internals in the message.
+type brokenSignIn struct{}
+
+var errInternal = errors.New(`pq: password authentication failed for user "gatehouse" at 10.0.0.5`)
+
+func (brokenSignIn) Login(context.Context, signin.LoginRequest) (*signin.LoginResult, error) {
+	return nil, errInternal
+}
+func (brokenSignIn) Authenticate(context.Context, string) (*signin.Current, error) {
+	return nil, errInternal
+}
+func (brokenSignIn) Logout(context.Context, string, netip.Addr) error { return errInternal }
+
+func TestInternalErrorsShowNothingInternal(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1")
+	h, err := web.New(web.Config{SignIn: brokenSignIn{}, Ready: &pinger{}, ClientIP: clientip.New(nil), PublicURL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ method, path, ctype, body string }{
+		{"POST", "/api/v1/login", "application/json", `{"organization":"a","email":"a@b.test","password":"x"}`},
+		{"GET", "/api/v1/session", "", ""},
+		{"GET", "/", "", ""},
+		{"POST", "/login", "application/x-www-form-urlencoded", "organization=a&email=a@b.test&password=x"},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+		if tc.ctype != "" {
+			req.Header.Set("Content-Type", tc.ctype)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		b := rec.Body.String()
+		if rec.Code != 500 || !strings.Contains(b, "Internal error.") {
+			t.Errorf("%s %s: %d %s, want 500 Internal error.", tc.method, tc.path, rec.Code, b)
+		}
+		for _, leak := range []string{"pq:", "10.0.0.5", "gatehouse\""} {
+			if strings.Contains(b, leak) {
+				t.Errorf("%s %s leaks %q: %s", tc.method, tc.path, leak, b)
+			}
+		}
+	}
 }
