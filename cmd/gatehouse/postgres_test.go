@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehousehq/gatehouse/internal/testpg"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
 
 // TestTwoNodesShareOnePostgres runs two servers on one PostgreSQL database:
@@ -20,7 +20,7 @@ import (
 // both, and password failures counted on one throttle the other.
 func TestTwoNodesShareOnePostgres(t *testing.T) {
 	te := newTestEnv(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = testpg.URL(t)
+	te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
 	te.mustCLI("", "org", "create", "--slug", "pg", "--name", "PG", "--enforce-2fa=false")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "pg", "--email", "nurse@pg.test")
 	a, b := te.serve(), te.serve()
@@ -59,7 +59,7 @@ func TestTwoNodesShareOnePostgres(t *testing.T) {
 // restart.
 func TestSignInsFailClosedWhileTheDatabaseIsAwayAndRecover(t *testing.T) {
 	te := newTestEnv(t)
-	pgURL := testpg.URL(t)
+	pgURL := testdb.PostgresURL(t)
 	te.vars["GATEHOUSE_DATABASE_URL"] = pgURL
 	te.mustCLI("", "org", "create", "--slug", "pg", "--name", "PG", "--enforce-2fa=false")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "pg", "--email", "nurse@pg.test")

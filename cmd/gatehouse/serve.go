@@ -161,6 +161,10 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	go func() { serveErr <- srv.Serve(ln) }()
 	go cleanSessions(ctx, a, c, log)
 
+	if d := password.DefaultParams(); c.Argon2Memory < uint(d.Memory) || c.Argon2Time < uint(d.Time) {
+		log.Warn("password hashing is weaker than the recommended argon2id m=19456 KiB, t=2: use this only for tests",
+			"argon2_memory_kib", c.Argon2Memory, "argon2_time", c.Argon2Time)
+	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", public.String(),
 		"database", a.store.Dialect(), "dev", c.Dev)
 	if e.listening != nil {

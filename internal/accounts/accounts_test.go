@@ -2,7 +2,6 @@ package accounts_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,19 +10,12 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
 
 func newService(t *testing.T) (*accounts.Service, *sqlstore.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.SQLite(t)
 	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,9 @@
-// Package testpg gives tests a fresh PostgreSQL schema of their own on the
-// server named by GATEHOUSE_TEST_POSTGRES_URL, dropped when the test ends,
-// so runs never see each other's rows and may share one database. It is
-// imported by tests only.
-package testpg
+// Package testdb gives tests real databases: a migrated SQLite file of
+// their own, or a fresh PostgreSQL schema on the server named by
+// GATEHOUSE_TEST_POSTGRES_URL, dropped when the test ends, so runs never see
+// each other's rows and may share one database. It is imported by tests
+// only.
+package testdb
 
 import (
 	"context"
@@ -10,19 +11,37 @@ import (
 	"database/sql"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 )
 
 // EnvVar names the server the PostgreSQL tests use.
 const EnvVar = "GATEHOUSE_TEST_POSTGRES_URL"
 
-// URL returns the URL of a new empty schema, or skips the test with a
+// SQLite returns a migrated store in a new file, closed when the test ends.
+func SQLite(t testing.TB) *sqlstore.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// PostgresURL returns the URL of a new empty schema, or skips the test with a
 // message saying what to set when EnvVar is unset. When it is set, any
 // failure is fatal: CI must never skip these tests quietly.
-func URL(t testing.TB) string {
+func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvVar)
 	if base == "" {
