@@ -30,6 +30,13 @@ const (
 	EINVALIDPHONE       = "invalid_phone"
 	ESSOREQUIRED        = "sso_required"
 	ETWOFACTORUNAVAIL   = "two_factor_unavailable"
+	EINVALIDCODE        = "invalid_code"       // a wrong code; AttemptsLeft says how many remain
+	ECODEEXPIRED        = "code_expired"       // the code is past its lifetime; a resend may still work
+	ELOGINEXPIRED       = "login_expired"      // the pending sign-in is over: start again with the password
+	ENOPENDINGLOGIN     = "no_pending_login"   // no pending sign-in in this browser
+	ERESENDTOOSOON      = "resend_too_soon"    // RetryAfter says when the next send is allowed
+	EDELIVERYFAILED     = "delivery_failed"    // the e-mail or SMS provider failed; nothing was counted
+	EPHONENOTEXPECTED   = "phone_not_expected" // a phone number was sent where none is asked for
 )
 
 // Error is an error meant for the person or program on the other side.
@@ -46,6 +53,9 @@ type Error struct {
 	// RetryAfter, when set, is how long the caller should wait (EBUSY,
 	// ETOOMANYATTEMPTS); the web layer sends it as Retry-After.
 	RetryAfter time.Duration
+	// AttemptsLeft, for EINVALIDCODE, is how many wrong codes the pending
+	// sign-in still takes; nil otherwise.
+	AttemptsLeft *int
 }
 
 func (e *Error) Error() string {

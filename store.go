@@ -18,6 +18,10 @@ type Store interface {
 	ThrottleStore
 	AuditStore
 	OutboxStore
+	ChallengeStore
+	OTPCounterStore
+	RememberStore
+	ResetStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -33,8 +33,14 @@ type User struct {
 	// PasswordHash is a PHC string; "" for users of LDAP or SAML2
 	// organizations, who have no local password.
 	PasswordHash string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// OTPFailures counts consecutive wrong codes across sign-ins, the last
+	// at OTPLastFailureAt; at OTPLockFailures the user is locked.
+	OTPFailures      int
+	OTPLastFailureAt time.Time
+	// LastVerifiedAt is the last time a code was entered right.
+	LastVerifiedAt time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // MaxEmailLength bounds an e-mail address (RFC 5321's path limit).

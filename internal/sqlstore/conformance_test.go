@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"net/netip"
 	"reflect"
@@ -180,9 +181,10 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 			ID: gatehouse.NewID(), OrgID: org.ID, Email: "ann@example.com", Name: "Ann",
 			Phone: "+358401234567", Role: gatehouse.RoleAdmin, Disabled: true, TwoFactorExempt: true,
 			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-			CreatedAt:    t0, UpdatedAt: t0.Add(time.Minute),
+			OTPFailures:  12, OTPLastFailureAt: t0.Add(-time.Hour), LastVerifiedAt: t0.Add(-24 * time.Hour),
+			CreatedAt: t0, UpdatedAt: t0.Add(time.Minute),
 		}
-		bare := &gatehouse.User{ // no phone, no password: NULLs come back as ""
+		bare := &gatehouse.User{ // no phone, no password: NULLs come back as ""; never failed or verified: zero times
 			ID: gatehouse.NewID(), OrgID: org.ID, Email: "bob@example.com", Role: gatehouse.RoleMember,
 			CreatedAt: t0, UpdatedAt: t0,
 		}
@@ -641,6 +643,848 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		}
 		checkEqual(t, "ListOutboxMessages", got, []*gatehouse.OutboxMessage{msgs[2], msgs[1]})
 	})
+	t.Run("a database at version 1 migrates on, keeping its users with no code failures", func(t *testing.T) {
+		db := open(t, newURL(t))
+		ctx := t.Context()
+		ms, err := loadMigrations(db.Dialect())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.apply(ctx, ms[0]); err != nil {
+			t.Fatal(err)
+		}
+		org := newOrg(t, db, "clinic")
+		want := &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: "ann@example.com", Name: "Ann",
+			Role: gatehouse.RoleMember, PasswordHash: "$argon2id$ann", CreatedAt: t0, UpdatedAt: t0}
+		// The columns of version 1, as the code of then wrote them.
+		if _, err := db.write.ExecContext(ctx, `
+			INSERT INTO users (id, org_id, email, name, phone, role, disabled, two_factor_exempt,
+				password_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, $10)`,
+			want.ID, want.OrgID, want.Email, want.Name, string(want.Role), false, false, want.PasswordHash,
+			millis(t0), millis(t0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.UserByID(ctx, org.ID, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "the user after migrating", got, want)
+	})
+
+	t.Run("code failures per user count up, reset and round-trip through every user query", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+		ann := newUser(t, db, a.ID, "ann@example.com")
+		bob := newUser(t, db, a.ID, "bob@example.com")
+		check := func(what string, failures int, lastFailure, verified time.Time) {
+			t.Helper()
+			want := *ann
+			want.OTPFailures, want.OTPLastFailureAt, want.LastVerifiedAt = failures, lastFailure, verified
+			byID, err := db.UserByID(ctx, a.ID, ann.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, what+": UserByID", byID, &want)
+			byEmail, err := db.UserByEmail(ctx, a.ID, ann.Email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, what+": UserByEmail", byEmail, &want)
+			list, err := db.ListUsers(ctx, a.ID, "", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, what+": ListUsers", list, []*gatehouse.User{&want, bob})
+		}
+		check("a new user", 0, time.Time{}, time.Time{})
+
+		for i, at := range []time.Time{t0, t0.Add(time.Minute)} {
+			n, err := db.RecordOTPFailure(ctx, a.ID, ann.ID, at)
+			if err != nil || n != i+1 {
+				t.Fatalf("RecordOTPFailure #%d = %d, %v; want %d", i+1, n, err, i+1)
+			}
+		}
+		check("after two failures", 2, t0.Add(time.Minute), time.Time{})
+
+		// An admin's unlock: no verification to record.
+		if err := db.ResetOTPFailures(ctx, a.ID, ann.ID, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		check("after an unlock", 0, t0.Add(time.Minute), time.Time{})
+
+		if n, err := db.RecordOTPFailure(ctx, a.ID, ann.ID, t0.Add(2*time.Minute)); err != nil || n != 1 {
+			t.Fatalf("RecordOTPFailure after the reset = %d, %v; want 1", n, err)
+		}
+		if err := db.ResetOTPFailures(ctx, a.ID, ann.ID, t0.Add(3*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		check("after a right code", 0, t0.Add(2*time.Minute), t0.Add(3*time.Minute))
+		if err := db.ResetOTPFailures(ctx, a.ID, ann.ID, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		check("an unlock keeps the last verification", 0, t0.Add(2*time.Minute), t0.Add(3*time.Minute))
+
+		// Saving the profile leaves the counters alone.
+		if _, err := db.RecordOTPFailure(ctx, a.ID, ann.ID, t0.Add(4*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		changed := *ann
+		changed.Name = "Ann Other"
+		if err := db.UpdateUser(ctx, &changed); err != nil {
+			t.Fatal(err)
+		}
+		ann.Name = "Ann Other"
+		check("after UpdateUser", 1, t0.Add(4*time.Minute), t0.Add(3*time.Minute))
+
+		_, err := db.RecordOTPFailure(ctx, b.ID, ann.ID, t0)
+		checkCode(t, "RecordOTPFailure through another organization", err, gatehouse.ENOTFOUND)
+		checkCode(t, "ResetOTPFailures through another organization",
+			db.ResetOTPFailures(ctx, b.ID, ann.ID, t0), gatehouse.ENOTFOUND)
+		_, err = db.RecordOTPFailure(ctx, a.ID, gatehouse.NewID(), t0)
+		checkCode(t, "RecordOTPFailure of nobody", err, gatehouse.ENOTFOUND)
+		check("untouched by the other organization", 1, t0.Add(4*time.Minute), t0.Add(3*time.Minute))
+	})
+
+	t.Run("twenty concurrent code failures of one user count to exactly twenty", func(t *testing.T) {
+		db := fresh(t)
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		const n = 20
+		counts := make([]int, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { counts[i], errs[i] = db.RecordOTPFailure(t.Context(), u.OrgID, u.ID, t0) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.Sort(counts)
+		for i, c := range counts {
+			if c != i+1 {
+				t.Fatalf("the calls returned %v, want each of 1 to %d once", counts, n)
+			}
+		}
+	})
+
+	t.Run("a challenge round-trips by token hash and by id, only for its user in its organization", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+		ann, bob := newUser(t, db, a.ID, "ann@example.com"), newUser(t, db, a.ID, "bob@example.com")
+		full := &gatehouse.Challenge{
+			ID: gatehouse.NewID(), TokenHash: codeHash("pending-of-ann"), Kind: gatehouse.ChallengeChangePhone,
+			OrgID: a.ID, UserID: ann.ID, Channel: gatehouse.OTPSMS, Destination: "+358401234567",
+			NewValue: "+358409999999", Step: 2, Failures: 1, Sends: 2, LastSentAt: t0.Add(time.Second),
+			ClientIP: netip.MustParseAddr("2001:db8::1"), UserAgent: "Mozilla/5.0",
+			CreatedAt: t0, ExpiresAt: t0.Add(gatehouse.ChallengeLifetime),
+		}
+		bare := &gatehouse.Challenge{ // no cookie of its own, no address, never sent
+			ID: gatehouse.NewID(), Kind: gatehouse.ChallengeChangeEmail, OrgID: a.ID, UserID: ann.ID,
+			Channel: gatehouse.OTPEmail, Step: 1, CreatedAt: t0, ExpiresAt: t0.Add(gatehouse.ChallengeLifetime),
+		}
+		for _, c := range []*gatehouse.Challenge{full, bare} {
+			if err := db.CreateChallenge(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.ChallengeByID(ctx, a.ID, ann.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "ChallengeByID", got, c)
+		}
+		got, err := db.ChallengeByTokenHash(ctx, full.TokenHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "ChallengeByTokenHash", got, full)
+
+		_, err = db.ChallengeByID(ctx, b.ID, ann.ID, full.ID)
+		checkCode(t, "ChallengeByID through another organization", err, gatehouse.ENOTFOUND)
+		_, err = db.ChallengeByID(ctx, a.ID, bob.ID, full.ID)
+		checkCode(t, "ChallengeByID for another user", err, gatehouse.ENOTFOUND)
+		_, err = db.ChallengeByTokenHash(ctx, codeHash("nothing"))
+		checkCode(t, "ChallengeByTokenHash of nothing", err, gatehouse.ENOTFOUND)
+		_, err = db.ChallengeByTokenHash(ctx, nil)
+		checkCode(t, "ChallengeByTokenHash of no hash", err, gatehouse.ENOTFOUND)
+
+		moved := *full
+		moved.ID, moved.TokenHash, moved.OrgID = gatehouse.NewID(), codeHash("moved"), b.ID
+		checkCode(t, "CreateChallenge for a user of another organization", db.CreateChallenge(ctx, &moved), gatehouse.ENOTFOUND)
+		again := *full
+		again.ID = gatehouse.NewID()
+		checkCode(t, "CreateChallenge with a taken token hash", db.CreateChallenge(ctx, &again), gatehouse.ECONFLICT)
+	})
+
+	t.Run("a right code is accepted once, and the challenge is then over and gone", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		h := addCode(t, db, c.ID, "123456", t0)
+		now := t0.Add(time.Minute)
+		checkConsume(t, db, c.ID, h, now, gatehouse.CodeAccepted, 0)
+		checkConsume(t, db, c.ID, h, now, gatehouse.CodeOver, 0)
+		checkConsume(t, db, c.ID, codeHash("000000"), now, gatehouse.CodeOver, 0)
+
+		_, err := db.ChallengeByTokenHash(ctx, c.TokenHash)
+		checkCode(t, "ChallengeByTokenHash of a done challenge", err, gatehouse.ENOTFOUND)
+		_, err = db.ChallengeByID(ctx, u.OrgID, u.ID, c.ID)
+		checkCode(t, "ChallengeByID of a done challenge", err, gatehouse.ENOTFOUND)
+		_, _, _, err = db.ClaimSend(ctx, c.ID, now, gatehouse.ResendGap)
+		checkCode(t, "ClaimSend on a done challenge", err, gatehouse.ENOTFOUND)
+		checkCode(t, "SetChallengeDestination on a done challenge",
+			db.SetChallengeDestination(ctx, c.ID, gatehouse.OTPEmail, u.Email, "", 1, now), gatehouse.ENOTFOUND)
+	})
+
+	t.Run("wrong codes count up to the limit, then the challenge is over even for the right code", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		h := addCode(t, db, c.ID, "123456", t0)
+		now := t0.Add(time.Minute)
+		for i := 1; i <= gatehouse.ChallengeMaxFailures; i++ {
+			checkConsume(t, db, c.ID, codeHash(fmt.Sprintf("%06d", i)), now, gatehouse.CodeWrong, i)
+		}
+		checkConsume(t, db, c.ID, h, now, gatehouse.CodeOver, gatehouse.ChallengeMaxFailures)
+		checkConsume(t, db, c.ID, codeHash("999999"), now, gatehouse.CodeOver, gatehouse.ChallengeMaxFailures)
+
+		// Out of tries, it is still there to say so, but no code is sent for it.
+		got, err := db.ChallengeByTokenHash(ctx, c.TokenHash)
+		if err != nil || got.Failures != gatehouse.ChallengeMaxFailures {
+			t.Errorf("ChallengeByTokenHash = %+v, %v; want %d failures", got, err, gatehouse.ChallengeMaxFailures)
+		}
+		_, _, _, err = db.ClaimSend(ctx, c.ID, now, gatehouse.ResendGap)
+		checkCode(t, "ClaimSend on a challenge out of tries", err, gatehouse.ENOTFOUND)
+
+		// The limit is the caller's.
+		c2 := newChallenge(t, db, u, nil)
+		h2 := addCode(t, db, c2.ID, "123456", t0)
+		for _, want := range []struct {
+			hash     []byte
+			result   string
+			failures int
+		}{
+			{codeHash("000000"), gatehouse.CodeWrong, 1},
+			{h2, gatehouse.CodeOver, 1},
+		} {
+			result, failures, err := db.ConsumeCode(ctx, c2.ID, want.hash, now, 1)
+			if err != nil || result != want.result || failures != want.failures {
+				t.Errorf("ConsumeCode with a limit of 1 = %q, %d, %v; want %q, %d", result, failures, err, want.result, want.failures)
+			}
+		}
+	})
+
+	t.Run("a code past its lifetime is expired and counts nothing, while a newer one works", func(t *testing.T) {
+		db := fresh(t)
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		old := addCode(t, db, c.ID, "111111", t0)
+		newer := addCode(t, db, c.ID, "222222", t0.Add(4*time.Minute))
+		at := t0.Add(gatehouse.CodeLifetime) // exactly the lifetime: over
+		checkConsume(t, db, c.ID, old, at, gatehouse.CodeExpired, 0)
+		checkConsume(t, db, c.ID, old, at, gatehouse.CodeExpired, 0)
+		checkConsume(t, db, c.ID, codeHash("333333"), at, gatehouse.CodeWrong, 1)
+		checkConsume(t, db, c.ID, newer, at.Add(-time.Millisecond), gatehouse.CodeAccepted, 1)
+	})
+
+	t.Run("an expired challenge is over, keeping its failures; a missing one is over with none", func(t *testing.T) {
+		db := fresh(t)
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		h := addCode(t, db, c.ID, "123456", t0.Add(10*time.Minute))
+		checkConsume(t, db, c.ID, codeHash("000000"), t0, gatehouse.CodeWrong, 1)
+		checkConsume(t, db, c.ID, h, c.ExpiresAt, gatehouse.CodeOver, 1)
+		checkConsume(t, db, gatehouse.NewID(), h, t0, gatehouse.CodeOver, 0)
+	})
+
+	t.Run("a code of another challenge never matches", func(t *testing.T) {
+		db := fresh(t)
+		org := newOrg(t, db, "clinic")
+		ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
+		mine, annOther, bobs := newChallenge(t, db, ann, nil), newChallenge(t, db, ann, nil), newChallenge(t, db, bob, nil)
+		h := addCode(t, db, mine.ID, "111111", t0)
+		h2 := addCode(t, db, annOther.ID, "222222", t0)
+		h3 := addCode(t, db, bobs.ID, "333333", t0)
+		checkConsume(t, db, mine.ID, h2, t0, gatehouse.CodeWrong, 1)
+		checkConsume(t, db, mine.ID, h3, t0, gatehouse.CodeWrong, 2)
+		checkConsume(t, db, mine.ID, h, t0, gatehouse.CodeAccepted, 2)
+		// Accepting mine took nothing from the others.
+		checkConsume(t, db, annOther.ID, h2, t0, gatehouse.CodeAccepted, 0)
+		checkConsume(t, db, bobs.ID, h3, t0, gatehouse.CodeAccepted, 0)
+	})
+
+	t.Run("twenty concurrent right codes are accepted exactly once", func(t *testing.T) {
+		db := fresh(t)
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		h := addCode(t, db, c.ID, "123456", t0)
+		const n = 20
+		results := make([]string, n)
+		failures := make([]int, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				results[i], failures[i], errs[i] = db.ConsumeCode(t.Context(), c.ID, h, t0.Add(time.Minute), gatehouse.ChallengeMaxFailures)
+			})
+		}
+		wg.Wait()
+		count := map[string]int{}
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if failures[i] != 0 {
+				t.Errorf("call %d: failures %d, want 0", i, failures[i])
+			}
+			count[results[i]]++
+		}
+		if want := map[string]int{gatehouse.CodeAccepted: 1, gatehouse.CodeOver: n - 1}; !reflect.DeepEqual(count, want) {
+			t.Errorf("results %v, want %v", count, want)
+		}
+	})
+
+	t.Run("twenty concurrent wrong codes count each failure once, then it is over", func(t *testing.T) {
+		db := fresh(t)
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		addCode(t, db, c.ID, "123456", t0)
+		const n = 20
+		results := make([]string, n)
+		failures := make([]int, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				results[i], failures[i], errs[i] = db.ConsumeCode(t.Context(), c.ID, codeHash(fmt.Sprint(i)), t0, gatehouse.ChallengeMaxFailures)
+			})
+		}
+		wg.Wait()
+		var wrong []int
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			switch results[i] {
+			case gatehouse.CodeWrong:
+				wrong = append(wrong, failures[i])
+			case gatehouse.CodeOver:
+				if failures[i] != gatehouse.ChallengeMaxFailures {
+					t.Errorf("an over call saw %d failures, want %d", failures[i], gatehouse.ChallengeMaxFailures)
+				}
+			default:
+				t.Errorf("call %d: result %q", i, results[i])
+			}
+		}
+		slices.Sort(wrong)
+		if !slices.Equal(wrong, []int{1, 2, 3, 4, 5}) {
+			t.Errorf("wrong answers saw failures %v, want 1 to 5 once each", wrong)
+		}
+	})
+
+	t.Run("at most two codes live at once: the oldest stops matching", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		h1 := addCode(t, db, c.ID, "111111", t0)
+		h2 := addCode(t, db, c.ID, "222222", t0.Add(time.Second))
+		addCode(t, db, c.ID, "333333", t0.Add(2*time.Second))
+		var n int
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM challenge_codes WHERE challenge_id = $1`, c.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != gatehouse.MaxLiveCodes {
+			t.Errorf("%d codes kept, want %d", n, gatehouse.MaxLiveCodes)
+		}
+		checkConsume(t, db, c.ID, h1, t0.Add(time.Minute), gatehouse.CodeWrong, 1)
+		checkConsume(t, db, c.ID, h2, t0.Add(time.Minute), gatehouse.CodeAccepted, 1)
+
+		c2 := newChallenge(t, db, u, nil)
+		for i, code := range []string{"111111", "222222", "333333"} {
+			addCode(t, db, c2.ID, code, t0.Add(time.Duration(i)*time.Second))
+		}
+		checkConsume(t, db, c2.ID, codeHash("333333"), t0.Add(time.Minute), gatehouse.CodeAccepted, 0)
+
+		checkCode(t, "AddCode to a missing challenge",
+			db.AddCode(ctx, gatehouse.NewID(), codeHash("1"), t0, t0.Add(gatehouse.CodeLifetime)), gatehouse.ENOTFOUND)
+	})
+
+	t.Run("a code whose delivery failed is dropped alone", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c, other := newChallenge(t, db, u, nil), newChallenge(t, db, u, nil)
+		h1 := addCode(t, db, c.ID, "111111", t0)
+		h2 := addCode(t, db, c.ID, "222222", t0)
+		h3 := addCode(t, db, other.ID, "222222", t0)
+		if err := db.DeleteCode(ctx, c.ID, h2); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteCode(ctx, c.ID, h2); err != nil {
+			t.Errorf("deleting a missing code: %v, want nil", err)
+		}
+		checkConsume(t, db, c.ID, h2, t0, gatehouse.CodeWrong, 1)
+		checkConsume(t, db, c.ID, h1, t0, gatehouse.CodeAccepted, 1)
+		checkConsume(t, db, other.ID, h3, t0, gatehouse.CodeAccepted, 0)
+	})
+
+	t.Run("pointing a challenge elsewhere drops its codes and lets the next send go at once", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, func(c *gatehouse.Challenge) { c.Channel, c.Destination = gatehouse.OTPSMS, "" })
+		if ok, _, _, err := db.ClaimSend(ctx, c.ID, t0, gatehouse.ResendGap); err != nil || !ok {
+			t.Fatalf("ClaimSend = %v, %v", ok, err)
+		}
+		h := addCode(t, db, c.ID, "123456", t0)
+		checkConsume(t, db, c.ID, codeHash("000000"), t0, gatehouse.CodeWrong, 1)
+
+		if err := db.SetChallengeDestination(ctx, c.ID, gatehouse.OTPSMS, "+358401234567", "+358401234567", 2, t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ChallengeByID(ctx, u.OrgID, u.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *c
+		want.Channel, want.Destination, want.NewValue, want.Step = gatehouse.OTPSMS, "+358401234567", "+358401234567", 2
+		want.Failures, want.Sends, want.LastSentAt = 1, 1, time.Time{}
+		checkEqual(t, "after SetChallengeDestination", got, &want)
+
+		ok, prev, _, err := db.ClaimSend(ctx, c.ID, t0.Add(2*time.Second), gatehouse.ResendGap)
+		if err != nil || !ok || !prev.IsZero() {
+			t.Errorf("ClaimSend right after = %v, prev %v, %v; want ok with no previous send", ok, prev, err)
+		}
+		checkConsume(t, db, c.ID, h, t0.Add(3*time.Second), gatehouse.CodeWrong, 2)
+
+		checkCode(t, "SetChallengeDestination on a missing challenge",
+			db.SetChallengeDestination(ctx, gatehouse.NewID(), gatehouse.OTPEmail, "x@example.com", "", 1, t0), gatehouse.ENOTFOUND)
+		checkCode(t, "SetChallengeDestination on an expired challenge",
+			db.SetChallengeDestination(ctx, c.ID, gatehouse.OTPEmail, "x@example.com", "", 1, c.ExpiresAt), gatehouse.ENOTFOUND)
+		if got, err := db.ChallengeByID(ctx, u.OrgID, u.ID, c.ID); err != nil || got.Destination != "+358401234567" {
+			t.Errorf("after the refused change: %+v, %v", got, err)
+		}
+	})
+
+	t.Run("a send is claimed at most once per gap, and only on a live challenge", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		gap := gatehouse.ResendGap
+		for _, s := range []struct {
+			at         time.Time
+			ok         bool
+			prev, next time.Time
+		}{
+			{at: t0, ok: true},
+			{at: t0.Add(10 * time.Second), next: t0.Add(gap)},
+			{at: t0.Add(gap - time.Millisecond), next: t0.Add(gap)},
+			{at: t0.Add(gap), ok: true, prev: t0},
+			{at: t0.Add(gap + time.Second), next: t0.Add(2 * gap)},
+		} {
+			ok, prev, next, err := db.ClaimSend(ctx, c.ID, s.at, gap)
+			if err != nil || ok != s.ok || !prev.Equal(s.prev) || !next.Equal(s.next) {
+				t.Errorf("ClaimSend at %v = %v, prev %v, next %v, %v; want %v, prev %v, next %v",
+					s.at, ok, prev, next, err, s.ok, s.prev, s.next)
+			}
+		}
+		got, err := db.ChallengeByID(ctx, u.OrgID, u.ID, c.ID)
+		if err != nil || got.Sends != 2 || !got.LastSentAt.Equal(t0.Add(gap)) {
+			t.Errorf("ChallengeByID = %+v, %v; want 2 sends, the last at %v", got, err, t0.Add(gap))
+		}
+
+		_, _, _, err = db.ClaimSend(ctx, gatehouse.NewID(), t0, gap)
+		checkCode(t, "ClaimSend on a missing challenge", err, gatehouse.ENOTFOUND)
+		_, _, _, err = db.ClaimSend(ctx, c.ID, c.ExpiresAt, gap)
+		checkCode(t, "ClaimSend on an expired challenge", err, gatehouse.ENOTFOUND)
+		tired := newChallenge(t, db, u, func(c *gatehouse.Challenge) { c.Failures = gatehouse.ChallengeMaxFailures })
+		_, _, _, err = db.ClaimSend(ctx, tired.ID, t0, gap)
+		checkCode(t, "ClaimSend on a challenge out of tries", err, gatehouse.ENOTFOUND)
+	})
+
+	t.Run("releasing a failed send restores the one before, once", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		gap := gatehouse.ResendGap
+		claim := func(at, wantPrev time.Time) {
+			t.Helper()
+			ok, prev, _, err := db.ClaimSend(ctx, c.ID, at, gap)
+			if err != nil || !ok || !prev.Equal(wantPrev) {
+				t.Fatalf("ClaimSend at %v = %v, prev %v, %v; want ok, prev %v", at, ok, prev, err, wantPrev)
+			}
+		}
+		release := func(prev time.Time, wantSends int, wantLast time.Time) {
+			t.Helper()
+			if err := db.ReleaseSend(ctx, c.ID, prev); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.ChallengeByID(ctx, u.OrgID, u.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Sends != wantSends || !got.LastSentAt.Equal(wantLast) {
+				t.Errorf("after ReleaseSend(%v): %d sends, last at %v; want %d, %v", prev, got.Sends, got.LastSentAt, wantSends, wantLast)
+			}
+		}
+		claim(t0, time.Time{})
+		release(time.Time{}, 0, time.Time{})
+		claim(t0.Add(time.Second), time.Time{}) // at once: the failed send did not count
+		claim(t0.Add(time.Second+gap), t0.Add(time.Second))
+		release(time.Time{}, 2, t0.Add(time.Second+gap)) // stale: a send was claimed since
+		release(t0.Add(time.Second), 1, t0.Add(time.Second))
+		release(t0.Add(time.Second), 1, t0.Add(time.Second)) // twice is once
+		if err := db.ReleaseSend(ctx, gatehouse.NewID(), t0); err != nil {
+			t.Errorf("ReleaseSend on a missing challenge: %v, want nil", err)
+		}
+	})
+
+	t.Run("twenty concurrent sends on one challenge: exactly one is claimed", func(t *testing.T) {
+		db := fresh(t)
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c := newChallenge(t, db, u, nil)
+		const n = 20
+		oks := make([]bool, n)
+		nexts := make([]time.Time, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { oks[i], _, nexts[i], errs[i] = db.ClaimSend(t.Context(), c.ID, t0, gatehouse.ResendGap) })
+		}
+		wg.Wait()
+		claimed := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if oks[i] {
+				claimed++
+			} else if !nexts[i].Equal(t0.Add(gatehouse.ResendGap)) {
+				t.Errorf("a refused claim says next at %v, want %v", nexts[i], t0.Add(gatehouse.ResendGap))
+			}
+		}
+		if claimed != 1 {
+			t.Errorf("%d claims succeeded, want 1", claimed)
+		}
+		if got, err := db.ChallengeByID(t.Context(), u.OrgID, u.ID, c.ID); err != nil || got.Sends != 1 {
+			t.Errorf("ChallengeByID = %+v, %v; want 1 send", got, err)
+		}
+	})
+
+	t.Run("sends are counted by user, destination and address since a moment", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		ip1, ip2 := netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("2001:db8::9")
+		for _, r := range []gatehouse.SendRecord{
+			{UserID: "ann", Destination: "+358401234567", ClientIP: ip1, At: t0},
+			{UserID: "ann", Destination: "+358401234567", ClientIP: ip1, At: t0.Add(time.Minute)},
+			{UserID: "ann", Destination: "ann@example.com", ClientIP: ip2, At: t0.Add(2 * time.Minute)},
+			{UserID: "bob", Destination: "+358401234567", ClientIP: ip1, At: t0.Add(3 * time.Minute)},
+			{UserID: "ann", Destination: "+358401234567", ClientIP: ip1, At: t0.Add(-time.Millisecond)},
+			{UserID: "cat", Destination: "", At: t0},
+			{UserID: "dan", Destination: "", At: t0},
+		} {
+			if err := db.RecordSend(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			user, dest string
+			ip         netip.Addr
+			since      time.Time
+			want       gatehouse.SendCounts
+		}{
+			{"ann", "+358401234567", ip1, t0, gatehouse.SendCounts{User: 3, Destination: 3, Address: 3}},
+			{"ann", "+358401234567", ip1, t0.Add(time.Minute), gatehouse.SendCounts{User: 2, Destination: 2, Address: 2}},
+			{"ann", "ann@example.com", ip2, t0, gatehouse.SendCounts{User: 3, Destination: 1, Address: 1}},
+			{"bob", "bob@example.com", ip2, t0.Add(3*time.Minute + time.Millisecond), gatehouse.SendCounts{}},
+			{"cat", "", netip.Addr{}, t0, gatehouse.SendCounts{User: 1}}, // unknowns are not one bucket
+		} {
+			got, err := db.CountSends(ctx, c.user, c.dest, c.ip, c.since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("CountSends(%s, %q, %v, %v) = %+v, want %+v", c.user, c.dest, c.ip, c.since, got, c.want)
+			}
+		}
+	})
+
+	t.Run("expired challenges with their codes and old send records are deleted", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		now := t0.Add(5 * time.Minute)
+		live := newChallenge(t, db, u, func(c *gatehouse.Challenge) { c.ExpiresAt = now.Add(time.Millisecond) })
+		expired := newChallenge(t, db, u, func(c *gatehouse.Challenge) { c.ExpiresAt = now })
+		addCode(t, db, live.ID, "111111", t0)
+		addCode(t, db, expired.ID, "222222", t0)
+		for _, at := range []time.Time{t0.Add(-time.Millisecond), t0} {
+			if err := db.RecordSend(ctx, gatehouse.SendRecord{UserID: u.ID, Destination: u.Email, At: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := db.DeleteExpiredChallenges(ctx, now, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Errorf("DeleteExpiredChallenges removed %d, want 2 (a challenge and a send record)", n)
+		}
+		_, err = db.ChallengeByID(ctx, u.OrgID, u.ID, expired.ID)
+		checkCode(t, "the expired challenge", err, gatehouse.ENOTFOUND)
+		if _, err := db.ChallengeByID(ctx, u.OrgID, u.ID, live.ID); err != nil {
+			t.Errorf("the live challenge: %v", err)
+		}
+		var codes int
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM challenge_codes WHERE challenge_id = $1`, expired.ID).Scan(&codes); err != nil || codes != 0 {
+			t.Errorf("the expired challenge keeps %d codes (%v), want none", codes, err)
+		}
+		if got, err := db.CountSends(ctx, u.ID, u.Email, netip.Addr{}, time.Time{}); err != nil || got.User != 1 {
+			t.Errorf("CountSends = %+v, %v; want 1 send record kept", got, err)
+		}
+	})
+
+	t.Run("deleting a challenge removes it and its codes; a missing one is fine", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+		c, other := newChallenge(t, db, u, nil), newChallenge(t, db, u, nil)
+		h := addCode(t, db, c.ID, "123456", t0)
+		addCode(t, db, other.ID, "123456", t0)
+		if err := db.DeleteChallenge(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteChallenge(ctx, c.ID); err != nil {
+			t.Errorf("deleting a missing challenge: %v, want nil", err)
+		}
+		_, err := db.ChallengeByTokenHash(ctx, c.TokenHash)
+		checkCode(t, "ChallengeByTokenHash after DeleteChallenge", err, gatehouse.ENOTFOUND)
+		var codes int
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM challenge_codes`).Scan(&codes); err != nil || codes != 1 {
+			t.Errorf("%d codes left (%v), want only the other challenge's", codes, err)
+		}
+		checkConsume(t, db, c.ID, h, t0, gatehouse.CodeOver, 0)
+		checkConsume(t, db, other.ID, h, t0, gatehouse.CodeAccepted, 0)
+	})
+
+	t.Run("a remembered browser is found only for its user, in its organization, until it expires", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+		ann, bob := newUser(t, db, a.ID, "ann@example.com"), newUser(t, db, a.ID, "bob@example.com")
+		cat := newUser(t, db, b.ID, "cat@example.com")
+		annB := newBrowser(t, db, ann, "ann", t0)
+		newBrowser(t, db, bob, "bob", t0)
+		newBrowser(t, db, cat, "cat", t0)
+		now := t0.Add(time.Hour)
+
+		got, err := db.FindRememberedBrowser(ctx, a.ID, ann.ID, [][]byte{codeHash("junk"), codeHash("ann")}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "FindRememberedBrowser", got, annB)
+
+		for _, c := range []struct {
+			what          string
+			orgID, userID string
+			hashes        [][]byte
+			at            time.Time
+		}{
+			{"another user's token", a.ID, ann.ID, [][]byte{codeHash("bob")}, now},
+			{"another organization's token", a.ID, ann.ID, [][]byte{codeHash("cat")}, now},
+			{"through another organization", b.ID, ann.ID, [][]byte{codeHash("ann")}, now},
+			{"another organization's user named in this one", a.ID, cat.ID, [][]byte{codeHash("cat")}, now},
+			{"expired", a.ID, ann.ID, [][]byte{codeHash("ann")}, annB.ExpiresAt},
+			{"no hashes", a.ID, ann.ID, nil, now},
+			{"beyond the bound", a.ID, ann.ID, [][]byte{codeHash("1"), codeHash("2"), codeHash("3"), codeHash("4"), codeHash("5"), codeHash("ann")}, now},
+		} {
+			_, err := db.FindRememberedBrowser(ctx, c.orgID, c.userID, c.hashes, c.at)
+			checkCode(t, "FindRememberedBrowser of "+c.what, err, gatehouse.ENOTFOUND)
+		}
+		five := [][]byte{codeHash("1"), codeHash("2"), codeHash("3"), codeHash("4"), codeHash("ann")}
+		if _, err := db.FindRememberedBrowser(ctx, a.ID, ann.ID, five, annB.ExpiresAt.Add(-time.Millisecond)); err != nil {
+			t.Errorf("FindRememberedBrowser with the token fifth, just before expiry: %v", err)
+		}
+
+		for _, c := range []struct {
+			touch, want time.Time
+		}{
+			{t0.Add(2 * time.Hour), t0.Add(2 * time.Hour)},
+			{t0.Add(time.Hour), t0.Add(2 * time.Hour)}, // late arrival from another node
+		} {
+			if err := db.TouchRememberedBrowser(ctx, annB.ID, c.touch); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.FindRememberedBrowser(ctx, a.ID, ann.ID, [][]byte{codeHash("ann")}, now)
+			if err != nil || !got.LastUsedAt.Equal(c.want) {
+				t.Errorf("after touching at %v: %+v, %v; want last used at %v", c.touch, got, err, c.want)
+			}
+		}
+		checkCode(t, "TouchRememberedBrowser of nothing", db.TouchRememberedBrowser(ctx, gatehouse.NewID(), now), gatehouse.ENOTFOUND)
+
+		moved := *annB
+		moved.ID, moved.TokenHash, moved.OrgID = gatehouse.NewID(), codeHash("moved"), b.ID
+		checkCode(t, "CreateRememberedBrowser for a user of another organization",
+			db.CreateRememberedBrowser(ctx, &moved), gatehouse.ENOTFOUND)
+		again := *annB
+		again.ID = gatehouse.NewID()
+		checkCode(t, "CreateRememberedBrowser with a taken token", db.CreateRememberedBrowser(ctx, &again), gatehouse.ECONFLICT)
+	})
+
+	t.Run("a user's remembered browsers list newest first, without the expired", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		org := newOrg(t, db, "clinic")
+		ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
+		now := t0.Add(31 * 24 * time.Hour)
+		newBrowser(t, db, ann, "ann-old", t0) // expired at t0+30d
+		first := newBrowser(t, db, ann, "ann-1", t0.Add(2*24*time.Hour))
+		second := newBrowser(t, db, ann, "ann-2", t0.Add(3*24*time.Hour))
+		newBrowser(t, db, bob, "bob", t0.Add(3*24*time.Hour))
+		got, err := db.ListRememberedBrowsers(ctx, org.ID, ann.ID, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "ListRememberedBrowsers", got, []*gatehouse.RememberedBrowser{second, first})
+		none, err := db.ListRememberedBrowsers(ctx, newOrg(t, db, "other").ID, ann.ID, now)
+		if err != nil || none == nil || len(none) != 0 {
+			t.Errorf("through another organization: %v, %v; want an empty list", none, err)
+		}
+	})
+
+	t.Run("a remembered browser is revoked only by its owner", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+		ann, bob := newUser(t, db, a.ID, "ann@example.com"), newUser(t, db, a.ID, "bob@example.com")
+		br := newBrowser(t, db, ann, "ann", t0)
+		checkCode(t, "DeleteRememberedBrowser by another user", db.DeleteRememberedBrowser(ctx, a.ID, bob.ID, br.ID), gatehouse.ENOTFOUND)
+		checkCode(t, "DeleteRememberedBrowser through another organization", db.DeleteRememberedBrowser(ctx, b.ID, ann.ID, br.ID), gatehouse.ENOTFOUND)
+		if _, err := db.FindRememberedBrowser(ctx, a.ID, ann.ID, [][]byte{codeHash("ann")}, t0); err != nil {
+			t.Fatalf("after the refused revocations: %v", err)
+		}
+		if err := db.DeleteRememberedBrowser(ctx, a.ID, ann.ID, br.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.FindRememberedBrowser(ctx, a.ID, ann.ID, [][]byte{codeHash("ann")}, t0)
+		checkCode(t, "FindRememberedBrowser after its revocation", err, gatehouse.ENOTFOUND)
+		checkCode(t, "DeleteRememberedBrowser again", db.DeleteRememberedBrowser(ctx, a.ID, ann.ID, br.ID), gatehouse.ENOTFOUND)
+	})
+
+	t.Run("remembered browsers are revoked in bulk by user and by organization", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+		ann, bob := newUser(t, db, a.ID, "ann@example.com"), newUser(t, db, a.ID, "bob@example.com")
+		cat := newUser(t, db, b.ID, "cat@example.com")
+		newBrowser(t, db, ann, "ann-1", t0)
+		newBrowser(t, db, ann, "ann-2", t0)
+		newBrowser(t, db, bob, "bob", t0)
+		newBrowser(t, db, cat, "cat", t0)
+		count := func(orgID, userID string) int {
+			t.Helper()
+			list, err := db.ListRememberedBrowsers(ctx, orgID, userID, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+
+		if n, err := db.DeleteUserRememberedBrowsers(ctx, b.ID, ann.ID); err != nil || n != 0 {
+			t.Errorf("DeleteUserRememberedBrowsers through another organization = %d, %v; want 0", n, err)
+		}
+		if n, err := db.DeleteUserRememberedBrowsers(ctx, a.ID, ann.ID); err != nil || n != 2 {
+			t.Errorf("DeleteUserRememberedBrowsers = %d, %v; want 2", n, err)
+		}
+		if got := [3]int{count(a.ID, ann.ID), count(a.ID, bob.ID), count(b.ID, cat.ID)}; got != [3]int{0, 1, 1} {
+			t.Errorf("browsers of ann, bob, cat = %v, want [0 1 1]", got)
+		}
+		if n, err := db.DeleteOrgRememberedBrowsers(ctx, a.ID); err != nil || n != 1 {
+			t.Errorf("DeleteOrgRememberedBrowsers = %d, %v; want 1", n, err)
+		}
+		if got := [3]int{count(a.ID, ann.ID), count(a.ID, bob.ID), count(b.ID, cat.ID)}; got != [3]int{0, 0, 1} {
+			t.Errorf("browsers of ann, bob, cat = %v, want [0 0 1]", got)
+		}
+	})
+
+	t.Run("a password reset link works once, and only before it expires", func(t *testing.T) {
+		db := fresh(t)
+		ctx := t.Context()
+		a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+		ann := newUser(t, db, a.ID, "ann@example.com")
+		r := newReset(t, db, ann, "reset-1")
+		now := t0.Add(time.Minute)
+		got, err := db.PasswordResetByTokenHash(ctx, r.TokenHash, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "PasswordResetByTokenHash", got, r)
+		got, err = db.ConsumePasswordReset(ctx, r.TokenHash, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEqual(t, "ConsumePasswordReset", got, r)
+		_, err = db.ConsumePasswordReset(ctx, r.TokenHash, now)
+		checkCode(t, "ConsumePasswordReset a second time", err, gatehouse.ENOTFOUND)
+		_, err = db.PasswordResetByTokenHash(ctx, r.TokenHash, now)
+		checkCode(t, "PasswordResetByTokenHash of a used link", err, gatehouse.ENOTFOUND)
+
+		late := newReset(t, db, ann, "reset-2")
+		if _, err := db.PasswordResetByTokenHash(ctx, late.TokenHash, late.ExpiresAt.Add(-time.Millisecond)); err != nil {
+			t.Errorf("PasswordResetByTokenHash just before expiry: %v", err)
+		}
+		_, err = db.PasswordResetByTokenHash(ctx, late.TokenHash, late.ExpiresAt)
+		checkCode(t, "PasswordResetByTokenHash of an expired link", err, gatehouse.ENOTFOUND)
+		_, err = db.ConsumePasswordReset(ctx, late.TokenHash, late.ExpiresAt)
+		checkCode(t, "ConsumePasswordReset of an expired link", err, gatehouse.ENOTFOUND)
+		_, err = db.ConsumePasswordReset(ctx, codeHash("nothing"), now)
+		checkCode(t, "ConsumePasswordReset of nothing", err, gatehouse.ENOTFOUND)
+
+		moved := *r
+		moved.TokenHash, moved.OrgID = codeHash("moved"), b.ID
+		checkCode(t, "CreatePasswordReset for a user of another organization",
+			db.CreatePasswordReset(ctx, &moved), gatehouse.ENOTFOUND)
+		checkCode(t, "CreatePasswordReset with a taken token", db.CreatePasswordReset(ctx, r), gatehouse.ECONFLICT)
+	})
+
+	t.Run("twenty concurrent uses of one password reset link: exactly one succeeds", func(t *testing.T) {
+		db := fresh(t)
+		r := newReset(t, db, newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com"), "reset")
+		const n = 20
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { _, errs[i] = db.ConsumePasswordReset(t.Context(), r.TokenHash, t0.Add(time.Minute)) })
+		}
+		wg.Wait()
+		used := 0
+		for _, err := range errs {
+			switch gatehouse.ErrorCode(err) {
+			case "":
+				used++
+			case gatehouse.ENOTFOUND:
+			default:
+				t.Fatal(err)
+			}
+		}
+		if used != 1 {
+			t.Errorf("%d uses succeeded, want 1", used)
+		}
+	})
+
 }
 
 func newOrg(t *testing.T, db *DB, slug string) *gatehouse.Organization {
@@ -670,6 +1514,73 @@ func newSession(t *testing.T, db *DB, u *gatehouse.User, hash []byte) {
 	if err := db.CreateSession(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// codeHash stands in for the keyed hash of a code or token: 32 bytes.
+func codeHash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// newChallenge saves a live login challenge of u created at t0, changed
+// first by edit if not nil.
+func newChallenge(t *testing.T, db *DB, u *gatehouse.User, edit func(*gatehouse.Challenge)) *gatehouse.Challenge {
+	t.Helper()
+	c := &gatehouse.Challenge{ID: gatehouse.NewID(), TokenHash: codeHash(gatehouse.NewID()), Kind: gatehouse.ChallengeLogin,
+		OrgID: u.OrgID, UserID: u.ID, Channel: gatehouse.OTPEmail, Destination: u.Email, Step: 1,
+		ClientIP: netip.MustParseAddr("203.0.113.9"), UserAgent: "Mozilla/5.0",
+		CreatedAt: t0, ExpiresAt: t0.Add(gatehouse.ChallengeLifetime)}
+	if edit != nil {
+		edit(c)
+	}
+	if err := db.CreateChallenge(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// addCode adds code to a challenge at at, for its lifetime, and returns its
+// hash.
+func addCode(t *testing.T, db *DB, challengeID, code string, at time.Time) []byte {
+	t.Helper()
+	h := codeHash(code)
+	if err := db.AddCode(t.Context(), challengeID, h, at, at.Add(gatehouse.CodeLifetime)); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func checkConsume(t *testing.T, db *DB, challengeID string, hash []byte, now time.Time, want string, wantFailures int) {
+	t.Helper()
+	got, failures, err := db.ConsumeCode(t.Context(), challengeID, hash, now, gatehouse.ChallengeMaxFailures)
+	if err != nil || got != want || failures != wantFailures {
+		t.Errorf("ConsumeCode at %v = %q, %d failures, %v; want %q, %d failures", now, got, failures, err, want, wantFailures)
+	}
+}
+
+// newBrowser saves a remembered browser of u, created at created for 30 days,
+// whose token hashes as codeHash(token).
+func newBrowser(t *testing.T, db *DB, u *gatehouse.User, token string, created time.Time) *gatehouse.RememberedBrowser {
+	t.Helper()
+	b := &gatehouse.RememberedBrowser{ID: gatehouse.NewID(), TokenHash: codeHash(token), OrgID: u.OrgID, UserID: u.ID,
+		ClientIP: netip.MustParseAddr("2001:db8::7"), UserAgent: "Mozilla/5.0 " + token,
+		CreatedAt: created, LastUsedAt: created, ExpiresAt: created.Add(30 * 24 * time.Hour)}
+	if err := db.CreateRememberedBrowser(t.Context(), b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// newReset saves a password reset link of u created at t0, whose token
+// hashes as codeHash(token).
+func newReset(t *testing.T, db *DB, u *gatehouse.User, token string) *gatehouse.PasswordReset {
+	t.Helper()
+	r := &gatehouse.PasswordReset{TokenHash: codeHash(token), OrgID: u.OrgID, UserID: u.ID,
+		CreatedAt: t0, ExpiresAt: t0.Add(gatehouse.PasswordResetLifetime)}
+	if err := db.CreatePasswordReset(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func checkCode(t *testing.T, what string, err error, want string) {

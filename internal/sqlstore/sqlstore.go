@@ -118,6 +118,49 @@ func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
+// optMillis and fromOptMillis are for times that may be "never": the zero
+// time.Time is stored as 0 and 0 reads back as the zero time.Time.
+func optMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromOptMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return fromMillis(ms)
+}
+
+// nullableBytes stores an empty byte slice as NULL, so that a nullable
+// UNIQUE column holds any number of them.
+func nullableBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// inTx runs f in a transaction on the writer and commits if f succeeds. f
+// returns its errors ready for the caller; those of beginning and committing
+// are wrapped with op.
+func (db *DB) inTx(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return nil
+}
+
 // nullable stores "" as NULL, for columns where "" means "none".
 func nullable(s string) any {
 	if s == "" {

@@ -19,10 +19,11 @@ func emailTaken() error {
 func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	_, err := db.write.ExecContext(ctx, `
 		INSERT INTO users (id, org_id, email, name, phone, role, disabled, two_factor_exempt,
-			password_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			password_hash, otp_failures, otp_last_failure_at, last_verified_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		u.ID, u.OrgID, u.Email, u.Name, nullable(u.Phone), string(u.Role), u.Disabled, u.TwoFactorExempt,
-		nullable(u.PasswordHash), millis(u.CreatedAt), millis(u.UpdatedAt))
+		nullable(u.PasswordHash), u.OTPFailures, optMillis(u.OTPLastFailureAt), optMillis(u.LastVerifiedAt),
+		millis(u.CreatedAt), millis(u.UpdatedAt))
 	switch violated(err) {
 	case uniqueViolation:
 		return emailTaken()
@@ -36,20 +37,22 @@ func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 }
 
 const userColumns = `id, org_id, email, name, phone, role, disabled, two_factor_exempt,
-	password_hash, created_at, updated_at`
+	password_hash, otp_failures, otp_last_failure_at, last_verified_at, created_at, updated_at`
 
 func scanUser(row scanner) (*gatehouse.User, error) {
 	var (
-		u                gatehouse.User
-		phone, hash      sql.NullString
-		created, updated int64
+		u                     gatehouse.User
+		phone, hash           sql.NullString
+		lastFailure, verified int64
+		created, updated      int64
 	)
 	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &phone, &u.Role, &u.Disabled, &u.TwoFactorExempt,
-		&hash, &created, &updated)
+		&hash, &u.OTPFailures, &lastFailure, &verified, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
 	u.Phone, u.PasswordHash = phone.String, hash.String
+	u.OTPLastFailureAt, u.LastVerifiedAt = fromOptMillis(lastFailure), fromOptMillis(verified)
 	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return &u, nil
 }
@@ -134,4 +137,44 @@ func (db *DB) SetPasswordHash(ctx context.Context, orgID, userID, hash string, a
 		WHERE org_id = $1 AND id = $2`,
 		orgID, userID, nullable(hash), millis(at))
 	return updated(res, err, "User", "set password hash")
+}
+
+// RecordOTPFailure counts one more consecutive wrong code for the user at
+// now and returns the new count. Returns ENOTFOUND unless the user exists in
+// orgID.
+func (db *DB) RecordOTPFailure(ctx context.Context, orgID, userID string, now time.Time) (int, error) {
+	// One statement: nodes counting the same user at once neither lose a
+	// failure nor see the same count twice.
+	var n int
+	err := db.write.QueryRowContext(ctx, `
+		UPDATE users SET otp_failures = otp_failures + 1, otp_last_failure_at = $3
+		WHERE org_id = $1 AND id = $2
+		RETURNING otp_failures`, orgID, userID, millis(now)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound("User")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: record otp failure: %w", err)
+	}
+	return n, nil
+}
+
+// ResetOTPFailures sets the user's consecutive wrong codes to zero and, when
+// verified is not zero, records it as the last verification. The time of
+// the last failure is kept: with no failures it makes no one wait. Returns
+// ENOTFOUND unless the user exists in orgID.
+func (db *DB) ResetOTPFailures(ctx context.Context, orgID, userID string, verified time.Time) error {
+	var (
+		res sql.Result
+		err error
+	)
+	if verified.IsZero() {
+		res, err = db.write.ExecContext(ctx, `
+			UPDATE users SET otp_failures = 0 WHERE org_id = $1 AND id = $2`, orgID, userID)
+	} else {
+		res, err = db.write.ExecContext(ctx, `
+			UPDATE users SET otp_failures = 0, last_verified_at = $3 WHERE org_id = $1 AND id = $2`,
+			orgID, userID, millis(verified))
+	}
+	return updated(res, err, "User", "reset otp failures")
 }
