@@ -25,7 +25,6 @@ const (
 	EWEAKPASSWORD       = "weak_password"       // too short, too long, or too common
 	EINVALIDCREDENTIALS = "invalid_credentials" // wrong password, unknown e-mail, disabled user: one answer
 	ETOOMANYATTEMPTS    = "too_many_attempts"   // throttled; RetryAfter says when to come back
-	ETWOFACTORPENDING   = "two_factor_not_available"
 	EINVALIDNETWORK     = "invalid_network"
 	EINVALIDPHONE       = "invalid_phone"
 	ESSOREQUIRED        = "sso_required"

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
 )
 
@@ -30,15 +32,17 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 
 func cmdOrg(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError("org needs a subcommand: create or list")
+		return usageError("org needs a subcommand: create, list or settings")
 	}
 	switch args[0] {
 	case "create":
 		return orgCreate(ctx, e, args[1:])
 	case "list":
 		return orgList(ctx, e, args[1:])
+	case "settings":
+		return orgSettings(ctx, e, args[1:])
 	default:
-		return usageError("unknown org subcommand %q (create or list)", args[0])
+		return usageError("unknown org subcommand %q (create, list or settings)", args[0])
 	}
 }
 
@@ -56,7 +60,7 @@ func orgCreate(ctx context.Context, e *env, args []string) error {
 	if slug == "" || name == "" {
 		return usageError("org create needs --slug and --name")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c), nil)
+	a, err := newApp(ctx, &c, newLogger(e, &c))
 	if err != nil {
 		return err
 	}
@@ -95,7 +99,7 @@ func orgList(ctx context.Context, e *env, args []string) error {
 
 func cmdUser(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError("user needs a subcommand: create, list or set-password")
+		return usageError("user needs a subcommand: create, list, set-password, reset-2fa or unlock")
 	}
 	switch args[0] {
 	case "create":
@@ -104,8 +108,12 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 		return userList(ctx, e, args[1:])
 	case "set-password":
 		return userSetPassword(ctx, e, args[1:])
+	case "reset-2fa":
+		return userReset2FA(ctx, e, args[1:])
+	case "unlock":
+		return userUnlock(ctx, e, args[1:])
 	default:
-		return usageError("unknown user subcommand %q (create, list or set-password)", args[0])
+		return usageError("unknown user subcommand %q (create, list, set-password, reset-2fa or unlock)", args[0])
 	}
 }
 
@@ -124,7 +132,7 @@ func userCreate(ctx context.Context, e *env, args []string) error {
 	if in.OrgSlug == "" || in.Email == "" {
 		return usageError("user create needs --org and --email")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c), nil)
+	a, err := newApp(ctx, &c, newLogger(e, &c))
 	if err != nil {
 		return err
 	}
@@ -153,7 +161,7 @@ func userList(ctx context.Context, e *env, args []string) error {
 	if slug == "" {
 		return usageError("user list needs --org")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c), nil)
+	a, err := newApp(ctx, &c, newLogger(e, &c))
 	if err != nil {
 		return err
 	}
@@ -192,7 +200,7 @@ func userSetPassword(ctx context.Context, e *env, args []string) error {
 	if slug == "" || email == "" {
 		return usageError("user set-password needs --org and --email")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c), nil)
+	a, err := newApp(ctx, &c, newLogger(e, &c))
 	if err != nil {
 		return err
 	}
@@ -207,6 +215,116 @@ func userSetPassword(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "password set for %s in %s; their sessions have ended\n", u.Email, slug)
 	return nil
+}
+
+// orgSettings changes the flags given and prints the settings; with no
+// flags it only prints them.
+func orgSettings(ctx context.Context, e *env, args []string) error {
+	var c Config
+	var slug, method, networks string
+	var enforce bool
+	var days int
+	fs := newFlagSet(e, "org settings", "org settings --org S [--enforce-2fa=true|false] [--otp-method sms|email] [--skip-networks CIDR,CIDR] [--remember-days N]")
+	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
+	fs.BoolVar(&enforce, "enforce-2fa", true, "enforce two-factor authentication for all users in this organization")
+	fs.StringVar(&method, "otp-method", "", "one-time passcode retrieval method: sms or email")
+	fs.StringVar(&networks, "skip-networks", "", "comma-separated networks in CIDR notation that skip two-factor verification (\"\" for none)")
+	fs.IntVar(&days, "remember-days", 30, "days a verification is remembered on a browser (0: ask at every sign-in)")
+	if err := parse(fs, &c, userSettings, args, e); err != nil {
+		return err
+	}
+	if slug == "" {
+		return usageError("org settings needs --org")
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	a, err := newApp(ctx, &c, newLogger(e, &c))
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	org, err := a.accounts.Organization(ctx, slug)
+	if err != nil {
+		return err
+	}
+	next := org.Settings
+	if given["enforce-2fa"] {
+		next.EnforceTwoFactor = enforce
+	}
+	if given["otp-method"] {
+		next.OTPMethod = gatehouse.OTPMethod(strings.ToLower(method))
+	}
+	if given["skip-networks"] {
+		var entries []string
+		if strings.TrimSpace(networks) != "" {
+			entries = strings.Split(networks, ",")
+		}
+		if next.SkipNetworks, err = gatehouse.ParseSkipNetworks(entries); err != nil {
+			return err
+		}
+	}
+	if given["remember-days"] {
+		next.RememberDays = days
+	}
+	if len(given) > 1 || (len(given) == 1 && !given["org"]) {
+		// The operator at the console may choose SMS before the server
+		// that sends it is configured; serve refuses to start until it is.
+		a.accounts.SMSAvailable = true
+		if org, err = a.accounts.UpdateSettings(ctx, slug, next, accounts.Actor{}); err != nil {
+			return err
+		}
+	}
+	nets := make([]string, len(org.Settings.SkipNetworks))
+	for i, p := range org.Settings.SkipNetworks {
+		nets[i] = p.String()
+	}
+	fmt.Fprintf(e.stdout, "organization %s (%s)\n  enforce two-factor: %t\n  code method: %s\n  skip networks: %s\n  remember days: %d\n  sign-in method: %s\n",
+		org.Slug, org.Name, org.Settings.EnforceTwoFactor, org.Settings.OTPMethod, dash(strings.Join(nets, ", ")), org.Settings.RememberDays, org.Settings.AuthMethod)
+	return nil
+}
+
+// userCommand opens the app and finds the user named by --org and
+// --email, for the commands that act on one user.
+func userCommand(ctx context.Context, e *env, name string, args []string, act func(a *app, slug, userID string) (string, error)) error {
+	var c Config
+	var slug, email string
+	fs := newFlagSet(e, "user "+name, "user "+name+" --org S --email E")
+	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
+	fs.StringVar(&email, "email", "", "the user's e-mail address (required)")
+	if err := parse(fs, &c, userSettings, args, e); err != nil {
+		return err
+	}
+	if slug == "" || email == "" {
+		return usageError("user %s needs --org and --email", name)
+	}
+	a, err := newApp(ctx, &c, newLogger(e, &c))
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	_, u, err := a.accounts.UserByEmail(ctx, slug, email)
+	if err != nil {
+		return err
+	}
+	msg, err := act(a, slug, u.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: %s\n", u.Email, msg)
+	return nil
+}
+
+func userReset2FA(ctx context.Context, e *env, args []string) error {
+	return userCommand(ctx, e, "reset-2fa", args, func(a *app, slug, id string) (string, error) {
+		n, err := a.accounts.ResetTwoFactor(ctx, slug, id, accounts.Actor{})
+		return fmt.Sprintf("%d remembered browsers forgotten; the next sign-in asks for a code", n), err
+	})
+}
+
+func userUnlock(ctx context.Context, e *env, args []string) error {
+	return userCommand(ctx, e, "unlock", args, func(a *app, slug, id string) (string, error) {
+		return "wrong-code count cleared; the user may enter codes again", a.accounts.Unlock(ctx, slug, id, accounts.Actor{})
+	})
 }
 
 func onOff(b bool) string {

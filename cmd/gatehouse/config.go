@@ -26,6 +26,16 @@ type Config struct {
 	LogFormat       string
 	LogLevel        string
 	DataDir         string // demo only
+
+	SMTPURL          string
+	EmailFrom        string
+	SMSProvider      string
+	TwilioSID        string
+	TwilioToken      string
+	TwilioFrom       string
+	TwilioAPIURL     string
+	SMSWebhookURL    string
+	SMSWebhookSecret string
 }
 
 // setting is one configuration entry: a flag and its variable.
@@ -103,12 +113,35 @@ var (
 		func(c *Config) *string { return &c.DataDir })
 )
 
+// Delivery of codes (DESIGN.md §5).
+var (
+	sSMTP = stringSetting("smtp-url", "GATEHOUSE_SMTP_URL", "", "smtp://user:pass@host:587 (STARTTLS required), smtps://user:pass@host:465, or smtp://host:port?tls=none (loopback only); required outside dev mode",
+		func(c *Config) *string { return &c.SMTPURL })
+	sFrom = stringSetting("email-from", "GATEHOUSE_EMAIL_FROM", "", "sender address of e-mails, e.g. \"Gatehouse <login@example.com>\"",
+		func(c *Config) *string { return &c.EmailFrom })
+	sSMSProvider = stringSetting("sms-provider", "GATEHOUSE_SMS_PROVIDER", "", "twilio, webhook or outbox (dev mode only); empty: no SMS (the outbox in dev mode)",
+		func(c *Config) *string { return &c.SMSProvider })
+	sTwilioSID = stringSetting("twilio-account-sid", "GATEHOUSE_TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC…)",
+		func(c *Config) *string { return &c.TwilioSID })
+	sTwilioToken = stringSetting("twilio-auth-token", "GATEHOUSE_TWILIO_AUTH_TOKEN", "", "Twilio auth token (prefer the variable: flags show in the process list)",
+		func(c *Config) *string { return &c.TwilioToken })
+	sTwilioFrom = stringSetting("twilio-from", "GATEHOUSE_TWILIO_FROM", "", "Twilio sender: an E.164 number or a Messaging Service SID (MG…)",
+		func(c *Config) *string { return &c.TwilioFrom })
+	sTwilioAPI = stringSetting("twilio-api-url", "GATEHOUSE_TWILIO_API_URL", "https://api.twilio.com", "base of Twilio's API (a regional edge, or a test server)",
+		func(c *Config) *string { return &c.TwilioAPIURL })
+	sWebhookURL = stringSetting("sms-webhook-url", "GATEHOUSE_SMS_WEBHOOK_URL", "", "URL that receives a signed POST {\"to\",\"body\"} per SMS",
+		func(c *Config) *string { return &c.SMSWebhookURL })
+	sWebhookSecret = stringSetting("sms-webhook-secret", "GATEHOUSE_SMS_WEBHOOK_SECRET", "", "at least 32 bytes keying the webhook's HMAC-SHA256 signature (prefer the variable)",
+		func(c *Config) *string { return &c.SMSWebhookSecret })
+	deliverySettings = []setting{sSMTP, sFrom, sSMSProvider, sTwilioSID, sTwilioToken, sTwilioFrom, sTwilioAPI, sWebhookURL, sWebhookSecret}
+)
+
 // serverSettings are what serve takes; demo takes most of them too.
 var (
 	logSettings    = []setting{sLogFormat, sLogLevel}
 	hashSettings   = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
-	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sPublicURL, sTrusted, sDev, sIdle, sAbsolute}, hashSettings, logSettings)
-	demoSettings   = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, hashSettings, logSettings)
+	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sPublicURL, sTrusted, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
+	demoSettings   = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
 	dataSettings   = concat([]setting{sDatabase}, logSettings)
 	userSettings   = concat([]setting{sDatabase}, hashSettings, logSettings)
 )

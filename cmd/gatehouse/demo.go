@@ -45,13 +45,11 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 // seedDemo makes sure the demo organization and its two users exist, gives
 // them fresh passwords, and prints how to sign in.
 func seedDemo(ctx context.Context, e *env, a *app, base, dataDir string) error {
-	off := false
 	org, err := a.store.OrganizationBySlug(ctx, demoSlug)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		// Two-factor delivery is not built yet; an organization that
-		// enforces it could not finish a sign-in, so the demo starts
-		// without it.
-		org, err = a.accounts.CreateOrganization(ctx, accounts.NewOrganization{Slug: demoSlug, Name: demoOrgName, EnforceTwoFactor: &off}, "")
+		// The product's defaults: two-factor authentication enforced,
+		// codes by e-mail, which land in the outbox.
+		org, err = a.accounts.CreateOrganization(ctx, accounts.NewOrganization{Slug: demoSlug, Name: demoOrgName}, "")
 	}
 	if err != nil {
 		return fmt.Errorf("demo organization: %w", err)
@@ -81,15 +79,16 @@ func seedDemo(ctx context.Context, e *env, a *app, base, dataDir string) error {
 	fmt.Fprintf(e.stdout, `
 Gatehouse demo is running. Open %[1]s/o/%[2]s/login
 
-  Organization  %[2]s (%[3]s), two-factor authentication off: code delivery is not built yet
+  Organization  %[2]s (%[3]s): two-factor authentication %[9]s
   Admin         %[4]s   password: %[5]s
   Member        %[6]s  password: %[7]s
   Outbox        %[1]s/dev/outbox
   Data          %[8]s
 
-The passwords are new at every start. Stop with Ctrl+C.
+Codes and e-mails land in the outbox instead of being sent. The passwords
+are new at every start. Stop with Ctrl+C.
 
-`, base, demoSlug, org.Name, users[0].email, users[0].password, users[1].email, users[1].password, dataDir)
+`, base, demoSlug, org.Name, users[0].email, users[0].password, users[1].email, users[1].password, dataDir, twoFactorWords(org.Settings))
 	return nil
 }
 
@@ -98,4 +97,11 @@ The passwords are new at every start. Stop with Ctrl+C.
 func demoPassword() string {
 	t := strings.ToLower(rand.Text())
 	return t[0:5] + "-" + t[5:10] + "-" + t[10:15] + "-" + t[15:20]
+}
+
+func twoFactorWords(s gatehouse.PasswordSettings) string {
+	if !s.EnforceTwoFactor {
+		return "not enforced"
+	}
+	return "enforced, codes by " + map[gatehouse.OTPMethod]string{gatehouse.OTPEmail: "e-mail", gatehouse.OTPSMS: "SMS"}[s.OTPMethod]
 }

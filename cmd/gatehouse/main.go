@@ -52,9 +52,13 @@ Usage:
   gatehouse demo      [flags]   run with a demo organization on an embedded database
   gatehouse org create --slug S --name N [--enforce-2fa=true|false]
   gatehouse org list
+  gatehouse org settings --org S [--enforce-2fa=true|false] [--otp-method sms|email]
+                         [--skip-networks CIDR,CIDR] [--remember-days N]
   gatehouse user create --org S --email E [--name N] [--phone +E164] [--admin]
   gatehouse user list --org S
   gatehouse user set-password --org S --email E
+  gatehouse user reset-2fa --org S --email E    forget the user's remembered browsers
+  gatehouse user unlock --org S --email E       clear a lock from wrong codes
 
 Passwords are read from a prompt, or from the first line of standard input
 when it is not a terminal; never from a flag.

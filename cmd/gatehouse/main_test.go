@@ -25,6 +25,7 @@ type testEnv struct {
 	dir  string
 	vars map[string]string
 	logs *syncWriter
+	mail *smtpServer
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -33,7 +34,10 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err := os.WriteFile(key, bytes.Repeat([]byte("k"), 32), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, dir: dir, logs: &syncWriter{}, vars: map[string]string{
+	mail := startSMTP(t)
+	return &testEnv{t: t, dir: dir, logs: &syncWriter{}, mail: mail, vars: map[string]string{
+		"GATEHOUSE_SMTP_URL":        mail.url(),
+		"GATEHOUSE_EMAIL_FROM":      "Gatehouse <login@gatehouse.test>",
 		"GATEHOUSE_DATABASE_URL":    "sqlite:" + filepath.Join(dir, "gatehouse.db"),
 		"GATEHOUSE_SECRET_KEY_FILE": key,
 		"GATEHOUSE_ARGON2_MEMORY":   "64",

@@ -93,7 +93,7 @@ func newHasher(c *Config, m *metrics.Metrics) (*password.Hasher, error) {
 	return password.NewHasher(hc)
 }
 
-func newApp(ctx context.Context, c *Config, log *slog.Logger, secret []byte) (*app, error) {
+func newApp(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
 	db, err := openStore(ctx, c.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -104,18 +104,43 @@ func newApp(ctx context.Context, c *Config, log *slog.Logger, secret []byte) (*a
 		return nil, err
 	}
 	a.accounts = &accounts.Service{Store: db, Hasher: a.hasher, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Logger: log}
-	if secret != nil {
-		a.signin, err = signin.New(signin.Config{
-			Store: db, Hasher: a.hasher, Logger: log, Secret: secret,
-			SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
-			Observe: a.metrics.SignIn,
-		})
-		if err != nil {
-			db.Close()
-			return nil, err
+	return a, nil
+}
+
+// startSignIn adds what signing in needs beyond the data: the secret, the
+// delivery of codes and the public URL for links.
+func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messenger, public *url.URL) error {
+	a.accounts.Secret, a.accounts.PublicURL, a.accounts.Messenger = secret, strings.TrimSuffix(public.String(), "/"), m
+	a.accounts.SMSAvailable = m.sms != nil
+	var err error
+	a.signin, err = signin.New(signin.Config{
+		Store: a.store, Hasher: a.hasher, Logger: log, Secret: secret, Messenger: m, NormalizePhone: phone.Normalize,
+		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
+		Observe: a.metrics.SignIn,
+	})
+	return err
+}
+
+// checkProviders refuses to serve organizations whose code method has no
+// provider: their users could never finish a sign-in.
+func checkProviders(ctx context.Context, a *app, m *messenger) error {
+	if m.sms != nil {
+		return nil
+	}
+	orgs, err := a.store.ListOrganizations(ctx)
+	if err != nil {
+		return err
+	}
+	var need []string
+	for _, o := range orgs {
+		if o.Settings.EnforceTwoFactor && o.Settings.OTPMethod == gatehouse.OTPSMS && o.Settings.AuthMethod == gatehouse.AuthPassword {
+			need = append(need, o.Slug)
 		}
 	}
-	return a, nil
+	if len(need) > 0 {
+		return usageError("organizations %s send codes by SMS but no SMS provider is configured: set --sms-provider (GATEHOUSE_SMS_PROVIDER)", strings.Join(need, ", "))
+	}
+	return nil
 }
 
 // serve runs the server until ctx ends, then shuts down gracefully.
@@ -126,7 +151,7 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	if err != nil {
 		return usageError("--trusted-proxies: %v", err)
 	}
-	a, err := newApp(ctx, c, log, secret)
+	a, err := newApp(ctx, c, log)
 	if err != nil {
 		return err
 	}
@@ -141,8 +166,18 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	if err != nil {
 		return err
 	}
+	m, err := newMessenger(c, a.store, public)
+	if err != nil {
+		return err
+	}
+	if err := checkProviders(ctx, a, m); err != nil {
+		return err
+	}
+	if err := a.startSignIn(c, log, secret, m, public); err != nil {
+		return err
+	}
 	handler, err := web.New(web.Config{
-		SignIn: a.signin, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
+		SignIn: a.signin, Accounts: a.accounts, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
 		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
 	})
 	if err != nil {
@@ -207,6 +242,10 @@ func cleanSessions(ctx context.Context, a *app, c *Config, log *slog.Logger) {
 				log.Warn("session clean-up failed", "error", err)
 			} else if n > 0 {
 				log.Debug("ended sessions removed", "count", n)
+			}
+			// Send records are kept a day: longer than any cap's window.
+			if _, err := a.store.DeleteExpiredChallenges(ctx, now, now.Add(-24*time.Hour)); err != nil {
+				log.Warn("challenge clean-up failed", "error", err)
 			}
 		}
 	}

@@ -36,6 +36,16 @@ type Service struct {
 	Phone  PhoneNormalizer
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	// For forgot-password links: the server secret that keys stored token
+	// hashes, the public URL links start with, and the messenger that
+	// e-mails them.
+	Secret    []byte
+	PublicURL string
+	Messenger gatehouse.Messenger
+	// SMSAvailable says whether an SMS provider is configured; without
+	// one, an organization cannot choose codes by SMS.
+	SMSAvailable bool
 }
 
 func (s *Service) now() time.Time {
@@ -174,11 +184,23 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 	if err := s.Store.SetPasswordHash(ctx, org.ID, u.ID, hash, now); err != nil {
 		return nil, err
 	}
-	if err := s.Store.DeleteUserSessions(ctx, org.ID, u.ID); err != nil {
+	if err := s.endCredentials(ctx, org.ID, u.ID); err != nil {
 		return nil, err
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actorID, Event: gatehouse.AuditPasswordSet, At: now})
 	return u, nil
+}
+
+// endCredentials follows a new password: the user's sessions and remembered
+// browsers end, and a lock from wrong codes is lifted (DESIGN.md §3).
+func (s *Service) endCredentials(ctx context.Context, orgID, userID string) error {
+	if err := s.Store.DeleteUserSessions(ctx, orgID, userID); err != nil {
+		return err
+	}
+	if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, orgID, userID); err != nil {
+		return err
+	}
+	return s.Store.ResetOTPFailures(ctx, orgID, userID, time.Time{})
 }
 
 // ListUsers returns every user of an organization, ordered by e-mail.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/password"
+	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 )
@@ -32,7 +33,7 @@ func BenchmarkSignIn(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32)})
+	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Messenger: &inbox{}, NormalizePhone: phone.Normalize})
 	if err != nil {
 		b.Fatal(err)
 	}

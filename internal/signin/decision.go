@@ -20,6 +20,8 @@ type Decision struct {
 	Outcome string
 	// Network is the skip network that matched, for allowed_network.
 	Network netip.Prefix
+	// RememberedID is the remembered browser that matched, for remembered.
+	RememberedID string
 }
 
 // SignedIn reports whether the decision lets the user in without a code.
@@ -29,11 +31,11 @@ func (d Decision) SignedIn() bool { return d.Outcome != NeedCode && d.Outcome !=
 // correct, in the order of DESIGN.md §4. It is the only place that decides
 // whether a code is needed.
 //
-// The remembered-browser branch comes with the code step (two-factor
-// delivery); until then no browser is remembered, so Decide never answers
-// "remembered", and every user who would need a code gets NeedCode or
-// NeedPhone, which Login refuses.
-func Decide(org *gatehouse.Organization, user *gatehouse.User, clientIP netip.Addr) (Decision, error) {
+// remembered returns the id of a remembered browser of this user, or "". It
+// is asked only when the decision gets that far, so the
+// database is read only when its answer matters; an error from it is an
+// error of the decision (fail closed, never "skip 2FA").
+func Decide(org *gatehouse.Organization, user *gatehouse.User, clientIP netip.Addr, remembered func() (string, error)) (Decision, error) {
 	if org == nil || user == nil || user.OrgID != org.ID {
 		return Decision{}, errors.New("signin: decide without a matching organization and user")
 	}
@@ -54,6 +56,15 @@ func Decide(org *gatehouse.Organization, user *gatehouse.User, clientIP netip.Ad
 	if clientIP.IsValid() {
 		if p, ok := gatehouse.SkipNetworkMatch(st.SkipNetworks, clientIP); ok {
 			return Decision{Outcome: gatehouse.TwoFactorAllowedNetwork, Network: p}, nil
+		}
+	}
+	if remembered != nil && st.RememberDays > 0 {
+		id, err := remembered()
+		if err != nil {
+			return Decision{}, err
+		}
+		if id != "" {
+			return Decision{Outcome: gatehouse.TwoFactorRemembered, RememberedID: id}, nil
 		}
 	}
 	switch st.OTPMethod {

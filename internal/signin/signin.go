@@ -31,8 +31,12 @@ type Store interface {
 	UserByEmail(ctx context.Context, orgID, email string) (*gatehouse.User, error)
 	UserByID(ctx context.Context, orgID, id string) (*gatehouse.User, error)
 	SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error
+	UpdateUser(ctx context.Context, u *gatehouse.User) error
 	gatehouse.SessionStore
 	gatehouse.ThrottleStore
+	gatehouse.ChallengeStore
+	gatehouse.OTPCounterStore
+	gatehouse.RememberStore
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
 }
 
@@ -63,6 +67,15 @@ type Config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 
+	// NormalizePhone turns a typed phone number into E.164
+	// (internal/phone.Normalize); required.
+	NormalizePhone func(raw, defaultRegion string) (string, error)
+
+	// Messenger delivers codes and notices; required.
+	Messenger gatehouse.Messenger
+	// DeliveryTimeout bounds one delivery (default 10 s).
+	DeliveryTimeout time.Duration
+
 	// Throttling of password failures; zero values take DefaultThrottling.
 	Throttling Throttling
 
@@ -80,6 +93,7 @@ type Config struct {
 const (
 	DefaultSessionIdle     = 12 * time.Hour
 	DefaultSessionAbsolute = 7 * 24 * time.Hour
+	DefaultDeliveryTimeout = 10 * time.Second
 
 	// touchInterval bounds how often a session's last use is written, so a
 	// session check is a read in the common case.
@@ -97,6 +111,9 @@ const (
 type Service struct {
 	store    Store
 	hasher   Hasher
+	msg      gatehouse.Messenger
+	phone    func(raw, region string) (string, error)
+	deliver  time.Duration
 	secret   []byte
 	log      *slog.Logger
 	idle     time.Duration
@@ -109,8 +126,8 @@ type Service struct {
 
 // New returns a Service. Store and Hasher are required.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Hasher == nil {
-		return nil, errors.New("signin: Store and Hasher are required")
+	if cfg.Store == nil || cfg.Hasher == nil || cfg.Messenger == nil || cfg.NormalizePhone == nil {
+		return nil, errors.New("signin: Store, Hasher, Messenger and NormalizePhone are required")
 	}
 	if len(cfg.Secret) < MinSecretLength {
 		return nil, fmt.Errorf("signin: the server secret must be at least %d bytes", MinSecretLength)
@@ -118,6 +135,9 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		store:    cfg.Store,
 		hasher:   cfg.Hasher,
+		msg:      cfg.Messenger,
+		phone:    cfg.NormalizePhone,
+		deliver:  cfg.DeliveryTimeout,
 		secret:   cfg.Secret,
 		log:      cfg.Logger,
 		idle:     cfg.SessionIdle,
@@ -132,6 +152,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.idle <= 0 {
 		s.idle = DefaultSessionIdle
+	}
+	if s.deliver <= 0 {
+		s.deliver = DefaultDeliveryTimeout
 	}
 	if s.absolute <= 0 {
 		s.absolute = DefaultSessionAbsolute
@@ -163,10 +186,25 @@ type LoginRequest struct {
 	// PreviousSession is the session token the client already holds, if
 	// any; it is ended so that every sign-in gets a new session id.
 	PreviousSession string
+	// PreviousPending is the pending sign-in the browser holds, if any; a
+	// new sign-in replaces it.
+	PreviousPending string
+	// RememberTokens are the remembered-browser tokens the browser holds.
+	RememberTokens []string
 }
 
-// LoginResult is a finished sign-in.
+// LoginResult is a finished sign-in, or one waiting for a code (Pending).
 type LoginResult struct {
+	// Pending is set when the user must enter a code (or first a phone
+	// number); nothing else is then.
+	Pending *Pending
+
+	// RememberToken, set after a verified code when the organization
+	// remembers verifications, goes in the browser's remember cookie
+	// until RememberedUntil.
+	RememberToken   string
+	RememberedUntil time.Time
+
 	// SessionToken is the new session's secret, for the client's cookie.
 	// It is never stored or logged.
 	SessionToken string
@@ -184,8 +222,11 @@ type LoginResult struct {
 // organization or e-mail, a wrong password or a disabled user (one answer
 // for all, after the same hashing work), ETOOMANYATTEMPTS with RetryAfter
 // when the account or the client address is backing off, EBUSY when the
-// hashing pool is full, ETWOFACTORPENDING when the policy asks for a code,
-// and EUNAVAILABLE when anything on the way fails: nobody is signed in then.
+// hashing pool is full, EDELIVERYFAILED when the first code could not be
+// sent (the result still carries the pending sign-in), ERESENDTOOSOON when
+// the send caps are reached, and EUNAVAILABLE when anything on the way
+// fails: nobody is signed in then. When the policy asks for a code, the
+// result's Pending is set instead of a session.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult, err error) {
 	outcome := "error"
 	defer func() { s.observe(outcome) }()
@@ -238,7 +279,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		user = nil
 	}
 	phc := ""
-	if user != nil {
+	if user != nil && org.Settings.AuthMethod == gatehouse.AuthPassword {
+		// Users of an LDAP or SAML2 organization have no local password:
+		// a leftover hash must not let them in past the directory.
 		phc = user.PasswordHash
 	}
 	match, err := s.hasher.Verify(ctx, phc, req.Password)
@@ -259,24 +302,41 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	}
 	s.rehash(ctx, org, user, req.Password, now)
 
-	d, err := Decide(org, user, req.ClientIP)
+	d, err := Decide(org, user, req.ClientIP, func() (string, error) {
+		return s.remembered(ctx, org, user, req.RememberTokens, now)
+	})
 	if err != nil {
 		return nil, s.unavailable("decide", err)
 	}
 	if !d.SignedIn() {
-		outcome = "two_factor_required"
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginTwoFactorRequired,
-			Reason: d.Outcome, ClientIP: req.ClientIP, At: now})
-		return nil, &gatehouse.Error{Code: gatehouse.ETWOFACTORPENDING,
-			Message: "This organization requires two-factor authentication, and this version of Gatehouse cannot send codes yet. Ask your admin."}
+		res, err := s.startChallenge(ctx, org, user, d, req, now)
+		switch {
+		case err == nil:
+			outcome = "two_factor_required"
+		case gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED:
+			outcome = "delivery_failed"
+		case gatehouse.ErrorCode(err) == gatehouse.ETOOMANYATTEMPTS || gatehouse.ErrorCode(err) == gatehouse.ERESENDTOOSOON:
+			outcome = "throttled"
+		}
+		return res, err
 	}
+	res, err = s.signIn(ctx, org, user, d, req.ClientIP, req.UserAgent, req.PreviousSession, now)
+	if err == nil {
+		outcome = "authenticated"
+	}
+	return res, err
+}
 
-	if req.PreviousSession != "" {
-		if err := s.store.DeleteSession(ctx, s.hashToken(req.PreviousSession)); err != nil {
+// signIn starts the session of a user whom the decision let in, ending the
+// session the browser came with so that the id changes at every step up.
+func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, d Decision,
+	ip netip.Addr, userAgent, previous string, now time.Time) (*LoginResult, error) {
+	if previous != "" {
+		if err := s.store.DeleteSession(ctx, s.hashToken(previous)); err != nil {
 			return nil, s.unavailable("end previous session", err)
 		}
 	}
-	token, sess, err := s.newSession(org, user, d.Outcome, req, now)
+	token, sess, err := s.newSession(org, user, d.Outcome, ip, userAgent, now)
 	if err != nil {
 		return nil, s.unavailable("make session", err)
 	}
@@ -284,9 +344,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		return nil, s.unavailable("save session", err)
 	}
 	ev := &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginSucceeded,
-		Reason: d.Outcome, ClientIP: req.ClientIP, At: now}
+		Reason: d.Outcome, ClientIP: ip, At: now}
 	if d.Network.IsValid() {
 		ev.Detail = map[string]string{"network": d.Network.String()}
+	}
+	if d.RememberedID != "" {
+		ev.Detail = map[string]string{"remembered_browser": d.RememberedID}
 	}
 	// A sign-in that cannot be audited does not happen.
 	if err := s.store.AppendAudit(ctx, ev); err != nil {
@@ -295,7 +358,6 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		}
 		return nil, s.unavailable("audit sign-in", err)
 	}
-	outcome = "authenticated"
 	return &LoginResult{SessionToken: token, Session: sess, User: user, Organization: org, Decision: d}, nil
 }
 
@@ -320,7 +382,7 @@ func (s *Service) failed(ctx context.Context, now time.Time, org *gatehouse.Orga
 		ev.OrgID, ev.Reason = org.ID, "unknown_user"
 	case user.Disabled:
 		ev.OrgID, ev.UserID, ev.Reason = org.ID, user.ID, "disabled"
-	case user.PasswordHash == "":
+	case user.PasswordHash == "" || org.Settings.AuthMethod != gatehouse.AuthPassword:
 		ev.OrgID, ev.UserID, ev.Reason = org.ID, user.ID, "no_local_password"
 	default:
 		ev.OrgID, ev.UserID, ev.Reason = org.ID, user.ID, "wrong_password"
@@ -348,21 +410,18 @@ func (s *Service) rehash(ctx context.Context, org *gatehouse.Organization, user 
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPasswordRehashed, At: now})
 }
 
-func (s *Service) newSession(org *gatehouse.Organization, user *gatehouse.User, state string, req LoginRequest, now time.Time) (string, *gatehouse.Session, error) {
+func (s *Service) newSession(org *gatehouse.Organization, user *gatehouse.User, state string, ip netip.Addr, userAgent string, now time.Time) (string, *gatehouse.Session, error) {
 	token, err := NewToken(s.rand)
 	if err != nil {
 		return "", nil, err
 	}
-	ua := req.UserAgent
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
+	ua := truncate(userAgent, 512)
 	return token, &gatehouse.Session{
 		TokenHash:      s.hashToken(token),
 		UserID:         user.ID,
 		OrgID:          org.ID,
 		TwoFactorState: state,
-		ClientIP:       req.ClientIP,
+		ClientIP:       ip,
 		UserAgent:      ua,
 		CreatedAt:      now,
 		LastSeenAt:     now,
@@ -472,10 +531,22 @@ func NewToken(r io.Reader) (string, error) {
 }
 
 // hashToken is how a session token is stored: HMAC-SHA256 under the server
-// secret, with a label so the same secret can key other hashes apart.
-func (s *Service) hashToken(token string) []byte {
+// secret, with a label so the same secret keys each kind of token apart.
+func (s *Service) hashToken(token string) []byte { return s.keyed("session token", token) }
+
+func (s *Service) keyed(label string, parts ...string) []byte {
 	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("gatehouse session token\x00"))
-	m.Write([]byte(token))
+	m.Write([]byte("gatehouse " + label))
+	for _, p := range parts {
+		m.Write([]byte{0})
+		m.Write([]byte(p))
+	}
 	return m.Sum(nil)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }

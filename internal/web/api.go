@@ -57,7 +57,8 @@ type loginBody struct {
 }
 
 type twoFactorJSON struct {
-	State string `json:"state"`
+	State           string  `json:"state"`
+	RememberedUntil *string `json:"remembered_until,omitempty"`
 }
 
 type authenticatedJSON struct {
@@ -71,27 +72,94 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	res, err := s.cfg.SignIn.Login(r.Context(), signin.LoginRequest{
-		Organization:    body.Organization,
-		Email:           body.Email,
-		Password:        body.Password,
-		ClientIP:        s.cfg.ClientIP.ClientIP(r),
-		UserAgent:       r.UserAgent(),
-		PreviousSession: s.sessionToken(r),
-	})
+	res, err := s.cfg.SignIn.Login(r.Context(), s.loginRequest(r, body.Organization, body.Email, body.Password))
+	s.setLoginCookies(w, r, res)
 	if err != nil {
 		return err
 	}
-	s.setSessionCookie(w, res.SessionToken, res.Session.ExpiresAt)
-	writeJSON(w, http.StatusOK, authenticatedJSON{Status: "authenticated", TwoFactor: twoFactorJSON{State: res.Decision.Outcome}})
+	writeJSON(w, http.StatusOK, loginJSON(res))
 	return nil
+}
+
+func (s *Server) loginRequest(r *http.Request, org, email, password string) signin.LoginRequest {
+	return signin.LoginRequest{
+		Organization:    org,
+		Email:           email,
+		Password:        password,
+		ClientIP:        s.cfg.ClientIP.ClientIP(r),
+		UserAgent:       r.UserAgent(),
+		PreviousSession: s.sessionToken(r),
+		PreviousPending: s.pendingToken(r),
+		RememberTokens:  s.rememberTokens(r),
+	}
+}
+
+// setLoginCookies sets what a sign-in step leaves in the browser: the
+// pending cookie while a code is awaited (also when its delivery failed, so
+// a resend can follow), or the session (and remember) cookie once in.
+func (s *Server) setLoginCookies(w http.ResponseWriter, r *http.Request, res *signin.LoginResult) {
+	switch {
+	case res == nil:
+	case res.Pending != nil:
+		if res.Pending.Token != "" {
+			s.setCookie(w, pendingCookie, res.Pending.Token, res.Pending.ExpiresAt)
+		}
+	case res.SessionToken != "":
+		s.setSessionCookie(w, res.SessionToken, res.Session.ExpiresAt)
+		if s.pendingToken(r) != "" {
+			s.setCookie(w, pendingCookie, "", time.Time{})
+		}
+		if res.RememberToken != "" {
+			s.addRememberToken(w, r, res.RememberToken, res.RememberedUntil)
+		}
+	}
+}
+
+type codeSentJSON struct {
+	Status      string  `json:"status"`
+	Method      string  `json:"method,omitempty"`
+	Destination string  `json:"destination,omitempty"`
+	ExpiresAt   *string `json:"expires_at,omitempty"`
+	ResendAt    *string `json:"resend_at,omitempty"`
+	// LoginExpiresAt is when the pending sign-in itself ends.
+	LoginExpiresAt *string `json:"login_expires_at,omitempty"`
+}
+
+func pendingJSON(p *signin.Pending) codeSentJSON {
+	j := codeSentJSON{Status: p.Status, Method: string(p.Method), Destination: p.Destination, LoginExpiresAt: timeJSON(p.ExpiresAt)}
+	if p.Status == signin.StatusCodeSent {
+		j.ExpiresAt, j.ResendAt = timeJSON(p.CodeExpiresAt), timeJSON(p.ResendAt)
+	}
+	if p.Status == signin.StatusPhoneRequired {
+		j.Method = ""
+	}
+	return j
+}
+
+func loginJSON(res *signin.LoginResult) any {
+	if res.Pending != nil {
+		return pendingJSON(res.Pending)
+	}
+	tf := twoFactorJSON{State: res.Decision.Outcome}
+	if !res.RememberedUntil.IsZero() {
+		tf.RememberedUntil = timeJSON(res.RememberedUntil)
+	}
+	return authenticatedJSON{Status: "authenticated", TwoFactor: tf}
+}
+
+func timeJSON(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.UTC().Format(time.RFC3339)
+	return &v
 }
 
 type sessionJSON struct {
 	User            userJSON      `json:"user"`
 	Organization    orgJSON       `json:"organization"`
-	AuthenticatedAt time.Time     `json:"authenticated_at"`
-	ExpiresAt       time.Time     `json:"expires_at"`
+	AuthenticatedAt *string       `json:"authenticated_at"`
+	ExpiresAt       *string       `json:"expires_at"`
 	TwoFactor       twoFactorJSON `json:"two_factor"`
 }
 
@@ -122,8 +190,8 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, sessionJSON{
 		User:            userJSON{ID: cur.User.ID, Email: cur.User.Email, Name: cur.User.Name, Phone: phone, Role: string(cur.User.Role)},
 		Organization:    orgJSON{ID: cur.Organization.ID, Slug: cur.Organization.Slug, Name: cur.Organization.Name},
-		AuthenticatedAt: cur.Session.CreatedAt.UTC(),
-		ExpiresAt:       cur.Session.ExpiresAt.UTC(),
+		AuthenticatedAt: timeJSON(cur.Session.CreatedAt),
+		ExpiresAt:       timeJSON(cur.Session.ExpiresAt),
 		TwoFactor:       twoFactorJSON{State: cur.Session.TwoFactorState},
 	})
 	return nil

@@ -2,7 +2,10 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/gatehousehq/gatehouse"
 )
 
 // sessionCookieName is the session cookie's name. Over https it carries the
@@ -45,4 +48,64 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 		Secure:   s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// cookieName gives a cookie the __Host- prefix over https.
+func (s *Server) cookieName(base string) string {
+	if s.secure {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (s *Server) cookieValue(r *http.Request, base string) string {
+	c, err := r.Cookie(s.cookieName(base))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, base, value string, expires time.Time) {
+	c := &http.Cookie{Name: s.cookieName(base), Value: value, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+	if expires.IsZero() {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires
+	}
+	http.SetCookie(w, c)
+}
+
+const (
+	pendingCookie  = "gatehouse_pending"
+	rememberCookie = "gatehouse_remember"
+)
+
+// pendingToken is the pending sign-in the browser holds.
+func (s *Server) pendingToken(r *http.Request) string { return s.cookieValue(r, pendingCookie) }
+
+// rememberTokens are the remembered-browser tokens the browser holds: one
+// per user remembered on it (a shared computer), newest first.
+func (s *Server) rememberTokens(r *http.Request) []string {
+	v := s.cookieValue(r, rememberCookie)
+	if v == "" {
+		return nil
+	}
+	tokens := strings.Split(v, ".")
+	if len(tokens) > gatehouse.MaxRememberedPerBrowser {
+		tokens = tokens[:gatehouse.MaxRememberedPerBrowser]
+	}
+	return tokens
+}
+
+// addRememberToken puts a new token first in the remember cookie, keeping
+// at most MaxRememberedPerBrowser.
+func (s *Server) addRememberToken(w http.ResponseWriter, r *http.Request, token string, until time.Time) {
+	tokens := append([]string{token}, s.rememberTokens(r)...)
+	if len(tokens) > gatehouse.MaxRememberedPerBrowser {
+		tokens = tokens[:gatehouse.MaxRememberedPerBrowser]
+	}
+	// The cookie outlives the newest token's expiry only by the older
+	// tokens' remaining life, which the server checks anyway.
+	s.setCookie(w, rememberCookie, strings.Join(tokens, "."), until)
 }

@@ -25,7 +25,13 @@ var statusOf = map[string]int{
 	gatehouse.ESSOREQUIRED:        http.StatusConflict,
 	gatehouse.ETWOFACTORUNAVAIL:   http.StatusConflict,
 	gatehouse.ETOOMANYATTEMPTS:    http.StatusTooManyRequests,
-	gatehouse.ETWOFACTORPENDING:   http.StatusNotImplemented,
+	gatehouse.EINVALIDCODE:        http.StatusBadRequest,
+	gatehouse.ECODEEXPIRED:        http.StatusGone,
+	gatehouse.ELOGINEXPIRED:       http.StatusGone,
+	gatehouse.ENOPENDINGLOGIN:     http.StatusUnauthorized,
+	gatehouse.ERESENDTOOSOON:      http.StatusTooManyRequests,
+	gatehouse.EDELIVERYFAILED:     http.StatusBadGateway,
+	gatehouse.EPHONENOTEXPECTED:   http.StatusConflict,
 	gatehouse.EBUSY:               http.StatusServiceUnavailable,
 	gatehouse.EUNAVAILABLE:        http.StatusServiceUnavailable,
 	gatehouse.EINTERNAL:           http.StatusInternalServerError,
@@ -54,6 +60,10 @@ type apiErrorBody struct {
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 	Entry   string `json:"entry,omitempty"`
+	// AttemptsLeft is present (possibly 0) on invalid_code only.
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
+	// RetryAfter repeats the Retry-After header in seconds.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 // renderError answers err in JSON (API routes) or HTML. Anything that is not
@@ -69,15 +79,16 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, api bool, e
 		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 		ge = &gatehouse.Error{Code: gatehouse.EINTERNAL, Message: "Internal error."}
 	}
-	status, ok := statusOf[ge.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := statusFor(ge.Code)
 	if ge.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
 	}
 	if api {
-		writeJSON(w, status, apiError{Error: apiErrorBody{Code: ge.Code, Message: ge.Message, Field: ge.Field, Entry: ge.Entry}})
+		body := apiErrorBody{Code: ge.Code, Message: ge.Message, Field: ge.Field, Entry: ge.Entry, AttemptsLeft: ge.AttemptsLeft}
+		if ge.RetryAfter > 0 {
+			body.RetryAfter = int(math.Ceil(ge.RetryAfter.Seconds()))
+		}
+		writeJSON(w, status, apiError{Error: body})
 		return
 	}
 	s.renderPage(w, r, status, "error", errorPage{Status: status, Message: ge.Message})
@@ -91,4 +102,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func retryAfterSeconds(d time.Duration) string {
 	return strconv.Itoa(int(math.Ceil(d.Seconds())))
+}
+
+// statusFor is the HTTP status of an error code.
+func statusFor(code string) int {
+	if status, ok := statusOf[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
 }

@@ -48,10 +48,13 @@ func parsePages() (*pages, error) {
 		p.files[hashed] = b
 	}
 	funcs := template.FuncMap{
-		"asset": func(name string) string { return "/static/" + p.assets[name] },
-		"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"asset":   func(name string) string { return "/static/" + p.assets[name] },
+		"time":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"browser": browserName,
+		"addr":    addrString,
 	}
-	for _, name := range []string{"login", "home", "outbox", "error"} {
+	for _, name := range []string{"login", "home", "outbox", "error", "code", "phone", "account", "contact", "forgot", "reset", "message"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -125,14 +128,20 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if slug := r.PathValue("slug"); slug != "" {
 		data.Organization, data.FixedOrganization, data.Action = slug, true, "/o/"+slug+"/login"
 	}
-	res, err := s.cfg.SignIn.Login(r.Context(), signin.LoginRequest{
-		Organization:    data.Organization,
-		Email:           data.Email,
-		Password:        r.PostForm.Get("password"),
-		ClientIP:        s.cfg.ClientIP.ClientIP(r),
-		UserAgent:       r.UserAgent(),
-		PreviousSession: s.sessionToken(r),
-	})
+	res, err := s.cfg.SignIn.Login(r.Context(), s.loginRequest(r, data.Organization, data.Email, r.PostForm.Get("password")))
+	s.setLoginCookies(w, r, res)
+	if res != nil && res.Pending != nil {
+		if err != nil {
+			// The code could not be sent; the code page offers a resend.
+			return s.renderCodePage(w, r, http.StatusBadGateway, res.Pending, res.Organization, err)
+		}
+		if res.Pending.Status == signin.StatusPhoneRequired {
+			http.Redirect(w, r, "/login/phone", http.StatusSeeOther)
+		} else {
+			http.Redirect(w, r, "/login/code", http.StatusSeeOther)
+		}
+		return nil
+	}
 	if err != nil {
 		var ge *gatehouse.Error
 		if !errors.As(err, &ge) {
@@ -142,14 +151,9 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
 		}
 		data.Error, data.ErrorField = ge.Message, ge.Field
-		status, ok := statusOf[ge.Code]
-		if !ok {
-			status = http.StatusInternalServerError
-		}
-		s.renderPage(w, r, status, "login", data)
+		s.renderPage(w, r, statusFor(ge.Code), "login", data)
 		return nil
 	}
-	s.setSessionCookie(w, res.SessionToken, res.Session.ExpiresAt)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/accounts"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
@@ -28,6 +29,32 @@ type SignIn interface {
 	Login(ctx context.Context, req signin.LoginRequest) (*signin.LoginResult, error)
 	Authenticate(ctx context.Context, token string) (*signin.Current, error)
 	Logout(ctx context.Context, token string, ip netip.Addr) error
+	Verify(ctx context.Context, req signin.VerifyRequest) (*signin.LoginResult, error)
+	Resend(ctx context.Context, pendingToken string, ip netip.Addr) (*signin.Pending, error)
+	Phone(ctx context.Context, pendingToken, phone string, ip netip.Addr) (*signin.Pending, error)
+	Cancel(ctx context.Context, pendingToken string) error
+	PendingState(ctx context.Context, pendingToken string) (*signin.Pending, *gatehouse.Organization, error)
+	RememberedBrowsers(ctx context.Context, cur *signin.Current) ([]*gatehouse.RememberedBrowser, error)
+	RevokeBrowser(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) error
+	StartContactChange(ctx context.Context, cur *signin.Current, kind, value, password string, ip netip.Addr, userAgent string) (*signin.ContactChange, error)
+	VerifyContactChange(ctx context.Context, cur *signin.Current, id, code string, ip netip.Addr) (*signin.ContactChange, error)
+	ResendContactChange(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) (*signin.ContactChange, error)
+	ContactState(ctx context.Context, cur *signin.Current, id string) (*signin.ContactChange, string, error)
+}
+
+// Accounts is what the web layer needs of account management
+// (internal/accounts).
+type Accounts interface {
+	UpdateSettings(ctx context.Context, orgSlug string, next gatehouse.PasswordSettings, actor accounts.Actor) (*gatehouse.Organization, error)
+	UsersPage(ctx context.Context, orgSlug, cursor string, limit int) ([]*gatehouse.User, string, error)
+	ResetTwoFactor(ctx context.Context, orgSlug, userID string, actor accounts.Actor) (int64, error)
+	Unlock(ctx context.Context, orgSlug, userID string, actor accounts.Actor) error
+	SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor accounts.Actor) (*gatehouse.User, error)
+	SetDisabled(ctx context.Context, orgSlug, userID string, disabled bool, actor accounts.Actor) (*gatehouse.User, error)
+	AuditPage(ctx context.Context, orgSlug string, before int64, limit int) ([]*gatehouse.AuditEvent, int64, error)
+	ForgotPassword(ctx context.Context, orgSlug, email string, ip netip.Addr) error
+	PasswordResetUser(ctx context.Context, token string) (*gatehouse.Organization, *gatehouse.User, error)
+	ResetPassword(ctx context.Context, token, password string, ip netip.Addr) error
 }
 
 // Pinger reports whether the database answers, for /readyz.
@@ -55,6 +82,7 @@ type Metrics interface {
 // Config is everything the web layer is built from.
 type Config struct {
 	SignIn   SignIn
+	Accounts Accounts
 	Ready    Pinger
 	Outbox   Outbox // used only in dev mode
 	ClientIP ClientIPResolver
@@ -84,8 +112,8 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.SignIn == nil || cfg.Ready == nil || cfg.ClientIP == nil || cfg.PublicURL == nil {
-		return nil, errors.New("web: SignIn, Ready, ClientIP and PublicURL are required")
+	if cfg.SignIn == nil || cfg.Accounts == nil || cfg.Ready == nil || cfg.ClientIP == nil || cfg.PublicURL == nil {
+		return nil, errors.New("web: SignIn, Accounts, Ready, ClientIP and PublicURL are required")
 	}
 	if cfg.Dev && cfg.Outbox == nil {
 		return nil, errors.New("web: dev mode needs an Outbox")
@@ -128,6 +156,26 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/login", s.apiLogin)
 	s.api("GET /api/v1/session", s.apiSession)
 	s.api("POST /api/v1/logout", s.apiLogout)
+	s.api("POST /api/v1/login/verify", s.apiVerify)
+	s.api("POST /api/v1/login/resend", s.apiResend)
+	s.api("POST /api/v1/login/phone", s.apiPhone)
+	s.api("POST /api/v1/login/cancel", s.apiCancel)
+	s.api("POST /api/v1/password/forgot", s.apiForgot)
+	s.api("POST /api/v1/password/reset", s.apiReset)
+	s.api("GET /api/v1/account/remembered-browsers", s.signedIn(s.apiBrowsers))
+	s.api("DELETE /api/v1/account/remembered-browsers", s.signedIn(s.apiRevokeAllBrowsers))
+	s.api("DELETE /api/v1/account/remembered-browsers/{id}", s.signedIn(s.apiRevokeBrowser))
+	s.api("POST /api/v1/account/contact", s.signedIn(s.apiContactStart))
+	s.api("POST /api/v1/account/contact/verify", s.signedIn(s.apiContactVerify))
+	s.api("POST /api/v1/account/contact/resend", s.signedIn(s.apiContactResend))
+	s.api("GET /api/v1/organizations/{slug}/password-settings", s.admin(s.apiGetSettings))
+	s.api("PUT /api/v1/organizations/{slug}/password-settings", s.admin(s.apiPutSettings))
+	s.api("GET /api/v1/organizations/{slug}/users", s.admin(s.apiUsers))
+	s.api("POST /api/v1/organizations/{slug}/users/{id}/reset-two-factor", s.admin(s.apiResetTwoFactor))
+	s.api("POST /api/v1/organizations/{slug}/users/{id}/unlock", s.admin(s.apiUnlock))
+	s.api("PUT /api/v1/organizations/{slug}/users/{id}/two-factor-exemption", s.admin(s.apiExempt))
+	s.api("PUT /api/v1/organizations/{slug}/users/{id}/disabled", s.admin(s.apiDisabled))
+	s.api("GET /api/v1/organizations/{slug}/audit-events", s.admin(s.apiAudit))
 	s.api("/api/", func(w http.ResponseWriter, r *http.Request) error {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such API call.")
 	})
@@ -139,6 +187,23 @@ func (s *Server) routes() {
 	s.page("GET /o/{slug}/login", s.loginPage)
 	s.page("POST /o/{slug}/login", s.loginSubmit)
 	s.page("POST /logout", s.logoutSubmit)
+	s.page("GET /login/code", s.codePage)
+	s.page("POST /login/code", s.codeSubmit)
+	s.page("POST /login/resend", s.resendSubmit)
+	s.page("POST /login/cancel", s.cancelSubmit)
+	s.page("GET /login/phone", s.phonePage)
+	s.page("POST /login/phone", s.phoneSubmit)
+	s.page("GET /forgot-password", s.forgotPage)
+	s.page("POST /forgot-password", s.forgotSubmit)
+	s.page("GET /reset-password", s.resetPage)
+	s.page("POST /reset-password", s.resetSubmit)
+	s.page("GET /account", s.pageSignedIn(s.accountPage))
+	s.page("POST /account/browsers/{id}/revoke", s.pageSignedIn(s.revokeBrowserSubmit))
+	s.page("POST /account/browsers/revoke-all", s.pageSignedIn(s.revokeAllSubmit))
+	s.page("POST /account/contact", s.pageSignedIn(s.contactStartSubmit))
+	s.page("GET /account/contact/{id}", s.pageSignedIn(s.contactPage))
+	s.page("POST /account/contact/{id}", s.pageSignedIn(s.contactVerifySubmit))
+	s.page("POST /account/contact/{id}/resend", s.pageSignedIn(s.contactResendSubmit))
 	if s.cfg.Dev {
 		s.page("GET /dev/outbox", s.outbox)
 	}

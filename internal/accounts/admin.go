@@ -1,0 +1,224 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// Actor is who makes an administrative change, for the audit log.
+type Actor struct {
+	UserID   string // "" for the command line
+	ClientIP netip.Addr
+}
+
+// Organization returns an organization by slug; ENOTFOUND names the slug.
+func (s *Service) Organization(ctx context.Context, slug string) (*gatehouse.Organization, error) {
+	return s.organization(ctx, slug)
+}
+
+// UpdateSettings replaces an organization's password settings after
+// validating them as a whole; nothing is saved when anything is wrong.
+// Turning enforcement on, or changing the code method or the sign-in
+// method, revokes every remembered browser of the organization (DESIGN.md
+// §3). The change is audited with the settings before and after.
+//
+// Returns EINVALID / EINVALIDNETWORK naming the field or entry,
+// ETWOFACTORUNAVAIL for enforcement with LDAP or SAML2, ENOTFOUND.
+func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, next gatehouse.PasswordSettings, actor Actor) (*gatehouse.Organization, error) {
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, err
+	}
+	if err := next.Validate(); err != nil {
+		return nil, err
+	}
+	if next.OTPMethod == gatehouse.OTPSMS && next.OTPMethod != org.Settings.OTPMethod && !s.SMSAvailable {
+		return nil, gatehouse.FieldError("otp_method", "This server has no SMS provider, so codes cannot go by SMS. Ask the operator to set GATEHOUSE_SMS_PROVIDER, or keep e-mail.")
+	}
+	prev := org.Settings
+	now := s.now()
+	if err := s.Store.UpdatePasswordSettings(ctx, org.ID, next, now); err != nil {
+		return nil, err
+	}
+	revoke := (next.EnforceTwoFactor && !prev.EnforceTwoFactor) || next.OTPMethod != prev.OTPMethod || next.AuthMethod != prev.AuthMethod
+	var revoked int64
+	if revoke {
+		if revoked, err = s.Store.DeleteOrgRememberedBrowsers(ctx, org.ID); err != nil {
+			return nil, err
+		}
+	}
+	detail := map[string]string{"before": settingsString(prev), "after": settingsString(next)}
+	if revoke {
+		detail["remembered_browsers_revoked"] = fmt.Sprint(revoked)
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditSettingsChanged, At: now, Detail: detail})
+	org.Settings, org.UpdatedAt = next, now
+	return org, nil
+}
+
+func settingsString(s gatehouse.PasswordSettings) string {
+	nets := make([]string, len(s.SkipNetworks))
+	for i, p := range s.SkipNetworks {
+		nets[i] = p.String()
+	}
+	return fmt.Sprintf("enforce_two_factor=%t otp_method=%s skip_networks=[%s] remember_days=%d auth_method=%s",
+		s.EnforceTwoFactor, s.OTPMethod, strings.Join(nets, " "), s.RememberDays, s.AuthMethod)
+}
+
+// User returns a user of an organization by id.
+func (s *Service) User(ctx context.Context, orgSlug, userID string) (*gatehouse.Organization, *gatehouse.User, error) {
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.Store.UserByID(ctx, org.ID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return org, u, nil
+}
+
+// UserByEmail returns a user of an organization by e-mail.
+func (s *Service) UserByEmail(ctx context.Context, orgSlug, email string) (*gatehouse.Organization, *gatehouse.User, error) {
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, nil, err
+	}
+	email, err = gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.Store.UserByEmail(ctx, org.ID, email)
+	if err != nil {
+		return nil, nil, err
+	}
+	return org, u, nil
+}
+
+// ResetTwoFactor revokes all of a user's remembered browsers, so the next
+// sign-in asks for a code again.
+func (s *Service) ResetTwoFactor(ctx context.Context, orgSlug, userID string, actor Actor) (int64, error) {
+	org, u, err := s.User(ctx, orgSlug, userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditTwoFactorReset, At: s.now(), Detail: map[string]string{"remembered_browsers_revoked": fmt.Sprint(n)}})
+	return n, nil
+}
+
+// Unlock clears a user's count of consecutive wrong codes, lifting a
+// back-off or a lock.
+func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Actor) error {
+	org, u, err := s.User(ctx, orgSlug, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.ResetOTPFailures(ctx, org.ID, u.ID, time.Time{}); err != nil {
+		return err
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditUserUnlocked, At: s.now(), Detail: map[string]string{"consecutive_wrong_codes": fmt.Sprint(u.OTPFailures)}})
+	return nil
+}
+
+// SetExempt exempts a user from two-factor authentication, or ends the
+// exemption. Ending it revokes nothing: the user simply gets asked again.
+func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor Actor) (*gatehouse.User, error) {
+	org, u, err := s.User(ctx, orgSlug, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.TwoFactorExempt == exempt {
+		return u, nil
+	}
+	u.TwoFactorExempt, u.UpdatedAt = exempt, s.now()
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditExemptionChanged, At: u.UpdatedAt, Detail: map[string]string{"two_factor_exempt": boolString(exempt)}})
+	return u, nil
+}
+
+// SetDisabled disables a user (ending their sessions and remembered
+// browsers) or enables them again.
+func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disabled bool, actor Actor) (*gatehouse.User, error) {
+	org, u, err := s.User(ctx, orgSlug, userID)
+	if err != nil {
+		return nil, err
+	}
+	if disabled && actor.UserID == u.ID {
+		return nil, gatehouse.FieldError("disabled", "You cannot disable yourself.")
+	}
+	if u.Disabled == disabled {
+		return u, nil
+	}
+	u.Disabled, u.UpdatedAt = disabled, s.now()
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	if disabled {
+		if err := s.Store.DeleteUserSessions(ctx, org.ID, u.ID); err != nil {
+			return nil, err
+		}
+		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditUserDisabledChanged, At: u.UpdatedAt, Detail: map[string]string{"disabled": boolString(disabled)}})
+	return u, nil
+}
+
+// UsersPage returns one page of an organization's users ordered by e-mail,
+// after the e-mail in cursor, and the cursor of the next page ("" at the
+// end).
+func (s *Service) UsersPage(ctx context.Context, orgSlug, cursor string, limit int) ([]*gatehouse.User, string, error) {
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, "", err
+	}
+	limit = min(max(limit, 1), 200)
+	users, err := s.Store.ListUsers(ctx, org.ID, cursor, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(users) > limit {
+		users = users[:limit]
+		next = users[limit-1].Email
+	}
+	return users, next, nil
+}
+
+// AuditPage returns one page of an organization's audit log, newest first,
+// before the event id in before (0 for the first page), and the cursor of
+// the next page (0 at the end).
+func (s *Service) AuditPage(ctx context.Context, orgSlug string, before int64, limit int) ([]*gatehouse.AuditEvent, int64, error) {
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit = min(max(limit, 1), 200)
+	events, err := s.Store.ListAudit(ctx, org.ID, before, limit+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(events) > limit {
+		events = events[:limit]
+		next = events[limit-1].ID
+	}
+	return events, next, nil
+}

@@ -1,0 +1,146 @@
+package accounts
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// ForgotPassword e-mails a single-use link to set a new password, valid
+// for an hour. It answers the same whether or not the account exists, and
+// sends nothing for an unknown or disabled account, an organization that
+// signs in with LDAP or SAML2, or past the per-address caps; so nothing can
+// be learnt from it. Errors only when the database fails.
+func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip netip.Addr) error {
+	email, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	org, err := s.Store.OrganizationBySlug(ctx, strings.ToLower(strings.TrimSpace(orgSlug)))
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if org.Settings.AuthMethod != gatehouse.AuthPassword {
+		return nil
+	}
+	u, err := s.Store.UserByEmail(ctx, org.ID, email)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if u.Disabled {
+		return nil
+	}
+	now := s.now()
+	counts, err := s.Store.CountSends(ctx, u.ID, u.Email, ip, now.Add(-gatehouse.SendWindow))
+	if err != nil {
+		return err
+	}
+	if counts.User >= gatehouse.MaxSendsPerUser || counts.Address >= gatehouse.MaxSendsPerAddress {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordResetRequested,
+			Reason: "capped", ClientIP: ip, At: now})
+		return nil
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	r := &gatehouse.PasswordReset{TokenHash: s.resetHash(token), OrgID: org.ID, UserID: u.ID, CreatedAt: now,
+		ExpiresAt: now.Add(gatehouse.PasswordResetLifetime)}
+	if err := s.Store.CreatePasswordReset(ctx, r); err != nil {
+		return err
+	}
+	if err := s.Store.RecordSend(ctx, gatehouse.SendRecord{UserID: u.ID, Destination: u.Email, ClientIP: ip, At: now}); err != nil {
+		return err
+	}
+	link := strings.TrimSuffix(s.PublicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
+	if err := s.Messenger.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticePasswordReset, To: u.Email, OrgName: org.Name,
+		At: now, ClientIP: ip, Link: link, Lifetime: gatehouse.PasswordResetLifetime}); err != nil {
+		if s.Logger != nil {
+			s.Logger.WarnContext(ctx, "password reset e-mail failed", "org_id", org.ID, "user_id", u.ID, "error", err)
+		}
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordResetRequested, ClientIP: ip, At: now})
+	return nil
+}
+
+// PasswordResetUser returns whom a reset link is for, while it is unused and
+// unexpired; ENOTFOUND otherwise.
+func (s *Service) PasswordResetUser(ctx context.Context, token string) (*gatehouse.Organization, *gatehouse.User, error) {
+	if token == "" || len(token) > 128 {
+		return nil, nil, expiredLink()
+	}
+	r, err := s.Store.PasswordResetByTokenHash(ctx, s.resetHash(token), s.now())
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil, expiredLink()
+	} else if err != nil {
+		return nil, nil, err
+	}
+	org, err := s.Store.OrganizationByID(ctx, r.OrgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.Store.UserByID(ctx, r.OrgID, r.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return org, u, nil
+}
+
+// ResetPassword sets a new password through a reset link, which it spends.
+// It never signs the user in; the next sign-in still asks for a code. The
+// user's sessions and remembered browsers end and a code lock is lifted.
+// Returns ENOTFOUND for a used, expired or unknown link, EWEAKPASSWORD.
+func (s *Service) ResetPassword(ctx context.Context, token, password string, ip netip.Addr) error {
+	org, u, err := s.PasswordResetUser(ctx, token)
+	if err != nil {
+		return err
+	}
+	if u.Disabled || org.Settings.AuthMethod != gatehouse.AuthPassword {
+		return expiredLink()
+	}
+	// Check and hash before spending the link, so a weak password does not
+	// use it up.
+	if err := s.Policy.Check(password, u.Email); err != nil {
+		return err
+	}
+	hash, err := s.Hasher.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if _, err := s.Store.ConsumePasswordReset(ctx, s.resetHash(token), now); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return expiredLink()
+		}
+		return err
+	}
+	if err := s.Store.SetPasswordHash(ctx, org.ID, u.ID, hash, now); err != nil {
+		return err
+	}
+	if err := s.endCredentials(ctx, org.ID, u.ID); err != nil {
+		return err
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordReset, ClientIP: ip, At: now})
+	return nil
+}
+
+func (s *Service) resetHash(token string) []byte {
+	m := hmac.New(sha256.New, s.Secret)
+	m.Write([]byte("gatehouse password reset\x00"))
+	m.Write([]byte(token))
+	return m.Sum(nil)
+}
+
+func expiredLink() error {
+	return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "This link has expired or was already used. Ask for a new one."}
+}

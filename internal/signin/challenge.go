@@ -1,0 +1,538 @@
+package signin
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// Pending is a sign-in waiting for a code or a phone number.
+type Pending struct {
+	// Token is the pending sign-in's cookie value, set when it is new.
+	Token string
+	// Status is "code_sent" or "phone_required".
+	Status string
+	Method gatehouse.OTPMethod
+	// Destination is where the code went, masked ("" before a phone).
+	Destination string
+	// CodeExpiresAt, ResendAt: when the newest code expires and when the
+	// next send is allowed; ExpiresAt: when the pending sign-in ends.
+	CodeExpiresAt time.Time
+	ResendAt      time.Time
+	ExpiresAt     time.Time
+}
+
+const (
+	StatusCodeSent      = "code_sent"
+	StatusPhoneRequired = "phone_required"
+)
+
+// startChallenge begins the code step of a sign-in whose password was right.
+// A delivery failure returns the result (so the browser gets its pending
+// cookie and can resend) together with EDELIVERYFAILED.
+func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, d Decision, req LoginRequest, now time.Time) (*LoginResult, error) {
+	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
+		return nil, otpLocked(wait, locked)
+	}
+	if req.PreviousPending != "" {
+		if err := s.endPending(ctx, req.PreviousPending); err != nil {
+			return nil, s.unavailable("end previous pending sign-in", err)
+		}
+	}
+	token, err := NewToken(s.rand)
+	if err != nil {
+		return nil, s.unavailable("make pending token", err)
+	}
+	c := &gatehouse.Challenge{
+		ID:        gatehouse.NewID(),
+		TokenHash: s.keyed("pending token", token),
+		Kind:      gatehouse.ChallengeLogin,
+		OrgID:     org.ID,
+		UserID:    user.ID,
+		Channel:   org.Settings.OTPMethod,
+		Step:      1,
+		ClientIP:  req.ClientIP,
+		UserAgent: truncate(req.UserAgent, 512),
+		CreatedAt: now,
+		ExpiresAt: now.Add(gatehouse.ChallengeLifetime),
+	}
+	switch {
+	case d.Outcome == NeedPhone:
+	case c.Channel == gatehouse.OTPSMS:
+		c.Destination = user.Phone
+	default:
+		c.Destination = user.Email
+	}
+	if err := s.store.CreateChallenge(ctx, c); err != nil {
+		return nil, s.unavailable("save pending sign-in", err)
+	}
+	res := &LoginResult{User: user, Organization: org, Decision: d,
+		Pending: &Pending{Token: token, Method: c.Channel, ExpiresAt: c.ExpiresAt}}
+	if d.Outcome == NeedPhone {
+		res.Pending.Status = StatusPhoneRequired
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginPhoneRequired,
+			Reason: "sms_without_phone", ClientIP: req.ClientIP, At: now})
+		return res, nil
+	}
+	if err := s.sendCode(ctx, c, org, user, req.ClientIP, now, res.Pending); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED {
+			return res, err
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// sendCode makes a new code for a live challenge and delivers it, within
+// the send caps. A failed delivery is undone entirely: it counts against
+// nobody and the user may try again at once.
+func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gatehouse.Organization, user *gatehouse.User,
+	ip netip.Addr, now time.Time, p *Pending) error {
+	counts, err := s.store.CountSends(ctx, user.ID, c.Destination, ip, now.Add(-gatehouse.SendWindow))
+	if err != nil {
+		return s.unavailable("count sends", err)
+	}
+	if counts.User >= gatehouse.MaxSendsPerUser || counts.Destination >= gatehouse.MaxSendsPerDest || counts.Address >= gatehouse.MaxSendsPerAddress {
+		return &gatehouse.Error{Code: gatehouse.ERESENDTOOSOON, RetryAfter: gatehouse.SendWindow,
+			Message: fmt.Sprintf("Too many codes were sent in the last %d minutes. Try again later.", int(gatehouse.SendWindow.Minutes()))}
+	}
+	ok, prev, next, err := s.store.ClaimSend(ctx, c.ID, now, gatehouse.ResendGap)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return loginExpired()
+	} else if err != nil {
+		return s.unavailable("claim send", err)
+	}
+	if !ok {
+		return &gatehouse.Error{Code: gatehouse.ERESENDTOOSOON, RetryAfter: max(next.Sub(now), time.Second),
+			Message: "A code was sent a moment ago. Wait before asking for another."}
+	}
+	code, err := newCode(s.rand)
+	if err != nil {
+		s.releaseSend(ctx, c.ID, prev)
+		return s.unavailable("make code", err)
+	}
+	hash := s.codeHash(c.ID, code)
+	expires := now.Add(gatehouse.CodeLifetime)
+	if err := s.store.AddCode(ctx, c.ID, hash, now, expires); err != nil {
+		s.releaseSend(ctx, c.ID, prev)
+		return s.unavailable("save code", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, s.deliver)
+	err = s.msg.SendCode(dctx, gatehouse.CodeMessage{Channel: c.Channel, To: c.Destination, OrgName: org.Name, Code: code,
+		Lifetime: gatehouse.CodeLifetime, Change: c.Kind != gatehouse.ChallengeLogin})
+	cancel()
+	if err != nil {
+		s.log.WarnContext(ctx, "code delivery failed", "channel", c.Channel, "org_id", c.OrgID, "user_id", c.UserID, "error", err)
+		s.observe("delivery_failed")
+		if derr := s.store.DeleteCode(ctx, c.ID, hash); derr != nil {
+			s.log.ErrorContext(ctx, "could not drop undelivered code", "error", derr)
+		}
+		s.releaseSend(ctx, c.ID, prev)
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeDeliveryFailed,
+			Reason: string(c.Channel), ClientIP: ip, At: now, Detail: map[string]string{"destination": Mask(c.Channel, c.Destination)}})
+		what := "e-mail"
+		if c.Channel == gatehouse.OTPSMS {
+			what = "text message"
+		}
+		return &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED,
+			Message: "We could not send the " + what + " with your code. Try again in a moment."}
+	}
+	if err := s.store.RecordSend(ctx, gatehouse.SendRecord{UserID: user.ID, Destination: c.Destination, ClientIP: ip, At: now}); err != nil {
+		return s.unavailable("record send", err)
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeSent,
+		Reason: string(c.Channel), ClientIP: ip, At: now, Detail: map[string]string{"destination": Mask(c.Channel, c.Destination)}})
+	p.Status = StatusCodeSent
+	p.Method = c.Channel
+	p.Destination = Mask(c.Channel, c.Destination)
+	p.CodeExpiresAt = expires
+	p.ResendAt = now.Add(gatehouse.ResendGap)
+	p.ExpiresAt = c.ExpiresAt
+	return nil
+}
+
+func (s *Service) releaseSend(ctx context.Context, id string, prev time.Time) {
+	if err := s.store.ReleaseSend(ctx, id, prev); err != nil {
+		s.log.ErrorContext(ctx, "could not release a send", "error", err)
+	}
+}
+
+// pending finds the live challenge of a pending-sign-in token together with
+// its organization and user. Returns ENOPENDINGLOGIN when there is none and
+// ELOGINEXPIRED when it is over.
+func (s *Service) pending(ctx context.Context, token string, now time.Time) (*gatehouse.Challenge, *gatehouse.Organization, *gatehouse.User, error) {
+	if token == "" || len(token) > 128 {
+		return nil, nil, nil, noPending()
+	}
+	c, err := s.store.ChallengeByTokenHash(ctx, s.keyed("pending token", token))
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil, nil, noPending()
+	} else if err != nil {
+		return nil, nil, nil, s.unavailable("find pending sign-in", err)
+	}
+	if c.Kind != gatehouse.ChallengeLogin {
+		return nil, nil, nil, noPending()
+	}
+	if !now.Before(c.ExpiresAt) || c.Failures >= gatehouse.ChallengeMaxFailures {
+		return nil, nil, nil, loginExpired()
+	}
+	org, err := s.store.OrganizationByID(ctx, c.OrgID)
+	if err != nil {
+		return nil, nil, nil, s.unavailable("find organization", err)
+	}
+	user, err := s.store.UserByID(ctx, c.OrgID, c.UserID)
+	if err != nil {
+		return nil, nil, nil, s.unavailable("find user", err)
+	}
+	if user.Disabled {
+		return nil, nil, nil, loginExpired()
+	}
+	return c, org, user, nil
+}
+
+// VerifyRequest is a code typed for a pending sign-in.
+type VerifyRequest struct {
+	PendingToken    string
+	Code            string
+	ClientIP        netip.Addr
+	UserAgent       string
+	PreviousSession string
+}
+
+// Verify checks a code for the pending sign-in and, when it is right,
+// starts a session (a new id) and remembers the browser.
+//
+// Returns ENOPENDINGLOGIN, ELOGINEXPIRED (over, or 5 wrong codes),
+// ECODEEXPIRED, EINVALIDCODE with AttemptsLeft, ETOOMANYATTEMPTS while the
+// user backs off or is locked, EINVALID for input that is not 6 digits, and
+// EUNAVAILABLE when anything on the way fails.
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*LoginResult, error) {
+	now := s.now()
+	code := normalizeCode(req.Code)
+	c, org, user, err := s.pending(ctx, req.PendingToken, now)
+	if err != nil {
+		return nil, err
+	}
+	if !validCode(code) {
+		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "code", Message: "The code is the 6 digits we sent you."}
+	}
+	if c.Destination == "" {
+		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "phone", Message: "Enter your phone number first; we will send the code to it."}
+	}
+	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
+		return nil, otpLocked(wait, locked)
+	}
+	result, failures, err := s.store.ConsumeCode(ctx, c.ID, s.codeHash(c.ID, code), now, gatehouse.ChallengeMaxFailures)
+	if err != nil {
+		return nil, s.unavailable("consume code", err)
+	}
+	switch result {
+	case gatehouse.CodeOver:
+		return nil, loginExpired()
+	case gatehouse.CodeExpired:
+		return nil, &gatehouse.Error{Code: gatehouse.ECODEEXPIRED, Message: "That code has expired. Ask for a new one."}
+	case gatehouse.CodeWrong:
+		return nil, s.wrongCode(ctx, c, org, user, failures, req.ClientIP, now)
+	case gatehouse.CodeAccepted:
+	default:
+		return nil, s.unavailable("consume code", fmt.Errorf("unknown result %q", result))
+	}
+
+	if err := s.store.ResetOTPFailures(ctx, org.ID, user.ID, now); err != nil {
+		return nil, s.unavailable("reset code failures", err)
+	}
+	if c.NewValue != "" {
+		if err := s.savePhone(ctx, org, user, c.NewValue, req.ClientIP, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.store.DeleteChallenge(ctx, c.ID); err != nil {
+		return nil, s.unavailable("end pending sign-in", err)
+	}
+	res, err := s.signIn(ctx, org, user, Decision{Outcome: gatehouse.TwoFactorVerified}, req.ClientIP, req.UserAgent, req.PreviousSession, now)
+	if err != nil {
+		return nil, err
+	}
+	if days := org.Settings.RememberDays; days > 0 {
+		token, err := NewToken(s.rand)
+		if err != nil {
+			return nil, s.unavailable("make remember token", err)
+		}
+		b := &gatehouse.RememberedBrowser{ID: gatehouse.NewID(), TokenHash: s.keyed("remember token", token), OrgID: org.ID, UserID: user.ID,
+			ClientIP: req.ClientIP, UserAgent: truncate(req.UserAgent, 512), CreatedAt: now, LastUsedAt: now,
+			ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour)}
+		if err := s.store.CreateRememberedBrowser(ctx, b); err != nil {
+			return nil, s.unavailable("remember browser", err)
+		}
+		res.RememberToken, res.RememberedUntil = token, b.ExpiresAt
+	}
+	return res, nil
+}
+
+// wrongCode counts a wrong code against the user, across sign-ins, and
+// tells the user by e-mail when a pending sign-in runs out of tries.
+func (s *Service) wrongCode(ctx context.Context, c *gatehouse.Challenge, org *gatehouse.Organization, user *gatehouse.User,
+	failures int, ip netip.Addr, now time.Time) error {
+	total, err := s.store.RecordOTPFailure(ctx, org.ID, user.ID, now)
+	if err != nil {
+		return s.unavailable("count code failure", err)
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditCodeWrong, ClientIP: ip, At: now,
+		Detail: map[string]string{"attempt": fmt.Sprint(failures), "consecutive": fmt.Sprint(total)}})
+	if total >= gatehouse.OTPLockFailures {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserLocked, Reason: "wrong_codes", ClientIP: ip, At: now})
+	}
+	if failures >= gatehouse.ChallengeMaxFailures {
+		s.notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWrongCodes, To: user.Email, OrgName: org.Name, At: now, ClientIP: ip})
+	}
+	left := max(gatehouse.ChallengeMaxFailures-failures, 0)
+	return &gatehouse.Error{Code: gatehouse.EINVALIDCODE, AttemptsLeft: &left,
+		Message: fmt.Sprintf("That code is not right. %s", attemptsWords(left))}
+}
+
+func attemptsWords(left int) string {
+	switch left {
+	case 0:
+		return "No tries are left: sign in again with your password."
+	case 1:
+		return "1 try is left."
+	default:
+		return fmt.Sprintf("%d tries are left.", left)
+	}
+}
+
+// savePhone puts a phone number, now proven by its code, on the profile,
+// revokes remembered browsers (a change of phone) and tells the user by
+// e-mail.
+func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, phone string, ip netip.Addr, now time.Time) error {
+	u := *user
+	u.Phone, u.UpdatedAt = phone, now
+	if err := s.store.UpdateUser(ctx, &u); err != nil {
+		return s.unavailable("save phone", err)
+	}
+	if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID); err != nil {
+		return s.unavailable("revoke remembered browsers", err)
+	}
+	*user = u
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPhoneAdded, ClientIP: ip, At: now,
+		Detail: map[string]string{"phone": Mask(gatehouse.OTPSMS, phone)}})
+	s.notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticePhoneAdded, To: user.Email, OrgName: org.Name, At: now, ClientIP: ip, NewValue: Mask(gatehouse.OTPSMS, phone)})
+	return nil
+}
+
+// Resend sends a new code for the pending sign-in; the previous code stays
+// valid. Returns ERESENDTOOSOON with RetryAfter, ENOPENDINGLOGIN,
+// ELOGINEXPIRED, EDELIVERYFAILED.
+func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr) (*Pending, error) {
+	now := s.now()
+	c, org, user, err := s.pending(ctx, pendingToken, now)
+	if err != nil {
+		return nil, err
+	}
+	if c.Destination == "" {
+		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "phone", Message: "Enter your phone number first; we will send the code to it."}
+	}
+	p := &Pending{}
+	if err := s.sendCode(ctx, c, org, user, ip, now, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Phone takes the phone number of a user asked for one (SMS method, no
+// phone on the profile), and sends a code to it. The number is saved only
+// when that code is entered. Returns EINVALIDPHONE, EPHONENOTEXPECTED, and
+// what Resend returns.
+func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip netip.Addr) (*Pending, error) {
+	now := s.now()
+	c, org, user, err := s.pending(ctx, pendingToken, now)
+	if err != nil {
+		return nil, err
+	}
+	if c.Channel != gatehouse.OTPSMS || (c.Destination != "" && c.NewValue == "") {
+		return nil, &gatehouse.Error{Code: gatehouse.EPHONENOTEXPECTED, Field: "phone", Message: "This sign-in does not need a phone number."}
+	}
+	phone, err := s.phone(rawPhone, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetChallengeDestination(ctx, c.ID, gatehouse.OTPSMS, phone, phone, c.Step, now); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, loginExpired()
+	} else if err != nil {
+		return nil, s.unavailable("set phone", err)
+	}
+	c.Destination, c.NewValue = phone, phone
+	p := &Pending{}
+	if err := s.sendCode(ctx, c, org, user, ip, now, p); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED {
+			p.Status, p.Method, p.Destination, p.ExpiresAt = StatusCodeSent, gatehouse.OTPSMS, Mask(gatehouse.OTPSMS, phone), c.ExpiresAt
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// Cancel ends the pending sign-in; ending none is not an error.
+func (s *Service) Cancel(ctx context.Context, pendingToken string) error {
+	if err := s.endPending(ctx, pendingToken); err != nil {
+		return s.unavailable("cancel pending sign-in", err)
+	}
+	return nil
+}
+
+func (s *Service) endPending(ctx context.Context, token string) error {
+	if token == "" || len(token) > 128 {
+		return nil
+	}
+	c, err := s.store.ChallengeByTokenHash(ctx, s.keyed("pending token", token))
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.store.DeleteChallenge(ctx, c.ID)
+}
+
+// PendingState describes the pending sign-in of a token, for the code page.
+func (s *Service) PendingState(ctx context.Context, token string) (*Pending, *gatehouse.Organization, error) {
+	now := s.now()
+	c, org, _, err := s.pending(ctx, token, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &Pending{Method: c.Channel, ExpiresAt: c.ExpiresAt, Destination: Mask(c.Channel, c.Destination), Status: StatusCodeSent}
+	if c.Destination == "" {
+		p.Status = StatusPhoneRequired
+	}
+	if !c.LastSentAt.IsZero() {
+		p.ResendAt = c.LastSentAt.Add(gatehouse.ResendGap)
+		p.CodeExpiresAt = c.LastSentAt.Add(gatehouse.CodeLifetime)
+	}
+	return p, org, nil
+}
+
+// remembered returns the id of an unexpired remembered browser of the user
+// among the browser's tokens, checking expiry against the organization's
+// current setting too (it may have been shortened).
+func (s *Service) remembered(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, tokens []string, now time.Time) (string, error) {
+	var hashes [][]byte
+	for _, t := range tokens {
+		if t != "" && len(t) <= 128 && len(hashes) < gatehouse.MaxRememberedPerBrowser {
+			hashes = append(hashes, s.keyed("remember token", t))
+		}
+	}
+	if len(hashes) == 0 {
+		return "", nil
+	}
+	b, err := s.store.FindRememberedBrowser(ctx, org.ID, user.ID, hashes, now)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	if !now.Before(b.CreatedAt.Add(time.Duration(org.Settings.RememberDays) * 24 * time.Hour)) {
+		return "", nil
+	}
+	if err := s.store.TouchRememberedBrowser(ctx, b.ID, now); err != nil {
+		return "", err
+	}
+	return b.ID, nil
+}
+
+func (s *Service) notify(ctx context.Context, n gatehouse.Notice) {
+	dctx, cancel := context.WithTimeout(ctx, s.deliver)
+	defer cancel()
+	if err := s.msg.Notify(dctx, n); err != nil {
+		s.observe("notice_failed")
+		s.log.WarnContext(ctx, "notice delivery failed", "kind", n.Kind, "error", err)
+	}
+}
+
+// codeHash is how a code is stored: keyed with the server secret and bound
+// to its challenge, so the same digits in two challenges never match.
+func (s *Service) codeHash(challengeID, code string) []byte {
+	return s.keyed("code", challengeID, code)
+}
+
+// newCode returns 6 decimal digits, uniform: values of 32 random bits at or
+// above the largest multiple of 10^6 are drawn again, so there is no modulo
+// bias.
+func newCode(r io.Reader) (string, error) {
+	const n = 1_000_000
+	const limit = (1 << 32) / n * n
+	var b [4]byte
+	for {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return "", err
+		}
+		if v := binary.BigEndian.Uint32(b[:]); v < limit {
+			return fmt.Sprintf("%06d", v%n), nil
+		}
+	}
+}
+
+// normalizeCode drops the spaces and dashes people type or paste.
+func normalizeCode(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\u00a0' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
+
+func validCode(s string) bool {
+	if len(s) != gatehouse.CodeDigits {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Mask hides most of a destination: "a•••@clinic.test", "+358•••••67".
+func Mask(ch gatehouse.OTPMethod, dest string) string {
+	if dest == "" {
+		return ""
+	}
+	if ch == gatehouse.OTPSMS {
+		if len(dest) <= 6 {
+			return strings.Repeat("•", len(dest))
+		}
+		return dest[:4] + strings.Repeat("•", len(dest)-6) + dest[len(dest)-2:]
+	}
+	local, domain, ok := strings.Cut(dest, "@")
+	if !ok || local == "" {
+		return "•••"
+	}
+	return local[:1] + "•••@" + domain
+}
+
+func otpLocked(wait time.Duration, locked bool) error {
+	if locked {
+		// The lock lasts until an admin unlocks the user or the password
+		// is reset; Retry-After tells clients not to come back sooner than
+		// the longest back-off.
+		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: gatehouse.OTPMaxWait,
+			Message: "Too many wrong codes: your account is locked. Ask your admin to unlock it, or reset your password."}
+	}
+	return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: max(wait, time.Second),
+		Message: "Too many wrong codes. Wait a moment and try again."}
+}
+
+func noPending() error {
+	return &gatehouse.Error{Code: gatehouse.ENOPENDINGLOGIN, Message: "There is no sign-in waiting for a code in this browser. Sign in with your password."}
+}
+
+func loginExpired() error {
+	return &gatehouse.Error{Code: gatehouse.ELOGINEXPIRED, Message: "This sign-in has expired. Sign in again with your password."}
+}

@@ -1,0 +1,4 @@
+package signin
+
+// NewCodeForTest exposes newCode to the external tests.
+var NewCodeForTest = newCode

@@ -1,0 +1,440 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/password"
+)
+
+// addStrictOrg adds organization "acme" (2FA by e-mail, the default) with
+// an admin and a member.
+func (e *env) addStrictOrg(mod func(*gatehouse.PasswordSettings)) *gatehouse.Organization {
+	e.t.Helper()
+	ctx := context.Background()
+	s := gatehouse.DefaultPasswordSettings()
+	if mod != nil {
+		mod(&s)
+	}
+	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "acme", Name: "Acme Clinic", Settings: s}
+	if err := e.db.CreateOrganization(ctx, org); err != nil {
+		e.t.Fatal(err)
+	}
+	hash, _ := password.Hash(testPassword, password.TestParams(), nil)
+	for _, u := range []*gatehouse.User{
+		{ID: gatehouse.NewID(), OrgID: org.ID, Email: "admin@acme.test", Role: gatehouse.RoleAdmin, PasswordHash: hash},
+		{ID: gatehouse.NewID(), OrgID: org.ID, Email: "member@acme.test", Role: gatehouse.RoleMember, PasswordHash: hash},
+	} {
+		if err := e.db.CreateUser(ctx, u); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return org
+}
+
+func decode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("not JSON: %s", s)
+	}
+	return m
+}
+
+func errorOf(t *testing.T, s string) map[string]any {
+	t.Helper()
+	e, ok := decode(t, s)["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no error object in %s", s)
+	}
+	return e
+}
+
+func (e *env) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(e.srv.URL)
+	for _, c := range e.client.Jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// signInWithCode signs email in through the API, entering the code from the
+// outbox.
+func (e *env) signInWithCode(email string) map[string]any {
+	e.t.Helper()
+	b := wantStatus(e.t, e.login("acme", email, testPassword), 200)
+	if decode(e.t, b)["status"] != "code_sent" {
+		e.t.Fatalf("login: %s", b)
+	}
+	b = wantStatus(e.t, e.do("POST", "/api/v1/login/verify", "application/json", `{"code":"`+e.lastCode()+`"}`), 200)
+	return decode(e.t, b)
+}
+
+func TestTwoFactorThroughTheAPI(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+
+	res := e.login("acme", "member@acme.test", testPassword)
+	b := wantStatus(t, res, 200)
+	m := decode(t, b)
+	if m["status"] != "code_sent" || m["method"] != "email" || m["destination"] != "m•••@acme.test" || m["expires_at"] == nil || m["resend_at"] == nil {
+		t.Errorf("login answered %s", b)
+	}
+	if strings.Contains(b, e.lastCode()) {
+		t.Fatal("the code is in the API response")
+	}
+	var pending *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "gatehouse_pending" {
+			pending = c
+		}
+	}
+	if pending == nil || !pending.HttpOnly || pending.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("pending cookie %+v", pending)
+	}
+	if e.cookie("gatehouse_session") != nil {
+		t.Fatal("a session cookie was set before the code")
+	}
+	wantStatus(t, e.do("GET", "/api/v1/session", "", ""), 401)
+	wantStatus(t, e.do("GET", "/api/v1/organizations/acme/users", "", ""), 401)
+
+	wrong := "000000"
+	if e.lastCode() == wrong {
+		wrong = "000001"
+	}
+	b = wantStatus(t, e.do("POST", "/api/v1/login/verify", "application/json", `{"code":"`+wrong+`"}`), 400)
+	if er := errorOf(t, b); er["code"] != "invalid_code" || er["attempts_left"] != float64(4) {
+		t.Errorf("a wrong code answered %s", b)
+	}
+	res = e.do("POST", "/api/v1/login/resend", "", "")
+	b = wantStatus(t, res, 429)
+	if errorOf(t, b)["code"] != "resend_too_soon" || res.Header.Get("Retry-After") == "" {
+		t.Errorf("an early resend answered %s (Retry-After %q)", b, res.Header.Get("Retry-After"))
+	}
+
+	b = wantStatus(t, e.do("POST", "/api/v1/login/verify", "application/json", `{"code":"`+e.lastCode()+`"}`), 200)
+	m = decode(t, b)
+	tf, _ := m["two_factor"].(map[string]any)
+	if m["status"] != "authenticated" || tf["state"] != "verified" || tf["remembered_until"] == nil {
+		t.Errorf("verify answered %s", b)
+	}
+	if e.cookie("gatehouse_pending") != nil || e.cookie("gatehouse_session") == nil || e.cookie("gatehouse_remember") == nil {
+		t.Error("after verify the browser should hold a session and a remember cookie, and no pending cookie")
+	}
+	b = wantStatus(t, e.do("GET", "/api/v1/session", "", ""), 200)
+	if !strings.Contains(b, `"state":"verified"`) {
+		t.Errorf("session %s", b)
+	}
+
+	wantStatus(t, e.do("POST", "/api/v1/logout", "", ""), 204)
+	if e.cookie("gatehouse_remember") == nil {
+		t.Fatal("logout removed the remembered-browser cookie")
+	}
+	b = wantStatus(t, e.login("acme", "member@acme.test", testPassword), 200)
+	if !strings.Contains(b, `"state":"remembered"`) {
+		t.Errorf("the remembered browser was asked again: %s", b)
+	}
+}
+
+func TestCancelEndsThePendingSignIn(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	wantStatus(t, e.login("acme", "member@acme.test", testPassword), 200)
+	code := e.lastCode()
+	wantStatus(t, e.do("POST", "/api/v1/login/cancel", "", ""), 204)
+	b := wantStatus(t, e.do("POST", "/api/v1/login/verify", "application/json", `{"code":"`+code+`"}`), 401)
+	if errorOf(t, b)["code"] != "no_pending_login" {
+		t.Errorf("verify after cancel: %s", b)
+	}
+}
+
+func TestAFailedDeliveryAnswers502AndCanBeRetried(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	e.box.mu.Lock()
+	e.box.fail = true
+	e.box.mu.Unlock()
+	b := wantStatus(t, e.login("acme", "member@acme.test", testPassword), 502)
+	if errorOf(t, b)["code"] != "delivery_failed" {
+		t.Errorf("login: %s", b)
+	}
+	e.box.mu.Lock()
+	e.box.fail = false
+	e.box.mu.Unlock()
+	wantStatus(t, e.do("POST", "/api/v1/login/resend", "", ""), 200)
+	wantStatus(t, e.do("POST", "/api/v1/login/verify", "application/json", `{"code":"`+e.lastCode()+`"}`), 200)
+}
+
+func TestThePhonePrompt(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(func(s *gatehouse.PasswordSettings) { s.OTPMethod = gatehouse.OTPSMS })
+	b := wantStatus(t, e.login("acme", "member@acme.test", testPassword), 200)
+	if strings.TrimSpace(b) != `{"status":"phone_required","login_expires_at":"`+decode(t, b)["login_expires_at"].(string)+`"}` {
+		t.Errorf("login: %s", b)
+	}
+	b = wantStatus(t, e.do("POST", "/api/v1/login/phone", "application/json", `{"phone":"12"}`), 400)
+	if errorOf(t, b)["code"] != "invalid_phone" {
+		t.Errorf("bad phone: %s", b)
+	}
+	b = wantStatus(t, e.do("POST", "/api/v1/login/phone", "application/json", `{"phone":"+358401234567"}`), 200)
+	if decode(t, b)["method"] != "sms" {
+		t.Errorf("phone: %s", b)
+	}
+	wantStatus(t, e.do("POST", "/api/v1/login/verify", "application/json", `{"code":"`+e.lastCode()+`"}`), 200)
+}
+
+func TestAdminAPI(t *testing.T) {
+	e := newEnv(t, options{})
+	org := e.addStrictOrg(nil)
+	e.signInWithCode("admin@acme.test")
+
+	b := wantStatus(t, e.do("GET", "/api/v1/organizations/acme/password-settings", "", ""), 200)
+	if strings.TrimSpace(b) != `{"enforce_two_factor":true,"otp_method":"email","skip_networks":[],"remember_days":30,"auth_method":"password"}` {
+		t.Errorf("settings = %s", b)
+	}
+	wantStatus(t, e.do("GET", "/api/v1/organizations/clinic/password-settings", "", ""), 404)
+
+	t.Run("a bad network is named and nothing is saved", func(t *testing.T) {
+		b := wantStatus(t, e.do("PUT", "/api/v1/organizations/acme/password-settings", "application/json",
+			`{"enforce_two_factor":true,"otp_method":"sms","skip_networks":["192.0.2.0/24","10.1.2.3"],"remember_days":7,"auth_method":"password"}`), 400)
+		er := errorOf(t, b)
+		if er["code"] != "invalid_network" || er["entry"] != "10.1.2.3" || !strings.Contains(er["message"].(string), `"10.1.2.3"`) {
+			t.Errorf("answered %s", b)
+		}
+		got, _ := e.db.OrganizationByID(context.Background(), org.ID)
+		if got.Settings.OTPMethod != gatehouse.OTPEmail || got.Settings.RememberDays != 30 {
+			t.Errorf("half-saved: %+v", got.Settings)
+		}
+	})
+	t.Run("enforcement with LDAP is refused", func(t *testing.T) {
+		b := wantStatus(t, e.do("PUT", "/api/v1/organizations/acme/password-settings", "application/json",
+			`{"enforce_two_factor":true,"otp_method":"email","skip_networks":[],"remember_days":30,"auth_method":"ldap"}`), 409)
+		if errorOf(t, b)["code"] != "two_factor_unavailable" {
+			t.Errorf("answered %s", b)
+		}
+	})
+	t.Run("a missing field is refused", func(t *testing.T) {
+		b := wantStatus(t, e.do("PUT", "/api/v1/organizations/acme/password-settings", "application/json",
+			`{"enforce_two_factor":false,"otp_method":"email","skip_networks":[],"auth_method":"password"}`), 400)
+		if errorOf(t, b)["field"] != "remember_days" {
+			t.Errorf("answered %s", b)
+		}
+	})
+	t.Run("a good body is saved and returned", func(t *testing.T) {
+		b := wantStatus(t, e.do("PUT", "/api/v1/organizations/acme/password-settings", "application/json",
+			`{"enforce_two_factor":true,"otp_method":"sms","skip_networks":["192.0.2.0/24","2001:db8::/48"],"remember_days":7,"auth_method":"password"}`), 200)
+		if strings.TrimSpace(b) != `{"enforce_two_factor":true,"otp_method":"sms","skip_networks":["192.0.2.0/24","2001:db8::/48"],"remember_days":7,"auth_method":"password"}` {
+			t.Errorf("answered %s", b)
+		}
+		events, _ := e.db.ListAudit(context.Background(), org.ID, 0, 1)
+		if events[0].Event != gatehouse.AuditSettingsChanged || !strings.Contains(events[0].Detail["before"], "otp_method=email") || !strings.Contains(events[0].Detail["after"], "otp_method=sms") {
+			t.Errorf("audit = %+v", events[0])
+		}
+	})
+
+	b = wantStatus(t, e.do("GET", "/api/v1/organizations/acme/users?limit=1", "", ""), 200)
+	page := decode(t, b)
+	users := page["users"].([]any)
+	if len(users) != 1 || page["next"] == nil || users[0].(map[string]any)["email"] != "admin@acme.test" {
+		t.Errorf("first page %s", b)
+	}
+	b = wantStatus(t, e.do("GET", "/api/v1/organizations/acme/users?cursor="+url.QueryEscape(page["next"].(string)), "", ""), 200)
+	page = decode(t, b)
+	users = page["users"].([]any)
+	if len(users) != 1 || page["next"] != nil {
+		t.Errorf("second page %s", b)
+	}
+	memberID := users[0].(map[string]any)["id"].(string)
+
+	b = wantStatus(t, e.do("PUT", "/api/v1/organizations/acme/users/"+memberID+"/two-factor-exemption", "application/json", `{"exempt":true}`), 200)
+	if !strings.Contains(b, `"exempt":true`) {
+		t.Errorf("exemption: %s", b)
+	}
+	wantStatus(t, e.do("POST", "/api/v1/organizations/acme/users/"+memberID+"/unlock", "", ""), 204)
+	wantStatus(t, e.do("POST", "/api/v1/organizations/acme/users/"+memberID+"/reset-two-factor", "", ""), 204)
+	wantStatus(t, e.do("POST", "/api/v1/organizations/acme/users/nobody/reset-two-factor", "", ""), 404)
+
+	b = wantStatus(t, e.do("GET", "/api/v1/organizations/acme/audit-events?limit=2", "", ""), 200)
+	audit := decode(t, b)
+	if len(audit["events"].([]any)) != 2 || audit["next"] == nil {
+		t.Errorf("audit page %s", b)
+	}
+	if strings.Contains(b, testPassword) {
+		t.Error("the audit log holds a password")
+	}
+}
+
+func TestMembersAreNotAdmins(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	e.signInWithCode("member@acme.test")
+	for _, path := range []string{"/api/v1/organizations/acme/password-settings", "/api/v1/organizations/acme/users", "/api/v1/organizations/acme/audit-events"} {
+		wantStatus(t, e.do("GET", path, "", ""), 403)
+	}
+}
+
+func TestAdminResetMakesTheMemberVerifyAgain(t *testing.T) {
+	e := newEnv(t, options{})
+	org := e.addStrictOrg(nil)
+	e.signInWithCode("member@acme.test")
+	wantStatus(t, e.do("POST", "/api/v1/logout", "", ""), 204)
+	b := wantStatus(t, e.login("acme", "member@acme.test", testPassword), 200)
+	if !strings.Contains(b, "remembered") {
+		t.Fatalf("not remembered: %s", b)
+	}
+	wantStatus(t, e.do("POST", "/api/v1/logout", "", ""), 204)
+	member, _ := e.db.UserByEmail(context.Background(), org.ID, "member@acme.test")
+
+	admin := newClientFor(t, e)
+	admin.signInWithCode("admin@acme.test")
+	wantStatus(t, admin.do("POST", "/api/v1/organizations/acme/users/"+member.ID+"/reset-two-factor", "", ""), 204)
+
+	b = wantStatus(t, e.login("acme", "member@acme.test", testPassword), 200)
+	if !strings.Contains(b, "code_sent") {
+		t.Errorf("after the admin's reset the member was not asked for a code: %s", b)
+	}
+}
+
+func TestForgotPasswordNeverSignsIn(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	known := wantStatus(t, e.do("POST", "/api/v1/password/forgot", "application/json", `{"organization":"acme","email":"member@acme.test"}`), 202)
+	unknown := wantStatus(t, e.do("POST", "/api/v1/password/forgot", "application/json", `{"organization":"acme","email":"ghost@acme.test"}`), 202)
+	if known != unknown {
+		t.Errorf("known %s, unknown %s: the answers differ", known, unknown)
+	}
+	msgs, _ := e.db.ListOutboxMessages(context.Background(), 10)
+	var link string
+	for _, m := range msgs {
+		if m.Subject == gatehouse.NoticePasswordReset && m.To == "member@acme.test" {
+			link = m.Body
+		}
+		if m.To == "ghost@acme.test" {
+			t.Error("a message went to an unknown address")
+		}
+	}
+	u, err := url.Parse(link)
+	if err != nil || u.Query().Get("token") == "" {
+		t.Fatalf("no reset link: %q", link)
+	}
+	token := u.Query().Get("token")
+	b := wantStatus(t, e.do("POST", "/api/v1/password/reset", "application/json", `{"token":"`+token+`","password":"short"}`), 400)
+	if errorOf(t, b)["code"] != "weak_password" {
+		t.Errorf("weak: %s", b)
+	}
+	res := e.do("POST", "/api/v1/password/reset", "application/json", `{"token":"`+token+`","password":"a brand new passphrase"}`)
+	wantStatus(t, res, 204)
+	if len(res.Cookies()) != 0 {
+		t.Error("a password reset set cookies")
+	}
+	wantStatus(t, e.do("POST", "/api/v1/password/reset", "application/json", `{"token":"`+token+`","password":"another new passphrase"}`), 404)
+	b = wantStatus(t, e.login("acme", "member@acme.test", "a brand new passphrase"), 200)
+	if !strings.Contains(b, "code_sent") {
+		t.Errorf("the sign-in after a reset did not ask for a code: %s", b)
+	}
+}
+
+// newClientFor returns another browser on the same server.
+func newClientFor(t *testing.T, e *env) *env {
+	other := *e
+	jar, _ := cookiejarNew()
+	other.client = &http.Client{Jar: jar, CheckRedirect: e.client.CheckRedirect}
+	return &other
+}
+
+func TestTheCodePagesWorkWithoutJavaScript(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	form := func(path string, v url.Values) *http.Response {
+		return e.do("POST", path, "application/x-www-form-urlencoded", v.Encode())
+	}
+	res := form("/o/acme/login", url.Values{"email": {"member@acme.test"}, "password": {testPassword}})
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/login/code" {
+		t.Fatalf("login: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	doc := parseHTML(t, wantStatus(t, e.do("GET", "/login/code", "", ""), 200))
+	in := findByID(doc, "code")
+	if attr(in, "autocomplete") != "one-time-code" || attr(in, "inputmode") != "numeric" || findLabelFor(doc, "code") == nil {
+		t.Errorf("code input %v", in)
+	}
+	if !strings.Contains(text(doc), "m•••@acme.test") {
+		t.Error("the page does not say where the code went")
+	}
+	if resend := findByID(doc, "resend"); resend == nil || attr(resend, "data-resend-at") == "" {
+		t.Error("no resend button with its time")
+	}
+
+	res = form("/login/resend", url.Values{})
+	doc = parseHTML(t, wantStatus(t, res, 429))
+	if alert := findByID(doc, "form-error"); alert == nil || !strings.Contains(text(alert), "moment ago") {
+		t.Error("an early resend shows no clear message")
+	}
+
+	code := e.lastCode()
+	wrong := "000000"
+	if code == wrong {
+		wrong = "000001"
+	}
+	doc = parseHTML(t, wantStatus(t, form("/login/code", url.Values{"code": {wrong}}), 400))
+	if alert := findByID(doc, "form-error"); alert == nil || !strings.Contains(text(alert), "4 tries are left") {
+		t.Errorf("a wrong code shows %q", text(findByID(doc, "form-error")))
+	}
+	if attr(findByID(doc, "code"), "aria-invalid") != "true" {
+		t.Error("the code field is not marked invalid")
+	}
+	res = form("/login/code", url.Values{"code": {code}})
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/" {
+		t.Fatalf("right code: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if !strings.Contains(wantStatus(t, e.do("GET", "/", "", ""), 200), "verified") {
+		t.Error("home does not show the verified sign-in")
+	}
+	doc = parseHTML(t, wantStatus(t, e.do("GET", "/account", "", ""), 200))
+	if !strings.Contains(text(doc), "Firefox") && !strings.Contains(text(doc), "Unknown browser") && !strings.Contains(text(doc), "Forget") {
+		t.Error("the account page lists no remembered browser")
+	}
+	forget := find(doc, func(n *html.Node) bool { return n.Data == "form" && strings.HasSuffix(attr(n, "action"), "/revoke") })
+	if forget == nil {
+		t.Fatal("no form to forget the browser")
+	}
+	res = form(attr(forget, "action"), url.Values{})
+	if res.StatusCode != 303 {
+		t.Fatalf("forget: %d", res.StatusCode)
+	}
+	wantStatus(t, e.do("POST", "/api/v1/logout", "", ""), 204)
+	b := wantStatus(t, e.login("acme", "member@acme.test", testPassword), 200)
+	if !strings.Contains(b, "code_sent") {
+		t.Errorf("a forgotten browser was not asked again: %s", b)
+	}
+}
+
+func TestFiveWrongCodesOnThePageEndTheSignIn(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	e.do("POST", "/o/acme/login", "application/x-www-form-urlencoded", url.Values{"email": {"member@acme.test"}, "password": {testPassword}}.Encode())
+	code := e.lastCode()
+	wrong := "000000"
+	if code == wrong {
+		wrong = "000001"
+	}
+	var last string
+	for range 5 {
+		last = body(t, e.do("POST", "/login/code", "application/x-www-form-urlencoded", "code="+wrong))
+	}
+	doc := parseHTML(t, last)
+	if findByID(doc, "password") == nil || !strings.Contains(text(findByID(doc, "form-error")), "sign in again") {
+		t.Errorf("after 5 wrong codes the page is not the password form with the reason")
+	}
+	if e.cookie("gatehouse_pending") != nil {
+		t.Error("the spent pending cookie is still there")
+	}
+}
