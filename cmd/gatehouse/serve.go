@@ -116,7 +116,7 @@ func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messeng
 	a.signin, err = signin.New(signin.Config{
 		Store: a.store, Hasher: a.hasher, Logger: log, Secret: secret, Messenger: m, NormalizePhone: phone.Normalize,
 		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
-		Observe: a.metrics.SignIn,
+		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery,
 	})
 	return err
 }
@@ -202,14 +202,14 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", public.String(),
 		"database", a.store.Dialect(), "dev", c.Dev)
-	if e.listening != nil {
-		e.listening(ln.Addr())
-	}
 	if ready != nil {
 		if err := ready(ctx, a, strings.TrimSuffix(public.String(), "/")); err != nil {
 			srv.Close()
 			return err
 		}
+	}
+	if e.listening != nil {
+		e.listening(ln.Addr())
 	}
 
 	select {

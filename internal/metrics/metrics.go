@@ -17,6 +17,7 @@ type Metrics struct {
 	registry        *prometheus.Registry
 	signIns         *prometheus.CounterVec
 	hashWait        prometheus.Histogram
+	deliveries      *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
 }
 
@@ -34,19 +35,28 @@ func New() *Metrics {
 			Help:    "Time spent waiting for a slot in the password-hashing pool.",
 			Buckets: []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5},
 		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_deliveries_total",
+			Help: "Codes and notices handed to a provider, by channel and result (sent or failed).",
+		}, []string{"channel", "result"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gatehouse_http_request_duration_seconds",
 			Help:    "HTTP request latency by route, method and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method", "code"}),
 	}
-	m.registry.MustRegister(m.signIns, m.hashWait, m.requestDuration,
+	m.registry.MustRegister(m.signIns, m.hashWait, m.deliveries, m.requestDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // SignIn counts one sign-in attempt with its outcome.
 func (m *Metrics) SignIn(outcome string) { m.signIns.WithLabelValues(outcome).Inc() }
+
+// Delivery counts one code or notice handed to a provider.
+func (m *Metrics) Delivery(channel, result string) {
+	m.deliveries.WithLabelValues(channel, result).Inc()
+}
 
 // HashWait records one wait for the hashing pool.
 func (m *Metrics) HashWait(d time.Duration) { m.hashWait.Observe(d.Seconds()) }

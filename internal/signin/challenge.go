@@ -129,7 +129,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	cancel()
 	if err != nil {
 		s.log.WarnContext(ctx, "code delivery failed", "channel", c.Channel, "org_id", c.OrgID, "user_id", c.UserID, "error", err)
-		s.observe("delivery_failed")
+		s.observeD(string(c.Channel), "failed")
 		if derr := s.store.DeleteCode(ctx, c.ID, hash); derr != nil {
 			s.log.ErrorContext(ctx, "could not drop undelivered code", "error", derr)
 		}
@@ -143,6 +143,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 		return &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED,
 			Message: "We could not send the " + what + " with your code. Try again in a moment."}
 	}
+	s.observeD(string(c.Channel), "sent")
 	if err := s.store.RecordSend(ctx, gatehouse.SendRecord{UserID: user.ID, Destination: c.Destination, ClientIP: ip, At: now}); err != nil {
 		return s.unavailable("record send", err)
 	}
@@ -449,9 +450,11 @@ func (s *Service) notify(ctx context.Context, n gatehouse.Notice) {
 	dctx, cancel := context.WithTimeout(ctx, s.deliver)
 	defer cancel()
 	if err := s.msg.Notify(dctx, n); err != nil {
-		s.observe("notice_failed")
+		s.observeD("notice", "failed")
 		s.log.WarnContext(ctx, "notice delivery failed", "kind", n.Kind, "error", err)
+		return
 	}
+	s.observeD("notice", "sent")
 }
 
 // codeHash is how a code is stored: keyed with the server secret and bound

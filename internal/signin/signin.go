@@ -87,6 +87,9 @@ type Config struct {
 	// ("authenticated", "invalid_credentials", "throttled", "busy",
 	// "two_factor_required", "error"), for metrics.
 	Observe func(outcome string)
+	// ObserveDelivery, when set, is told each delivery's channel
+	// ("email", "sms", or "notice") and result ("sent", "failed").
+	ObserveDelivery func(channel, result string)
 }
 
 // Defaults of DESIGN.md §3.
@@ -122,6 +125,7 @@ type Service struct {
 	now      func() time.Time
 	rand     io.Reader
 	observe  func(string)
+	observeD func(channel, result string)
 }
 
 // New returns a Service. Store and Hasher are required.
@@ -146,6 +150,7 @@ func New(cfg Config) (*Service, error) {
 		now:      cfg.Now,
 		rand:     cfg.Rand,
 		observe:  cfg.Observe,
+		observeD: cfg.ObserveDelivery,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -170,6 +175,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.observe == nil {
 		s.observe = func(string) {}
+	}
+	if s.observeD == nil {
+		s.observeD = func(string, string) {}
 	}
 	return s, nil
 }

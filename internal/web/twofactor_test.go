@@ -172,6 +172,16 @@ func TestAFailedDeliveryAnswers502AndCanBeRetried(t *testing.T) {
 	e.box.mu.Unlock()
 	wantStatus(t, e.do("POST", "/api/v1/login/resend", "", ""), 200)
 	wantStatus(t, e.do("POST", "/api/v1/login/verify", "application/json", `{"code":"`+e.lastCode()+`"}`), 200)
+	m := wantStatus(t, e.do("GET", "/metrics", "", ""), 200)
+	for _, want := range []string{
+		`gatehouse_deliveries_total{channel="email",result="failed"} 1`,
+		`gatehouse_deliveries_total{channel="email",result="sent"} 1`,
+		`gatehouse_signins_total{outcome="delivery_failed"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 func TestThePhonePrompt(t *testing.T) {

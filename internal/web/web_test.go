@@ -58,7 +58,7 @@ func newEnv(t *testing.T, opt options) *env {
 	}
 	m := metrics.New()
 	box := &outboxMessenger{db: db}
-	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Observe: m.SignIn, Messenger: box, NormalizePhone: phone.Normalize})
+	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Observe: m.SignIn, ObserveDelivery: m.Delivery, Messenger: box, NormalizePhone: phone.Normalize})
 	if err != nil {
 		t.Fatal(err)
 	}
