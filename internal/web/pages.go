@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -25,13 +26,21 @@ var staticFS embed.FS
 // pages holds the parsed templates and the hashed name of each static
 // asset, so assets can be cached forever and still change with a release.
 type pages struct {
-	tmpl   map[string]*template.Template
-	assets map[string]string // "style.css" -> "style.3f2a….css"
-	files  map[string][]byte // hashed name -> content
+	cat    *catalog
+	tmpl   map[string]map[string]*template.Template // lang -> page -> template
+	assets map[string]string                        // "style.css" -> "style.3f2a….css"
+	files  map[string][]byte                        // hashed name -> content
 }
 
+// pageNames are the templates under templates/, each with layout.html.
+var pageNames = []string{"login", "home", "outbox", "error", "code", "phone", "account", "contact", "forgot", "reset", "message"}
+
 func parsePages() (*pages, error) {
-	p := &pages{tmpl: make(map[string]*template.Template), assets: make(map[string]string), files: make(map[string][]byte)}
+	cat, err := loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{cat: cat, tmpl: make(map[string]map[string]*template.Template), assets: make(map[string]string), files: make(map[string][]byte)}
 	entries, err := fs.ReadDir(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -47,19 +56,24 @@ func parsePages() (*pages, error) {
 		p.assets[e.Name()] = hashed
 		p.files[hashed] = b
 	}
-	funcs := template.FuncMap{
-		"asset":   func(name string) string { return "/static/" + p.assets[name] },
-		"time":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"browser": browserName,
-		"addr":    addrString,
-	}
-	for _, name := range []string{"login", "home", "outbox", "error", "code", "phone", "account", "contact", "forgot", "reset", "message"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return nil, err
+	for _, lang := range cat.langs {
+		funcs := template.FuncMap{
+			"asset":   func(name string) string { return "/static/" + p.assets[name] },
+			"time":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+			"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+			"browser": browserName,
+			"addr":    addrString,
+			"t":       func(key string, args ...any) string { return cat.T(lang, key, args...) },
+			"lang":    func() string { return lang },
 		}
-		p.tmpl[name] = t
+		p.tmpl[lang] = make(map[string]*template.Template)
+		for _, name := range pageNames {
+			t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+			if err != nil {
+				return nil, err
+			}
+			p.tmpl[lang][name] = t
+		}
 	}
 	return p, nil
 }
@@ -68,14 +82,38 @@ func parsePages() (*pages, error) {
 // never leaves half a page on the wire.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
-	if err := s.pages.tmpl[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+	lang := s.lang(r)
+	if err := s.pages.tmpl[lang][name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.log.ErrorContext(r.Context(), "template failed", "template", name, "error", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", lang)
+	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+type langKey struct{}
+
+// withProfileLang records the signed-in user's language for renderPage.
+func withProfileLang(r *http.Request, lang string) *http.Request {
+	if lang == "" {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), langKey{}, lang))
+}
+
+// lang is the language of the page for r.
+func (s *Server) lang(r *http.Request) string {
+	profile, _ := r.Context().Value(langKey{}).(string)
+	return s.pages.cat.negotiate(profile, r)
+}
+
+// t translates key for the request's language, for text made in handlers.
+func (s *Server) t(r *http.Request, key string, args ...any) string {
+	return s.pages.cat.T(s.lang(r), key, args...)
 }
 
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {
