@@ -28,6 +28,18 @@ type Session struct {
 	CreatedAt      time.Time // also when the user authenticated
 	LastSeenAt     time.Time
 	ExpiresAt      time.Time // the absolute timeout
+	// ReauthAt is when the user last gave the password again in this
+	// session (zero: never since signing in).
+	ReauthAt time.Time
+}
+
+// LastAuthenticated is when the session's user last proved the password:
+// at sign-in or at a later re-authentication.
+func (s *Session) LastAuthenticated() time.Time {
+	if s.ReauthAt.After(s.CreatedAt) {
+		return s.ReauthAt
+	}
+	return s.CreatedAt
 }
 
 // Expired reports whether the session is over at now, by the absolute
@@ -70,6 +82,8 @@ const (
 	AuditPasswordReset          = "user.password_reset"
 	AuditBrowserRevoked         = "user.remembered_browser_revoked"
 	AuditContactChanged         = "user.contact_changed"
+	AuditUserEdited             = "user.edited"
+	AuditReauthenticated        = "session.reauthenticated"
 	AuditLogout                 = "logout"
 	AuditOrgCreated             = "organization.created"
 	AuditSettingsChanged        = "organization.settings_changed"

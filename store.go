@@ -22,6 +22,7 @@ type Store interface {
 	OTPCounterStore
 	RememberStore
 	ResetStore
+	ConsoleStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -59,7 +60,7 @@ type UserStore interface {
 	// ListUsers returns up to limit users of orgID ordered by e-mail, those
 	// after afterEmail ("" for the first page).
 	ListUsers(ctx context.Context, orgID, afterEmail string, limit int) ([]*User, error)
-	// UpdateUser saves the user's e-mail, name, phone, role, disabled,
+	// UpdateUser saves the user's e-mail, name, phone, locale, role, disabled,
 	// exemption and UpdatedAt as the caller set them (not the password). Returns ENOTFOUND unless the user exists
 	// in u.OrgID, ECONFLICT if the new e-mail is taken.
 	UpdateUser(ctx context.Context, u *User) error

@@ -39,8 +39,11 @@ type User struct {
 	OTPLastFailureAt time.Time
 	// LastVerifiedAt is the last time a code was entered right.
 	LastVerifiedAt time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Locale is the user's language for pages ("en", "fi"), or "" for the
+	// browser's.
+	Locale    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // MaxEmailLength bounds an e-mail address (RFC 5321's path limit).

@@ -31,22 +31,28 @@ func (db *DB) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 // ID below beforeID (0 for the first page). An event without detail comes
 // back with a nil Detail.
 func (db *DB) ListAudit(ctx context.Context, orgID string, beforeID int64, limit int) ([]*gatehouse.AuditEvent, error) {
-	events := []*gatehouse.AuditEvent{}
 	if limit <= 0 {
-		return events, nil // SQLite reads a negative LIMIT as no limit at all
+		return []*gatehouse.AuditEvent{}, nil // SQLite reads a negative LIMIT as no limit at all
 	}
 	if beforeID <= 0 {
 		beforeID = math.MaxInt64 // one plain range condition: the index serves every page alike
 	}
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT id, org_id, user_id, actor_id, event, reason, client_ip, detail, at
-		FROM audit_events
+	return db.queryAudit(ctx, "list audit", `
+		SELECT `+auditColumns+` FROM audit_events
 		WHERE org_id = $1 AND id < $2
 		ORDER BY id DESC LIMIT $3`, orgID, beforeID, limit)
+}
+
+const auditColumns = `id, org_id, user_id, actor_id, event, reason, client_ip, detail, at`
+
+// queryAudit runs a query that selects auditColumns and scans every row.
+func (db *DB) queryAudit(ctx context.Context, op, query string, args ...any) ([]*gatehouse.AuditEvent, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list audit: %w", err)
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	defer rows.Close()
+	events := []*gatehouse.AuditEvent{}
 	for rows.Next() {
 		var (
 			e          gatehouse.AuditEvent
@@ -54,13 +60,13 @@ func (db *DB) ListAudit(ctx context.Context, orgID string, beforeID int64, limit
 			at         int64
 		)
 		if err := rows.Scan(&e.ID, &e.OrgID, &e.UserID, &e.ActorID, &e.Event, &e.Reason, &ip, &detail, &at); err != nil {
-			return nil, fmt.Errorf("sqlstore: list audit: %w", err)
+			return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 		}
 		if e.ClientIP, err = parseAddr(ip); err != nil {
-			return nil, fmt.Errorf("sqlstore: list audit: event %d: client_ip: %w", e.ID, err)
+			return nil, fmt.Errorf("sqlstore: %s: event %d: client_ip: %w", op, e.ID, err)
 		}
 		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
-			return nil, fmt.Errorf("sqlstore: list audit: event %d: detail: %w", e.ID, err)
+			return nil, fmt.Errorf("sqlstore: %s: event %d: detail: %w", op, e.ID, err)
 		}
 		if len(e.Detail) == 0 {
 			e.Detail = nil
@@ -69,7 +75,7 @@ func (db *DB) ListAudit(ctx context.Context, orgID string, beforeID int64, limit
 		events = append(events, &e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: list audit: %w", err)
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return events, nil
 }

@@ -16,10 +16,10 @@ import (
 func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 	_, err := db.write.ExecContext(ctx, `
 		INSERT INTO sessions (token_hash, user_id, org_id, two_factor_state, client_ip, user_agent,
-			created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			created_at, last_seen_at, expires_at, reauth_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		s.TokenHash, s.UserID, s.OrgID, s.TwoFactorState, addrText(s.ClientIP), s.UserAgent,
-		millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt))
+		millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt), optMillis(s.ReauthAt))
 	switch violated(err) {
 	case foreignKeyViolation:
 		return notFound("User")
@@ -36,14 +36,14 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 // returns expired sessions too: the caller decides with Session.Expired.
 func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.Session, error) {
 	var (
-		s                        = gatehouse.Session{TokenHash: bytes.Clone(hash)}
-		ip                       string
-		created, seen, expiresAt int64
+		s                                = gatehouse.Session{TokenHash: bytes.Clone(hash)}
+		ip                               string
+		created, seen, expiresAt, reauth int64
 	)
 	err := db.read.QueryRowContext(ctx, `
-		SELECT user_id, org_id, two_factor_state, client_ip, user_agent, created_at, last_seen_at, expires_at
+		SELECT user_id, org_id, two_factor_state, client_ip, user_agent, created_at, last_seen_at, expires_at, reauth_at
 		FROM sessions WHERE token_hash = $1`, hash).
-		Scan(&s.UserID, &s.OrgID, &s.TwoFactorState, &ip, &s.UserAgent, &created, &seen, &expiresAt)
+		Scan(&s.UserID, &s.OrgID, &s.TwoFactorState, &ip, &s.UserAgent, &created, &seen, &expiresAt, &reauth)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Session")
 	}
@@ -54,6 +54,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.S
 		return nil, fmt.Errorf("sqlstore: session by token hash: client_ip: %w", err)
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expiresAt)
+	s.ReauthAt = fromOptMillis(reauth)
 	return &s, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -166,5 +167,51 @@ func TestMigrationsMatchAcrossDialects(t *testing.T) {
 	sqlite, postgres := names("sqlite"), names("postgres")
 	if len(sqlite) == 0 || !slices.Equal(sqlite, postgres) {
 		t.Errorf("sqlite migrations %v, postgres migrations %v: want the same non-empty list", sqlite, postgres)
+	}
+}
+
+// The audit log grows without bound, so each of the console's queries on it
+// is held to the index meant for it: a change of query or index that makes
+// SQLite walk the whole log fails here, not in production. (PostgreSQL
+// plans by its statistics of the data; see ListAuditFiltered.)
+func TestSQLiteAuditPlans(t *testing.T) {
+	db, err := Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	since, until := t0, t0.Add(24*time.Hour)
+	for _, c := range []struct {
+		filter  gatehouse.AuditFilter
+		indexes []string
+	}{
+		{gatehouse.AuditFilter{}, []string{"audit_events_org_id"}},
+		{gatehouse.AuditFilter{BeforeID: 1000}, []string{"audit_events_org_id"}},
+		{gatehouse.AuditFilter{UserID: "u"}, []string{"audit_events_user", "audit_events_actor"}},
+		{gatehouse.AuditFilter{UserID: "u", Event: gatehouse.AuditLoginFailed, Since: since, Until: until}, []string{"audit_events_user", "audit_events_actor"}},
+		{gatehouse.AuditFilter{Event: gatehouse.AuditLoginFailed}, []string{"audit_events_event"}},
+		{gatehouse.AuditFilter{Since: since}, []string{"audit_events_at"}},
+		{gatehouse.AuditFilter{Since: since, Until: until, BeforeID: 1000}, []string{"audit_events_at"}},
+		{gatehouse.AuditFilter{Event: gatehouse.AuditLoginFailed, Until: until}, []string{"audit_events_event_at"}},
+	} {
+		f := c.filter
+		f.OrgID, f.Limit = "org", 50
+		query, args := auditFilteredQuery(f)
+		plan := sqlitePlan(t, db, query, args...)
+		for _, index := range c.indexes {
+			if !strings.Contains(plan, " INDEX "+index+" (") {
+				t.Errorf("ListAuditFiltered(%+v): plan\n%s\nwant a search of %s", c.filter, plan, index)
+			}
+		}
+		if strings.Contains(plan, "SCAN audit_events") {
+			t.Errorf("ListAuditFiltered(%+v): plan\n%s\nwant no scan of the log", c.filter, plan)
+		}
+	}
+	plan := sqlitePlan(t, db, countAuditReasonsQuery, "org", gatehouse.AuditLoginSucceeded, millis(since))
+	if !strings.Contains(plan, "COVERING INDEX audit_events_event_at (") {
+		t.Errorf("CountAuditReasons: plan\n%s\nwant a search of the covering index audit_events_event_at", plan)
 	}
 }

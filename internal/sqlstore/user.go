@@ -19,11 +19,11 @@ func emailTaken() error {
 func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	_, err := db.write.ExecContext(ctx, `
 		INSERT INTO users (id, org_id, email, name, phone, role, disabled, two_factor_exempt,
-			password_hash, otp_failures, otp_last_failure_at, last_verified_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			password_hash, otp_failures, otp_last_failure_at, last_verified_at, locale, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		u.ID, u.OrgID, u.Email, u.Name, nullable(u.Phone), string(u.Role), u.Disabled, u.TwoFactorExempt,
 		nullable(u.PasswordHash), u.OTPFailures, optMillis(u.OTPLastFailureAt), optMillis(u.LastVerifiedAt),
-		millis(u.CreatedAt), millis(u.UpdatedAt))
+		u.Locale, millis(u.CreatedAt), millis(u.UpdatedAt))
 	switch violated(err) {
 	case uniqueViolation:
 		return emailTaken()
@@ -37,7 +37,7 @@ func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 }
 
 const userColumns = `id, org_id, email, name, phone, role, disabled, two_factor_exempt,
-	password_hash, otp_failures, otp_last_failure_at, last_verified_at, created_at, updated_at`
+	password_hash, otp_failures, otp_last_failure_at, last_verified_at, locale, created_at, updated_at`
 
 func scanUser(row scanner) (*gatehouse.User, error) {
 	var (
@@ -47,7 +47,7 @@ func scanUser(row scanner) (*gatehouse.User, error) {
 		created, updated      int64
 	)
 	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &phone, &u.Role, &u.Disabled, &u.TwoFactorExempt,
-		&hash, &u.OTPFailures, &lastFailure, &verified, &created, &updated)
+		&hash, &u.OTPFailures, &lastFailure, &verified, &u.Locale, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -87,42 +87,47 @@ func (db *DB) UserByEmail(ctx context.Context, orgID, email string) (*gatehouse.
 // ListUsers returns up to limit users of orgID ordered by e-mail, those after
 // afterEmail ("" for the first page).
 func (db *DB) ListUsers(ctx context.Context, orgID, afterEmail string, limit int) ([]*gatehouse.User, error) {
-	users := []*gatehouse.User{}
 	if limit <= 0 {
-		return users, nil // SQLite reads a negative LIMIT as no limit at all
+		return []*gatehouse.User{}, nil // SQLite reads a negative LIMIT as no limit at all
 	}
-	rows, err := db.read.QueryContext(ctx, `
+	return db.queryUsers(ctx, "list users", `
 		SELECT `+userColumns+` FROM users
 		WHERE org_id = $1 AND email > $2
 		ORDER BY email LIMIT $3`, orgID, afterEmail, limit)
+}
+
+// queryUsers runs a query that selects userColumns and scans every row.
+func (db *DB) queryUsers(ctx context.Context, op, query string, args ...any) ([]*gatehouse.User, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list users: %w", err)
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	defer rows.Close()
+	users := []*gatehouse.User{}
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list users: %w", err)
+			return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 		}
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: list users: %w", err)
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return users, nil
 }
 
-// UpdateUser saves the user's e-mail, name, phone, role, disabled and
-// exemption, and u.UpdatedAt as the caller set it; not the password.
-// Returns ENOTFOUND unless the user exists in u.OrgID, ECONFLICT if the new
-// e-mail is taken.
+// UpdateUser saves the user's e-mail, name, phone, role, disabled,
+// exemption and locale, and u.UpdatedAt as the caller set it; not the
+// password. Returns ENOTFOUND unless the user exists in u.OrgID, ECONFLICT
+// if the new e-mail is taken.
 func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
 	res, err := db.write.ExecContext(ctx, `
 		UPDATE users SET email = $3, name = $4, phone = $5, role = $6, disabled = $7,
-			two_factor_exempt = $8, updated_at = $9
+			two_factor_exempt = $8, locale = $9, updated_at = $10
 		WHERE org_id = $1 AND id = $2`,
 		u.OrgID, u.ID, u.Email, u.Name, nullable(u.Phone), string(u.Role), u.Disabled,
-		u.TwoFactorExempt, millis(u.UpdatedAt))
+		u.TwoFactorExempt, u.Locale, millis(u.UpdatedAt))
 	if violated(err) == uniqueViolation {
 		return emailTaken()
 	}
