@@ -256,6 +256,7 @@ const (
 	NoticePhoneAdded    = "phone_added"
 	NoticeWrongCodes    = "wrong_codes"
 	NoticePasswordReset = "password_reset"
+	NoticeWelcome       = "welcome"
 	NoticeEmailChanged  = "email_changed"
 	NoticePhoneChanged  = "phone_changed"
 )

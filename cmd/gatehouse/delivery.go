@@ -63,6 +63,8 @@ func (m *messenger) Notify(ctx context.Context, n gatehouse.Notice) error {
 		msg, err = mail.WrongCodesMessage(n.To, n.OrgName, n.At, ip)
 	case gatehouse.NoticePasswordReset:
 		msg, err = mail.PasswordResetMessage(n.To, n.OrgName, n.Link, n.Lifetime)
+	case gatehouse.NoticeWelcome:
+		msg, err = mail.WelcomeMessage(n.To, n.OrgName, n.Link, n.Lifetime)
 	case gatehouse.NoticeEmailChanged:
 		msg, err = mail.EmailChangedMessage(n.To, n.OrgName, n.OldValue, n.NewValue, n.At)
 	case gatehouse.NoticePhoneChanged:

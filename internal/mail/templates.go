@@ -62,6 +62,7 @@ var (
 	phoneAddedTemplate    = mustParse[phoneAddedData]("phone_added")
 	wrongCodesTemplate    = mustParse[wrongCodesData]("wrong_codes")
 	passwordResetTemplate = mustParse[passwordResetData]("password_reset")
+	welcomeTemplate       = mustParse[passwordResetData]("welcome")
 	emailChangedTemplate  = mustParse[changedData]("email_changed")
 	phoneChangedTemplate  = mustParse[changedData]("phone_changed")
 )
@@ -119,6 +120,16 @@ func WrongCodesMessage(to, orgName string, at time.Time, ip string) (Message, er
 // a new password. The link is the secret here, so it is in the body only.
 func PasswordResetMessage(to, orgName, link string, lifetime time.Duration) (Message, error) {
 	return passwordResetTemplate.render(to, passwordResetData{
+		OrgName:  orgName,
+		Link:     link,
+		Lifetime: durationInWords(lifetime),
+	})
+}
+
+// WelcomeMessage carries the single-use link with which a user whom an admin
+// created chooses a first password.
+func WelcomeMessage(to, orgName, link string, lifetime time.Duration) (Message, error) {
+	return welcomeTemplate.render(to, passwordResetData{
 		OrgName:  orgName,
 		Link:     link,
 		Lifetime: durationInWords(lifetime),
@@ -197,6 +208,9 @@ func durationInWords(d time.Duration) string {
 		return "0 seconds"
 	}
 	d = max(d.Round(time.Second), time.Second)
+	if d >= 48*time.Hour && d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	}
 	hours := int(d / time.Hour)
 	minutes := int(d % time.Hour / time.Minute)
 	seconds := int(d % time.Minute / time.Second)

@@ -60,6 +60,14 @@ func TestMessages(t *testing.T) {
 			secret: "https://sign-in.example.com/reset?t=Zm9vYmFy",
 		},
 		{
+			name: "the welcome message gives the link to choose a first password",
+			render: func() (Message, error) {
+				return WelcomeMessage(testTo, org, "https://sign-in.example.com/reset?t=d2VsY29tZQ", 72*time.Hour)
+			},
+			want:   []string{"3 days", "works once", "choose your password"},
+			secret: "https://sign-in.example.com/reset?t=d2VsY29tZQ",
+		},
+		{
 			name: "the e-mail changed notice names both addresses and when",
 			render: func() (Message, error) {
 				return EmailChangedMessage("old@example.com", org, "old@example.com", "new@example.org", at)
