@@ -146,6 +146,9 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (*
 	u := &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: email, Name: name, Phone: phone, Role: role,
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: gatehouse.ErrorMessage(err)}
+		}
 		return nil, err
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actorID, Event: gatehouse.AuditUserCreated, At: now,

@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -37,7 +38,6 @@ func TestSettingsChangesThatRevokeRememberedBrowsers(t *testing.T) {
 	}{
 		{"turning enforcement on revokes", func(s *gatehouse.PasswordSettings) { s.EnforceTwoFactor = true }, true},
 		{"changing the code method revokes", func(s *gatehouse.PasswordSettings) { s.OTPMethod = gatehouse.OTPSMS }, true},
-		{"changing the sign-in method revokes", func(s *gatehouse.PasswordSettings) { s.AuthMethod = gatehouse.AuthLDAP }, true},
 		{"changing the remember days does not", func(s *gatehouse.PasswordSettings) { s.RememberDays = 5 }, false},
 		{"adding a skip network does not", func(s *gatehouse.PasswordSettings) {
 			s.SkipNetworks = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
@@ -122,5 +122,24 @@ func TestUnlockAndPasswordChangeClearTheCodeLock(t *testing.T) {
 	lock()
 	if _, err := svc.SetPassword(ctx, "acme", "a@acme.test", "another long passphrase", ""); err != nil || failures() != 0 {
 		t.Errorf("password change: %v, failures %d", err, failures())
+	}
+}
+
+func TestADirectoryThatIsNotSetUpCannotBeChosen(t *testing.T) {
+	ctx := context.Background()
+	svc, db := newService(t)
+	off := false
+	org, _ := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme", EnforceTwoFactor: &off}, "")
+	for _, m := range []gatehouse.AuthMethod{gatehouse.AuthLDAP, gatehouse.AuthSAML2} {
+		next := org.Settings
+		next.AuthMethod = m
+		_, err := svc.UpdateSettings(ctx, "acme", next, accounts.Actor{})
+		var ge *gatehouse.Error
+		if !errors.As(err, &ge) || ge.Field != "auth_method" {
+			t.Errorf("%s without set-up: %v", m, err)
+		}
+	}
+	if got, _ := db.OrganizationByID(ctx, org.ID); got.Settings.AuthMethod != gatehouse.AuthPassword {
+		t.Error("the refused sign-in method was saved")
 	}
 }

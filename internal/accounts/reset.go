@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -51,12 +52,8 @@ func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip 
 			Reason: "capped", ClientIP: ip, At: now})
 		return nil
 	}
-	var b [32]byte
-	rand.Read(b[:])
-	token := base64.RawURLEncoding.EncodeToString(b[:])
-	r := &gatehouse.PasswordReset{TokenHash: s.resetHash(token), OrgID: org.ID, UserID: u.ID, CreatedAt: now,
-		ExpiresAt: now.Add(gatehouse.PasswordResetLifetime)}
-	if err := s.Store.CreatePasswordReset(ctx, r); err != nil {
+	token, err := s.newResetToken(ctx, org.ID, u.ID, gatehouse.PasswordResetLifetime)
+	if err != nil {
 		return err
 	}
 	if err := s.Store.RecordSend(ctx, gatehouse.SendRecord{UserID: u.ID, Destination: u.Email, ClientIP: ip, At: now}); err != nil {
@@ -132,6 +129,20 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordReset, ClientIP: ip, At: now})
 	return nil
+}
+
+// newResetToken saves a single-use link for a user to choose a password and
+// returns its token.
+func (s *Service) newResetToken(ctx context.Context, orgID, userID string, lifetime time.Duration) (string, error) {
+	var b [32]byte
+	rand.Read(b[:])
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	now := s.now()
+	r := &gatehouse.PasswordReset{TokenHash: s.resetHash(token), OrgID: orgID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(lifetime)}
+	if err := s.Store.CreatePasswordReset(ctx, r); err != nil {
+		return "", err
+	}
+	return token, nil
 }
 
 func (s *Service) resetHash(token string) []byte {

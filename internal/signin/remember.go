@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -39,5 +40,50 @@ func (s *Service) RevokeBrowser(ctx context.Context, cur *Current, id string, ip
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditBrowserRevoked,
 		ClientIP: ip, At: s.now(), Detail: detail})
+	return nil
+}
+
+// ReauthWindow is how recent a sign-in must be for changes that ask for it
+// (the admin's password settings).
+const ReauthWindow = 10 * time.Minute
+
+// RecentlyAuthenticated reports whether the session's user gave the
+// password within ReauthWindow.
+func (s *Service) RecentlyAuthenticated(cur *Current) bool {
+	return s.now().Sub(cur.Session.LastAuthenticated()) <= ReauthWindow
+}
+
+// Reauthenticate checks the signed-in user's password again and records it
+// on the session. Returns EINVALIDCREDENTIALS for a wrong password (counted
+// like a failed sign-in), ETOOMANYATTEMPTS while backing off, EBUSY.
+func (s *Service) Reauthenticate(ctx context.Context, cur *Current, password string, ip netip.Addr) error {
+	now := s.now()
+	acctKey := "acct:" + cur.Organization.Slug + ":" + cur.User.Email
+	if wait, err := s.backingOff(ctx, now, acctKey, ipThrottleKey(ip)); err != nil {
+		return s.unavailable("check throttle", err)
+	} else if wait > 0 {
+		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait, Message: "Too many wrong passwords. Wait a moment and try again."}
+	}
+	match, err := s.hasher.Verify(ctx, cur.User.PasswordHash, truncate(password, MaxPasswordInput))
+	if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EBUSY {
+			return err
+		}
+		return s.unavailable("verify password", err)
+	}
+	if !match || cur.User.PasswordHash == "" {
+		for _, k := range []string{acctKey, ipThrottleKey(ip)} {
+			if _, err := s.store.RecordFailure(ctx, k, now, s.throttle.Window); err != nil {
+				return s.unavailable("record failure", err)
+			}
+		}
+		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."}
+	}
+	if err := s.store.SetSessionReauth(ctx, cur.Session.TokenHash, now); err != nil {
+		return s.unavailable("record re-authentication", err)
+	}
+	cur.Session.ReauthAt = now
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
+		Event: gatehouse.AuditReauthenticated, ClientIP: ip, At: now})
 	return nil
 }

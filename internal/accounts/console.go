@@ -1,0 +1,280 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// WelcomeLinkLifetime is how long the link in a new user's welcome e-mail
+// works.
+const WelcomeLinkLifetime = 72 * time.Hour
+
+// Coverage is the top of the admin's users page: how much of the
+// organization two-factor authentication covers.
+type Coverage struct {
+	Stats gatehouse.UserStats
+	// SignIns are the last 30 days' successful sign-ins by outcome
+	// (not_enforced, exempt, allowed_network, remembered, verified, …).
+	SignIns map[string]int
+	// Failed counts the last 30 days' failed password sign-ins.
+	Failed int
+	Since  time.Time
+}
+
+// Coverage counts the organization's users and its last 30 days' sign-ins.
+func (s *Service) Coverage(ctx context.Context, orgSlug string) (*Coverage, error) {
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, err
+	}
+	since := s.now().Add(-30 * 24 * time.Hour)
+	stats, err := s.Store.UserStats(ctx, org.ID, since)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.Store.CountAuditReasons(ctx, org.ID, gatehouse.AuditLoginSucceeded, since)
+	if err != nil {
+		return nil, err
+	}
+	failed, err := s.Store.CountAuditReasons(ctx, org.ID, gatehouse.AuditLoginFailed, since)
+	if err != nil {
+		return nil, err
+	}
+	c := &Coverage{Stats: stats, SignIns: ok, Since: since}
+	for _, n := range failed {
+		c.Failed += n
+	}
+	return c, nil
+}
+
+// UserRow is a user with their remembered-browser count, for the users
+// page.
+type UserRow struct {
+	*gatehouse.User
+	RememberedBrowsers int
+}
+
+// SearchUsers returns a page of users whose e-mail or name contains query,
+// and the cursor of the next page ("" at the end).
+func (s *Service) SearchUsers(ctx context.Context, orgSlug, query, cursor string, limit int) ([]UserRow, string, error) {
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, "", err
+	}
+	limit = min(max(limit, 1), 200)
+	users, err := s.Store.SearchUsers(ctx, org.ID, strings.TrimSpace(query), cursor, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(users) > limit {
+		users = users[:limit]
+		next = users[limit-1].Email
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	counts, err := s.Store.CountRememberedBrowsers(ctx, org.ID, ids, s.now())
+	if err != nil {
+		return nil, "", err
+	}
+	rows := make([]UserRow, len(users))
+	for i, u := range users {
+		rows[i] = UserRow{User: u, RememberedBrowsers: counts[u.ID]}
+	}
+	return rows, next, nil
+}
+
+// RememberedCount returns how many remembered browsers one user has.
+func (s *Service) RememberedCount(ctx context.Context, orgID, userID string) (int, error) {
+	counts, err := s.Store.CountRememberedBrowsers(ctx, orgID, []string{userID}, s.now())
+	return counts[userID], err
+}
+
+// InviteUser creates a user without a password and e-mails them a link to
+// choose one (valid WelcomeLinkLifetime). Returns what CreateUser returns.
+func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (*gatehouse.User, error) {
+	in.Password = ""
+	u, err := s.CreateUser(ctx, in, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	org, err := s.organization(ctx, in.OrgSlug)
+	if err != nil {
+		return nil, err
+	}
+	if org.Settings.AuthMethod != gatehouse.AuthPassword {
+		return u, nil // they sign in through the directory or identity provider
+	}
+	token, err := s.newResetToken(ctx, org.ID, u.ID, WelcomeLinkLifetime)
+	if err != nil {
+		return nil, err
+	}
+	link := strings.TrimSuffix(s.PublicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
+	if err := s.Messenger.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
+		At: s.now(), ClientIP: actor.ClientIP, Link: link, Lifetime: WelcomeLinkLifetime}); err != nil {
+		return u, &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED,
+			Message: fmt.Sprintf("The user %s was created, but the e-mail with the link could not be sent. Try again from the user's page.", u.Email)}
+	}
+	return u, nil
+}
+
+// ResendWelcome e-mails a new link to choose a password.
+func (s *Service) ResendWelcome(ctx context.Context, orgSlug, userID string, actor Actor) error {
+	org, u, err := s.User(ctx, orgSlug, userID)
+	if err != nil {
+		return err
+	}
+	if org.Settings.AuthMethod != gatehouse.AuthPassword {
+		return gatehouse.FieldError("auth_method", "Users of this organization sign in through its directory or identity provider.")
+	}
+	token, err := s.newResetToken(ctx, org.ID, u.ID, WelcomeLinkLifetime)
+	if err != nil {
+		return err
+	}
+	link := strings.TrimSuffix(s.PublicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
+	if err := s.Messenger.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
+		At: s.now(), ClientIP: actor.ClientIP, Link: link, Lifetime: WelcomeLinkLifetime}); err != nil {
+		return &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED, Message: "The e-mail could not be sent. Try again in a moment."}
+	}
+	return nil
+}
+
+// UserEdit is an admin's change of a user's profile.
+type UserEdit struct {
+	Name  string
+	Email string
+	Phone string
+	Role  gatehouse.Role
+}
+
+// EditUser saves an admin's change of a user's name, e-mail, phone and
+// role, checked as a whole first. A change of phone or e-mail revokes the
+// user's remembered browsers and, for e-mail, tells both addresses.
+func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserEdit, actor Actor) (*gatehouse.User, error) {
+	org, u, err := s.User(ctx, orgSlug, userID)
+	if err != nil {
+		return nil, err
+	}
+	email, err := gatehouse.NormalizeEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(in.Name)
+	if err := gatehouse.ValidateUserName(name); err != nil {
+		return nil, err
+	}
+	phone := ""
+	if strings.TrimSpace(in.Phone) != "" {
+		if phone, err = s.Phone(in.Phone, ""); err != nil {
+			return nil, err
+		}
+	}
+	if !in.Role.Valid() {
+		return nil, gatehouse.FieldError("role", "The role must be admin or member.")
+	}
+	if in.Role != gatehouse.RoleAdmin && u.ID == actor.UserID && u.Role == gatehouse.RoleAdmin {
+		return nil, gatehouse.FieldError("role", "You cannot take away your own admin role.")
+	}
+	before := *u
+	u.Name, u.Email, u.Phone, u.Role, u.UpdatedAt = name, email, phone, in.Role, s.now()
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: "Another user of this organization has that e-mail address."}
+		}
+		return nil, err
+	}
+	contactChanged := before.Email != u.Email || before.Phone != u.Phone
+	if contactChanged {
+		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	if before.Email != u.Email && s.Messenger != nil {
+		for _, to := range []string{before.Email, u.Email} {
+			_ = s.Messenger.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeEmailChanged, To: to, OrgName: org.Name,
+				At: u.UpdatedAt, ClientIP: actor.ClientIP, OldValue: before.Email, NewValue: u.Email})
+		}
+	}
+	detail := map[string]string{}
+	for _, f := range []struct{ name, a, b string }{
+		{"name", before.Name, u.Name}, {"email", before.Email, u.Email}, {"phone", maskPhone(before.Phone), maskPhone(u.Phone)},
+		{"role", string(before.Role), string(u.Role)},
+	} {
+		if f.a != f.b {
+			detail[f.name] = f.a + " -> " + f.b
+		}
+	}
+	if len(detail) > 0 {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+			Event: gatehouse.AuditUserEdited, At: u.UpdatedAt, Detail: detail})
+	}
+	return u, nil
+}
+
+func maskPhone(p string) string {
+	if len(p) <= 6 {
+		return p
+	}
+	return p[:4] + strings.Repeat("•", len(p)-6) + p[len(p)-2:]
+}
+
+// AuditQuery filters the audit log by a user's e-mail (subject or actor),
+// an event name and a date range.
+type AuditQuery struct {
+	UserEmail string
+	Event     string
+	From, To  time.Time // To is exclusive
+	Before    int64
+	Limit     int
+}
+
+// AuditSearch returns a page of the organization's audit log and the
+// cursor of the next page (0 at the end). An unknown user e-mail matches
+// nothing.
+func (s *Service) AuditSearch(ctx context.Context, orgSlug string, q AuditQuery) ([]*gatehouse.AuditEvent, int64, error) {
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, 0, err
+	}
+	f := gatehouse.AuditFilter{OrgID: org.ID, Event: q.Event, Since: q.From, Until: q.To, BeforeID: q.Before, Limit: min(max(q.Limit, 1), 1000) + 1}
+	if q.UserEmail != "" {
+		email, err := gatehouse.NormalizeEmail(q.UserEmail)
+		if err != nil {
+			return nil, 0, err
+		}
+		u, err := s.Store.UserByEmail(ctx, org.ID, email)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return nil, 0, nil
+		} else if err != nil {
+			return nil, 0, err
+		}
+		f.UserID = u.ID
+	}
+	events, err := s.Store.ListAuditFiltered(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(events) == f.Limit {
+		events = events[:f.Limit-1]
+		next = events[len(events)-1].ID
+	}
+	return events, next, nil
+}
+
+// SetLocale saves a user's language for pages ("" for the browser's).
+func (s *Service) SetLocale(ctx context.Context, orgID, userID, locale string) error {
+	u, err := s.Store.UserByID(ctx, orgID, userID)
+	if err != nil {
+		return err
+	}
+	u.Locale, u.UpdatedAt = locale, s.now()
+	return s.Store.UpdateUser(ctx, u)
+}
