@@ -124,7 +124,8 @@ func (c *catalog) negotiate(profile string, r *http.Request) string {
 	}
 	var prefs []pref
 	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		tag, params, _ := strings.Cut(part, ";")
+		tag = strings.TrimSpace(tag)
 		q := 1.0
 		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
 			if f, err := strconv.ParseFloat(v, 64); err == nil {

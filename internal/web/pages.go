@@ -33,7 +33,8 @@ type pages struct {
 }
 
 // pageNames are the templates under templates/, each with layout.html.
-var pageNames = []string{"login", "home", "outbox", "error", "code", "phone", "account", "contact", "forgot", "reset", "message"}
+var pageNames = []string{"login", "home", "outbox", "error", "code", "phone", "account", "contact", "forgot", "reset", "message",
+	"settings_password", "settings_users", "settings_user", "settings_audit"}
 
 func parsePages() (*pages, error) {
 	cat, err := loadCatalog()
@@ -61,14 +62,18 @@ func parsePages() (*pages, error) {
 			"asset":   func(name string) string { return "/static/" + p.assets[name] },
 			"time":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 			"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-			"browser": browserName,
+			"browser": func(ua string) string { return cat.browser(lang, ua) },
 			"addr":    addrString,
 			"t":       func(key string, args ...any) string { return cat.T(lang, key, args...) },
 			"lang":    func() string { return lang },
 		}
 		p.tmpl[lang] = make(map[string]*template.Template)
 		for _, name := range pageNames {
-			t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+			files := []string{"templates/layout.html", "templates/" + name + ".html"}
+			if strings.HasPrefix(name, "settings_") {
+				files = append(files, "templates/settings_nav.html")
+			}
+			t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, files...)
 			if err != nil {
 				return nil, err
 			}
@@ -85,7 +90,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 	lang := s.lang(r)
 	if err := s.pages.tmpl[lang][name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.log.ErrorContext(r.Context(), "template failed", "template", name, "error", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		http.Error(w, s.t(r, "error.internal"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -114,6 +119,20 @@ func (s *Server) lang(r *http.Request) string {
 // t translates key for the request's language, for text made in handlers.
 func (s *Server) t(r *http.Request, key string, args ...any) string {
 	return s.pages.cat.T(s.lang(r), key, args...)
+}
+
+// browser is browserName in lang. browserName, shared with the JSON API,
+// answers in English ("Firefox on Windows", "Unknown browser"); of that
+// only the joining words and "Unknown browser" are language.
+func (c *catalog) browser(lang, ua string) string {
+	name, system, _ := strings.Cut(browserName(ua), " on ")
+	if name == "Unknown browser" {
+		name = c.T(lang, "browser.unknown")
+	}
+	if system == "" {
+		return name
+	}
+	return c.T(lang, "browser.on_system", name, system)
 }
 
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +207,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		if ge.RetryAfter > 0 {
 			w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
 		}
-		data.Error, data.ErrorField = ge.Message, ge.Field
+		data.Error, data.ErrorField = s.errorText(r, ge), ge.Field
 		s.renderPage(w, r, statusFor(ge.Code), "login", data)
 		return nil
 	}
@@ -197,10 +216,38 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 type homePage struct {
-	User            *gatehouse.User
-	Organization    *gatehouse.Organization
-	TwoFactorState  string
+	User         *gatehouse.User
+	Organization *gatehouse.Organization
+	// Role and TwoFactor are the user's role and how this session passed
+	// two-factor authentication, in words.
+	Role, TwoFactor string
 	AuthenticatedAt time.Time
+}
+
+// roleKeys and twoFactorKeys name the words for a role and a session's
+// two-factor state; an unknown value is shown as it is.
+var (
+	roleKeys = map[gatehouse.Role]string{
+		gatehouse.RoleAdmin:  "role.admin",
+		gatehouse.RoleMember: "role.member",
+	}
+	twoFactorKeys = map[string]string{
+		gatehouse.TwoFactorNotEnforced:    "two_factor.not_enforced",
+		gatehouse.TwoFactorExempt:         "two_factor.exempt",
+		gatehouse.TwoFactorAllowedNetwork: "two_factor.allowed_network",
+		gatehouse.TwoFactorRemembered:     "two_factor.remembered",
+		gatehouse.TwoFactorFederated:      "two_factor.federated",
+		gatehouse.TwoFactorVerified:       "two_factor.verified",
+	}
+)
+
+// words is the text of keys[value] for r, or value itself when keys has
+// no entry for it.
+func words[V ~string](s *Server, r *http.Request, keys map[V]string, value V) string {
+	if key, ok := keys[value]; ok {
+		return s.t(r, key)
+	}
+	return string(value)
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
@@ -211,8 +258,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
+	r = withProfileLang(r, cur.User.Locale)
 	s.renderPage(w, r, http.StatusOK, "home", homePage{User: cur.User, Organization: cur.Organization,
-		TwoFactorState: cur.Session.TwoFactorState, AuthenticatedAt: cur.Session.CreatedAt})
+		Role: words(s, r, roleKeys, cur.User.Role), TwoFactor: words(s, r, twoFactorKeys, cur.Session.TwoFactorState),
+		AuthenticatedAt: cur.Session.CreatedAt})
 	return nil
 }
 

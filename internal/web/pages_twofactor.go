@@ -9,10 +9,11 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// pageError splits err into what a page shows: the message, the field it
-// belongs to and the status. Anything that is not a *gatehouse.Error is
-// returned as is, for the renderer's "internal error".
-func pageError(w http.ResponseWriter, err error) (msg, field string, status int, internal error) {
+// formError splits err into what a page shows: the message in the
+// request's language, the field it belongs to and the status. Anything
+// that is not a *gatehouse.Error is returned as is, for the renderer's
+// "internal error".
+func (s *Server) formError(w http.ResponseWriter, r *http.Request, err error) (msg, field string, status int, internal error) {
 	var ge *gatehouse.Error
 	if !errors.As(err, &ge) {
 		return "", "", 0, err
@@ -20,7 +21,20 @@ func pageError(w http.ResponseWriter, err error) (msg, field string, status int,
 	if ge.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
 	}
-	return ge.Message, ge.Field, statusFor(ge.Code), nil
+	return s.errorText(r, ge), ge.Field, statusFor(ge.Code), nil
+}
+
+// withChannel names the channel of a failed delivery as the error's field
+// ("email", "sms"), so the page can say which message did not go out: the
+// services say it only in the English words of the message.
+func withChannel(err error, method string) error {
+	var ge *gatehouse.Error
+	if !errors.As(err, &ge) || ge.Code != gatehouse.EDELIVERYFAILED || ge.Field != "" {
+		return err
+	}
+	named := *ge
+	named.Field = method
+	return &named
 }
 
 type codePage struct {
@@ -41,19 +55,19 @@ type codePage struct {
 // wrong code, a failed delivery) as an alert.
 func (s *Server) renderCodePage(w http.ResponseWriter, r *http.Request, status int, p *signin.Pending, org *gatehouse.Organization, err error) error {
 	data := codePage{Method: string(p.Method), Destination: p.Destination, CodeExpires: p.CodeExpiresAt, ResendAt: p.ResendAt,
-		Action: "/login/code", ResendAction: "/login/resend", CancelAction: "/login/cancel", Heading: "Enter your code"}
+		Action: "/login/code", ResendAction: "/login/resend", CancelAction: "/login/cancel", Heading: s.t(r, "code.heading")}
 	if org != nil {
 		data.OrgName = org.Name
 	}
 	if err != nil {
-		msg, _, st, internal := pageError(w, err)
+		msg, _, st, internal := s.formError(w, r, withChannel(err, string(p.Method)))
 		if internal != nil {
 			return internal
 		}
 		data.Error, status = msg, st
 	}
 	if r.URL.Query().Get("sent") == "1" && err == nil {
-		data.Notice = "We sent a new code. The previous one still works."
+		data.Notice = s.t(r, "code.resent")
 	}
 	s.renderPage(w, r, status, "code", data)
 	return nil
@@ -62,7 +76,7 @@ func (s *Server) renderCodePage(w http.ResponseWriter, r *http.Request, status i
 // toLogin sends the browser back to the password form with a message, for
 // a pending sign-in that is over.
 func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, err error) error {
-	msg, _, status, internal := pageError(w, err)
+	msg, _, status, internal := s.formError(w, r, err)
 	if internal != nil {
 		return internal
 	}
@@ -178,7 +192,7 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.renderCodePage(w, r, http.StatusOK, p, org, err)
 	}
-	msg, _, status, internal := pageError(w, err)
+	msg, _, status, internal := s.formError(w, r, err)
 	if internal != nil {
 		return internal
 	}
@@ -210,7 +224,7 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
 	data := forgotPage{Organization: r.PostForm.Get("organization"), Email: r.PostForm.Get("email")}
 	err := s.cfg.Accounts.ForgotPassword(r.Context(), data.Organization, data.Email, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
-		msg, _, status, internal := pageError(w, err)
+		msg, _, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal
 		}
@@ -250,7 +264,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		s.renderPage(w, r, http.StatusBadRequest, "reset", resetPage{Token: token, Email: u.Email, OrgName: org.Name, Error: "The two passwords differ."})
+		s.renderPage(w, r, http.StatusBadRequest, "reset", resetPage{Token: token, Email: u.Email, OrgName: org.Name, Error: s.t(r, "reset.mismatch")})
 		return nil
 	}
 	org, u, err := s.cfg.Accounts.PasswordResetUser(r.Context(), token)
@@ -258,16 +272,16 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.cfg.Accounts.ResetPassword(r.Context(), token, r.PostForm.Get("password"), s.cfg.ClientIP.ClientIP(r)); err != nil {
-		msg, _, status, internal := pageError(w, err)
+		msg, _, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal
 		}
 		s.renderPage(w, r, status, "reset", resetPage{Token: token, Email: u.Email, OrgName: org.Name, Error: msg})
 		return nil
 	}
-	s.renderPage(w, r, http.StatusOK, "message", messagePage{Title: "Password changed",
-		Message: "Your password is changed and you are signed out everywhere. Sign in with the new password; you will be asked for a code.",
-		Link:    "/o/" + org.Slug + "/login", LinkText: "Sign in"})
+	s.renderPage(w, r, http.StatusOK, "message", messagePage{Title: s.t(r, "reset.done.title"),
+		Message: s.t(r, "reset.done.message"),
+		Link:    "/o/" + org.Slug + "/login", LinkText: s.t(r, "reset.done.link")})
 	return nil
 }
 
@@ -285,7 +299,7 @@ func (s *Server) pageSignedIn(h func(http.ResponseWriter, *http.Request, *signin
 		} else if err != nil {
 			return err
 		}
-		return h(w, r, cur)
+		return h(w, withProfileLang(r, cur.User.Locale), cur)
 	}
 }
 
@@ -312,14 +326,20 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, cur *sign
 	return nil
 }
 
+// accountNotices are the keys of the notice the account page shows after
+// an action, by its ?done= value.
 var accountNotices = map[string]string{
-	"revoked":     "The browser is forgotten: signing in there asks for a code again.",
-	"revoked-all": "All your browsers are forgotten: every sign-in asks for a code again.",
-	"changed":     "Your contact details are changed. We told both the old and the new address.",
+	"revoked":     "account.notice.revoked",
+	"revoked-all": "account.notice.revoked_all",
+	"changed":     "account.notice.changed",
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	return s.renderAccount(w, r, cur, http.StatusOK, accountPage{Notice: accountNotices[r.URL.Query().Get("done")]})
+	var data accountPage
+	if key, ok := accountNotices[r.URL.Query().Get("done")]; ok {
+		data.Notice = s.t(r, key)
+	}
+	return s.renderAccount(w, r, cur, http.StatusOK, data)
 }
 
 func (s *Server) revokeBrowserSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
@@ -352,7 +372,7 @@ func (s *Server) contactStartSubmit(w http.ResponseWriter, r *http.Request, cur 
 		return nil
 	}
 	if err != nil {
-		msg, field, status, internal := pageError(w, err)
+		msg, field, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal
 		}
@@ -379,22 +399,21 @@ func (s *Server) renderContact(w http.ResponseWriter, r *http.Request, cur *sign
 	if serr != nil {
 		return serr
 	}
-	what := "phone number"
-	if kind == gatehouse.ChallengeChangeEmail {
-		what = "e-mail address"
-	}
-	heading := "Confirm it is you"
+	heading := s.t(r, "contact.heading.identity")
 	if ch.Step == 2 {
-		heading = "Confirm your new " + what
+		heading = s.t(r, "contact.heading.new_phone")
+		if kind == gatehouse.ChallengeChangeEmail {
+			heading = s.t(r, "contact.heading.new_email")
+		}
 	}
 	data := codePage{OrgName: cur.Organization.Name, Method: string(ch.Pending.Method), Destination: ch.Pending.Destination,
 		CodeExpires: ch.Pending.CodeExpiresAt, ResendAt: ch.Pending.ResendAt, Heading: heading,
 		Action: "/account/contact/" + id, ResendAction: "/account/contact/" + id + "/resend"}
 	if r.URL.Query().Get("failed") == "1" {
-		data.Error = "We could not send the code. Try again in a moment."
+		data.Error = s.errorText(r, &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED, Field: string(ch.Pending.Method)})
 	}
 	if err != nil {
-		msg, _, st, internal := pageError(w, err)
+		msg, _, st, internal := s.formError(w, r, withChannel(err, string(ch.Pending.Method)))
 		if internal != nil {
 			return internal
 		}
@@ -424,7 +443,7 @@ func (s *Server) contactVerifySubmit(w http.ResponseWriter, r *http.Request, cur
 		http.Redirect(w, r, "/account/contact/"+ch.ChallengeID+"?failed=1", http.StatusSeeOther)
 		return nil
 	case gatehouse.ErrorCode(err) == gatehouse.ELOGINEXPIRED:
-		msg, _, status, _ := pageError(w, err)
+		msg, _, status, _ := s.formError(w, r, err)
 		return s.renderAccount(w, r, cur, status, accountPage{Error: msg})
 	}
 	return s.renderContact(w, r, cur, http.StatusOK, r.PathValue("id"), err)
@@ -437,7 +456,7 @@ func (s *Server) contactResendSubmit(w http.ResponseWriter, r *http.Request, cur
 		return nil
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.ELOGINEXPIRED {
-		msg, _, status, _ := pageError(w, err)
+		msg, _, status, _ := s.formError(w, r, err)
 		return s.renderAccount(w, r, cur, status, accountPage{Error: msg})
 	}
 	return s.renderContact(w, r, cur, http.StatusOK, r.PathValue("id"), err)

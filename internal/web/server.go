@@ -40,6 +40,8 @@ type SignIn interface {
 	VerifyContactChange(ctx context.Context, cur *signin.Current, id, code string, ip netip.Addr) (*signin.ContactChange, error)
 	ResendContactChange(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) (*signin.ContactChange, error)
 	ContactState(ctx context.Context, cur *signin.Current, id string) (*signin.ContactChange, string, error)
+	RecentlyAuthenticated(cur *signin.Current) bool
+	Reauthenticate(ctx context.Context, cur *signin.Current, password string, ip netip.Addr) error
 }
 
 // Accounts is what the web layer needs of account management
@@ -83,10 +85,14 @@ type Metrics interface {
 type Config struct {
 	SignIn   SignIn
 	Accounts Accounts
-	Ready    Pinger
-	Outbox   Outbox // used only in dev mode
-	ClientIP ClientIPResolver
-	Metrics  Metrics // optional
+	Console  Console
+	// SMSAvailable says whether an SMS provider is configured, for the
+	// settings page.
+	SMSAvailable bool
+	Ready        Pinger
+	Outbox       Outbox // used only in dev mode
+	ClientIP     ClientIPResolver
+	Metrics      Metrics // optional
 
 	// PublicURL is the address users see. An https URL makes cookies
 	// Secure with the __Host- prefix and turns on HSTS.
@@ -112,8 +118,8 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.SignIn == nil || cfg.Accounts == nil || cfg.Ready == nil || cfg.ClientIP == nil || cfg.PublicURL == nil {
-		return nil, errors.New("web: SignIn, Accounts, Ready, ClientIP and PublicURL are required")
+	if cfg.SignIn == nil || cfg.Accounts == nil || cfg.Console == nil || cfg.Ready == nil || cfg.ClientIP == nil || cfg.PublicURL == nil {
+		return nil, errors.New("web: SignIn, Accounts, Console, Ready, ClientIP and PublicURL are required")
 	}
 	if cfg.Dev && cfg.Outbox == nil {
 		return nil, errors.New("web: dev mode needs an Outbox")
@@ -204,6 +210,7 @@ func (s *Server) routes() {
 	s.page("GET /account/contact/{id}", s.pageSignedIn(s.contactPage))
 	s.page("POST /account/contact/{id}", s.pageSignedIn(s.contactVerifySubmit))
 	s.page("POST /account/contact/{id}/resend", s.pageSignedIn(s.contactResendSubmit))
+	s.adminRoutes()
 	if s.cfg.Dev {
 		s.page("GET /dev/outbox", s.outbox)
 	}

@@ -46,6 +46,7 @@ type env struct {
 type options struct {
 	publicURL string
 	dev       bool
+	now       func() time.Time // nil: the real clock
 }
 
 func newEnv(t *testing.T, opt options) *env {
@@ -58,7 +59,7 @@ func newEnv(t *testing.T, opt options) *env {
 	}
 	m := metrics.New()
 	box := &outboxMessenger{db: db}
-	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Observe: m.SignIn, ObserveDelivery: m.Delivery, Messenger: box, NormalizePhone: phone.Normalize})
+	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Observe: m.SignIn, ObserveDelivery: m.Delivery, Messenger: box, NormalizePhone: phone.Normalize, Now: opt.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,9 +88,9 @@ func newEnv(t *testing.T, opt options) *env {
 		pub = "http://" + e.srv.Listener.Addr().String()
 	}
 	u, _ := url.Parse(pub)
-	acc := &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize,
+	acc := &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Now: opt.now,
 		Secret: make([]byte, 32), PublicURL: pub, Messenger: box, SMSAvailable: true}
-	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Ready: e.ready, Outbox: db, ClientIP: clientip.New(nil),
+	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Console: acc, SMSAvailable: true, Ready: e.ready, Outbox: db, ClientIP: clientip.New(nil),
 		Metrics: m, PublicURL: u, Dev: opt.dev})
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +468,7 @@ func (brokenSignIn) Logout(context.Context, string, netip.Addr) error { return e
 
 func TestInternalErrorsShowNothingInternal(t *testing.T) {
 	u, _ := url.Parse("http://127.0.0.1")
-	h, err := web.New(web.Config{SignIn: brokenSignIn{}, Accounts: &accounts.Service{}, Ready: &pinger{}, ClientIP: clientip.New(nil), PublicURL: u})
+	h, err := web.New(web.Config{SignIn: brokenSignIn{}, Accounts: &accounts.Service{}, Console: &accounts.Service{}, Ready: &pinger{}, ClientIP: clientip.New(nil), PublicURL: u})
 	if err != nil {
 		t.Fatal(err)
 	}

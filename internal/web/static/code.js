@@ -6,11 +6,13 @@
   var at = Date.parse(button.dataset.resendAt);
   var note = document.getElementById("resend-note");
   var label = button.textContent;
+  // The page's language: "{0} (in {1} s)", the label and the seconds.
+  var wait = button.dataset.wait || "{0} (in {1} s)";
   function tick() {
     var left = Math.ceil((at - Date.now()) / 1000);
     if (left > 0) {
       button.disabled = true;
-      button.textContent = label + " (in " + left + " s)";
+      button.textContent = wait.replace("{0}", label).replace("{1}", left);
       if (note) note.hidden = true;
       setTimeout(tick, 1000);
     } else {

@@ -1,0 +1,422 @@
+package web
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/password"
+	"github.com/gatehousehq/gatehouse/internal/phone"
+)
+
+func mustCatalog(t *testing.T) *catalog {
+	t.Helper()
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// templateKeyRE finds {{t "key" …}} and (t "key" …) in a template.
+var templateKeyRE = regexp.MustCompile(`(?:\{\{-?|\()\s*t\s+"([^"]+)"`)
+
+// templateKeys are the keys every template under templates/ translates,
+// by key, with where each is used.
+func templateKeys(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob("templates/*.html")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no templates: %v", err)
+	}
+	keys := make(map[string]string)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range templateKeyRE.FindAllStringSubmatch(string(b), -1) {
+			keys[m[1]] = f
+		}
+	}
+	return keys
+}
+
+// goKeys are the keys the package's Go code translates with a literal:
+// s.t(r, "key", …) and c.T(lang, "key", …).
+func goKeys(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make(map[string]string)
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) < 2 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "t" && sel.Sel.Name != "T") {
+				return true
+			}
+			if lit, ok := call.Args[1].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				key, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				keys[key] = fset.Position(lit.Pos()).String()
+			}
+			return true
+		})
+	}
+	return keys
+}
+
+// tableKeys are the keys held in the package's tables and built from an
+// error's fields.
+func tableKeys() map[string]string {
+	keys := make(map[string]string)
+	for _, k := range accountNotices {
+		keys[k] = "accountNotices"
+	}
+	for _, k := range roleKeys {
+		keys[k] = "roleKeys"
+	}
+	for _, k := range twoFactorKeys {
+		keys[k] = "twoFactorKeys"
+	}
+	for _, f := range errorForms {
+		keys[f.key] = "errorForms"
+	}
+	for _, k := range []string{"error.invalid_code.last", "error.invalid_code.one", "error.invalid_code.other",
+		"error.too_many_attempts.locked", "error.resend_too_soon.capped",
+		"error.delivery_failed.email", "error.delivery_failed.sms"} {
+		keys[k] = "errorKeys"
+	}
+	return keys
+}
+
+func TestEveryKeyInUseIsInEveryLanguage(t *testing.T) {
+	c := mustCatalog(t)
+	used := templateKeys(t)
+	maps.Copy(used, goKeys(t))
+	maps.Copy(used, tableKeys())
+	for _, must := range []string{"login.title", "code.sent_email", "error.internal"} {
+		if _, ok := used[must]; !ok {
+			t.Fatalf("the scan missed %q: it finds nothing", must)
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(used)) {
+		for _, lang := range c.langs {
+			if _, ok := c.messages[lang][key]; !ok {
+				t.Errorf("%s: %q is not in locales/%s", used[key], key, lang)
+			}
+		}
+	}
+}
+
+func TestEveryLanguageHasEveryEnglishKey(t *testing.T) {
+	c := mustCatalog(t)
+	if !slices.Contains(c.langs, "fi") {
+		t.Fatalf("languages %v, want fi among them", c.langs)
+	}
+	for _, lang := range c.langs[1:] {
+		for _, key := range slices.Sorted(maps.Keys(c.messages[defaultLang])) {
+			if _, ok := c.messages[lang][key]; !ok {
+				t.Errorf("locales/%s lacks %q (en: %q)", lang, key, c.messages[defaultLang][key])
+			}
+		}
+	}
+}
+
+func TestNoLanguageHasKeysEnglishLacks(t *testing.T) {
+	c := mustCatalog(t)
+	for _, lang := range c.langs {
+		for _, key := range slices.Sorted(maps.Keys(c.messages[lang])) {
+			if _, ok := c.messages[defaultLang][key]; !ok {
+				t.Errorf("locales/%s has %q, which English lacks", lang, key)
+			}
+		}
+	}
+}
+
+var placeholderRE = regexp.MustCompile(`\{[0-9]+\}`)
+
+func placeholders(text string) []string {
+	p := placeholderRE.FindAllString(text, -1)
+	slices.Sort(p)
+	return slices.Compact(p)
+}
+
+func TestTranslationsKeepThePlaceholders(t *testing.T) {
+	c := mustCatalog(t)
+	for _, lang := range c.langs[1:] {
+		for key, en := range c.messages[defaultLang] {
+			text, ok := c.messages[lang][key]
+			if !ok {
+				continue
+			}
+			if got, want := placeholders(text), placeholders(en); !slices.Equal(got, want) {
+				t.Errorf("%s %q has placeholders %v, English %v", lang, key, got, want)
+			}
+		}
+	}
+}
+
+// testCatalog is a small catalog for the catalog's own rules.
+func testCatalog() *catalog {
+	return &catalog{langs: []string{"en", "fi", "sv"}, messages: map[string]map[string]string{
+		"en": {"greet": "Hello {0}, you have {1} codes.", "only.en": "English only", "plain": "Plain {0}"},
+		"fi": {"greet": "Hei {0}, sinulla on {1} koodia."},
+		"sv": {"greet": "Hej {0}, du har {1} koder."},
+	}}
+}
+
+func TestT(t *testing.T) {
+	c := testCatalog()
+	cases := []struct {
+		name, lang, key string
+		args            []any
+		want            string
+	}{
+		{"fills the placeholders in order", "fi", "greet", []any{"Anna", 3}, "Hei Anna, sinulla on 3 koodia."},
+		{"fills each placeholder once, not its own output", "en", "greet", []any{"{1}", 2}, "Hello {1}, you have 2 codes."},
+		{"falls back to English for a key the language lacks", "fi", "only.en", nil, "English only"},
+		{"falls back to English for an unknown language", "de", "greet", []any{"Ann", 1}, "Hello Ann, you have 1 codes."},
+		{"shows a missing key as itself", "fi", "no.such.key", nil, "no.such.key"},
+		{"leaves a placeholder without an argument as it is", "en", "plain", nil, "Plain {0}"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := c.T(tc.lang, tc.key, tc.args...); got != tc.want {
+				t.Errorf("T(%q, %q, %v) = %q, want %q", tc.lang, tc.key, tc.args, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	c := testCatalog()
+	cases := []struct {
+		name, profile, accept, want string
+	}{
+		{"is English without a header", "", "", "en"},
+		{"takes a supported language", "", "fi", "fi"},
+		{"reads a region as its language", "", "fi-FI", "fi"},
+		{"ignores case", "", "FI-fi", "fi"},
+		{"takes the highest q-value, not the first", "", "en;q=0.5, sv;q=0.9, fi;q=0.7", "sv"},
+		{"keeps header order between equal q-values", "", "sv, fi", "sv"},
+		{"skips unknown languages", "", "de-DE, fr;q=0.9, fi;q=0.8", "fi"},
+		{"skips q=0", "", "fi;q=0, sv;q=0.1", "sv"},
+		{"is English when nothing is supported", "", "de, fr", "en"},
+		{"tolerates spaces and a broken q-value", "", " fi-FI ; q=abc , en;q=0.8", "fi"},
+		{"tolerates a space before the parameters", "", "de, fi ;q=0.9, en;q=0.8", "fi"},
+		{"takes the wildcard as nothing in particular", "", "*, fi;q=0.5", "fi"},
+		{"prefers the profile's language", "sv", "fi", "sv"},
+		{"ignores an unsupported profile language", "de", "fi", "fi"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tc.accept != "" {
+				r.Header.Set("Accept-Language", tc.accept)
+			}
+			if got := c.negotiate(tc.profile, r); got != tc.want {
+				t.Errorf("negotiate(%q, %q) = %q, want %q", tc.profile, tc.accept, got, tc.want)
+			}
+		})
+	}
+}
+
+func intp(n int) *int { return &n }
+
+// serviceError returns err as a *gatehouse.Error, failing without one.
+func serviceError(t *testing.T, err error) *gatehouse.Error {
+	t.Helper()
+	ge, ok := err.(*gatehouse.Error)
+	if !ok {
+		t.Fatalf("%v (%T) is not a *gatehouse.Error", err, err)
+	}
+	return ge
+}
+
+// chosenKey is the key errorText says ge with, or "" for ge.Message.
+func chosenKey(c *catalog, ge *gatehouse.Error) string {
+	key, _, _ := c.errorKey("fi", ge)
+	return key
+}
+
+// TestErrorTextSaysEveryPageErrorInFinnish runs through the errors the
+// pages can show, most of them made by the services themselves, so a
+// changed wording in a service fails here.
+func TestErrorTextSaysEveryPageErrorInFinnish(t *testing.T) {
+	c := mustCatalog(t)
+	policy := password.DefaultPolicy()
+	phoneErr := func(raw, region string) *gatehouse.Error {
+		_, err := phone.Normalize(raw, region)
+		return serviceError(t, err)
+	}
+	emailErr := func(raw string) *gatehouse.Error {
+		_, err := gatehouse.NormalizeEmail(raw)
+		return serviceError(t, err)
+	}
+	cases := []struct {
+		name   string
+		ge     *gatehouse.Error
+		key    string
+		wantFI string // a part of the Finnish text
+	}{
+		{"a wrong password", &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."},
+			"error.invalid_credentials", "Sähköpostiosoite tai salasana on väärä."},
+		{"a wrong password when changing contact details", &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."},
+			"error.invalid_credentials.password", "Salasana on väärä."},
+		{"throttled sign-ins, with the wait", &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: 30 * time.Second,
+			Message: "Too many failed sign-in attempts. Wait a moment and try again."}, "error.too_many_attempts.sign_in", "Odota 30 sekuntia"},
+		{"too many wrong passwords", &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: 90 * time.Second,
+			Message: "Too many wrong passwords. Wait a moment and try again."}, "error.too_many_attempts.wrong_passwords", "Odota 90 sekuntia"},
+		{"backing off after wrong codes, in minutes", &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: 8*time.Minute + time.Second,
+			Message: "Too many wrong codes. Wait a moment and try again."}, "error.too_many_attempts.wrong_codes", "Odota 9 minuuttia"},
+		{"a locked account", &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: gatehouse.OTPMaxWait,
+			Message: "Too many wrong codes: your account is locked. Ask your admin to unlock it, or reset your password."},
+			"error.too_many_attempts.locked", "tilisi on lukittu"},
+		{"throttled in other words", &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: time.Second, Message: "Slow down."},
+			"error.too_many_attempts", "Odota 1 sekunti"},
+		{"throttled without saying for how long", &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, Message: "Too many failed sign-in attempts. Wait a moment and try again."},
+			"", "Wait a moment"},
+		{"a wrong code, 4 tries left", &gatehouse.Error{Code: gatehouse.EINVALIDCODE, AttemptsLeft: intp(4), Message: "That code is not right. 4 tries are left."},
+			"error.invalid_code.other", "Yrityksiä on jäljellä 4."},
+		{"a wrong code, 1 try left", &gatehouse.Error{Code: gatehouse.EINVALIDCODE, AttemptsLeft: intp(1), Message: "That code is not right. 1 try is left."},
+			"error.invalid_code.one", "enää yksi"},
+		{"a wrong code, none left", &gatehouse.Error{Code: gatehouse.EINVALIDCODE, AttemptsLeft: intp(0),
+			Message: "That code is not right. No tries are left: sign in again with your password."}, "error.invalid_code.last", "kirjaudu uudelleen"},
+		{"a code not 6 digits", &gatehouse.Error{Code: gatehouse.EINVALID, Field: "code", Message: "The code is the 6 digits we sent you."},
+			"error.invalid_input.code", "6 numeroa"},
+		{"an expired code", &gatehouse.Error{Code: gatehouse.ECODEEXPIRED, Message: "That code has expired. Ask for a new one."},
+			"error.code_expired", "Koodi on vanhentunut."},
+		{"an expired sign-in", &gatehouse.Error{Code: gatehouse.ELOGINEXPIRED, Message: "This sign-in has expired. Sign in again with your password."},
+			"error.login_expired", "Kirjautuminen on vanhentunut."},
+		{"an expired change of contact details", &gatehouse.Error{Code: gatehouse.ELOGINEXPIRED, Message: "This change has expired. Start it again."},
+			"error.login_expired.change", "Muutos on vanhentunut."},
+		{"no pending sign-in", &gatehouse.Error{Code: gatehouse.ENOPENDINGLOGIN,
+			Message: "There is no sign-in waiting for a code in this browser. Sign in with your password."}, "error.no_pending_login", "Kirjaudu sisään salasanallasi."},
+		{"an early resend", &gatehouse.Error{Code: gatehouse.ERESENDTOOSOON, RetryAfter: 21 * time.Second,
+			Message: "A code was sent a moment ago. Wait before asking for another."}, "error.resend_too_soon", "Odota 21 sekuntia"},
+		{"the send caps", &gatehouse.Error{Code: gatehouse.ERESENDTOOSOON, RetryAfter: gatehouse.SendWindow,
+			Message: "Too many codes were sent in the last 15 minutes. Try again later."}, "error.resend_too_soon.capped", "Odota 15 minuuttia"},
+		{"a failed e-mail", withChannel(&gatehouse.Error{Code: gatehouse.EDELIVERYFAILED,
+			Message: "We could not send the e-mail with your code. Try again in a moment."}, "email").(*gatehouse.Error), "error.delivery_failed.email", "sähköpostilla"},
+		{"a failed text message", withChannel(&gatehouse.Error{Code: gatehouse.EDELIVERYFAILED,
+			Message: "We could not send the text message with your code. Try again in a moment."}, "sms").(*gatehouse.Error), "error.delivery_failed.sms", "tekstiviestillä"},
+		{"a failed delivery by an unknown channel", &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED, Message: "We could not send it."},
+			"error.delivery_failed", "epäonnistui"},
+		{"a phone number too long", phoneErr(strings.Repeat("1", 70), "FI"), "error.invalid_phone.too_long", "yli 64 merkkiä"},
+		{"no phone number", phoneErr("  ", "FI"), "error.invalid_phone.empty", "Anna puhelinnumero."},
+		{"a phone number with letters", phoneErr("040 KUKKA", "FI"), "error.invalid_phone.characters", "”040 KUKKA” ei ole puhelinnumero"},
+		{"a national phone number without a region", phoneErr("040 123 4567", ""), "error.invalid_phone.not_international", "”040 123 4567”"},
+		{"an invalid international phone number", phoneErr("+358 1", "FI"), "error.invalid_phone.invalid_international", "”+358 1”"},
+		{"an invalid national phone number", phoneErr("12", "FI"), "error.invalid_phone.invalid", "”12” ei ole kelvollinen"},
+		{"a phone number already saved", &gatehouse.Error{Code: gatehouse.EINVALID, Field: "phone", Message: "That is already your phone number."},
+			"error.invalid_input.phone.same", "jo puhelinnumerosi"},
+		{"a password too short", serviceError(t, policy.Check("short", "a@b.test")), "error.weak_password.too_short", "vähintään 12 merkkiä"},
+		{"a password too long", serviceError(t, policy.Check(strings.Repeat("ab", 200), "a@b.test")), "error.weak_password.too_long", "enintään 256 merkkiä"},
+		{"a password of one character", serviceError(t, policy.Check("zzzzzzzzzzzzzz", "a@b.test")), "error.weak_password.one_character", "toistettuna"},
+		{"a common password", serviceError(t, policy.Check("Password2026!", "a@b.test")), "error.weak_password.common", "yleisimmin"},
+		{"a password with the e-mail address", serviceError(t, policy.Check("staff-member-secret", "staff-member@b.test")), "error.weak_password.contains_email", "@-merkkiä"},
+		{"a weak password in other words", &gatehouse.Error{Code: gatehouse.EWEAKPASSWORD, Field: "password", Message: "The password must rhyme."}, "", "The password must rhyme."},
+		{"no e-mail address", emailErr(" "), "error.invalid_input.email.required", "Anna sähköpostiosoite."},
+		{"an e-mail address too long", emailErr(strings.Repeat("a", 300) + "@b.test"), "error.invalid_input.email.too_long", "merkkiä"},
+		{"not an e-mail address", emailErr("staff at clinic"), "error.invalid_input.email.invalid", "”staff at clinic” ei ole sähköpostiosoite."},
+		{"no password", &gatehouse.Error{Code: gatehouse.EINVALID, Field: "password", Message: "The password is required."},
+			"error.invalid_input.password.required", "Anna salasana."},
+		{"no organization", &gatehouse.Error{Code: gatehouse.EINVALID, Field: "organization", Message: "The organization is required."},
+			"error.invalid_input.organization", "Anna organisaatio."},
+		{"an invalid field in other words", &gatehouse.Error{Code: gatehouse.EINVALID, Field: "password", Message: "No local password."}, "", "No local password."},
+		{"an unreadable form", gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read."), "error.invalid_input.form", "Lomaketta"},
+		{"a spent reset link", &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "This link has expired or was already used. Ask for a new one."},
+			"error.not_found.reset_link", "Linkki on vanhentunut"},
+		{"a missing page", gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist."), "error.not_found.page", "Tätä sivua ei ole"},
+		{"something else not found", gatehouse.Errorf(gatehouse.ENOTFOUND, "Widget not found."), "", "Widget not found."},
+		{"a busy server", &gatehouse.Error{Code: gatehouse.EBUSY, RetryAfter: 3 * time.Second, Message: "The server is busy; try again in a moment."},
+			"error.busy", "ruuhkautunut"},
+		{"an unavailable database", &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, RetryAfter: 5 * time.Second,
+			Message: "Sign-in is unavailable right now. Try again in a moment."}, "error.unavailable", "ei ole juuri nyt käytettävissä"},
+		{"an internal error", &gatehouse.Error{Code: gatehouse.EINTERNAL, Message: "Internal error."}, "error.internal", "Sisäinen virhe."},
+		{"a cross-origin request", gatehouse.Errorf(gatehouse.EFORBIDDEN, "Cross-origin request refused."), "error.forbidden.cross_origin", "Toiselta sivustolta"},
+		{"a body too large", errTooLarge, "error.request_too_large", "liian suuri"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := chosenKey(c, tc.ge); got != tc.key {
+				t.Errorf("%q (%s) says key %q, want %q", tc.ge.Message, tc.ge.Code, got, tc.key)
+			}
+			fi := c.errorText("fi", tc.ge)
+			if !strings.Contains(fi, tc.wantFI) {
+				t.Errorf("Finnish %q lacks %q", fi, tc.wantFI)
+			}
+			if strings.Contains(fi, "{0}") {
+				t.Errorf("Finnish %q has an unfilled placeholder", fi)
+			}
+			if en := c.errorText("en", tc.ge); tc.key != "" && en == fi {
+				t.Errorf("English and Finnish are both %q", en)
+			}
+		})
+	}
+}
+
+// TestErrorTextKeepsTheServicesEnglish: where a form stands for a
+// service's wording, English says it the same, so English pages read as
+// before.
+func TestErrorTextKeepsTheServicesEnglish(t *testing.T) {
+	c := mustCatalog(t)
+	for _, f := range errorForms {
+		// The services quote what was typed (%q) and not numbers (%d).
+		value := "64"
+		if strings.HasPrefix(f.message, "{0}") {
+			value = strconv.Quote("040 KUKKA")
+		}
+		msg := strings.Replace(f.message, "{0}", value, 1)
+		if !strings.Contains(f.message, "{0}") && strings.Contains(c.messages[defaultLang][f.key], "{0}") {
+			continue // English adds what the service leaves vague ("Wait 30 seconds").
+		}
+		if got := c.errorText("en", &gatehouse.Error{Code: f.code, Message: msg}); got != msg {
+			t.Errorf("%s: English %q, the service says %q", f.key, got, msg)
+		}
+	}
+}
+
+func TestBrowserNamesInFinnish(t *testing.T) {
+	c := mustCatalog(t)
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0": "Firefox (Windows)",
+		"curl/8.0": "Tuntematon selain",
+		"":         "Tuntematon selain",
+	} {
+		if got := c.browser("fi", ua); got != want {
+			t.Errorf("browser(fi, %q) = %q, want %q", ua, got, want)
+		}
+	}
+	if got := c.browser("en", "curl/8.0"); got != "Unknown browser" {
+		t.Errorf("browser(en, curl) = %q", got)
+	}
+}
