@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts Debian's Chromium headless for the test. Without a browser
+// the test is skipped with a message, except where
+// GATEHOUSE_TEST_REQUIRE_BROWSER is set (CI), where that is a failure.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	var path string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("GATEHOUSE_TEST_REQUIRE_BROWSER") != "" {
+			t.Fatal("no Chromium found, and GATEHOUSE_TEST_REQUIRE_BROWSER is set")
+		}
+		t.Skip("no Chromium found: apt-get install chromium to run the browser tests")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1100, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	// The first run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return bctx
+}
+
+// person is one user's browser window, with cookies of its own.
+type person struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newPerson(t *testing.T, b context.Context) *person {
+	ctx, cancel := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &person{t: t, ctx: ctx}
+}
+
+func (p *person) do(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		// Say where the browser was, to make a failure in CI readable.
+		lctx, lcancel := context.WithTimeout(p.ctx, 5*time.Second)
+		defer lcancel()
+		loc, _ := chromedp.Run(lctx, chromedp.Location())
+		body, _ := chromedp.Run(lctx, chromedp.Text(chromedp.CSS("body"), chromedp.AtLeast(0)))
+		p.t.Fatalf("%v\nat %s:\n%s", err, loc, body)
+	}
+}
+
+// text reads the text of the first element matching sel once the page has
+// loaded; a page that is replaced under the query is read again.
+func (p *person) text(sel string) string {
+	p.t.Helper()
+	var err error
+	for range 5 {
+		ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+		var s string
+		err = chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body")), chromedp.WaitVisible(chromedp.CSS(sel)))
+		if err == nil {
+			s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		}
+		cancel()
+		if err == nil {
+			return s
+		}
+	}
+	p.t.Fatalf("text of %s: %v", sel, err)
+	return ""
+}
+
+func (p *person) location() string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.ctx, chromedp.Location())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return s
+}
+
+// shot writes a PNG screenshot of the page to docs/screenshots, for the
+// README (quality 100 makes Chromium answer PNG rather than JPEG).
+func (p *person) shot(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *person) signIn(base, email, password string) {
+	p.t.Helper()
+	p.do(
+		chromedp.Navigate(base+"/o/clinic/login"),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		// Every page after a right password lacks the password field.
+		chromedp.WaitNotPresent(chromedp.ID("password")),
+	)
+}
+
+// TestAdminAndMemberInARealBrowser is the story of the admin console:
+// the admin turns on 2FA by e-mail and lists the office network (with one
+// bad line first), a member signs in with the code from the outbox, and
+// after the admin resets the member's remembered browsers the member is
+// asked again.
+func TestAdminAndMemberInARealBrowser(t *testing.T) {
+	b := browser(t)
+	te := newTestEnv(t)
+	delete(te.vars, "GATEHOUSE_SMTP_URL") // dev mode: codes go to the outbox page
+	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "North Clinic", "--enforce-2fa=false")
+	te.mustCLI("blue harbour lanterns\n", "user", "create", "--org", "clinic", "--email", "admin@clinic.test", "--name", "Ada Admin", "--admin")
+	te.mustCLI("quiet meadow sparrows\n", "user", "create", "--org", "clinic", "--email", "nurse@clinic.test", "--name", "Max Nurse")
+	base := te.serve("--dev")
+
+	admin := newPerson(t, b)
+	admin.do(chromedp.Navigate(base + "/o/clinic/login"))
+	admin.shot("sign-in")
+	admin.signIn(base, "admin@clinic.test", "blue harbour lanterns")
+	if !strings.Contains(admin.text("main"), "You are signed in") {
+		t.Fatalf("admin not signed in: %s", admin.location())
+	}
+
+	// Settings > Users > Password settings.
+	admin.do(chromedp.Navigate(base + "/settings/users/password"))
+	admin.shot("password-settings")
+	admin.do(
+		chromedp.Click(chromedp.ID("enforce_two_factor")),
+		chromedp.SetValue(chromedp.ID("otp_method"), "email"),
+		chromedp.SetValue(chromedp.ID("skip_networks"), "192.0.2.0/24\n10.20.30.40"),
+		chromedp.Click(chromedp.CSS(`#settings-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("networks-error")),
+	)
+	if msg := admin.text("#networks-error"); !strings.Contains(msg, `"10.20.30.40"`) {
+		t.Errorf("the error does not name the bad line: %q", msg)
+	}
+	admin.shot("password-settings-error")
+	admin.do(
+		chromedp.SetValue(chromedp.ID("skip_networks"), "192.0.2.0/24\n10.20.30.40/32"),
+		chromedp.Click(chromedp.CSS(`#settings-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	if !strings.Contains(admin.text("p.notice"), "saved") {
+		t.Errorf("not saved: %s", admin.text("main"))
+	}
+	if out := te.mustCLI("", "org", "settings", "--org", "clinic"); !strings.Contains(out, "enforce two-factor: true") || !strings.Contains(out, "10.20.30.40/32") {
+		t.Errorf("saved settings: %s", out)
+	}
+
+	// A member signs in and is asked for a code, read from the outbox.
+	member := newPerson(t, b)
+	member.signIn(base, "nurse@clinic.test", "quiet meadow sparrows")
+	if !strings.HasSuffix(member.location(), "/login/code") {
+		t.Fatalf("member at %s, want the code page", member.location())
+	}
+	member.shot("code-entry")
+	code := regexp.MustCompile(`\b\d{6}\b`).FindString(member.outbox(base))
+	if code == "" {
+		t.Fatal("no code in the outbox")
+	}
+	member.do(
+		chromedp.Navigate(base+"/login/code"),
+		chromedp.SendKeys(chromedp.ID("code"), code),
+		chromedp.Click(chromedp.CSS(`form[action="/login/code"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/logout"]`)),
+	)
+	if page := member.text("main"); !strings.Contains(page, "verified") {
+		t.Fatalf("member after the code: %s", page)
+	}
+	member.shot("signed-in")
+
+	// Signed out and in again, the browser is remembered.
+	member.do(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("password")))
+	member.signIn(base, "nurse@clinic.test", "quiet meadow sparrows")
+	if page := member.text("main"); !strings.Contains(page, "remembered browser") {
+		t.Fatalf("second sign-in was not remembered: %s (%s)", page, member.location())
+	}
+	member.do(chromedp.Navigate(base + "/account"))
+	member.shot("remembered-browsers")
+
+	// The admin resets the member's remembered browsers.
+	admin.do(
+		chromedp.Navigate(base+"/settings/users"),
+		chromedp.SendKeys(chromedp.ID("q"), "nurse"),
+		chromedp.Submit(chromedp.ID("q")),
+		chromedp.WaitVisible(chromedp.CSS(`a[href^="/settings/users/"]`)),
+	)
+	admin.shot("users")
+	admin.do(
+		chromedp.Click(chromedp.CSS(`td a[href^="/settings/users/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/reset-two-factor"]`)),
+	)
+	admin.shot("user")
+	admin.do(
+		chromedp.Click(chromedp.CSS(`form[action$="/reset-two-factor"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	if !strings.Contains(admin.text("p.notice"), "forgotten") {
+		t.Errorf("reset notice: %s", admin.text("main"))
+	}
+
+	member.do(chromedp.Navigate(base+"/"), chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("password")))
+	member.signIn(base, "nurse@clinic.test", "quiet meadow sparrows")
+	if !strings.HasSuffix(member.location(), "/login/code") {
+		t.Errorf("after the admin's reset the member went to %s, want the code page", member.location())
+	}
+
+	admin.do(chromedp.Navigate(base + "/settings/audit"))
+	admin.shot("audit-log")
+	if page := admin.text("tbody"); !strings.Contains(page, "user.two_factor_reset") || !strings.Contains(page, "organization.settings_changed") {
+		t.Errorf("audit log: %s", page)
+	}
+}
+
+// outbox reads the dev outbox page.
+func (p *person) outbox(base string) string {
+	p.t.Helper()
+	p.do(chromedp.Navigate(base + "/dev/outbox"))
+	return p.text("main")
+}
