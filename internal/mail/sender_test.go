@@ -31,17 +31,43 @@ func withPort(rawURL string, port int) string {
 	return strings.ReplaceAll(rawURL, "{port}", strconv.Itoa(port))
 }
 
+// newTestSender returns a Sender for rawURL whose timeout is the generous
+// testIOTimeout rather than DefaultTimeout, so that a loaded machine does not
+// fail a send that must succeed; opts come after and may set another.
 func newTestSender(t *testing.T, rawURL string, opts ...Option) *Sender {
 	t.Helper()
 	cfg, err := ParseURL(rawURL)
 	if err != nil {
 		t.Fatalf("ParseURL: %v", err)
 	}
-	s, err := New(cfg, testFrom, opts...)
+	s, err := New(cfg, testFrom, append([]Option{WithTimeout(testIOTimeout)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return s
+}
+
+// sendWatchdog bounds a Send in the tests. Every Sender in them gives up
+// after testIOTimeout at most (DefaultTimeout, shorter, where a test builds
+// one with New), so a Send still running after this ignores its own
+// deadline: the test fails rather than hangs.
+const sendWatchdog = testIOTimeout + 15*time.Second
+
+// send runs s.Send(ctx, m) and returns its error, failing the test if Send
+// does not return within sendWatchdog.
+func send(t *testing.T, ctx context.Context, s *Sender, m Message) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- s.Send(ctx, m) }()
+	timer := time.NewTimer(sendWatchdog)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		t.Fatalf("Send did not return within %v; it must keep its timeout", sendWatchdog)
+		return nil
+	}
 }
 
 func TestSendDelivers(t *testing.T) {
@@ -103,7 +129,7 @@ func TestSendDelivers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Send(context.Background(), m); err != nil {
+			if err := send(t, context.Background(), s, m); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 
@@ -248,7 +274,7 @@ func TestSendFails(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			err = s.Send(context.Background(), m)
+			err = send(t, context.Background(), s, m)
 			if err == nil {
 				t.Fatal("Send succeeded, want an error")
 			}
@@ -272,9 +298,13 @@ func TestSendFails(t *testing.T) {
 }
 
 func TestSendGivesUpInTime(t *testing.T) {
-	// Generous, so that a loaded machine does not fail the test, yet far
-	// below the 10 s default: passing proves the short limit was applied.
-	const limit = 3 * time.Second
+	// Each case should end Send after 300 ms at most. Anything else that
+	// could end it comes much later: DefaultTimeout (10 s) if WithTimeout
+	// were ignored, the test Sender's testIOTimeout (30 s) if the context
+	// were, the silent server hanging up after silentFor (20 s). So a Send
+	// that returns within limit was ended by the bound under test, and a
+	// loaded machine has 16 times the expected time to get there.
+	const limit = DefaultTimeout / 2
 
 	tests := []struct {
 		name    string
@@ -339,7 +369,7 @@ func TestSendGivesUpInTime(t *testing.T) {
 			defer cancel()
 
 			start := time.Now()
-			err = s.Send(ctx, m)
+			err = send(t, ctx, s, m)
 			elapsed := time.Since(start)
 
 			if err == nil {
@@ -374,7 +404,7 @@ func TestSendRefusesBadMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := s.Send(context.Background(), tt.m)
+			err := send(t, context.Background(), s, tt.m)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Send error = %v, want one about %q", err, tt.wantErr)
 			}
@@ -390,7 +420,7 @@ func TestSendKeepsTheSubjectOnOneLine(t *testing.T) {
 		Subject: "Hello\r\nBcc: eve@example.com",
 		Text:    "Only text.",
 	}
-	if err := s.Send(context.Background(), m); err != nil {
+	if err := send(t, context.Background(), s, m); err != nil {
 		t.Fatal(err)
 	}
 	got := srv.received()
@@ -420,7 +450,7 @@ func TestSendIsSafeForConcurrentUse(t *testing.T) {
 		WithTLSConfig(&tls.Config{RootCAs: roots}))
 
 	const n = 4
-	errs := make(chan error, n)
+	errs := make(chan error, n) // buffered: a late Send never blocks
 	for i := range n {
 		go func() {
 			m, err := CodeMessage(testTo, "Happy Paws Clinic", fmt.Sprintf("00000%d", i), 10*time.Minute)
@@ -430,9 +460,17 @@ func TestSendIsSafeForConcurrentUse(t *testing.T) {
 			errs <- err
 		}()
 	}
-	for range n {
-		if err := <-errs; err != nil {
-			t.Error(err)
+	// The sends run at once, so one watchdog covers them all.
+	watchdog := time.NewTimer(sendWatchdog)
+	defer watchdog.Stop()
+	for i := range n {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-watchdog.C:
+			t.Fatalf("%d of %d concurrent Sends did not return within %v", n-i, n, sendWatchdog)
 		}
 	}
 	if got := len(srv.received()); got != n {

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -51,6 +52,24 @@ type received struct {
 	Data []byte
 }
 
+// The bounds below keep every wait in these tests finite: a test may fail,
+// but it never hangs until the go test timeout. Each is generous, because a
+// loaded machine (go test ./... runs many packages at once) must not turn a
+// slow exchange into a failure.
+const (
+	// testIOTimeout is the test server's read and write deadline, and the
+	// Sender's timeout in the tests that expect a Send to finish (see
+	// newTestSender). A loopback SMTP dialogue needs milliseconds.
+	testIOTimeout = 30 * time.Second
+	// testStopTimeout bounds each wait for a test server to stop.
+	testStopTimeout = 10 * time.Second
+	// silentFor is how long the silent server keeps a connection before it
+	// closes it: far longer than the timeouts the tests expect a Sender to
+	// give up at, yet short enough that a Sender that ignored its deadline
+	// fails the test with an error instead of hanging it.
+	silentFor = 20 * time.Second
+)
+
 type testServer struct {
 	cfg  serverConfig
 	port int
@@ -69,17 +88,21 @@ func startServer(t *testing.T, cfg serverConfig) *testServer {
 		return &session{srv: ts, conn: c}, nil
 	}))
 	s.Domain = "localhost"
-	s.ReadTimeout = 5 * time.Second
-	s.WriteTimeout = 5 * time.Second
+	// A server-side bound for every read and write, so that no server
+	// goroutine waits for a client without end.
+	s.ReadTimeout = testIOTimeout
+	s.WriteTimeout = testIOTimeout
 	s.AllowInsecureAuth = cfg.plainAuth
 	s.TLSConfig = cfg.startTLS
 	s.ErrorLog = log.New(io.Discard, "", 0)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.port = l.Addr().(*net.TCPAddr).Port
+	ts.port = tcp.Addr().(*net.TCPAddr).Port
+	tl := &trackingListener{Listener: tcp}
+	var l net.Listener = tl
 	if cfg.implicitTLS != nil {
 		l = tls.NewListener(l, cfg.implicitTLS)
 	}
@@ -89,12 +112,74 @@ func startServer(t *testing.T, cfg serverConfig) *testServer {
 		_ = s.Serve(l)
 	}()
 	t.Cleanup(func() {
-		_ = s.Close()
-		// Close misses a listener that Serve has not registered yet.
-		_ = l.Close()
-		<-done
+		// Server.Close would not do: it misses a listener that Serve has
+		// not registered yet and a connection accepted while it runs, and
+		// it does not wait for the connections' goroutines. So: stop
+		// accepting, wait for Serve, close every connection ever accepted,
+		// then let Shutdown wait for the connection goroutines, all of it
+		// with a bound.
+		_ = tl.Close()
+		if !waitFor(done, testStopTimeout) {
+			t.Errorf("the SMTP server's accept loop did not end within %v of closing its listener", testStopTimeout)
+			tl.closeConns()
+			// Shutdown's wait could race with Serve starting another
+			// connection.
+			return
+		}
+		tl.closeConns()
+		ctx, cancel := context.WithTimeout(context.Background(), testStopTimeout)
+		defer cancel()
+		if err := s.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("the SMTP server's connections did not end within %v of being closed", testStopTimeout)
+		}
 	})
 	return ts
+}
+
+// waitFor reports whether ch closes within d.
+func waitFor(ch <-chan struct{}, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
+// trackingListener remembers every connection it accepts, so that a test
+// can close them all when it ends, whoever holds them.
+type trackingListener struct {
+	net.Listener
+
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		// Accepted as the test ended: nobody will close it later.
+		_ = c.Close()
+	}
+	l.conns = append(l.conns, c)
+	return c, nil
+}
+
+func (l *trackingListener) closeConns() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
 }
 
 func (ts *testServer) received() []received {
@@ -171,40 +256,55 @@ func (s *session) Reset() {
 func (s *session) Logout() error { return nil }
 
 // startSilentServer accepts connections and never says a word, like a
-// server that hangs or a firewall that swallows the traffic.
+// server that hangs or a firewall that swallows the traffic. It reads and
+// discards what a client sends, and closes each connection after silentFor
+// or when the test ends, whichever comes first.
 func startSilentServer(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := &trackingListener{Listener: tcp}
 	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		done  = make(chan struct{})
+		conns    sync.WaitGroup
+		acceptor = make(chan struct{})
 	)
 	go func() {
-		defer close(done)
+		defer close(acceptor)
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
+			// The server's own deadline: silence, but not for ever.
+			_ = c.SetDeadline(time.Now().Add(silentFor))
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c)
+			}()
 		}
 	}()
 	t.Cleanup(func() {
 		_ = l.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
+		if !waitFor(acceptor, testStopTimeout) {
+			t.Errorf("the silent server's accept loop did not end within %v of closing its listener", testStopTimeout)
+			// Its conns.Add could race with the Wait below.
+			return
+		}
+		l.closeConns()
+		connsDone := make(chan struct{})
+		go func() {
+			defer close(connsDone)
+			conns.Wait()
+		}()
+		if !waitFor(connsDone, testStopTimeout) {
+			t.Errorf("the silent server's connections did not end within %v of being closed", testStopTimeout)
 		}
 	})
-	return l.Addr().(*net.TCPAddr).Port
+	return tcp.Addr().(*net.TCPAddr).Port
 }
 
 // newTestCert makes a self-signed certificate for 127.0.0.1, ::1 and
