@@ -195,7 +195,15 @@ func TestAdminAndMemberInARealBrowser(t *testing.T) {
 	if !strings.HasSuffix(member.location(), "/login/code") {
 		t.Fatalf("member at %s, want the code page", member.location())
 	}
+	// The countdown script runs (it needs its type: the server sends nosniff).
+	if label := member.text("#resend"); !strings.Contains(label, " s)") {
+		t.Errorf("the resend button shows no countdown: %q", label)
+	}
 	member.shot("code-entry")
+	// The same page on a phone.
+	member.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	member.shot("code-entry-phone")
+	member.do(chromedp.ResetViewport())
 	code := regexp.MustCompile(`\b\d{6}\b`).FindString(member.outbox(base))
 	if code == "" {
 		t.Fatal("no code in the outbox")

@@ -535,3 +535,21 @@ func (e *env) lastCode() string {
 }
 
 func cookiejarNew() (*cookiejar.Jar, error) { return cookiejar.New(nil) }
+
+func TestAssetsCarryTheirTypes(t *testing.T) {
+	// The server sends nosniff, so a browser uses an asset only if its
+	// Content-Type is right.
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	e.login("acme", "member@acme.test", testPassword)
+	doc := parseHTML(t, wantStatus(t, e.do("GET", "/login/code", "", ""), 200))
+	css := find(doc, func(n *html.Node) bool { return n.Data == "link" && attr(n, "rel") == "stylesheet" })
+	js := find(doc, func(n *html.Node) bool { return n.Data == "script" })
+	for _, a := range []struct{ url, want string }{{attr(css, "href"), "text/css"}, {attr(js, "src"), "text/javascript"}} {
+		res := e.do("GET", a.url, "", "")
+		wantStatus(t, res, 200)
+		if !strings.HasPrefix(res.Header.Get("Content-Type"), a.want) || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+			t.Errorf("%s: Content-Type %q, Cache-Control %q", a.url, res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"))
+		}
+	}
+}
