@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -180,7 +181,7 @@ func (s *Server) apiContactStart(w http.ResponseWriter, r *http.Request, cur *si
 	kind := map[string]string{"phone": gatehouse.ChallengeChangePhone, "email": gatehouse.ChallengeChangeEmail}[body.Kind]
 	ch, err := s.cfg.SignIn.StartContactChange(r.Context(), cur, kind, body.Value, body.Password, s.cfg.ClientIP.ClientIP(r), r.UserAgent())
 	if err != nil {
-		return err
+		return s.contactError(w, ch, err)
 	}
 	writeJSON(w, http.StatusOK, contactResult(ch))
 	return nil
@@ -197,7 +198,7 @@ func (s *Server) apiContactVerify(w http.ResponseWriter, r *http.Request, cur *s
 	}
 	ch, err := s.cfg.SignIn.VerifyContactChange(r.Context(), cur, body.Challenge, body.Code, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
-		return err
+		return s.contactError(w, ch, err)
 	}
 	writeJSON(w, http.StatusOK, contactResult(ch))
 	return nil
@@ -216,5 +217,17 @@ func (s *Server) apiContactResend(w http.ResponseWriter, r *http.Request, cur *s
 		return err
 	}
 	writeJSON(w, http.StatusOK, contactResult(ch))
+	return nil
+}
+
+// contactError answers a failed step of a contact change. When the change
+// exists but its code could not be sent, the 502 names the change so the
+// client can ask for a resend instead of starting over.
+func (s *Server) contactError(w http.ResponseWriter, ch *signin.ContactChange, err error) error {
+	var ge *gatehouse.Error
+	if ch == nil || !errors.As(err, &ge) || ge.Code != gatehouse.EDELIVERYFAILED {
+		return err
+	}
+	writeJSON(w, statusFor(ge.Code), apiError{Error: apiErrorBody{Code: ge.Code, Message: ge.Message, Challenge: ch.ChallengeID}})
 	return nil
 }

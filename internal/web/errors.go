@@ -65,6 +65,9 @@ type apiErrorBody struct {
 	AttemptsLeft *int `json:"attempts_left,omitempty"`
 	// RetryAfter repeats the Retry-After header in seconds.
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Challenge names a contact change whose code could not be sent, so
+	// the client can resend for it.
+	Challenge string `json:"challenge,omitempty"`
 }
 
 // renderError answers err in JSON (API routes) or HTML. Anything that is not
