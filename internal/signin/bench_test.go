@@ -67,3 +67,48 @@ func BenchmarkRawArgon2id(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSessionCheck is GET /api/v1/session's work: no password hash,
+// only indexed reads (DESIGN.md §8: thousands per second on two cores).
+func BenchmarkSessionCheck(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Messenger: &inbox{}, NormalizePhone: phone.Normalize})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := gatehouse.DefaultPasswordSettings()
+	s.EnforceTwoFactor = false
+	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "bench", Name: "Bench", Settings: s}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		b.Fatal(err)
+	}
+	hash, _ := h.Hash(ctx, testPassword)
+	if err := db.CreateUser(ctx, &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: "bench@bench.test", Role: gatehouse.RoleMember, PasswordHash: hash}); err != nil {
+		b.Fatal(err)
+	}
+	res, err := svc.Login(ctx, signin.LoginRequest{Organization: "bench", Email: "bench@bench.test", Password: testPassword})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := svc.Authenticate(ctx, res.SessionToken); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
