@@ -14,22 +14,20 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 )
 
-// BenchmarkSignIn and BenchmarkRawArgon2id run in one invocation so the
-// two can be compared on the same machine at the same moment
-// (DESIGN.md §8: sign-in throughput at least 90% of the raw hash rate):
-//
-//	go test -run '^$' -bench 'SignIn|RawArgon2id' -benchtime 200x ./internal/signin
-func BenchmarkSignIn(b *testing.B) {
+// benchService returns a service on a fresh SQLite file with one user,
+// bench@bench.test, of an organization that does not enforce 2FA.
+func benchService(b *testing.B, p password.Params) (*signin.Service, signin.LoginRequest) {
+	b.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	if err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	h, err := password.NewHasher(password.HasherConfig{Params: password.DefaultParams(), Workers: 1})
+	h, err := password.NewHasher(password.HasherConfig{Params: p, Workers: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +48,17 @@ func BenchmarkSignIn(b *testing.B) {
 	if err := db.CreateUser(ctx, &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: "bench@bench.test", Role: gatehouse.RoleMember, PasswordHash: hash}); err != nil {
 		b.Fatal(err)
 	}
-	req := signin.LoginRequest{Organization: "bench", Email: "bench@bench.test", Password: testPassword, ClientIP: netip.MustParseAddr("192.0.2.1")}
+	return svc, signin.LoginRequest{Organization: "bench", Email: "bench@bench.test", Password: testPassword, ClientIP: netip.MustParseAddr("192.0.2.1")}
+}
+
+// BenchmarkSignIn and BenchmarkRawArgon2id run in one invocation so the
+// two can be compared on the same machine at the same moment
+// (DESIGN.md §8: sign-in throughput at least 90% of the raw hash rate):
+//
+//	go test -run '^$' -bench 'SignIn|RawArgon2id' -benchtime 200x ./internal/signin
+func BenchmarkSignIn(b *testing.B) {
+	svc, req := benchService(b, password.DefaultParams())
+	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := svc.Login(ctx, req); err != nil {
@@ -71,34 +79,9 @@ func BenchmarkRawArgon2id(b *testing.B) {
 // BenchmarkSessionCheck is GET /api/v1/session's work: no password hash,
 // only indexed reads (DESIGN.md §8: thousands per second on two cores).
 func BenchmarkSessionCheck(b *testing.B) {
+	svc, req := benchService(b, password.TestParams())
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Messenger: &inbox{}, NormalizePhone: phone.Normalize})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := gatehouse.DefaultPasswordSettings()
-	s.EnforceTwoFactor = false
-	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "bench", Name: "Bench", Settings: s}
-	if err := db.CreateOrganization(ctx, org); err != nil {
-		b.Fatal(err)
-	}
-	hash, _ := h.Hash(ctx, testPassword)
-	if err := db.CreateUser(ctx, &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: "bench@bench.test", Role: gatehouse.RoleMember, PasswordHash: hash}); err != nil {
-		b.Fatal(err)
-	}
-	res, err := svc.Login(ctx, signin.LoginRequest{Organization: "bench", Email: "bench@bench.test", Password: testPassword})
+	res, err := svc.Login(ctx, req)
 	if err != nil {
 		b.Fatal(err)
 	}

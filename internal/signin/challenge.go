@@ -226,27 +226,8 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*LoginResult, 
 	if c.Destination == "" {
 		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "phone", Message: "Enter your phone number first; we will send the code to it."}
 	}
-	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
-		return nil, otpLocked(wait, locked)
-	}
-	result, failures, err := s.store.ConsumeCode(ctx, c.ID, s.codeHash(c.ID, code), now, gatehouse.ChallengeMaxFailures)
-	if err != nil {
-		return nil, s.unavailable("consume code", err)
-	}
-	switch result {
-	case gatehouse.CodeOver:
-		return nil, loginExpired()
-	case gatehouse.CodeExpired:
-		return nil, &gatehouse.Error{Code: gatehouse.ECODEEXPIRED, Message: "That code has expired. Ask for a new one."}
-	case gatehouse.CodeWrong:
-		return nil, s.wrongCode(ctx, c, org, user, failures, req.ClientIP, now)
-	case gatehouse.CodeAccepted:
-	default:
-		return nil, s.unavailable("consume code", fmt.Errorf("unknown result %q", result))
-	}
-
-	if err := s.store.ResetOTPFailures(ctx, org.ID, user.ID, now); err != nil {
-		return nil, s.unavailable("reset code failures", err)
+	if err := s.takeCode(ctx, c, org, user, code, req.ClientIP, now, loginExpired); err != nil {
+		return nil, err
 	}
 	if c.NewValue != "" {
 		if err := s.savePhone(ctx, org, user, c.NewValue, req.ClientIP, now); err != nil {
@@ -274,6 +255,36 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*LoginResult, 
 		res.RememberToken, res.RememberedUntil = token, b.ExpiresAt
 	}
 	return res, nil
+}
+
+// takeCode consumes a code of the challenge, within the user's back-off,
+// and returns nil only when it was accepted; then the user's count of
+// consecutive wrong codes starts again. over is the answer for a challenge
+// that is no longer live.
+func (s *Service) takeCode(ctx context.Context, c *gatehouse.Challenge, org *gatehouse.Organization, user *gatehouse.User,
+	code string, ip netip.Addr, now time.Time, over func() error) error {
+	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
+		return otpLocked(wait, locked)
+	}
+	result, failures, err := s.store.ConsumeCode(ctx, c.ID, s.codeHash(c.ID, code), now, gatehouse.ChallengeMaxFailures)
+	if err != nil {
+		return s.unavailable("consume code", err)
+	}
+	switch result {
+	case gatehouse.CodeAccepted:
+	case gatehouse.CodeOver:
+		return over()
+	case gatehouse.CodeExpired:
+		return &gatehouse.Error{Code: gatehouse.ECODEEXPIRED, Message: "That code has expired. Ask for a new one."}
+	case gatehouse.CodeWrong:
+		return s.wrongCode(ctx, c, org, user, failures, ip, now)
+	default:
+		return s.unavailable("consume code", fmt.Errorf("unknown result %q", result))
+	}
+	if err := s.store.ResetOTPFailures(ctx, org.ID, user.ID, now); err != nil {
+		return s.unavailable("reset code failures", err)
+	}
+	return nil
 }
 
 // wrongCode counts a wrong code against the user, across sign-ins, and

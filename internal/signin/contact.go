@@ -133,23 +133,8 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "code", Message: "The code is the 6 digits we sent you."}
 	}
 	org, user := cur.Organization, cur.User
-	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
-		return nil, otpLocked(wait, locked)
-	}
-	result, failures, err := s.store.ConsumeCode(ctx, c.ID, s.codeHash(c.ID, code), now, gatehouse.ChallengeMaxFailures)
-	if err != nil {
-		return nil, s.unavailable("consume code", err)
-	}
-	switch result {
-	case gatehouse.CodeOver:
-		return nil, changeExpired()
-	case gatehouse.CodeExpired:
-		return nil, &gatehouse.Error{Code: gatehouse.ECODEEXPIRED, Message: "That code has expired. Ask for a new one."}
-	case gatehouse.CodeWrong:
-		return nil, s.wrongCode(ctx, c, org, user, failures, ip, now)
-	}
-	if err := s.store.ResetOTPFailures(ctx, org.ID, user.ID, now); err != nil {
-		return nil, s.unavailable("reset code failures", err)
+	if err := s.takeCode(ctx, c, org, user, code, ip, now, changeExpired); err != nil {
+		return nil, err
 	}
 	if err := s.store.DeleteChallenge(ctx, c.ID); err != nil {
 		return nil, s.unavailable("end change step", err)
