@@ -319,18 +319,28 @@ func (db *DB) CountSends(ctx context.Context, userID, destination string, ip net
 }
 
 // DeleteExpiredChallenges removes the challenges past their lifetime at now
-// (with their codes) and the send records from before sendsBefore, and
-// returns how many rows of both it removed.
+// (with their codes), the send records from before sendsBefore, and the
+// SAML requests and assertion records expired at now, and returns how many
+// rows it removed in all. The SAML state is purged here, with the same now,
+// so that the periodic clean-up needs no method of its own.
 func (db *DB) DeleteExpiredChallenges(ctx context.Context, now, sendsBefore time.Time) (int64, error) {
-	challenges, err := deleted(db.write.ExecContext(ctx, `DELETE FROM challenges WHERE expires_at <= $1`, millis(now)))
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: delete expired challenges: %w", err)
+	var total int64
+	for _, d := range []struct {
+		op, query string
+		before    time.Time
+	}{
+		{"delete expired challenges", `DELETE FROM challenges WHERE expires_at <= $1`, now},
+		{"delete old send records", `DELETE FROM code_sends WHERE sent_at < $1`, sendsBefore},
+		{"delete expired saml requests", `DELETE FROM saml_requests WHERE expires_at <= $1`, now},
+		{"delete expired saml assertions", `DELETE FROM saml_assertions WHERE expires_at <= $1`, now},
+	} {
+		n, err := deleted(db.write.ExecContext(ctx, d.query, millis(d.before)))
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: %s: %w", d.op, err)
+		}
+		total += n
 	}
-	sends, err := deleted(db.write.ExecContext(ctx, `DELETE FROM code_sends WHERE sent_at < $1`, millis(sendsBefore)))
-	if err != nil {
-		return challenges, fmt.Errorf("sqlstore: delete old send records: %w", err)
-	}
-	return challenges + sends, nil
+	return total, nil
 }
 
 // deleted returns how many rows a DELETE removed.

@@ -32,6 +32,16 @@ type DB struct {
 	// are the same pool.
 	write *sql.DB
 	read  *sql.DB
+	// now is the clock of RememberAssertion, the one method whose contract
+	// takes no time from its caller; nil means time.Now. Tests set it.
+	now func() time.Time
+}
+
+func (db *DB) clock() time.Time {
+	if db.now != nil {
+		return db.now()
+	}
+	return time.Now()
 }
 
 // dialect is what differs between the two databases beyond opening them and
