@@ -55,6 +55,8 @@ type Error struct {
 	// AttemptsLeft, for EINVALIDCODE, is how many wrong codes the pending
 	// sign-in still takes; nil otherwise.
 	AttemptsLeft *int
+	// Location, for ESSOREQUIRED, is where the sign-in goes instead.
+	Location string
 }
 
 func (e *Error) Error() string {

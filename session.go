@@ -84,6 +84,7 @@ const (
 	AuditContactChanged         = "user.contact_changed"
 	AuditUserEdited             = "user.edited"
 	AuditReauthenticated        = "session.reauthenticated"
+	AuditSignInConfigChanged    = "organization.sign_in_config_changed"
 	AuditLogout                 = "logout"
 	AuditOrgCreated             = "organization.created"
 	AuditSettingsChanged        = "organization.settings_changed"

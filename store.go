@@ -23,6 +23,7 @@ type Store interface {
 	RememberStore
 	ResetStore
 	ConsoleStore
+	FederationStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

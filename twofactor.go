@@ -160,8 +160,9 @@ type ChallengeStore interface {
 	// RecordSend logs a delivered code; CountSends counts those since.
 	RecordSend(ctx context.Context, r SendRecord) error
 	CountSends(ctx context.Context, userID, destination string, ip netip.Addr, since time.Time) (SendCounts, error)
-	// DeleteExpiredChallenges removes challenges past their lifetime and
-	// send records older than before.
+	// DeleteExpiredChallenges removes challenges past their lifetime, send
+	// records older than sendsBefore, and expired SAML request and
+	// assertion records.
 	DeleteExpiredChallenges(ctx context.Context, now, sendsBefore time.Time) (int64, error)
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
+	"github.com/gatehousehq/gatehouse/internal/ldap"
 )
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {
@@ -32,7 +34,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 
 func cmdOrg(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError("org needs a subcommand: create, list or settings")
+		return usageError("org needs a subcommand: create, list, settings or ldap")
 	}
 	switch args[0] {
 	case "create":
@@ -41,8 +43,10 @@ func cmdOrg(ctx context.Context, e *env, args []string) error {
 		return orgList(ctx, e, args[1:])
 	case "settings":
 		return orgSettings(ctx, e, args[1:])
+	case "ldap":
+		return orgLDAP(ctx, e, args[1:])
 	default:
-		return usageError("unknown org subcommand %q (create, list or settings)", args[0])
+		return usageError("unknown org subcommand %q (create, list, settings or ldap)", args[0])
 	}
 }
 
@@ -221,15 +225,16 @@ func userSetPassword(ctx context.Context, e *env, args []string) error {
 // flags it only prints them.
 func orgSettings(ctx context.Context, e *env, args []string) error {
 	var c Config
-	var slug, method, networks string
+	var slug, method, networks, authMethod string
 	var enforce bool
 	var days int
-	fs := newFlagSet(e, "org settings", "org settings --org S [--enforce-2fa=true|false] [--otp-method sms|email] [--skip-networks CIDR,CIDR] [--remember-days N]")
+	fs := newFlagSet(e, "org settings", "org settings --org S [--enforce-2fa=true|false] [--otp-method sms|email] [--skip-networks CIDR,CIDR] [--remember-days N] [--auth-method password|ldap|saml2]")
 	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
 	fs.BoolVar(&enforce, "enforce-2fa", true, "enforce two-factor authentication for all users in this organization")
 	fs.StringVar(&method, "otp-method", "", "one-time passcode retrieval method: sms or email")
 	fs.StringVar(&networks, "skip-networks", "", "comma-separated networks in CIDR notation that skip two-factor verification (\"\" for none)")
 	fs.IntVar(&days, "remember-days", 30, "days a verification is remembered on a browser (0: ask at every sign-in)")
+	fs.StringVar(&authMethod, "auth-method", "", "sign-in method: password, ldap or saml2 (ldap and saml2 must be set up first)")
 	if err := parse(fs, &c, userSettings, args, e); err != nil {
 		return err
 	}
@@ -266,6 +271,22 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 	if given["remember-days"] {
 		next.RememberDays = days
 	}
+	if given["auth-method"] {
+		next.AuthMethod = gatehouse.AuthMethod(strings.ToLower(authMethod))
+		if next.AuthMethod != gatehouse.AuthPassword && !given["enforce-2fa"] {
+			// 2FA is not available with LDAP or SAML2 (DESIGN.md §2).
+			next.EnforceTwoFactor = false
+		}
+	}
+	a.accounts.Configured = func(ctx context.Context, orgID string, m gatehouse.AuthMethod) (bool, error) {
+		c, err := a.store.SignInConfig(ctx, orgID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		return (m == gatehouse.AuthLDAP && c.LDAP != nil) || (m == gatehouse.AuthSAML2 && c.SAML != nil), nil
+	}
 	if len(given) > 1 || (len(given) == 1 && !given["org"]) {
 		// The operator at the console may choose SMS before the server
 		// that sends it is configured; serve refuses to start until it is.
@@ -280,6 +301,69 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "organization %s (%s)\n  enforce two-factor: %t\n  code method: %s\n  skip networks: %s\n  remember days: %d\n  sign-in method: %s\n",
 		org.Slug, org.Name, org.Settings.EnforceTwoFactor, org.Settings.OTPMethod, dash(strings.Join(nets, ", ")), org.Settings.RememberDays, org.Settings.AuthMethod)
+	return nil
+}
+
+// orgLDAP sets up an organization's LDAP sign-in. The service account's
+// password is read like a user's password, never from a flag.
+func orgLDAP(ctx context.Context, e *env, args []string) error {
+	var c Config
+	var slug, caFile string
+	var lc ldap.Config
+	fs := newFlagSet(e, "org ldap", "org ldap --org S --url ldaps://HOST [--ca-file F] (--bind-dn-template T | --service-dn DN --search-base B --search-filter F) [flags]")
+	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
+	fs.StringVar(&lc.URL, "url", "", "ldaps://host:636, or ldap://host:389 (StartTLS is then required unless the host is loopback)")
+	fs.StringVar(&caFile, "ca-file", "", "PEM file of the CA that signed the directory's certificate (default: the system's)")
+	fs.BoolVar(&lc.InsecureNoTLS, "insecure-no-tls", false, "plain ldap:// without StartTLS; allowed only to a loopback host")
+	fs.StringVar(&lc.BindDNTemplate, "bind-dn-template", "", "DN to bind as, with {username}, e.g. uid={username},ou=people,dc=example,dc=com")
+	fs.StringVar(&lc.ServiceDN, "service-dn", "", "service account that searches for the user (its password is asked for)")
+	fs.StringVar(&lc.SearchBase, "search-base", "", "where to search for users, e.g. ou=people,dc=example,dc=com")
+	fs.StringVar(&lc.SearchFilter, "search-filter", "", "filter with {username}, e.g. (&(objectClass=person)(mail={username}))")
+	fs.StringVar(&lc.EmailAttr, "email-attr", "", "attribute with the e-mail address (default mail)")
+	fs.StringVar(&lc.NameAttr, "name-attr", "", "attribute with the name (default cn)")
+	fs.StringVar(&lc.PhoneAttr, "phone-attr", "", "attribute with the phone number (default telephoneNumber)")
+	fs.DurationVar(&lc.Timeout, "timeout", 0, "bound of every LDAP call (default 5s)")
+	if err := parse(fs, &c, concat([]setting{sSecret}, userSettings), args, e); err != nil {
+		return err
+	}
+	if slug == "" || lc.URL == "" {
+		return usageError("org ldap needs --org and --url")
+	}
+	if c.SecretKeyFile == "" {
+		return usageError("org ldap needs --secret-key-file (GATEHOUSE_SECRET_KEY_FILE): the set-up is sealed with the server secret")
+	}
+	secret, err := loadSecret(c.SecretKeyFile, false)
+	if err != nil {
+		return err
+	}
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return usageError("--ca-file: %v", err)
+		}
+		lc.CACertPEM = string(b)
+	}
+	a, err := newApp(ctx, &c, newLogger(e, &c))
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if err := a.startFederation(secret); err != nil {
+		return err
+	}
+	org, err := a.accounts.Organization(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if lc.ServiceDN != "" {
+		if lc.ServicePassword, err = readPassword(e, "Password of "+lc.ServiceDN); err != nil {
+			return err
+		}
+	}
+	if err := a.federation.SetLDAP(ctx, org.ID, lc, gatehouse.AuditEvent{}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "LDAP is set up for %s; choose it with: gatehouse org settings --org %s --auth-method ldap\n", org.Slug, org.Slug)
 	return nil
 }
 

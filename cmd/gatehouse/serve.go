@@ -18,6 +18,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
 	"github.com/gatehousehq/gatehouse/internal/clientip"
+	"github.com/gatehousehq/gatehouse/internal/federation"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
@@ -52,11 +53,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 
 // app is the wired program: the store and the services built on it.
 type app struct {
-	store    *sqlstore.DB
-	hasher   *password.Hasher
-	signin   *signin.Service
-	accounts *accounts.Service
-	metrics  *metrics.Metrics
+	store      *sqlstore.DB
+	hasher     *password.Hasher
+	signin     *signin.Service
+	accounts   *accounts.Service
+	federation *federation.Service
+	metrics    *metrics.Metrics
 }
 
 // openStore opens the database and applies pending migrations.
@@ -112,13 +114,29 @@ func newApp(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
 func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messenger, public *url.URL) error {
 	a.accounts.Secret, a.accounts.PublicURL, a.accounts.Messenger = secret, strings.TrimSuffix(public.String(), "/"), m
 	a.accounts.SMSAvailable = m.sms != nil
+	if err := a.startFederation(secret); err != nil {
+		return err
+	}
 	var err error
 	a.signin, err = signin.New(signin.Config{
 		Store: a.store, Hasher: a.hasher, Logger: log, Secret: secret, Messenger: m, NormalizePhone: phone.Normalize,
+		Federation:  a.federation,
 		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
 		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery,
 	})
 	return err
+}
+
+// startFederation opens the organizations' LDAP and SAML2 set-up, sealed
+// under the server secret.
+func (a *app) startFederation(secret []byte) error {
+	fed, err := federation.New(a.store, secret, nil)
+	if err != nil {
+		return err
+	}
+	a.federation = fed
+	a.accounts.Configured = fed.Configured
+	return nil
 }
 
 // checkProviders refuses to serve organizations whose code method has no
@@ -177,7 +195,7 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 		return err
 	}
 	handler, err := web.New(web.Config{
-		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
+		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, Federation: a.federation, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
 		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
 	})
 	if err != nil {

@@ -46,6 +46,9 @@ type Service struct {
 	// SMSAvailable says whether an SMS provider is configured; without
 	// one, an organization cannot choose codes by SMS.
 	SMSAvailable bool
+	// Configured reports whether an organization has set up LDAP or
+	// SAML2 (internal/federation); nil means neither can be chosen.
+	Configured func(ctx context.Context, orgID string, m gatehouse.AuthMethod) (bool, error)
 }
 
 func (s *Service) now() time.Time {

@@ -40,7 +40,15 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, next gateh
 	if next.AuthMethod != gatehouse.AuthPassword && next.AuthMethod != org.Settings.AuthMethod {
 		// Switching to a directory that is not set up would lock every
 		// user out, the admin too.
-		return nil, gatehouse.FieldError("auth_method", "%s sign-in is not set up for this organization yet, so it cannot be chosen.", strings.ToUpper(string(next.AuthMethod)))
+		ok := false
+		if s.Configured != nil {
+			if ok, err = s.Configured(ctx, org.ID, next.AuthMethod); err != nil {
+				return nil, err
+			}
+		}
+		if !ok {
+			return nil, gatehouse.FieldError("auth_method", "%s sign-in is not set up for this organization yet, so it cannot be chosen.", strings.ToUpper(string(next.AuthMethod)))
+		}
 	}
 	if next.OTPMethod == gatehouse.OTPSMS && next.OTPMethod != org.Settings.OTPMethod && !s.SMSAvailable {
 		return nil, gatehouse.FieldError("otp_method", "This server has no SMS provider, so codes cannot go by SMS. Ask the operator to set GATEHOUSE_SMS_PROVIDER, or keep e-mail.")

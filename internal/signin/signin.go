@@ -32,6 +32,7 @@ type Store interface {
 	UserByID(ctx context.Context, orgID, id string) (*gatehouse.User, error)
 	SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error
 	UpdateUser(ctx context.Context, u *gatehouse.User) error
+	CreateUser(ctx context.Context, u *gatehouse.User) error
 	gatehouse.SessionStore
 	gatehouse.ThrottleStore
 	gatehouse.ChallengeStore
@@ -71,6 +72,10 @@ type Config struct {
 	// NormalizePhone turns a typed phone number into E.164
 	// (internal/phone.Normalize); required.
 	NormalizePhone func(raw, defaultRegion string) (string, error)
+
+	// Federation gives LDAP organizations' directories; without it their
+	// users cannot sign in (503).
+	Federation Federation
 
 	// Messenger delivers codes and notices; required.
 	Messenger gatehouse.Messenger
@@ -116,6 +121,7 @@ type Service struct {
 	store    Store
 	hasher   Hasher
 	msg      gatehouse.Messenger
+	fed      Federation
 	phone    func(raw, region string) (string, error)
 	deliver  time.Duration
 	secret   []byte
@@ -141,6 +147,7 @@ func New(cfg Config) (*Service, error) {
 		store:    cfg.Store,
 		hasher:   cfg.Hasher,
 		msg:      cfg.Messenger,
+		fed:      cfg.Federation,
 		phone:    cfg.NormalizePhone,
 		deliver:  cfg.DeliveryTimeout,
 		secret:   cfg.Secret,
@@ -273,6 +280,23 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	org, err := s.store.OrganizationBySlug(ctx, slug)
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return nil, s.unavailable("find organization", err)
+	}
+	if org != nil {
+		switch org.Settings.AuthMethod {
+		case gatehouse.AuthSAML2:
+			outcome = "sso_required"
+			return nil, &gatehouse.Error{Code: gatehouse.ESSOREQUIRED, Location: "/saml/" + org.Slug + "/login",
+				Message: "This organization signs in through its identity provider."}
+		case gatehouse.AuthLDAP:
+			res, err := s.loginLDAP(ctx, org, email, req, now, acctKey, ipKey)
+			switch {
+			case err == nil:
+				outcome = "authenticated"
+			case gatehouse.ErrorCode(err) == gatehouse.EINVALIDCREDENTIALS:
+				outcome = "invalid_credentials"
+			}
+			return res, err
+		}
 	}
 	var user *gatehouse.User
 	if org != nil {
@@ -529,6 +553,8 @@ func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) {
 		s.log.ErrorContext(ctx, "audit write failed", "event", e.Event, "error", err)
 	}
 }
+
+var errNoFederation = errors.New("signin: no federation configured")
 
 // NewToken returns 256 random bits, URL-safe base64.
 func NewToken(r io.Reader) (string, error) {

@@ -281,10 +281,6 @@ func TestEveryFailureGetsTheSameAnswerAfterOneHash(t *testing.T) {
 	}
 	other := f.addOrg("other", f.org.Settings)
 	f.addUser(other, "elsewhere@other.test", testPassword)
-	ldap := f.org.Settings
-	ldap.AuthMethod = gatehouse.AuthLDAP
-	dir := f.addOrg("directory", ldap)
-	f.addUser(dir, "leftover@directory.test", testPassword)
 
 	cases := []struct {
 		name, slug, email, pw string
@@ -295,7 +291,6 @@ func TestEveryFailureGetsTheSameAnswerAfterOneHash(t *testing.T) {
 		{"a disabled user with the right password", "clinic", "gone@clinic.test", testPassword},
 		{"a user of another organization", "clinic", "elsewhere@other.test", testPassword},
 		{"an over-long password", "clinic", "staff@clinic.test", string(make([]byte, 5000))},
-		{"a leftover local password in an LDAP organization", "directory", "leftover@directory.test", testPassword},
 	}
 	var first *gatehouse.Error
 	for _, tc := range cases {

@@ -68,6 +68,8 @@ type apiErrorBody struct {
 	// Challenge names a contact change whose code could not be sent, so
 	// the client can resend for it.
 	Challenge string `json:"challenge,omitempty"`
+	// Location, for sso_required, is where the sign-in goes instead.
+	Location string `json:"location,omitempty"`
 }
 
 // renderError answers err in JSON (API routes) or HTML. Anything that is not
@@ -88,7 +90,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, api bool, e
 		w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
 	}
 	if api {
-		body := apiErrorBody{Code: ge.Code, Message: ge.Message, Field: ge.Field, Entry: ge.Entry, AttemptsLeft: ge.AttemptsLeft}
+		body := apiErrorBody{Code: ge.Code, Message: ge.Message, Field: ge.Field, Entry: ge.Entry, AttemptsLeft: ge.AttemptsLeft, Location: ge.Location}
 		if ge.RetryAfter > 0 {
 			body.RetryAfter = int(math.Ceil(ge.RetryAfter.Seconds()))
 		}

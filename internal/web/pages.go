@@ -210,6 +210,10 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		if !errors.As(err, &ge) {
 			return err
 		}
+		if ge.Code == gatehouse.ESSOREQUIRED && ge.Location != "" {
+			http.Redirect(w, r, ge.Location, http.StatusSeeOther)
+			return nil
+		}
 		if ge.RetryAfter > 0 {
 			w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
 		}

@@ -86,6 +86,8 @@ type Config struct {
 	SignIn   SignIn
 	Accounts Accounts
 	Console  Console
+	// Federation is optional: without it LDAP and SAML2 cannot be set up.
+	Federation Federation
 	// SMSAvailable says whether an SMS provider is configured, for the
 	// settings page.
 	SMSAvailable bool
@@ -182,6 +184,10 @@ func (s *Server) routes() {
 	s.api("PUT /api/v1/organizations/{slug}/users/{id}/two-factor-exemption", s.admin(s.apiExempt))
 	s.api("PUT /api/v1/organizations/{slug}/users/{id}/disabled", s.admin(s.apiDisabled))
 	s.api("GET /api/v1/organizations/{slug}/audit-events", s.admin(s.apiAudit))
+	if s.cfg.Federation != nil {
+		s.api("GET /api/v1/organizations/{slug}/ldap", s.admin(s.apiGetLDAP))
+		s.api("PUT /api/v1/organizations/{slug}/ldap", s.admin(s.apiPutLDAP))
+	}
 	s.api("/api/", func(w http.ResponseWriter, r *http.Request) error {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such API call.")
 	})

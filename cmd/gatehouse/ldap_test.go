@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehousehq/gatehouse/internal/ldap/ldaptest"
+)
+
+// TestLDAPOrganizationSignsInThroughSlapd: an organization set up with LDAP
+// from the command line signs its users in through OpenLDAP's slapd, with
+// no code asked, creates them at their first sign-in, and answers 503 when
+// the directory is down.
+func TestLDAPOrganizationSignsInThroughSlapd(t *testing.T) {
+	dir := ldaptest.Start(t)
+	te := newTestEnv(t)
+	ca := filepath.Join(te.dir, "ldap-ca.pem")
+	if err := os.WriteFile(ca, []byte(dir.CAPEM), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	te.mustCLI("", "org", "create", "--slug", "dir", "--name", "Directory Clinic")
+	code, _, errOut := te.cli("", "org", "settings", "--org", "dir", "--auth-method", "ldap")
+	if code != 2 || !strings.Contains(errOut, "not set up") {
+		t.Errorf("LDAP chosen before it was set up: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = te.cli("", "org", "ldap", "--org", "dir", "--url", "ldap://ldap.example.com", "--bind-dn-template", "uid=x")
+	if code != 2 || !strings.Contains(errOut, "{username}") {
+		t.Errorf("a bad set-up: exit %d, %q", code, errOut)
+	}
+	te.mustCLI(ldaptest.ServicePassword+"\n", "org", "ldap", "--org", "dir", "--url", dir.URL, "--ca-file", ca,
+		"--service-dn", ldaptest.ServiceDN, "--search-base", ldaptest.PeopleBase, "--search-filter", "(mail={username})")
+	out := te.mustCLI("", "org", "settings", "--org", "dir", "--auth-method", "ldap")
+	if !strings.Contains(out, "sign-in method: ldap") || !strings.Contains(out, "enforce two-factor: false") {
+		t.Errorf("settings: %s", out)
+	}
+	base := te.serve()
+	c := newBrowser()
+
+	st, body := post(t, c, base+"/api/v1/login", `{"organization":"dir","email":"ada@example.test","password":"`+ldaptest.AdaPassword+`"}`)
+	if st != 200 || status(t, body) != "federated" {
+		t.Fatalf("ada: %d %s", st, body)
+	}
+	if out := te.mustCLI("", "user", "list", "--org", "dir"); !strings.Contains(out, "ada@example.test") || !strings.Contains(out, "no-password") {
+		t.Errorf("ada was not created at first sign-in: %s", out)
+	}
+	s1, wrong := post(t, newBrowser(), base+"/api/v1/login", `{"organization":"dir","email":"ada@example.test","password":"not hers"}`)
+	s2, unknown := post(t, newBrowser(), base+"/api/v1/login", `{"organization":"dir","email":"ghost@example.test","password":"not hers"}`)
+	if s1 != 401 || s2 != 401 || wrong != unknown {
+		t.Errorf("wrong password %d %s; unknown user %d %s", s1, wrong, s2, unknown)
+	}
+	st, _ = post(t, newBrowser(), base+"/api/v1/password/forgot", `{"organization":"dir","email":"ada@example.test"}`)
+	if st != 202 || te.mail.lastSubjectTo("ada@example.test") != "" {
+		t.Errorf("forgot password for an LDAP user: %d; e-mail %q", st, te.mail.lastSubjectTo("ada@example.test"))
+	}
+
+	dir.Stop(t)
+	st, body = post(t, newBrowser(), base+"/api/v1/login", `{"organization":"dir","email":"ada@example.test","password":"`+ldaptest.AdaPassword+`"}`)
+	if st != 503 || !strings.Contains(body, `"code":"unavailable"`) {
+		t.Errorf("directory down: %d %s", st, body)
+	}
+	if strings.Contains(te.logs.String(), ldaptest.ServicePassword) || strings.Contains(te.logs.String(), ldaptest.AdaPassword) {
+		t.Error("a password is in the logs")
+	}
+}

@@ -1,0 +1,147 @@
+package signin
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// Identity is who a directory or an identity provider says signed in.
+type Identity struct {
+	Email string
+	Name  string
+	Phone string
+}
+
+// Directory checks a user's password against the organization's directory
+// (internal/ldap). A wrong password or an unknown user is an
+// EINVALIDCREDENTIALS error; a directory that cannot be asked is
+// EUNAVAILABLE.
+type Directory interface {
+	Authenticate(ctx context.Context, username, password string) (*Identity, error)
+}
+
+// Federation gives an LDAP organization's directory (internal/federation).
+type Federation interface {
+	Directory(ctx context.Context, org *gatehouse.Organization) (Directory, error)
+}
+
+// loginLDAP signs a user of an LDAP organization in through the directory:
+// the directory binds as the user; there is no local password and, as the
+// product spec says, no second factor here.
+func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, email string, req LoginRequest,
+	now time.Time, acctKey, ipKey string) (*LoginResult, error) {
+	if s.fed == nil {
+		return nil, s.unavailable("ldap sign-in", errNoFederation)
+	}
+	dir, err := s.fed.Directory(ctx, org)
+	if err != nil {
+		return nil, s.unavailable("open directory", err)
+	}
+	id, err := dir.Authenticate(ctx, email, req.Password)
+	switch gatehouse.ErrorCode(err) {
+	case "":
+	case gatehouse.EINVALIDCREDENTIALS:
+		user, lerr := s.store.UserByEmail(ctx, org.ID, email)
+		if lerr != nil && gatehouse.ErrorCode(lerr) != gatehouse.ENOTFOUND {
+			return nil, s.unavailable("find user", lerr)
+		}
+		return nil, s.failed(ctx, now, org, user, email, req.ClientIP, acctKey, ipKey)
+	default:
+		return nil, s.unavailable("ask the directory", err)
+	}
+	user, err := s.provision(ctx, org, id, now)
+	if err != nil {
+		return nil, err
+	}
+	if user.Disabled {
+		return nil, s.failed(ctx, now, org, user, email, req.ClientIP, acctKey, ipKey)
+	}
+	if err := s.store.ClearFailures(ctx, acctKey); err != nil {
+		return nil, s.unavailable("clear failures", err)
+	}
+	d, err := Decide(org, user, req.ClientIP, nil)
+	if err != nil {
+		return nil, s.unavailable("decide", err)
+	}
+	return s.signIn(ctx, org, user, d, req.ClientIP, req.UserAgent, req.PreviousSession, now)
+}
+
+// FederatedLogin signs in the user a SAML2 identity provider vouched for
+// (the response already checked by internal/saml). Returns
+// EINVALIDCREDENTIALS for a disabled user, EINVALID when the organization
+// does not sign in with SAML2, EUNAVAILABLE on any failure.
+func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organization, id Identity, ip netip.Addr, userAgent, previousSession string) (*LoginResult, error) {
+	now := s.now()
+	if org.Settings.AuthMethod != gatehouse.AuthSAML2 {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "This organization does not sign in with SAML2.")
+	}
+	user, err := s.provision(ctx, org, &id, now)
+	if err != nil {
+		return nil, err
+	}
+	if user.Disabled {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: "disabled", ClientIP: ip, At: now})
+		return nil, &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "Your account is disabled. Ask your admin."}
+	}
+	d, err := Decide(org, user, ip, nil)
+	if err != nil {
+		return nil, s.unavailable("decide", err)
+	}
+	return s.signIn(ctx, org, user, d, ip, userAgent, previousSession, now)
+}
+
+// provision finds the user an identity names, creating them at their first
+// sign-in and keeping name and phone as the directory says.
+func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id *Identity, now time.Time) (*gatehouse.User, error) {
+	email, err := gatehouse.NormalizeEmail(id.Email)
+	if err != nil {
+		return nil, s.unavailable("identity e-mail", err)
+	}
+	phone := ""
+	if id.Phone != "" {
+		if p, err := s.phone(id.Phone, ""); err == nil {
+			phone = p
+		}
+	}
+	name := truncate(id.Name, 200)
+	user, err := s.store.UserByEmail(ctx, org.ID, email)
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.ENOTFOUND:
+		user = &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: email, Name: name, Phone: phone,
+			Role: gatehouse.RoleMember, CreatedAt: now, UpdatedAt: now}
+		if err := s.store.CreateUser(ctx, user); err != nil {
+			if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+				return nil, s.unavailable("create user", err)
+			}
+			// Another node created them a moment ago.
+			if user, err = s.store.UserByEmail(ctx, org.ID, email); err != nil {
+				return nil, s.unavailable("find user", err)
+			}
+			return user, nil
+		}
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserCreated, Reason: string(org.Settings.AuthMethod), At: now,
+			Detail: map[string]string{"email": email, "provisioned": "first sign-in"}})
+		return user, nil
+	case "":
+	default:
+		return nil, s.unavailable("find user", err)
+	}
+	if (name != "" && name != user.Name) || (phone != "" && phone != user.Phone) {
+		u := *user
+		if name != "" {
+			u.Name = name
+		}
+		if phone != "" {
+			u.Phone = phone
+		}
+		u.UpdatedAt = now
+		if err := s.store.UpdateUser(ctx, &u); err != nil {
+			return nil, s.unavailable("update user", err)
+		}
+		user = &u
+	}
+	return user, nil
+}

@@ -1,0 +1,89 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/ldap"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+)
+
+// Federation is the organizations' LDAP and SAML2 set-up
+// (internal/federation).
+type Federation interface {
+	LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, error)
+	SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.AuditEvent) error
+}
+
+// ldapJSON is the LDAP set-up in the API. The service password is written,
+// never read back: GET says only whether one is saved.
+type ldapJSON struct {
+	URL                string  `json:"url"`
+	CACertPEM          string  `json:"ca_cert_pem"`
+	InsecureNoTLS      bool    `json:"insecure_no_tls"`
+	BindDNTemplate     string  `json:"bind_dn_template"`
+	ServiceDN          string  `json:"service_dn"`
+	ServicePassword    *string `json:"service_password,omitempty"`
+	ServicePasswordSet bool    `json:"service_password_set"`
+	SearchBase         string  `json:"search_base"`
+	SearchFilter       string  `json:"search_filter"`
+	EmailAttr          string  `json:"email_attr"`
+	NameAttr           string  `json:"name_attr"`
+	PhoneAttr          string  `json:"phone_attr"`
+	TimeoutSeconds     int     `json:"timeout_seconds"`
+}
+
+func toLDAPJSON(c *ldap.Config) ldapJSON {
+	return ldapJSON{URL: c.URL, CACertPEM: c.CACertPEM, InsecureNoTLS: c.InsecureNoTLS, BindDNTemplate: c.BindDNTemplate,
+		ServiceDN: c.ServiceDN, ServicePasswordSet: c.ServicePassword != "", SearchBase: c.SearchBase, SearchFilter: c.SearchFilter,
+		EmailAttr: c.EmailAttr, NameAttr: c.NameAttr, PhoneAttr: c.PhoneAttr, TimeoutSeconds: int(c.Timeout / time.Second)}
+}
+
+func (j ldapJSON) config() ldap.Config {
+	c := ldap.Config{URL: j.URL, CACertPEM: j.CACertPEM, InsecureNoTLS: j.InsecureNoTLS, BindDNTemplate: j.BindDNTemplate,
+		ServiceDN: j.ServiceDN, SearchBase: j.SearchBase, SearchFilter: j.SearchFilter, EmailAttr: j.EmailAttr,
+		NameAttr: j.NameAttr, PhoneAttr: j.PhoneAttr, Timeout: time.Duration(j.TimeoutSeconds) * time.Second}
+	if j.ServicePassword != nil {
+		c.ServicePassword = *j.ServicePassword
+	}
+	return c
+}
+
+// apiGetLDAP is GET /api/v1/organizations/{slug}/ldap.
+func (s *Server) apiGetLDAP(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	cfg, err := s.cfg.Federation.LDAPConfig(r.Context(), cur.Organization.ID)
+	if err != nil {
+		return err
+	}
+	if cfg == nil {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "LDAP is not set up for this organization.")
+	}
+	writeJSON(w, http.StatusOK, toLDAPJSON(cfg))
+	return nil
+}
+
+// apiPutLDAP is PUT /api/v1/organizations/{slug}/ldap: the whole set-up,
+// validated before anything is saved. A missing service_password keeps the
+// saved one.
+func (s *Server) apiPutLDAP(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	var body ldapJSON
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if err := s.cfg.Federation.SetLDAP(r.Context(), cur.Organization.ID, body.config(), s.auditActor(r, cur)); err != nil {
+		return err
+	}
+	cfg, err := s.cfg.Federation.LDAPConfig(r.Context(), cur.Organization.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toLDAPJSON(cfg))
+	return nil
+}
+
+// auditActor is who makes a change, for the audit log.
+func (s *Server) auditActor(r *http.Request, cur *signin.Current) gatehouse.AuditEvent {
+	return gatehouse.AuditEvent{ActorID: cur.User.ID, ClientIP: s.cfg.ClientIP.ClientIP(r)}
+}
