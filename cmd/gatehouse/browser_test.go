@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,8 +111,13 @@ func (p *person) location() string {
 	return s
 }
 
-// shot writes a PNG screenshot of the page to docs/screenshots, for the
-// README (quality 100 makes Chromium answer PNG rather than JPEG).
+// updateScreenshots makes the browser test refresh docs/screenshots, like a
+// golden file: go test ./cmd/gatehouse -run Browser -update-screenshots.
+var updateScreenshots = flag.Bool("update-screenshots", false, "write the browser test's screenshots to docs/screenshots")
+
+// shot takes a PNG screenshot of the page (quality 100 makes Chromium answer
+// PNG rather than JPEG) into docs/screenshots with -update-screenshots,
+// else into the test's temporary folder.
 func (p *person) shot(name string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
@@ -120,7 +126,10 @@ func (p *person) shot(name string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	dir := filepath.Join("..", "..", "docs", "screenshots")
+	dir := p.t.TempDir()
+	if *updateScreenshots {
+		dir = filepath.Join("..", "..", "docs", "screenshots")
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		p.t.Fatal(err)
 	}
