@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +64,59 @@ func TestLDAPOrganizationSignsInThroughSlapd(t *testing.T) {
 	}
 	if strings.Contains(te.logs.String(), ldaptest.ServicePassword) || strings.Contains(te.logs.String(), ldaptest.AdaPassword) {
 		t.Error("a password is in the logs")
+	}
+}
+
+// TestTheAdminSetsUpLDAPOnTheSettingsPage: the form names each bad field and
+// saves nothing; a good set-up lets the admin choose LDAP, after which the
+// organization's users sign in through slapd.
+func TestTheAdminSetsUpLDAPOnTheSettingsPage(t *testing.T) {
+	dir := ldaptest.Start(t)
+	te := newTestEnv(t)
+	te.mustCLI("", "org", "create", "--slug", "dir", "--name", "Directory Clinic", "--enforce-2fa=false")
+	te.mustCLI("blue harbour lanterns\n", "user", "create", "--org", "dir", "--email", "boss@example.test", "--admin")
+	base := te.serve()
+	c := newBrowser()
+	if st, body := post(t, c, base+"/api/v1/login", `{"organization":"dir","email":"boss@example.test","password":"blue harbour lanterns"}`); st != 200 {
+		t.Fatalf("admin sign-in: %d %s", st, body)
+	}
+	form := func(path string, v url.Values) (int, string) {
+		res, err := c.PostForm(base+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	st, page := form("/settings/users/ldap", url.Values{"url": {"http://ldap.example.com"}, "mode": {"search"},
+		"service_dn": {"not a dn"}, "search_base": {""}, "search_filter": {"(mail=x)"}})
+	if st != 400 {
+		t.Fatalf("bad set-up: %d", st)
+	}
+	for _, id := range []string{`id="url-error"`, `id="service_dn-error"`, `id="search_filter-error"`} {
+		if !strings.Contains(page, id) {
+			t.Errorf("the page does not name %s", id)
+		}
+	}
+	code, _, _ := te.cli("", "org", "settings", "--org", "dir", "--auth-method", "ldap")
+	if code != 2 {
+		t.Error("LDAP could be chosen after a refused set-up")
+	}
+	st, page = form("/settings/users/ldap", url.Values{"url": {dir.URL}, "ca_cert_pem": {dir.CAPEM}, "mode": {"search"},
+		"service_dn": {ldaptest.ServiceDN}, "service_password": {ldaptest.ServicePassword}, "search_base": {ldaptest.PeopleBase},
+		"search_filter": {"(mail={username})"}})
+	if st != 200 || !strings.Contains(page, "saved") {
+		t.Fatalf("good set-up: %d", st)
+	}
+	if strings.Contains(page, ldaptest.ServicePassword) {
+		t.Error("the page shows the service password")
+	}
+	st, page = form("/settings/users/password", url.Values{"auth_method": {"ldap"}})
+	if st != 200 || !strings.Contains(page, "Two-factor authentication is not available with LDAP or SAML2 sign-in") {
+		t.Fatalf("choosing LDAP: %d", st)
+	}
+	if st, body := post(t, newBrowser(), base+"/api/v1/login", `{"organization":"dir","email":"ada@example.test","password":"`+ldaptest.AdaPassword+`"}`); st != 200 || status(t, body) != "federated" {
+		t.Errorf("ada through the directory: %d %s", st, body)
 	}
 }

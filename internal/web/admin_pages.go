@@ -45,6 +45,10 @@ func (s *Server) adminRoutes() {
 	s.page("POST /settings/users/{id}", s.pageAdmin(s.userEditSubmit))
 	s.page("POST /settings/users/{id}/{action}", s.pageAdmin(s.userActionSubmit))
 	s.page("GET /settings/audit", s.pageAdmin(s.auditPage))
+	if s.cfg.Federation != nil {
+		s.page("GET /settings/users/ldap", s.pageAdmin(s.ldapPage))
+		s.page("POST /settings/users/ldap", s.pageAdmin(s.ldapSubmit))
+	}
 	s.page("GET /settings/audit.csv", s.pageAdmin(s.auditCSV))
 	s.page("POST /account/language", s.pageSignedIn(s.languageSubmit))
 }

@@ -33,9 +33,14 @@ type pages struct {
 	files  map[string][]byte                        // hashed name -> content
 }
 
+// formField is one labelled input of a settings form.
+type formField struct {
+	Name, Label, Value, Help, Error string
+}
+
 // pageNames are the templates under templates/, each with layout.html.
 var pageNames = []string{"login", "home", "outbox", "error", "code", "phone", "account", "contact", "forgot", "reset", "message",
-	"settings_password", "settings_users", "settings_user", "settings_audit"}
+	"settings_password", "settings_users", "settings_user", "settings_audit", "settings_ldap"}
 
 func parsePages() (*pages, error) {
 	cat, err := loadCatalog()
@@ -67,6 +72,9 @@ func parsePages() (*pages, error) {
 			"addr":    addrString,
 			"t":       func(key string, args ...any) string { return cat.T(lang, key, args...) },
 			"lang":    func() string { return lang },
+			"field": func(name, label, value, help, err string) formField {
+				return formField{Name: name, Label: label, Value: value, Help: help, Error: err}
+			},
 		}
 		p.tmpl[lang] = make(map[string]*template.Template)
 		for _, name := range pageNames {

@@ -1,0 +1,320 @@
+package saml
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	crewjam "github.com/crewjam/saml"
+	"github.com/crewjam/saml/samlsp"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// Bounds on the IdP metadata and the attribute names an admin gives.
+const (
+	// MaxMetadataSize bounds IdP metadata, given as XML or fetched. One
+	// IdP's metadata is a few KiB; a federation's aggregate is not what an
+	// organization should point at.
+	MaxMetadataSize = 1 << 20
+	// MetadataFetchTimeout bounds the fetch of IdP metadata from a URL,
+	// unless the context given ends it sooner.
+	MetadataFetchTimeout = 10 * time.Second
+	// maxMetadataURLLength and maxAttrNameLength bound the other fields.
+	maxMetadataURLLength = 2048
+	maxAttrNameLength    = 256
+	// maxRedirects is how many redirects a metadata fetch follows, each to
+	// an address the same rules allow.
+	maxRedirects = 3
+)
+
+// Config is an organization's SAML2 settings, as its admin gives them.
+type Config struct {
+	// IdPMetadataXML is the IdP's metadata document. Exactly one of it and
+	// IdPMetadataURL is given.
+	IdPMetadataXML string
+	// IdPMetadataURL is where the IdP publishes its metadata: https, or
+	// http to a loopback address only.
+	IdPMetadataURL string
+
+	// EmailAttr, NameAttr and PhoneAttr name the assertion attributes that
+	// hold the user's e-mail address, display name and phone number,
+	// matched against an attribute's Name or FriendlyName, ignoring case.
+	// When one is empty, common names are tried (see DefaultEmailAttrs,
+	// DefaultNameAttrs, DefaultPhoneAttrs), and for the e-mail address the
+	// NameID when it is one.
+	EmailAttr string
+	NameAttr  string
+	PhoneAttr string
+}
+
+// Validate checks the settings without contacting anything. It returns an
+// EINVALID *gatehouse.Error naming the first bad field: "idp_metadata"
+// (missing, both forms given, or XML that is not usable IdP metadata: it must
+// parse and hold an IdP SSO descriptor with a signing certificate and an
+// HTTP-Redirect single sign-on endpoint), "idp_metadata_url",
+// "email_attribute", "name_attribute" or "phone_attribute".
+func (c Config) Validate() error {
+	xmlGiven := strings.TrimSpace(c.IdPMetadataXML) != ""
+	urlGiven := strings.TrimSpace(c.IdPMetadataURL) != ""
+	switch {
+	case !xmlGiven && !urlGiven:
+		return gatehouse.FieldError("idp_metadata", "Give the identity provider's metadata, as XML or as a URL.")
+	case xmlGiven && urlGiven:
+		return gatehouse.FieldError("idp_metadata", "Give the identity provider's metadata as XML or as a URL, not both.")
+	case xmlGiven:
+		if _, err := ParseIdPMetadata([]byte(c.IdPMetadataXML)); err != nil {
+			return err
+		}
+	default:
+		if _, err := checkMetadataURL(c.IdPMetadataURL); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct{ field, value string }{
+		{"email_attribute", c.EmailAttr},
+		{"name_attribute", c.NameAttr},
+		{"phone_attribute", c.PhoneAttr},
+	} {
+		if err := checkAttrName(f.field, f.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IdPMetadata fetches or parses the IdP metadata the settings give. The
+// settings should have passed Validate. client may be nil (see
+// FetchIdPMetadata).
+//
+// Returns what ParseIdPMetadata or FetchIdPMetadata return.
+func (c Config) IdPMetadata(ctx context.Context, client *http.Client) (*IdPMetadata, error) {
+	if strings.TrimSpace(c.IdPMetadataXML) != "" {
+		return ParseIdPMetadata([]byte(c.IdPMetadataXML))
+	}
+	return FetchIdPMetadata(ctx, client, c.IdPMetadataURL)
+}
+
+func checkAttrName(field, name string) error {
+	if name == "" {
+		return nil
+	}
+	if strings.TrimSpace(name) != name {
+		return gatehouse.FieldError(field, "The attribute name must not start or end with spaces.")
+	}
+	if len(name) > maxAttrNameLength {
+		return gatehouse.FieldError(field, "The attribute name is longer than %d characters.", maxAttrNameLength)
+	}
+	if !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return gatehouse.FieldError(field, "The attribute name must be one line of text.")
+	}
+	return nil
+}
+
+// IdPMetadata is an identity provider's parsed and checked metadata.
+type IdPMetadata struct {
+	entity *crewjam.EntityDescriptor
+	raw    []byte
+}
+
+// EntityID is the IdP's entity ID, the Issuer of its responses.
+func (m *IdPMetadata) EntityID() string { return m.entity.EntityID }
+
+// SSOURL is the IdP's single sign-on endpoint for the HTTP-Redirect binding.
+func (m *IdPMetadata) SSOURL() string { return redirectSSOLocation(m.entity) }
+
+// Raw is the metadata document as given or fetched, for the caller to keep
+// (so that every node signs in with the same metadata, and a fetch is not
+// needed at each sign-in).
+func (m *IdPMetadata) Raw() []byte { return bytes.Clone(m.raw) }
+
+// ParseIdPMetadata parses an IdP metadata document: an EntityDescriptor, or
+// an EntitiesDescriptor holding exactly one IdP. Returns an EINVALID
+// *gatehouse.Error naming "idp_metadata" if the document is not XML, is
+// larger than MaxMetadataSize, or lacks an IdP SSO descriptor, a signing
+// certificate (every certificate for signing must parse) or an HTTP-Redirect
+// single sign-on endpoint with an http(s) URL.
+func ParseIdPMetadata(data []byte) (*IdPMetadata, error) {
+	return parseIdPMetadata("idp_metadata", data)
+}
+
+func parseIdPMetadata(field string, data []byte) (*IdPMetadata, error) {
+	if len(data) > MaxMetadataSize {
+		return nil, gatehouse.FieldError(field, "The identity provider's metadata is larger than %d KiB.", MaxMetadataSize>>10)
+	}
+	// samlsp.ParseMetadata refuses XML that does not survive a round trip
+	// through encoding/xml, and picks the one IdP out of an aggregate.
+	entity, err := samlsp.ParseMetadata(data)
+	if err != nil {
+		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: field,
+			Message: "The identity provider's metadata is not a SAML metadata document with one identity provider."}
+	}
+	if err := checkIdPEntity(entity); err != nil {
+		return nil, gatehouse.FieldError(field, "The identity provider's metadata %s.", err)
+	}
+	return &IdPMetadata{entity: entity, raw: bytes.Clone(data)}, nil
+}
+
+// checkIdPEntity checks what signing in needs from the IdP's metadata. Its
+// error completes the sentence "The identity provider's metadata …".
+func checkIdPEntity(entity *crewjam.EntityDescriptor) error {
+	if strings.TrimSpace(entity.EntityID) == "" {
+		return errors.New("has no entityID")
+	}
+	if len(entity.IDPSSODescriptors) == 0 {
+		return errors.New("has no IDPSSODescriptor")
+	}
+	sso := redirectSSOLocation(entity)
+	if sso == "" {
+		return errors.New("has no SingleSignOnService for the HTTP-Redirect binding")
+	}
+	if u, err := url.Parse(sso); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("has a SingleSignOnService location that is not an http(s) URL")
+	}
+	// crewjam refuses every response when one of these fails to parse, so
+	// refuse the metadata now instead.
+	n := 0
+	for _, d := range entity.IDPSSODescriptors {
+		for _, kd := range d.KeyDescriptors {
+			if kd.Use != "" && kd.Use != "signing" {
+				continue
+			}
+			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
+				der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
+				if err != nil {
+					return errors.New("has a signing certificate that is not base64")
+				}
+				if _, err := x509.ParseCertificate(der); err != nil {
+					return errors.New("has a signing certificate that cannot be parsed")
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return errors.New("has no signing certificate in its IDPSSODescriptor")
+	}
+	return nil
+}
+
+// redirectSSOLocation returns the first HTTP-Redirect SingleSignOnService of
+// the entity, the one crewjam's GetSSOBindingLocation picks too.
+func redirectSSOLocation(entity *crewjam.EntityDescriptor) string {
+	for _, d := range entity.IDPSSODescriptors {
+		for _, s := range d.SingleSignOnServices {
+			if s.Binding == crewjam.HTTPRedirectBinding {
+				return s.Location
+			}
+		}
+	}
+	return ""
+}
+
+// checkMetadataURL checks a metadata URL as given by an admin: absolute,
+// https, or http to a loopback host (a local IdP in development and tests),
+// without credentials.
+func checkMetadataURL(raw string) (*url.URL, error) {
+	const field = "idp_metadata_url"
+	if len(raw) > maxMetadataURLLength {
+		return nil, gatehouse.FieldError(field, "The metadata URL is longer than %d characters.", maxMetadataURLLength)
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return nil, gatehouse.FieldError(field, "The metadata URL must be an absolute https URL.")
+	}
+	if u.User != nil {
+		return nil, gatehouse.FieldError(field, "The metadata URL must not carry a user name or password.")
+	}
+	if err := checkFetchScheme(u); err != nil {
+		return nil, gatehouse.FieldError(field, "The metadata URL must use https (http only to a loopback address).")
+	}
+	return u, nil
+}
+
+// checkFetchScheme allows https, and http only to a loopback host.
+func checkFetchScheme(u *url.URL) error {
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("http to %q, which is not a loopback address", u.Hostname())
+	default:
+		return fmt.Errorf("scheme %q", u.Scheme)
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// FetchIdPMetadata fetches and parses IdP metadata from rawURL, which must
+// pass the checks of Config.Validate. It follows up to three redirects, each
+// to an address those checks allow, reads at most MaxMetadataSize bytes, and
+// gives up after MetadataFetchTimeout. client may be nil for
+// http.DefaultTransport; its own CheckRedirect is replaced.
+//
+// Returns an EINVALID *gatehouse.Error naming "idp_metadata_url" for a bad
+// URL or for a document that is not usable IdP metadata (see
+// ParseIdPMetadata; too large a document included), and an error wrapping
+// ErrUnavailable when the IdP cannot be reached or answers anything but 200.
+func FetchIdPMetadata(ctx context.Context, client *http.Client, rawURL string) (*IdPMetadata, error) {
+	u, err := checkMetadataURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	c := http.Client{Timeout: MetadataFetchTimeout}
+	if client != nil {
+		c = *client
+		if c.Timeout == 0 || c.Timeout > MetadataFetchTimeout {
+			c.Timeout = MetadataFetchTimeout
+		}
+	}
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > maxRedirects {
+			return errors.New("too many redirects")
+		}
+		if err := checkFetchScheme(req.URL); err != nil {
+			return fmt.Errorf("redirect refused: %w", err)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, MetadataFetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, gatehouse.FieldError("idp_metadata_url", "The metadata URL must be an absolute https URL.")
+	}
+	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("saml: fetch IdP metadata from %s: %w: %w", u.Redacted(), ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("saml: fetch IdP metadata from %s: %w: HTTP status %s", u.Redacted(), ErrUnavailable, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadataSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("saml: fetch IdP metadata from %s: %w: %w", u.Redacted(), ErrUnavailable, err)
+	}
+	// More than MaxMetadataSize bytes is refused by parseIdPMetadata.
+	return parseIdPMetadata("idp_metadata_url", data)
+}
