@@ -11,6 +11,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
 	"github.com/gatehousehq/gatehouse/internal/ldap"
+	"github.com/gatehousehq/gatehouse/internal/saml"
 )
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {
@@ -34,7 +35,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 
 func cmdOrg(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError("org needs a subcommand: create, list, settings or ldap")
+		return usageError("org needs a subcommand: create, list, settings, ldap or saml")
 	}
 	switch args[0] {
 	case "create":
@@ -45,8 +46,10 @@ func cmdOrg(ctx context.Context, e *env, args []string) error {
 		return orgSettings(ctx, e, args[1:])
 	case "ldap":
 		return orgLDAP(ctx, e, args[1:])
+	case "saml":
+		return orgSAML(ctx, e, args[1:])
 	default:
-		return usageError("unknown org subcommand %q (create, list, settings or ldap)", args[0])
+		return usageError("unknown org subcommand %q (create, list, settings, ldap or saml)", args[0])
 	}
 }
 
@@ -364,6 +367,67 @@ func orgLDAP(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "LDAP is set up for %s; choose it with: gatehouse org settings --org %s --auth-method ldap\n", org.Slug, org.Slug)
+	return nil
+}
+
+// orgSAML sets up an organization's SAML2 sign-in from the IdP's metadata,
+// and prints the service provider's addresses to give the IdP.
+func orgSAML(ctx context.Context, e *env, args []string) error {
+	var c Config
+	var slug, file string
+	var sc saml.Config
+	fs := newFlagSet(e, "org saml", "org saml --org S (--idp-metadata-file F | --idp-metadata-url URL) [--email-attr A] [--name-attr A] [--phone-attr A]")
+	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
+	fs.StringVar(&file, "idp-metadata-file", "", "the IdP's SAML metadata XML")
+	fs.StringVar(&sc.IdPMetadataURL, "idp-metadata-url", "", "where the IdP publishes its metadata (https), fetched now")
+	fs.StringVar(&sc.EmailAttr, "email-attr", "", "assertion attribute with the e-mail address (default: the common names, or the NameID)")
+	fs.StringVar(&sc.NameAttr, "name-attr", "", "assertion attribute with the name")
+	fs.StringVar(&sc.PhoneAttr, "phone-attr", "", "assertion attribute with the phone number")
+	if err := parse(fs, &c, concat([]setting{sSecret, sPublicURL}, userSettings), args, e); err != nil {
+		return err
+	}
+	if slug == "" || (file == "") == (sc.IdPMetadataURL == "") {
+		return usageError("org saml needs --org and one of --idp-metadata-file or --idp-metadata-url")
+	}
+	if c.SecretKeyFile == "" || c.PublicURL == "" {
+		return usageError("org saml needs --secret-key-file and --public-url (GATEHOUSE_SECRET_KEY_FILE, GATEHOUSE_PUBLIC_URL): the set-up is sealed with the secret, and the IdP is given addresses under the public URL")
+	}
+	public, err := publicURL(c.PublicURL, nil)
+	if err != nil {
+		return err
+	}
+	secret, err := loadSecret(c.SecretKeyFile, false)
+	if err != nil {
+		return err
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return usageError("--idp-metadata-file: %v", err)
+		}
+		sc.IdPMetadataXML = string(b)
+	}
+	a, err := newApp(ctx, &c, newLogger(e, &c))
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if err := a.startFederation(secret); err != nil {
+		return err
+	}
+	org, err := a.accounts.Organization(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if err := a.federation.SetSAML(ctx, org.ID, sc, nil, gatehouse.AuditEvent{}); err != nil {
+		return err
+	}
+	sp, err := a.federation.ServiceProvider(ctx, org, public)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "SAML2 is set up for %s. Give the identity provider:\n  metadata  %s\n  ACS       %s (HTTP-POST)\n  entity ID %s\nthen choose it with: gatehouse org settings --org %s --auth-method saml2\n",
+		org.Slug, sp.MetadataURL(), sp.ACSURL(), sp.EntityID(), org.Slug)
 	return nil
 }
 

@@ -195,7 +195,7 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 		return err
 	}
 	handler, err := web.New(web.Config{
-		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, Federation: a.federation, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
+		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, Federation: a.federation, Orgs: a.store, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
 		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/ldap"
+	"github.com/gatehousehq/gatehouse/internal/saml"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
@@ -112,4 +113,59 @@ func (j ldapJSON) configWith(password string) ldap.Config {
 	c := j.config()
 	c.ServicePassword = password
 	return c
+}
+
+type samlPage struct {
+	Nav    settingsNav
+	Config samlJSON
+	Errors map[string]string
+	Saved  bool
+}
+
+func (s *Server) samlPage(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	d := samlPage{Nav: settingsNav{Section: "password", Org: cur.Organization, Me: cur.User}, Errors: map[string]string{},
+		Saved: r.URL.Query().Get("saved") == "1"}
+	j, err := s.samlAnswer(r, cur.Organization)
+	if err != nil {
+		return err
+	}
+	if j != nil {
+		d.Config = *j
+		if d.Config.IdPMetadataURL != "" {
+			d.Config.IdPMetadataXML = ""
+		}
+	}
+	s.renderPage(w, r, http.StatusOK, "settings_saml", d)
+	return nil
+}
+
+// samlSubmit saves the SAML2 set-up; the bad field is named beside it and
+// nothing is saved.
+func (s *Server) samlSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	if err := r.ParseForm(); err != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+	}
+	f := r.PostForm
+	d := samlPage{Nav: settingsNav{Section: "password", Org: cur.Organization, Me: cur.User}, Errors: map[string]string{}}
+	d.Config = samlJSON{IdPMetadataXML: strings.TrimSpace(f.Get("idp_metadata_xml")), IdPMetadataURL: strings.TrimSpace(f.Get("idp_metadata_url")),
+		EmailAttr: strings.TrimSpace(f.Get("email_attr")), NameAttr: strings.TrimSpace(f.Get("name_attr")), PhoneAttr: strings.TrimSpace(f.Get("phone_attr"))}
+	cfg := saml.Config{IdPMetadataXML: d.Config.IdPMetadataXML, IdPMetadataURL: d.Config.IdPMetadataURL,
+		EmailAttr: d.Config.EmailAttr, NameAttr: d.Config.NameAttr, PhoneAttr: d.Config.PhoneAttr}
+	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, nil, s.auditActor(r, cur)); err != nil {
+		msg, field, status, internal := s.formError(w, r, err)
+		if internal != nil {
+			return internal
+		}
+		if field == "" {
+			field = "form"
+		}
+		d.Errors[field] = msg
+		if j, _ := s.samlAnswer(r, cur.Organization); j != nil {
+			d.Config.SPMetadataURL, d.Config.ACSURL = j.SPMetadataURL, j.ACSURL
+		}
+		s.renderPage(w, r, status, "settings_saml", d)
+		return nil
+	}
+	http.Redirect(w, r, "/settings/users/saml?saved=1", http.StatusSeeOther)
+	return nil
 }

@@ -48,6 +48,8 @@ func (s *Server) adminRoutes() {
 	if s.cfg.Federation != nil {
 		s.page("GET /settings/users/ldap", s.pageAdmin(s.ldapPage))
 		s.page("POST /settings/users/ldap", s.pageAdmin(s.ldapSubmit))
+		s.page("GET /settings/users/saml", s.pageAdmin(s.samlPage))
+		s.page("POST /settings/users/saml", s.pageAdmin(s.samlSubmit))
 	}
 	s.page("GET /settings/audit.csv", s.pageAdmin(s.auditCSV))
 	s.page("POST /account/language", s.pageSignedIn(s.languageSubmit))

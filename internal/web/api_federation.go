@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/ldap"
+	"github.com/gatehousehq/gatehouse/internal/saml"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
@@ -15,6 +17,14 @@ import (
 type Federation interface {
 	LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, error)
 	SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.AuditEvent) error
+	SAMLConfig(ctx context.Context, orgID string) (*saml.Config, error)
+	SetSAML(ctx context.Context, orgID string, cfg saml.Config, client *http.Client, actor gatehouse.AuditEvent) error
+	ServiceProvider(ctx context.Context, org *gatehouse.Organization, base *url.URL) (*saml.ServiceProvider, error)
+}
+
+// OrgLookup finds an organization by slug, for the SAML2 endpoints.
+type OrgLookup interface {
+	OrganizationBySlug(ctx context.Context, slug string) (*gatehouse.Organization, error)
 }
 
 // ldapJSON is the LDAP set-up in the API. The service password is written,
@@ -86,4 +96,65 @@ func (s *Server) apiPutLDAP(w http.ResponseWriter, r *http.Request, cur *signin.
 // auditActor is who makes a change, for the audit log.
 func (s *Server) auditActor(r *http.Request, cur *signin.Current) gatehouse.AuditEvent {
 	return gatehouse.AuditEvent{ActorID: cur.User.ID, ClientIP: s.cfg.ClientIP.ClientIP(r)}
+}
+
+// samlJSON is the SAML2 set-up in the API, with the service provider's own
+// addresses to give the IdP.
+type samlJSON struct {
+	IdPMetadataXML string `json:"idp_metadata_xml"`
+	IdPMetadataURL string `json:"idp_metadata_url"`
+	EmailAttr      string `json:"email_attr"`
+	NameAttr       string `json:"name_attr"`
+	PhoneAttr      string `json:"phone_attr"`
+	SPMetadataURL  string `json:"sp_metadata_url,omitempty"`
+	ACSURL         string `json:"acs_url,omitempty"`
+}
+
+func (s *Server) samlAnswer(r *http.Request, org *gatehouse.Organization) (*samlJSON, error) {
+	cfg, err := s.cfg.Federation.SAMLConfig(r.Context(), org.ID)
+	if err != nil || cfg == nil {
+		return nil, err
+	}
+	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	return &samlJSON{IdPMetadataXML: cfg.IdPMetadataXML, IdPMetadataURL: cfg.IdPMetadataURL, EmailAttr: cfg.EmailAttr,
+		NameAttr: cfg.NameAttr, PhoneAttr: cfg.PhoneAttr, SPMetadataURL: sp.MetadataURL(), ACSURL: sp.ACSURL()}, nil
+}
+
+// apiGetSAML is GET /api/v1/organizations/{slug}/saml.
+func (s *Server) apiGetSAML(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	j, err := s.samlAnswer(r, cur.Organization)
+	if err != nil {
+		return err
+	}
+	if j == nil {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "SAML2 is not set up for this organization.")
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+// apiPutSAML is PUT /api/v1/organizations/{slug}/saml: the IdP's metadata
+// (as XML, or a URL fetched now) and the attribute names.
+func (s *Server) apiPutSAML(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	var body samlJSON
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	cfg := saml.Config{IdPMetadataXML: body.IdPMetadataXML, IdPMetadataURL: body.IdPMetadataURL,
+		EmailAttr: body.EmailAttr, NameAttr: body.NameAttr, PhoneAttr: body.PhoneAttr}
+	if cfg.IdPMetadataURL != "" {
+		cfg.IdPMetadataXML = ""
+	}
+	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, nil, s.auditActor(r, cur)); err != nil {
+		return err
+	}
+	j, err := s.samlAnswer(r, cur.Organization)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
 }

@@ -1,0 +1,95 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+)
+
+// samlRoutes are the SAML2 service provider's endpoints, one per
+// organization. The ACS is the only route exempt from the cross-origin
+// check: the identity provider's page posts to it, by design.
+func (s *Server) samlRoutes() {
+	s.page("GET /saml/{slug}/metadata", s.samlMetadata)
+	s.page("GET /saml/{slug}/login", s.samlLogin)
+	s.page("POST /saml/{slug}/acs", s.samlACS)
+}
+
+func (s *Server) samlOrg(r *http.Request) (*gatehouse.Organization, error) {
+	org, err := s.cfg.Orgs.OrganizationBySlug(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		return nil, err
+	}
+	if org.Settings.AuthMethod != gatehouse.AuthSAML2 && !strings.HasSuffix(r.URL.Path, "/metadata") {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "This organization does not sign in with SAML2.")
+	}
+	return org, nil
+}
+
+// samlMetadata serves the SP metadata the admin gives to the IdP; it is
+// there as soon as SAML2 is set up, before it is chosen.
+func (s *Server) samlMetadata(w http.ResponseWriter, r *http.Request) error {
+	org, err := s.samlOrg(r)
+	if err != nil {
+		return err
+	}
+	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	b, err := sp.Metadata()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(b)
+	return nil
+}
+
+// samlLogin sends the browser to the IdP with an AuthnRequest.
+func (s *Server) samlLogin(w http.ResponseWriter, r *http.Request) error {
+	org, err := s.samlOrg(r)
+	if err != nil {
+		return err
+	}
+	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	to, err := sp.AuthnRequestURL(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// samlACS takes the IdP's response, checked by internal/saml (signature,
+// audience, destination, times, InResponseTo, replay), and signs the user
+// in with no code: the IdP owns the second factor.
+func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
+	org, err := s.samlOrg(r)
+	if err != nil {
+		return err
+	}
+	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	id, err := sp.ParseResponse(r.Context(), r)
+	if err != nil {
+		s.log.WarnContext(r.Context(), "SAML response refused", "org", org.Slug, "error", err)
+		return err
+	}
+	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone},
+		s.cfg.ClientIP.ClientIP(r), r.UserAgent(), s.sessionToken(r))
+	if err != nil {
+		return err
+	}
+	s.setLoginCookies(w, r, res)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
