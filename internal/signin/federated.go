@@ -145,3 +145,11 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 	}
 	return user, nil
 }
+
+// FederatedFailed records a refused SAML2 response in the audit log; the
+// reason is for admins, never shown to the user.
+func (s *Service) FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason string, ip netip.Addr) {
+	s.observe("invalid_credentials")
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: "saml2_response_refused",
+		ClientIP: ip, At: s.now(), Detail: map[string]string{"why": truncate(reason, 300)}})
+}

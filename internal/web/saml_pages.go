@@ -82,6 +82,9 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	id, err := sp.ParseResponse(r.Context(), r)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "SAML response refused", "org", org.Slug, "error", err)
+		if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+			s.cfg.SignIn.FederatedFailed(r.Context(), org, err.Error(), s.cfg.ClientIP.ClientIP(r))
+		}
 		return err
 	}
 	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone},
