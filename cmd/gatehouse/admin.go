@@ -144,11 +144,16 @@ func userCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	pw, err := readPassword(e, "Password for "+in.Email)
+	org, err := a.accounts.Organization(ctx, in.OrgSlug)
 	if err != nil {
 		return err
 	}
-	in.Password = pw
+	// Users of LDAP and SAML2 organizations have no local password.
+	if org.Settings.AuthMethod == gatehouse.AuthPassword {
+		if in.Password, err = readPassword(e, "Password for "+in.Email); err != nil {
+			return err
+		}
+	}
 	u, err := a.accounts.CreateUser(ctx, in, "")
 	if err != nil {
 		return err

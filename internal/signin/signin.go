@@ -247,6 +247,20 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	outcome := "error"
 	defer func() { s.observe(outcome) }()
 
+	slug := strings.ToLower(strings.TrimSpace(req.Organization))
+	if slug == "" {
+		outcome = "invalid_input"
+		return nil, gatehouse.FieldError("organization", "The organization is required.")
+	}
+	// A SAML2 organization takes no password here at all: say where to go
+	// before asking for anything else.
+	if org, err := s.store.OrganizationBySlug(ctx, slug); err == nil && org.Settings.AuthMethod == gatehouse.AuthSAML2 {
+		outcome = "sso_required"
+		return nil, &gatehouse.Error{Code: gatehouse.ESSOREQUIRED, Location: "/saml/" + org.Slug + "/login",
+			Message: "This organization signs in through its identity provider."}
+	} else if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		return nil, s.unavailable("find organization", err)
+	}
 	email, err := gatehouse.NormalizeEmail(req.Email)
 	if err != nil {
 		outcome = "invalid_input"
@@ -255,11 +269,6 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	if req.Password == "" {
 		outcome = "invalid_input"
 		return nil, gatehouse.FieldError("password", "The password is required.")
-	}
-	slug := strings.ToLower(strings.TrimSpace(req.Organization))
-	if slug == "" {
-		outcome = "invalid_input"
-		return nil, gatehouse.FieldError("organization", "The organization is required.")
 	}
 	now := s.now()
 
@@ -283,10 +292,6 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	}
 	if org != nil {
 		switch org.Settings.AuthMethod {
-		case gatehouse.AuthSAML2:
-			outcome = "sso_required"
-			return nil, &gatehouse.Error{Code: gatehouse.ESSOREQUIRED, Location: "/saml/" + org.Slug + "/login",
-				Message: "This organization signs in through its identity provider."}
 		case gatehouse.AuthLDAP:
 			res, err := s.loginLDAP(ctx, org, email, req, now, acctKey, ipKey)
 			switch {

@@ -181,6 +181,13 @@ type loginPage struct {
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	data := loginPage{Action: "/login"}
 	if slug := r.PathValue("slug"); slug != "" {
+		// A SAML2 organization's users sign in at its identity provider.
+		if s.cfg.Orgs != nil {
+			if org, err := s.cfg.Orgs.OrganizationBySlug(r.Context(), slug); err == nil && org.Settings.AuthMethod == gatehouse.AuthSAML2 {
+				http.Redirect(w, r, "/saml/"+org.Slug+"/login", http.StatusSeeOther)
+				return nil
+			}
+		}
 		data.Organization, data.FixedOrganization, data.Action = slug, true, "/o/"+slug+"/login"
 	} else {
 		data.Organization = r.URL.Query().Get("organization")

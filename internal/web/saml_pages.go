@@ -82,10 +82,12 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	id, err := sp.ParseResponse(r.Context(), r)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "SAML response refused", "org", org.Slug, "error", err)
-		if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
-			s.cfg.SignIn.FederatedFailed(r.Context(), org, err.Error(), s.cfg.ClientIP.ClientIP(r))
+		if gatehouse.ErrorCode(err) == gatehouse.EUNAVAILABLE {
+			return err
 		}
-		return err
+		s.cfg.SignIn.FederatedFailed(r.Context(), org, err.Error(), s.cfg.ClientIP.ClientIP(r))
+		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "saml",
+			Message: "The sign-in from your identity provider could not be accepted. Start again from the sign-in page."}
 	}
 	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone},
 		s.cfg.ClientIP.ClientIP(r), r.UserAgent(), s.sessionToken(r))
