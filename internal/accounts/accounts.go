@@ -69,7 +69,8 @@ type NewOrganization struct {
 // CreateOrganization creates an organization with DESIGN.md's default
 // settings: two-factor authentication enforced, by e-mail.
 // Returns EINVALID naming the bad field, ECONFLICT if the slug is taken.
-func (s *Service) CreateOrganization(ctx context.Context, in NewOrganization, actorID string) (*gatehouse.Organization, error) {
+func (s *Service) CreateOrganization(ctx context.Context, in NewOrganization, actorID string) (_ *gatehouse.Organization, err error) {
+	defer s.storeFailure(ctx, &err)
 	slug := strings.TrimSpace(in.Slug)
 	if err := gatehouse.ValidateSlug(slug); err != nil {
 		return nil, err
@@ -107,7 +108,8 @@ type NewUser struct {
 // before anything is saved. Returns ENOTFOUND for an unknown organization,
 // EINVALID / EINVALIDPHONE / EWEAKPASSWORD naming the bad field, ECONFLICT
 // if the e-mail is taken in that organization.
-func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (*gatehouse.User, error) {
+func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (_ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, in.OrgSlug)
 	if err != nil {
 		return nil, err
@@ -163,7 +165,8 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (*
 // policy, and ends the user's sessions. Returns ENOTFOUND for an unknown
 // organization or user, EWEAKPASSWORD, or EINVALID for a user of an LDAP or
 // SAML2 organization.
-func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, actorID string) (*gatehouse.User, error) {
+func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, actorID string) (_ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, err
@@ -210,7 +213,8 @@ func (s *Service) endCredentials(ctx context.Context, orgID, userID string) erro
 }
 
 // ListUsers returns every user of an organization, ordered by e-mail.
-func (s *Service) ListUsers(ctx context.Context, orgSlug string) (*gatehouse.Organization, []*gatehouse.User, error) {
+func (s *Service) ListUsers(ctx context.Context, orgSlug string) (_ *gatehouse.Organization, _ []*gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, nil, err
@@ -253,4 +257,22 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// storeFailure turns a failure of the database (anything that is not a
+// user-facing *gatehouse.Error) into EUNAVAILABLE, logged once here, so
+// that admin and account calls fail closed with 503 like sign-ins do.
+func (s *Service) storeFailure(ctx context.Context, err *error) {
+	if *err == nil {
+		return
+	}
+	var ge *gatehouse.Error
+	if errors.As(*err, &ge) {
+		return
+	}
+	if s.Logger != nil {
+		s.Logger.ErrorContext(ctx, "account operation failed", "error", *err)
+	}
+	*err = &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, RetryAfter: 5 * time.Second,
+		Message: "This is unavailable right now. Try again in a moment."}
 }

@@ -17,7 +17,8 @@ type Actor struct {
 }
 
 // Organization returns an organization by slug; ENOTFOUND names the slug.
-func (s *Service) Organization(ctx context.Context, slug string) (*gatehouse.Organization, error) {
+func (s *Service) Organization(ctx context.Context, slug string) (_ *gatehouse.Organization, err error) {
+	defer s.storeFailure(ctx, &err)
 	return s.organization(ctx, slug)
 }
 
@@ -29,7 +30,8 @@ func (s *Service) Organization(ctx context.Context, slug string) (*gatehouse.Org
 //
 // Returns EINVALID / EINVALIDNETWORK naming the field or entry,
 // ETWOFACTORUNAVAIL for enforcement with LDAP or SAML2, ENOTFOUND.
-func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, next gatehouse.PasswordSettings, actor Actor) (*gatehouse.Organization, error) {
+func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, next gatehouse.PasswordSettings, actor Actor) (_ *gatehouse.Organization, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, err
@@ -85,7 +87,8 @@ func settingsString(s gatehouse.PasswordSettings) string {
 }
 
 // User returns a user of an organization by id.
-func (s *Service) User(ctx context.Context, orgSlug, userID string) (*gatehouse.Organization, *gatehouse.User, error) {
+func (s *Service) User(ctx context.Context, orgSlug, userID string) (_ *gatehouse.Organization, _ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, nil, err
@@ -98,7 +101,8 @@ func (s *Service) User(ctx context.Context, orgSlug, userID string) (*gatehouse.
 }
 
 // UserByEmail returns a user of an organization by e-mail.
-func (s *Service) UserByEmail(ctx context.Context, orgSlug, email string) (*gatehouse.Organization, *gatehouse.User, error) {
+func (s *Service) UserByEmail(ctx context.Context, orgSlug, email string) (_ *gatehouse.Organization, _ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, nil, err
@@ -116,7 +120,8 @@ func (s *Service) UserByEmail(ctx context.Context, orgSlug, email string) (*gate
 
 // ResetTwoFactor revokes all of a user's remembered browsers, so the next
 // sign-in asks for a code again.
-func (s *Service) ResetTwoFactor(ctx context.Context, orgSlug, userID string, actor Actor) (int64, error) {
+func (s *Service) ResetTwoFactor(ctx context.Context, orgSlug, userID string, actor Actor) (_ int64, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return 0, err
@@ -132,7 +137,8 @@ func (s *Service) ResetTwoFactor(ctx context.Context, orgSlug, userID string, ac
 
 // Unlock clears a user's count of consecutive wrong codes, lifting a
 // back-off or a lock.
-func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Actor) error {
+func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Actor) (err error) {
+	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return err
@@ -147,7 +153,8 @@ func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Acto
 
 // SetExempt exempts a user from two-factor authentication, or ends the
 // exemption. Ending it revokes nothing: the user simply gets asked again.
-func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor Actor) (*gatehouse.User, error) {
+func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor Actor) (_ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return nil, err
@@ -166,7 +173,8 @@ func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt 
 
 // SetDisabled disables a user (ending their sessions and remembered
 // browsers) or enables them again.
-func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disabled bool, actor Actor) (*gatehouse.User, error) {
+func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disabled bool, actor Actor) (_ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return nil, err
@@ -197,7 +205,8 @@ func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disab
 // UsersPage returns one page of an organization's users ordered by e-mail,
 // after the e-mail in cursor, and the cursor of the next page ("" at the
 // end).
-func (s *Service) UsersPage(ctx context.Context, orgSlug, cursor string, limit int) ([]*gatehouse.User, string, error) {
+func (s *Service) UsersPage(ctx context.Context, orgSlug, cursor string, limit int) (_ []*gatehouse.User, _ string, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, "", err
@@ -218,7 +227,8 @@ func (s *Service) UsersPage(ctx context.Context, orgSlug, cursor string, limit i
 // AuditPage returns one page of an organization's audit log, newest first,
 // before the event id in before (0 for the first page), and the cursor of
 // the next page (0 at the end).
-func (s *Service) AuditPage(ctx context.Context, orgSlug string, before int64, limit int) ([]*gatehouse.AuditEvent, int64, error) {
+func (s *Service) AuditPage(ctx context.Context, orgSlug string, before int64, limit int) (_ []*gatehouse.AuditEvent, _ int64, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, 0, err

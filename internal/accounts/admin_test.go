@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,5 +142,27 @@ func TestADirectoryThatIsNotSetUpCannotBeChosen(t *testing.T) {
 	}
 	if got, _ := db.OrganizationByID(ctx, org.ID); got.Settings.AuthMethod != gatehouse.AuthPassword {
 		t.Error("the refused sign-in method was saved")
+	}
+}
+
+func TestADatabaseFailureAnswersUnavailable(t *testing.T) {
+	ctx := context.Background()
+	svc, db := newService(t)
+	svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, "")
+	db.Close() // every query now fails, as with a database that went away
+	for name, call := range map[string]func() error{
+		"coverage": func() error { _, err := svc.Coverage(ctx, "acme"); return err },
+		"update settings": func() error {
+			_, err := svc.UpdateSettings(ctx, "acme", gatehouse.DefaultPasswordSettings(), accounts.Actor{})
+			return err
+		},
+		"forgot password": func() error { return svc.ForgotPassword(ctx, "acme", "a@acme.test", netip.Addr{}) },
+	} {
+		var ge *gatehouse.Error
+		if err := call(); !errors.As(err, &ge) || ge.Code != gatehouse.EUNAVAILABLE || ge.RetryAfter <= 0 {
+			t.Errorf("%s: %v, want unavailable with Retry-After", name, err)
+		} else if strings.Contains(ge.Message, "sql") {
+			t.Errorf("%s leaks the cause: %q", name, ge.Message)
+		}
 	}
 }

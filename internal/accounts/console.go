@@ -27,7 +27,8 @@ type Coverage struct {
 }
 
 // Coverage counts the organization's users and its last 30 days' sign-ins.
-func (s *Service) Coverage(ctx context.Context, orgSlug string) (*Coverage, error) {
+func (s *Service) Coverage(ctx context.Context, orgSlug string) (_ *Coverage, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, err
@@ -61,7 +62,8 @@ type UserRow struct {
 
 // SearchUsers returns a page of users whose e-mail or name contains query,
 // and the cursor of the next page ("" at the end).
-func (s *Service) SearchUsers(ctx context.Context, orgSlug, query, cursor string, limit int) ([]UserRow, string, error) {
+func (s *Service) SearchUsers(ctx context.Context, orgSlug, query, cursor string, limit int) (_ []UserRow, _ string, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, "", err
@@ -92,14 +94,16 @@ func (s *Service) SearchUsers(ctx context.Context, orgSlug, query, cursor string
 }
 
 // RememberedCount returns how many remembered browsers one user has.
-func (s *Service) RememberedCount(ctx context.Context, orgID, userID string) (int, error) {
+func (s *Service) RememberedCount(ctx context.Context, orgID, userID string) (_ int, err error) {
+	defer s.storeFailure(ctx, &err)
 	counts, err := s.Store.CountRememberedBrowsers(ctx, orgID, []string{userID}, s.now())
 	return counts[userID], err
 }
 
 // InviteUser creates a user without a password and e-mails them a link to
 // choose one (valid WelcomeLinkLifetime). Returns what CreateUser returns.
-func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (*gatehouse.User, error) {
+func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	in.Password = ""
 	u, err := s.CreateUser(ctx, in, actor.UserID)
 	if err != nil {
@@ -126,7 +130,8 @@ func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (*gat
 }
 
 // ResendWelcome e-mails a new link to choose a password.
-func (s *Service) ResendWelcome(ctx context.Context, orgSlug, userID string, actor Actor) error {
+func (s *Service) ResendWelcome(ctx context.Context, orgSlug, userID string, actor Actor) (err error) {
+	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return err
@@ -157,7 +162,8 @@ type UserEdit struct {
 // EditUser saves an admin's change of a user's name, e-mail, phone and
 // role, checked as a whole first. A change of phone or e-mail revokes the
 // user's remembered browsers and, for e-mail, tells both addresses.
-func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserEdit, actor Actor) (*gatehouse.User, error) {
+func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserEdit, actor Actor) (_ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return nil, err
@@ -238,7 +244,8 @@ type AuditQuery struct {
 // AuditSearch returns a page of the organization's audit log and the
 // cursor of the next page (0 at the end). An unknown user e-mail matches
 // nothing.
-func (s *Service) AuditSearch(ctx context.Context, orgSlug string, q AuditQuery) ([]*gatehouse.AuditEvent, int64, error) {
+func (s *Service) AuditSearch(ctx context.Context, orgSlug string, q AuditQuery) (_ []*gatehouse.AuditEvent, _ int64, err error) {
+	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, 0, err
@@ -270,7 +277,8 @@ func (s *Service) AuditSearch(ctx context.Context, orgSlug string, q AuditQuery)
 }
 
 // SetLocale saves a user's language for pages ("" for the browser's).
-func (s *Service) SetLocale(ctx context.Context, orgID, userID, locale string) error {
+func (s *Service) SetLocale(ctx context.Context, orgID, userID, locale string) (err error) {
+	defer s.storeFailure(ctx, &err)
 	u, err := s.Store.UserByID(ctx, orgID, userID)
 	if err != nil {
 		return err

@@ -19,8 +19,9 @@ import (
 // sends nothing for an unknown or disabled account, an organization that
 // signs in with LDAP or SAML2, or past the per-address caps; so nothing can
 // be learnt from it. Errors only when the database fails.
-func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip netip.Addr) error {
-	email, err := gatehouse.NormalizeEmail(email)
+func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip netip.Addr) (err error) {
+	defer s.storeFailure(ctx, &err)
+	email, err = gatehouse.NormalizeEmail(email)
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,8 @@ func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip 
 
 // PasswordResetUser returns whom a reset link is for, while it is unused and
 // unexpired; ENOTFOUND otherwise.
-func (s *Service) PasswordResetUser(ctx context.Context, token string) (*gatehouse.Organization, *gatehouse.User, error) {
+func (s *Service) PasswordResetUser(ctx context.Context, token string) (_ *gatehouse.Organization, _ *gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
 	if token == "" || len(token) > 128 {
 		return nil, nil, expiredLink()
 	}
@@ -97,7 +99,8 @@ func (s *Service) PasswordResetUser(ctx context.Context, token string) (*gatehou
 // It never signs the user in; the next sign-in still asks for a code. The
 // user's sessions and remembered browsers end and a code lock is lifted.
 // Returns ENOTFOUND for a used, expired or unknown link, EWEAKPASSWORD.
-func (s *Service) ResetPassword(ctx context.Context, token, password string, ip netip.Addr) error {
+func (s *Service) ResetPassword(ctx context.Context, token, password string, ip netip.Addr) (err error) {
+	defer s.storeFailure(ctx, &err)
 	org, u, err := s.PasswordResetUser(ctx, token)
 	if err != nil {
 		return err
