@@ -114,22 +114,9 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (_
 	if err != nil {
 		return nil, err
 	}
-	email, err := gatehouse.NormalizeEmail(in.Email)
+	email, name, phone, err := s.profile(in.Email, in.Name, in.Phone)
 	if err != nil {
 		return nil, err
-	}
-	name := strings.TrimSpace(in.Name)
-	if err := gatehouse.ValidateUserName(name); err != nil {
-		return nil, err
-	}
-	phone := ""
-	if strings.TrimSpace(in.Phone) != "" {
-		if s.Phone == nil {
-			return nil, errors.New("accounts: no phone normalizer")
-		}
-		if phone, err = s.Phone(in.Phone, ""); err != nil {
-			return nil, err
-		}
 	}
 	if org.Settings.AuthMethod != gatehouse.AuthPassword && in.Password != "" {
 		return nil, gatehouse.FieldError("password", "Users of an organization that signs in with LDAP or SAML2 have no local password.")
@@ -257,6 +244,29 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// profile checks and normalizes the e-mail, name and phone of a user as
+// typed, naming the first bad field.
+func (s *Service) profile(email, name, phone string) (string, string, string, error) {
+	email, err := gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return "", "", "", err
+	}
+	name = strings.TrimSpace(name)
+	if err := gatehouse.ValidateUserName(name); err != nil {
+		return "", "", "", err
+	}
+	if strings.TrimSpace(phone) == "" {
+		return email, name, "", nil
+	}
+	if s.Phone == nil {
+		return "", "", "", errors.New("accounts: no phone normalizer")
+	}
+	if phone, err = s.Phone(phone, ""); err != nil {
+		return "", "", "", err
+	}
+	return email, name, phone, nil
 }
 
 // storeFailure turns a failure of the database (anything that is not a

@@ -168,19 +168,9 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	if err != nil {
 		return nil, err
 	}
-	email, err := gatehouse.NormalizeEmail(in.Email)
+	email, name, phone, err := s.profile(in.Email, in.Name, in.Phone)
 	if err != nil {
 		return nil, err
-	}
-	name := strings.TrimSpace(in.Name)
-	if err := gatehouse.ValidateUserName(name); err != nil {
-		return nil, err
-	}
-	phone := ""
-	if strings.TrimSpace(in.Phone) != "" {
-		if phone, err = s.Phone(in.Phone, ""); err != nil {
-			return nil, err
-		}
 	}
 	if !in.Role.Valid() {
 		return nil, gatehouse.FieldError("role", "The role must be admin or member.")

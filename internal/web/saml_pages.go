@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/saml"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
@@ -28,14 +29,23 @@ func (s *Server) samlOrg(r *http.Request) (*gatehouse.Organization, error) {
 	return org, nil
 }
 
+// samlSP is the service provider of the organization in the path.
+func (s *Server) samlSP(r *http.Request) (*gatehouse.Organization, *saml.ServiceProvider, error) {
+	org, err := s.samlOrg(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return org, sp, nil
+}
+
 // samlMetadata serves the SP metadata the admin gives to the IdP; it is
 // there as soon as SAML2 is set up, before it is chosen.
 func (s *Server) samlMetadata(w http.ResponseWriter, r *http.Request) error {
-	org, err := s.samlOrg(r)
-	if err != nil {
-		return err
-	}
-	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	_, sp, err := s.samlSP(r)
 	if err != nil {
 		return err
 	}
@@ -51,11 +61,7 @@ func (s *Server) samlMetadata(w http.ResponseWriter, r *http.Request) error {
 
 // samlLogin sends the browser to the IdP with an AuthnRequest.
 func (s *Server) samlLogin(w http.ResponseWriter, r *http.Request) error {
-	org, err := s.samlOrg(r)
-	if err != nil {
-		return err
-	}
-	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	_, sp, err := s.samlSP(r)
 	if err != nil {
 		return err
 	}
@@ -71,11 +77,7 @@ func (s *Server) samlLogin(w http.ResponseWriter, r *http.Request) error {
 // audience, destination, times, InResponseTo, replay), and signs the user
 // in with no code: the IdP owns the second factor.
 func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
-	org, err := s.samlOrg(r)
-	if err != nil {
-		return err
-	}
-	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	org, sp, err := s.samlSP(r)
 	if err != nil {
 		return err
 	}
