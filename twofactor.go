@@ -160,9 +160,14 @@ type ChallengeStore interface {
 	// RecordSend logs a delivered code; CountSends counts those since.
 	RecordSend(ctx context.Context, r SendRecord) error
 	CountSends(ctx context.Context, userID, destination string, ip netip.Addr, since time.Time) (SendCounts, error)
-	// DeleteExpiredChallenges removes challenges past their lifetime, send
-	// records older than sendsBefore, and expired SAML request and
-	// assertion records.
+	// DeleteExpiredChallenges is the periodic clean-up of short-lived
+	// rows. It removes challenges past their lifetime at now (with their
+	// codes), send records older than sendsBefore, SAML request and
+	// assertion records expired at now, remembered browsers expired at now,
+	// password reset links used or expired at now, and failure counts
+	// (ThrottleStore) whose last failure is more than 24 hours before now,
+	// the sign-in throttle's window. It returns how many rows it removed in
+	// all.
 	DeleteExpiredChallenges(ctx context.Context, now, sendsBefore time.Time) (int64, error)
 }
 
