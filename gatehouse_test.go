@@ -73,6 +73,64 @@ func TestParseSkipNetworks(t *testing.T) {
 	}
 }
 
+func TestParseSkipNetworksRefusesNetworksThatTogetherCoverEveryone(t *testing.T) {
+	covering := []struct {
+		name    string
+		entries []string
+		entry   string // the one quoted
+	}{
+		{"the two IPv4 halves", []string{"0.0.0.0/1", "128.0.0.0/1"}, "128.0.0.0/1"},
+		{"the two IPv4 halves typed backwards", []string{"128.0.0.0/1", "0.0.0.0/1"}, "128.0.0.0/1"},
+		{"the two IPv6 halves", []string{"::/1", "8000::/1"}, "8000::/1"},
+		{"four IPv4 quarters among other networks", []string{"192.0.2.0/24", "64.0.0.0/2", "0.0.0.0/2", "10.0.0.0/8", "128.0.0.0/2", "192.0.0.0/2"}, "192.0.0.0/2"},
+		{"overlapping pieces", []string{"0.0.0.0/2", "0.0.0.0/1", "64.0.0.0/2", "128.0.0.0/1"}, "128.0.0.0/1"},
+	}
+	for _, tc := range covering {
+		t.Run("refuses "+tc.name, func(t *testing.T) {
+			_, err := gatehouse.ParseSkipNetworks(tc.entries)
+			var ge *gatehouse.Error
+			if !errors.As(err, &ge) || ge.Code != gatehouse.EINVALIDNETWORK {
+				t.Fatalf("got %v, want invalid_network", err)
+			}
+			if ge.Entry != tc.entry || !strings.Contains(ge.Message, `"`+tc.entry+`"`) || !strings.Contains(ge.Message, "together") {
+				t.Errorf("entry %q, message %q; want the entry %q named as completing the cover", ge.Entry, ge.Message, tc.entry)
+			}
+			s := gatehouse.DefaultPasswordSettings()
+			for _, e := range tc.entries {
+				s.SkipNetworks = append(s.SkipNetworks, netip.MustParsePrefix(e))
+			}
+			if code := gatehouse.ErrorCode(s.Validate()); code != gatehouse.EINVALIDNETWORK {
+				t.Errorf("Validate of the same set: %q, want invalid_network", code)
+			}
+		})
+	}
+	leaving := []struct {
+		name    string
+		entries []string
+	}{
+		{"one half of IPv4", []string{"0.0.0.0/1"}},
+		{"IPv4 but the last address", []string{"0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5", "248.0.0.0/6",
+			"252.0.0.0/7", "254.0.0.0/8", "255.0.0.0/9", "255.128.0.0/10", "255.192.0.0/11", "255.224.0.0/12", "255.240.0.0/13",
+			"255.248.0.0/14", "255.252.0.0/15", "255.254.0.0/16", "255.255.0.0/17", "255.255.128.0/18", "255.255.192.0/19",
+			"255.255.224.0/20", "255.255.240.0/21", "255.255.248.0/22", "255.255.252.0/23", "255.255.254.0/24", "255.255.255.0/25",
+			"255.255.255.128/26", "255.255.255.192/27", "255.255.255.224/28", "255.255.255.240/29", "255.255.255.248/30",
+			"255.255.255.252/31", "255.255.255.254/32"}},
+		{"IPv4 but the first address", []string{"0.0.0.1/32", "0.0.0.2/31", "0.0.0.4/30", "0.0.0.8/29", "0.0.0.16/28", "0.0.0.32/27",
+			"0.0.0.64/26", "0.0.0.128/25", "0.0.1.0/24", "0.0.2.0/23", "0.0.4.0/22", "0.0.8.0/21", "0.0.16.0/20", "0.0.32.0/19",
+			"0.0.64.0/18", "0.0.128.0/17", "0.1.0.0/16", "0.2.0.0/15", "0.4.0.0/14", "0.8.0.0/13", "0.16.0.0/12", "0.32.0.0/11",
+			"0.64.0.0/10", "0.128.0.0/9", "1.0.0.0/8", "2.0.0.0/7", "4.0.0.0/6", "8.0.0.0/5", "16.0.0.0/4", "32.0.0.0/3",
+			"64.0.0.0/2", "128.0.0.0/1"}},
+		{"an IPv4 half and an IPv6 half", []string{"0.0.0.0/1", "8000::/1"}},
+	}
+	for _, tc := range leaving {
+		t.Run("accepts "+tc.name, func(t *testing.T) {
+			if _, err := gatehouse.ParseSkipNetworks(tc.entries); err != nil {
+				t.Errorf("refused: %v", err)
+			}
+		})
+	}
+}
+
 func TestSkipNetworkMatchUnmapsIPv4(t *testing.T) {
 	nets := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 	if _, ok := gatehouse.SkipNetworkMatch(nets, netip.MustParseAddr("::ffff:192.0.2.1")); !ok {

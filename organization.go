@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -98,6 +99,9 @@ func (s PasswordSettings) Validate() error {
 			return err
 		}
 	}
+	if err := checkSkipUnion(s.SkipNetworks, nil); err != nil {
+		return err
+	}
 	if s.EnforceTwoFactor && s.AuthMethod != AuthPassword {
 		return &Error{Code: ETWOFACTORUNAVAIL, Field: "enforce_two_factor",
 			Message: "Two-factor authentication is not available with LDAP or SAML2 sign-in."}
@@ -111,6 +115,7 @@ func (s PasswordSettings) Validate() error {
 // an invalid_network error that quotes it. Blank entries are ignored.
 func ParseSkipNetworks(entries []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
+	var typed []string // as typed, beside out
 	seen := make(map[netip.Prefix]bool)
 	for _, raw := range entries {
 		entry := strings.TrimSpace(raw)
@@ -130,12 +135,86 @@ func ParseSkipNetworks(entries []string) ([]netip.Prefix, error) {
 		if !seen[p] {
 			seen[p] = true
 			out = append(out, p)
+			typed = append(typed, raw)
 		}
 	}
 	if len(out) > MaxSkipNetworks {
 		return nil, FieldError("skip_networks", "At most %d networks may skip two-factor verification.", MaxSkipNetworks)
 	}
+	if err := checkSkipUnion(out, typed); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkSkipUnion refuses networks that are each fine but together cover
+// every IPv4 or every IPv6 address (0.0.0.0/1 with 128.0.0.0/1, say): that
+// would let everyone skip two-factor verification as surely as 0.0.0.0/0.
+// typed, when not nil, gives each network as the admin wrote it; the error
+// quotes the entry that completes the cover.
+func checkSkipUnion(networks []netip.Prefix, typed []string) error {
+	for _, family := range []struct {
+		v4   bool
+		name string
+	}{{true, "IPv4"}, {false, "IPv6"}} {
+		i := coveringEntry(networks, family.v4)
+		if i < 0 {
+			continue
+		}
+		entry := networks[i].String()
+		if typed != nil {
+			entry = typed[i]
+		}
+		return networkError(entry, "%q and the other networks listed would together let every %s address skip two-factor verification.",
+			entry, family.name)
+	}
+	return nil
+}
+
+// coveringEntry returns the index of the network that completes a cover of
+// the whole IPv4 (or IPv6) space, or -1 when some address is left out. It
+// sorts a copy by first address and walks it, keeping the first address
+// not yet covered.
+func coveringEntry(networks []netip.Prefix, v4 bool) int {
+	idx := make([]int, 0, len(networks))
+	for i, p := range networks {
+		if p.Addr().Is4() == v4 {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortFunc(idx, func(a, b int) int { return networks[a].Addr().Compare(networks[b].Addr()) })
+	next := netip.IPv6Unspecified()
+	if v4 {
+		next = netip.IPv4Unspecified()
+	}
+	last := -1 // the entry that reached furthest
+	for _, i := range idx {
+		p := networks[i]
+		if p.Addr().Compare(next) > 0 {
+			return -1 // a gap before p
+		}
+		end := lastAddr(p)
+		if end.Compare(next) < 0 {
+			continue // inside what is covered already
+		}
+		last = i
+		n := end.Next()
+		if !n.IsValid() {
+			return last // end was the last address of the space
+		}
+		next = n
+	}
+	return -1
+}
+
+// lastAddr is the highest address inside p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for bit := p.Bits(); bit < len(b)*8; bit++ {
+		b[bit/8] |= 0x80 >> (bit % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 func checkSkipNetwork(p netip.Prefix, raw string) error {
