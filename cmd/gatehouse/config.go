@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -227,8 +229,26 @@ func (c *Config) validate() error {
 	default:
 		problems = append(problems, "--log-level must be debug, info, warn or error")
 	}
+	if c.Dev && !loopbackAddr(c.Addr) {
+		problems = append(problems, fmt.Sprintf("dev mode and the demo show every code and password link at /dev/outbox, so they listen on loopback only: --addr %q is not a loopback address (use 127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.Addr))
+	}
 	if len(problems) > 0 {
 		return usageError("%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// loopbackAddr reports whether a listen address binds loopback only: an IP
+// in 127.0.0.0/8 or ::1, or the name localhost. An empty host (":8080")
+// binds every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

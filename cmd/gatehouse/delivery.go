@@ -97,7 +97,7 @@ func (o smsOutbox) Send(ctx context.Context, to, body string) error {
 }
 
 // newMessenger builds the delivery of codes from the configuration. In dev
-// mode a missing provider means the outbox; outside it, e-mail needs SMTP
+// mode with no SMTP server the outbox stands in for both channels; outside it, e-mail needs SMTP
 // (codes, notices and password links all go by e-mail), and the outbox is
 // refused.
 func newMessenger(c *Config, store gatehouse.OutboxStore, public *url.URL) (*messenger, error) {
@@ -129,7 +129,10 @@ func newMessenger(c *Config, store gatehouse.OutboxStore, public *url.URL) (*mes
 
 	switch strings.ToLower(c.SMSProvider) {
 	case "":
-		if c.Dev {
+		// The SMS outbox stands in only when nothing real is set up: with
+		// a real SMTP server, dev mode is a rehearsal of production, and a
+		// code that should have gone by SMS must not land on a page.
+		if c.Dev && c.SMTPURL == "" {
 			m.sms = smsOutbox{ob}
 		}
 	case "outbox":

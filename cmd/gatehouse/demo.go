@@ -26,10 +26,10 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, &c, demoSettings, args, e); err != nil {
 		return err
 	}
+	c.Dev = true
 	if err := c.validate(); err != nil {
 		return err
 	}
-	c.Dev = true
 	c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "gatehouse.db")
 	c.SecretKeyFile = filepath.Join(c.DataDir, "gatehouse.key")
 	log := newLogger(e, &c)

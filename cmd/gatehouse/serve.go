@@ -218,6 +218,10 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 		log.Warn("password hashing is weaker than the recommended argon2id m=19456 KiB, t=2: use this only for tests",
 			"argon2_memory_kib", c.Argon2Memory, "argon2_time", c.Argon2Time)
 	}
+	if c.Dev {
+		log.Warn("dev mode: every code and password link is shown at /dev/outbox to anyone who reaches this address; never run dev mode or the demo for real users",
+			"addr", ln.Addr().String())
+	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", public.String(),
 		"database", a.store.Dialect(), "dev", c.Dev)
 	if ready != nil {
@@ -315,10 +319,29 @@ func loadSecret(path string, create bool) ([]byte, error) {
 	if err != nil {
 		return nil, usageError("secret key file: %v", err)
 	}
+	if err := checkKeyFileMode(path); err != nil {
+		return nil, err
+	}
 	if len(b) < signin.MinSecretLength {
 		return nil, usageError("secret key file %s holds %d bytes; it needs at least %d (head -c 32 /dev/urandom > %s)", path, len(b), signin.MinSecretLength, path)
 	}
 	return b, nil
+}
+
+// checkKeyFileMode refuses a secret key file that anyone but its owner (and
+// its group, to read) may use: whoever reads it can forge sessions and open the
+// sealed LDAP and SAML2 set-up.
+func checkKeyFileMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return usageError("secret key file: %v", err)
+	}
+	// Group read is allowed (root:gatehouse 0640 is a common set-up);
+	// group write and any access by others are not.
+	if perm := fi.Mode().Perm(); perm&0o037 != 0 {
+		return usageError("secret key file %s has mode %04o: others may read or change it; make it readable by its owner only (chmod 600 %s)", path, perm, path)
+	}
+	return nil
 }
 
 // userMessage returns the message of an error caused by bad input, which
