@@ -37,9 +37,11 @@
 // obfuscated Forwarded port such as :_abc); ports are dropped, and so are IPv6
 // zones. IPv4-mapped IPv6 addresses are turned into IPv4. An entry that is not
 // an address (garbage, an empty entry, "unknown", an obfuscated Forwarded
-// identifier such as _hidden, a Forwarded element without for=) stops the
-// walk: the answer is then the last trusted hop seen, because nothing left of
-// such an entry can be tied to a proxy we trust.
+// identifier such as _hidden, a Forwarded element without for=) met before
+// the client makes the client unknown (the zero Addr). Answering with the
+// last trusted hop instead would hand out a proxy's own address, which sits
+// inside the clinic's network more often than not: a skip network that
+// holds the proxy would then let such a request skip the code.
 //
 // All headers of one name are read, in order, as one comma-joined list. Lists
 // are split at every comma, even inside Forwarded's quoted strings: no value a
@@ -131,8 +133,9 @@ func parseTrustedEntry(entry string) (netip.Prefix, error) {
 // or, when the peer is a trusted proxy, the right-most address in the
 // forwarding chain that is not a trusted proxy (see the package comment). The
 // address is unmapped and has no zone. It returns the zero Addr when the
-// client cannot be known: RemoteAddr is not an address (a Unix socket), or
-// X-Forwarded-For and Forwarded disagree. Callers must treat the zero Addr as
+// client cannot be known: RemoteAddr is not an address (a Unix socket),
+// X-Forwarded-For and Forwarded disagree, or a trusted hop wrote something
+// that is not an address. Callers must treat the zero Addr as
 // "unknown": it matches no network.
 func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
 	peer, ok := parseNode(req.RemoteAddr)
@@ -161,14 +164,15 @@ func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
 }
 
 // walk goes through chain from the right, starting at the trusted peer,
-// and returns the first address that is not a trusted proxy, or the last
-// trusted hop when the chain ends or holds something that is not an address.
+// and returns the first address that is not a trusted proxy, the left-most
+// hop when every hop is trusted, or the zero Addr when it meets something
+// that is not an address first.
 func (r *Resolver) walk(peer netip.Addr, chain []string) netip.Addr {
 	last := peer
 	for i := len(chain) - 1; i >= 0; i-- {
 		a, ok := parseNode(chain[i])
 		if !ok {
-			return last
+			return netip.Addr{}
 		}
 		if !r.isTrusted(a) {
 			return a

@@ -45,20 +45,20 @@ func TestClientIP(t *testing.T) {
 			[]header{{"X-Forwarded-For", "6.6.6.6, 203.0.113.7, 192.168.1.1"}}, "203.0.113.7"},
 		{"a chain of only trusted proxies gives the left-most", trusted, "10.0.0.2:443",
 			[]header{{"X-Forwarded-For", "10.0.0.5, 192.168.1.1, 10.0.0.4"}}, "10.0.0.5"},
-		{"garbage in the chain stops the walk at the last trusted hop", trusted, "10.0.0.2:443",
-			[]header{{"X-Forwarded-For", "203.0.113.7, not-an-ip, 10.0.0.3"}}, "10.0.0.3"},
-		{"garbage right after the peer gives the peer", trusted, "10.0.0.2:443",
-			[]header{{"X-Forwarded-For", "203.0.113.7, garbage"}}, "10.0.0.2"},
+		{"garbage in the chain makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"X-Forwarded-For", "203.0.113.7, not-an-ip, 10.0.0.3"}}, ""},
+		{"garbage right after the peer makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"X-Forwarded-For", "203.0.113.7, garbage"}}, ""},
 		{"garbage left of the client does not matter", trusted, "10.0.0.2:443",
 			[]header{{"X-Forwarded-For", "garbage, 203.0.113.7"}}, "203.0.113.7"},
-		{"an empty entry stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"X-Forwarded-For", "203.0.113.7, , 10.0.0.3"}}, "10.0.0.3"},
-		{"unknown stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"X-Forwarded-For", "203.0.113.7, unknown"}}, "10.0.0.2"},
-		{"a host name stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"X-Forwarded-For", "203.0.113.7, proxy.example.com"}}, "10.0.0.2"},
-		{"a bad port stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"X-Forwarded-For", "203.0.113.7:99999"}}, "10.0.0.2"},
+		{"an empty entry makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"X-Forwarded-For", "203.0.113.7, , 10.0.0.3"}}, ""},
+		{"unknown makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"X-Forwarded-For", "203.0.113.7, unknown"}}, ""},
+		{"a host name makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"X-Forwarded-For", "203.0.113.7, proxy.example.com"}}, ""},
+		{"a bad port makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"X-Forwarded-For", "203.0.113.7:99999"}}, ""},
 		{"several X-Forwarded-For headers are one list in order", trusted, "10.0.0.2:443",
 			[]header{{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-For", "203.0.113.7, 10.0.0.3"}}, "203.0.113.7"},
 		{"the last X-Forwarded-For header is the nearest hop", trusted, "10.0.0.2:443",
@@ -75,8 +75,8 @@ func TestClientIP(t *testing.T) {
 			[]header{{"X-Forwarded-For", "203.0.113.7, ::ffff:10.0.0.3"}}, "203.0.113.7"},
 		{"a zone is dropped", trusted, "10.0.0.2:443",
 			[]header{{"X-Forwarded-For", "fe80::1%eth0"}}, "fe80::1"},
-		{"IPv4 in brackets stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"X-Forwarded-For", "[203.0.113.7]:80"}}, "10.0.0.2"},
+		{"IPv4 in brackets makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"X-Forwarded-For", "[203.0.113.7]:80"}}, ""},
 
 		// Forwarded from trusted proxies.
 		{"a trusted peer's Forwarded names the client", trusted, "10.0.0.2:443",
@@ -93,24 +93,24 @@ func TestClientIP(t *testing.T) {
 			[]header{{"Forwarded", `for="6.6.6.6, for=203.0.113.7`}}, "203.0.113.7"},
 		{"several Forwarded headers are one list in order", trusted, "10.0.0.2:443",
 			[]header{{"Forwarded", "for=6.6.6.6"}, {"Forwarded", "for=203.0.113.7, for=10.0.0.3"}}, "203.0.113.7"},
-		{"Forwarded for=unknown stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"Forwarded", "for=203.0.113.7, for=unknown"}}, "10.0.0.2"},
-		{"an obfuscated identifier stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"Forwarded", "for=203.0.113.7, for=_hidden, for=10.0.0.3"}}, "10.0.0.3"},
-		{"an element without for stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"Forwarded", "for=203.0.113.7, proto=https"}}, "10.0.0.2"},
-		{"an element with two for parameters stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"Forwarded", "for=203.0.113.7;for=198.51.100.1"}}, "10.0.0.2"},
-		{"an IPv6 address without brackets stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"Forwarded", `for="2001:db8::1:4711"`}}, "10.0.0.2"},
+		{"Forwarded for=unknown makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"Forwarded", "for=203.0.113.7, for=unknown"}}, ""},
+		{"an obfuscated identifier makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"Forwarded", "for=203.0.113.7, for=_hidden, for=10.0.0.3"}}, ""},
+		{"an element without for makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"Forwarded", "for=203.0.113.7, proto=https"}}, ""},
+		{"an element with two for parameters makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"Forwarded", "for=203.0.113.7;for=198.51.100.1"}}, ""},
+		{"an IPv6 address without brackets makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"Forwarded", `for="2001:db8::1:4711"`}}, ""},
 		{"Forwarded with an unquoted bracketed IPv6 address is read", trusted, "10.0.0.2:443",
 			[]header{{"Forwarded", "for=[2001:db8::1]"}}, "2001:db8::1"},
 		{"Forwarded with an escaped character in a quoted string is read", trusted, "10.0.0.2:443",
 			[]header{{"Forwarded", `for="203.0.113\.7"`}}, "203.0.113.7"},
-		{"Forwarded with an unterminated quote stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"Forwarded", `for="203.0.113.7`}}, "10.0.0.2"},
-		{"Forwarded with an empty value stops the walk", trusted, "10.0.0.2:443",
-			[]header{{"Forwarded", `for=""`}}, "10.0.0.2"},
+		{"Forwarded with an unterminated quote makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"Forwarded", `for="203.0.113.7`}}, ""},
+		{"Forwarded with an empty value makes the client unknown", trusted, "10.0.0.2:443",
+			[]header{{"Forwarded", `for=""`}}, ""},
 		{"a chain of only trusted Forwarded hops gives the left-most", trusted, "10.0.0.2:443",
 			[]header{{"Forwarded", `for=10.0.0.5, for="[2001:db8:ffff::9]"`}}, "10.0.0.5"},
 
@@ -240,4 +240,26 @@ func mustParseTrusted(t *testing.T, csv string) []netip.Prefix {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// The review's case: a proxy inside the clinic's network writes a hop that
+// is not an address. The answer must not be the proxy's own address, which
+// the clinic's skip network holds.
+func TestAnUnreadableHopNeverGivesTheProxysAddress(t *testing.T) {
+	r := New(mustParseTrusted(t, "10.0.0.0/8"))
+	clinic := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, hop := range []string{"unknown", "garbage", "_hidden", ""} {
+		req, _ := http.NewRequest("GET", "/", nil)
+		req.RemoteAddr = "10.0.0.2:443"
+		req.Header.Set("X-Forwarded-For", "203.0.113.7, "+hop)
+		got := r.ClientIP(req)
+		if got.IsValid() {
+			t.Errorf("hop %q: client %s, want unknown", hop, got)
+		}
+		for _, p := range clinic {
+			if p.Contains(got) {
+				t.Errorf("hop %q: %s is inside the skip network %s", hop, got, p)
+			}
+		}
+	}
 }
