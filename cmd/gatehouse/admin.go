@@ -20,7 +20,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, &c, dataSettings, args, e); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c.DatabaseURL)
+	db, err := openStore(ctx, c.DatabaseURL, c.Dev)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func orgList(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, &c, dataSettings, args, e); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c.DatabaseURL)
+	db, err := openStore(ctx, c.DatabaseURL, c.Dev)
 	if err != nil {
 		return err
 	}

@@ -141,12 +141,18 @@ func newMessenger(c *Config, store gatehouse.OutboxStore, public *url.URL) (*mes
 		}
 		m.sms = smsOutbox{ob}
 	case "twilio":
+		if !c.Dev && c.TwilioAPIURL != "" && plainToRemote(c.TwilioAPIURL) {
+			return nil, usageError("--twilio-api-url %q is plain http to another host: the auth token would cross the network in clear; use https (http only to a loopback test server or in dev mode)", c.TwilioAPIURL)
+		}
 		t, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: c.TwilioSID, AuthToken: c.TwilioToken, From: c.TwilioFrom, APIURL: c.TwilioAPIURL})
 		if err != nil {
 			return nil, usageError("Twilio settings (GATEHOUSE_TWILIO_*): %v", oneLine(err))
 		}
 		m.sms = t
 	case "webhook":
+		if !c.Dev && plainToRemote(c.SMSWebhookURL) {
+			return nil, usageError("--sms-webhook-url is plain http to another host: codes would cross the network in clear; use https (http only to a loopback address or in dev mode)")
+		}
 		w, err := sms.NewWebhook(sms.WebhookConfig{URL: c.SMSWebhookURL, Secret: []byte(c.SMSWebhookSecret)})
 		if err != nil {
 			return nil, usageError("SMS webhook settings (GATEHOUSE_SMS_WEBHOOK_*): %v", oneLine(err))

@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
@@ -62,9 +65,12 @@ type app struct {
 }
 
 // openStore opens the database and applies pending migrations.
-func openStore(ctx context.Context, databaseURL string) (*sqlstore.DB, error) {
+func openStore(ctx context.Context, databaseURL string, dev bool) (*sqlstore.DB, error) {
 	if !strings.HasPrefix(databaseURL, "sqlite:") && !strings.HasPrefix(databaseURL, "postgres://") && !strings.HasPrefix(databaseURL, "postgresql://") {
 		return nil, usageError("--database-url %q: use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE", redactURL(databaseURL))
+	}
+	if err := checkDatabaseTLS(databaseURL, dev); err != nil {
+		return nil, err
 	}
 	if path, ok := sqlitePath(databaseURL); ok && filepath.Dir(path) != "." {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -96,7 +102,7 @@ func newHasher(c *Config, m *metrics.Metrics) (*password.Hasher, error) {
 }
 
 func newApp(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
-	db, err := openStore(ctx, c.DatabaseURL)
+	db, err := openStore(ctx, c.DatabaseURL, c.Dev)
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +288,48 @@ func publicURL(raw string, addr net.Addr) (*url.URL, error) {
 		return nil, usageError("--public-url %q must be an http:// or https:// address such as https://login.example.com", raw)
 	}
 	return u, nil
+}
+
+// checkDatabaseTLS refuses, outside dev mode, a PostgreSQL URL that could
+// talk to a host other than this machine without TLS: the database
+// password, password hashes and sealed set-up would cross the network in
+// clear. sslmode disable, allow and prefer (pgx's default) all permit a
+// plain connection; require, verify-ca and verify-full do not. Unix sockets
+// and loopback addresses are local.
+func checkDatabaseTLS(databaseURL string, dev bool) error {
+	if _, ok := sqlitePath(databaseURL); ok || dev {
+		return nil
+	}
+	cfg, err := pgconn.ParseConfig(databaseURL)
+	if err != nil {
+		return usageError("--database-url %s: %v", redactURL(databaseURL), err)
+	}
+	tries := []*pgconn.FallbackConfig{{Host: cfg.Host, TLSConfig: cfg.TLSConfig}}
+	tries = append(tries, cfg.Fallbacks...)
+	for _, t := range tries {
+		if t.TLSConfig == nil && !localHost(t.Host) {
+			return usageError("--database-url %s may connect to %s without TLS: add sslmode=verify-full (or sslmode=require) to the URL, or use a loopback address or a Unix socket", redactURL(databaseURL), t.Host)
+		}
+	}
+	return nil
+}
+
+// localHost reports whether a host is this machine: a Unix socket folder,
+// localhost, or a loopback address.
+func localHost(host string) bool {
+	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// plainToRemote reports whether raw is an http:// URL to a host other than
+// this machine: what is sent there (an API token, a signed code) crosses the
+// network in clear.
+func plainToRemote(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.EqualFold(u.Scheme, "http") && !localHost(u.Hostname())
 }
 
 // redactURL hides a password in a database URL before it is shown.
