@@ -24,6 +24,7 @@ type Store interface {
 	ResetStore
 	ConsoleStore
 	FederationStore
+	CredentialStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -176,27 +176,16 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 	if err != nil {
 		return nil, err
 	}
+	// As a reset: the password and the end of everything the old one
+	// opened are saved together or not at all.
 	now := s.now()
-	if err := s.Store.SetPasswordHash(ctx, org.ID, u.ID, hash, now); err != nil {
+	if err := s.Store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
+		SetPassword: true, PasswordHash: hash,
+		EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
+		Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actorID, Event: gatehouse.AuditPasswordSet, At: now}}); err != nil {
 		return nil, err
 	}
-	if err := s.endCredentials(ctx, org.ID, u.ID); err != nil {
-		return nil, err
-	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actorID, Event: gatehouse.AuditPasswordSet, At: now})
 	return u, nil
-}
-
-// endCredentials follows a new password: the user's sessions and remembered
-// browsers end, and a lock from wrong codes is lifted (DESIGN.md §3).
-func (s *Service) endCredentials(ctx context.Context, orgID, userID string) error {
-	if err := s.Store.DeleteUserSessions(ctx, orgID, userID); err != nil {
-		return err
-	}
-	if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, orgID, userID); err != nil {
-		return err
-	}
-	return s.Store.ResetOTPFailures(ctx, orgID, userID, time.Time{})
 }
 
 // ListUsers returns every user of an organization, ordered by e-mail.

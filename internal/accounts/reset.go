@@ -117,21 +117,18 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 	if err != nil {
 		return err
 	}
+	// One transaction: the link is spent, the password set, and every
+	// session, remembered browser, pending sign-in and other link of the old
+	// password ends, or none of it happens.
 	now := s.now()
-	if _, err := s.Store.ConsumePasswordReset(ctx, s.resetHash(token), now); err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return expiredLink()
-		}
-		return err
+	err = s.Store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
+		SpendReset: s.resetHash(token), SetPassword: true, PasswordHash: hash,
+		EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
+		Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordReset, ClientIP: ip, At: now}})
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return expiredLink()
 	}
-	if err := s.Store.SetPasswordHash(ctx, org.ID, u.ID, hash, now); err != nil {
-		return err
-	}
-	if err := s.endCredentials(ctx, org.ID, u.ID); err != nil {
-		return err
-	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordReset, ClientIP: ip, At: now})
-	return nil
+	return err
 }
 
 // newResetToken saves a single-use link for a user to choose a password and

@@ -325,15 +325,15 @@ func attemptsWords(left int) string {
 func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, phone string, ip netip.Addr, now time.Time) error {
 	u := *user
 	u.Phone, u.UpdatedAt = phone, now
-	if err := s.store.UpdateUser(ctx, &u); err != nil {
+	// The number, the end of remembered browsers and the audit event are
+	// saved together or not at all.
+	if err := s.store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: user.ID, At: now,
+		Phone: &u.Phone, EndRememberedBrowsers: true,
+		Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPhoneAdded, ClientIP: ip, At: now,
+			Detail: map[string]string{"phone": Mask(gatehouse.OTPSMS, phone)}}}); err != nil {
 		return s.unavailable("save phone", err)
 	}
-	if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID); err != nil {
-		return s.unavailable("revoke remembered browsers", err)
-	}
 	*user = u
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPhoneAdded, ClientIP: ip, At: now,
-		Detail: map[string]string{"phone": Mask(gatehouse.OTPSMS, phone)}})
 	s.notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticePhoneAdded, To: user.Email, OrgName: org.Name, At: now, ClientIP: ip, NewValue: Mask(gatehouse.OTPSMS, phone)})
 	return nil
 }

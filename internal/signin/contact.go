@@ -173,18 +173,27 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 			notices = append(notices, gatehouse.Notice{Kind: gatehouse.NoticeEmailChanged, To: to, OldValue: old, NewValue: c.NewValue})
 		}
 	}
-	if err := s.store.UpdateUser(ctx, &u); err != nil {
+	// One transaction: the new value is saved, the user's other sessions,
+	// remembered browsers and unused reset links end, and the audit event
+	// is written, or none of it.
+	change := gatehouse.CredentialChange{OrgID: org.ID, UserID: user.ID, At: now,
+		EndSessions: true, KeepSession: cur.Session.TokenHash, EndRememberedBrowsers: true,
+		Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditContactChanged,
+			Reason: c.Kind, ClientIP: ip, At: now}}
+	switch c.Kind {
+	case gatehouse.ChallengeChangePhone:
+		change.Phone = &u.Phone
+	case gatehouse.ChallengeChangeEmail:
+		change.Email = &u.Email
+		change.VoidResetLinks = true // a link sent to the old address dies with it
+	}
+	if err := s.store.ChangeCredentials(ctx, change); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			return nil, err
 		}
 		return nil, s.unavailable("save contact", err)
 	}
-	if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID); err != nil {
-		return nil, s.unavailable("revoke remembered browsers", err)
-	}
 	*user = u
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditContactChanged,
-		Reason: c.Kind, ClientIP: ip, At: now})
 	for _, n := range notices {
 		n.OrgName, n.At, n.ClientIP = org.Name, now, ip
 		s.notify(ctx, n)

@@ -38,6 +38,7 @@ type Store interface {
 	gatehouse.ChallengeStore
 	gatehouse.OTPCounterStore
 	gatehouse.RememberStore
+	gatehouse.CredentialStore
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
 }

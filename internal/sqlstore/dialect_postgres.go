@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -20,7 +22,7 @@ var postgresDialect = dialect{
 	tableExists:    `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1`,
 }
 
-func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
+func openPostgres(ctx context.Context, databaseURL string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
 	// pgx redacts the password from its parse errors.
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
@@ -32,7 +34,11 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
-	db := stdlib.OpenDB(*cfg)
+	c := stdlib.GetConnector(*cfg)
+	if wrap != nil {
+		c = wrap(c)
+	}
+	db := sql.OpenDB(c)
 	// Every node has its own pool: stay well below PostgreSQL's default
 	// max_connections (100) with a few nodes. Recycling connections lets a
 	// failover or DNS change take effect.

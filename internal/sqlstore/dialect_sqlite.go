@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,7 +25,7 @@ var sqliteDialect = dialect{
 // a CLI command may write while the server runs.
 const sqliteBusyTimeout = "_pragma=busy_timeout(10000)"
 
-func openSQLite(ctx context.Context, path string) (*DB, error) {
+func openSQLite(ctx context.Context, path string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
 	switch {
 	case path == "":
 		return nil, errors.New("sqlstore: the SQLite database URL names no file: use sqlite:PATH")
@@ -41,7 +42,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// with SQLITE_BUSY halfway. WAL lets readers run beside the writer.
 	// FULL syncs the WAL at every commit: NORMAL already survives a killed
 	// process but may lose the last commits when the machine loses power.
-	write, err := sql.Open("sqlite", path+"?_txlock=immediate&"+sqliteBusyTimeout+
+	write, err := sqliteDB(wrap, path+"?_txlock=immediate&"+sqliteBusyTimeout+
 		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
@@ -59,7 +60,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 
 	// query_only makes a write sent to a reader fail at once, instead of
 	// competing with the writer for the lock.
-	read, err := sql.Open("sqlite", path+"?"+sqliteBusyTimeout+"&_query_only=1")
+	read, err := sqliteDB(wrap, path+"?"+sqliteBusyTimeout+"&_query_only=1")
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
@@ -72,6 +73,19 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
 	return &DB{dialect: sqliteDialect, write: write, read: read}, nil
+}
+
+// sqliteDB is sql.Open("sqlite", dsn) with the connector wrapped when wrap
+// is not nil.
+func sqliteDB(wrap func(driver.Connector) driver.Connector, dsn string) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if wrap != nil {
+		c = wrap(c)
+	}
+	return sql.OpenDB(c), nil
 }
 
 func sqliteViolation(err error) constraint {

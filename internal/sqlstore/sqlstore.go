@@ -12,6 +12,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -60,14 +61,21 @@ type dialect struct {
 // "sqlite://PATH"), or "postgres://…" / "postgresql://…". The folder of a
 // SQLite file must exist. The database is not migrated: call Migrate.
 func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	return OpenWrapped(ctx, databaseURL, nil)
+}
+
+// OpenWrapped is Open with every connection made through wrap (when not
+// nil). It exists for tests that put a fault-injecting driver between the
+// store and the database; the server never wraps.
+func OpenWrapped(ctx context.Context, databaseURL string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
 	scheme, rest, ok := strings.Cut(databaseURL, ":")
 	switch strings.ToLower(scheme) {
 	case "sqlite":
 		if ok {
-			return openSQLite(ctx, strings.TrimPrefix(rest, "//"))
+			return openSQLite(ctx, strings.TrimPrefix(rest, "//"), wrap)
 		}
 	case "postgres", "postgresql":
-		return openPostgres(ctx, databaseURL)
+		return openPostgres(ctx, databaseURL, wrap)
 	}
 	// Never echo the URL itself: it may carry a password.
 	what := "a database URL without a scheme"

@@ -47,18 +47,27 @@ type options struct {
 	publicURL string
 	dev       bool
 	now       func() time.Time // nil: the real clock
+	db        *sqlstore.DB     // nil: a new SQLite store
+	outbox    *sqlstore.DB     // where the test messenger keeps messages; nil: db
 }
 
 func newEnv(t *testing.T, opt options) *env {
 	t.Helper()
-	db := testdb.SQLite(t)
+	db := opt.db
+	if db == nil {
+		db = testdb.SQLite(t)
+	}
+	outbox := opt.outbox
+	if outbox == nil {
+		outbox = db
+	}
 	ctx := context.Background()
 	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	box := &outboxMessenger{db: db}
+	box := &outboxMessenger{db: outbox}
 	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Observe: m.SignIn, ObserveDelivery: m.Delivery, Messenger: box, NormalizePhone: phone.Normalize, Now: opt.now})
 	if err != nil {
 		t.Fatal(err)
@@ -521,7 +530,7 @@ func (o *outboxMessenger) Notify(ctx context.Context, n gatehouse.Notice) error 
 // lastCode is the newest code in the outbox.
 func (e *env) lastCode() string {
 	e.t.Helper()
-	msgs, err := e.db.ListOutboxMessages(context.Background(), 50)
+	msgs, err := e.box.db.ListOutboxMessages(context.Background(), 50)
 	if err != nil {
 		e.t.Fatal(err)
 	}
