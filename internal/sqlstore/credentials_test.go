@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -105,21 +106,25 @@ func (f *credentialFixture) state(t *testing.T) credentialState {
 
 func TestChangeCredentialsSQLite(t *testing.T) {
 	t.Parallel()
-	testChangeCredentials(t, func(t *testing.T) *sqlstore.DB { return testdb.SQLite(t) })
+	testChangeCredentials(t, func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db") })
 }
 
 func TestChangeCredentialsPostgres(t *testing.T) {
 	t.Parallel()
-	testChangeCredentials(t, func(t *testing.T) *sqlstore.DB {
-		db, err := sqlstore.Open(t.Context(), testdb.PostgresURL(t))
+	testChangeCredentials(t, func(t *testing.T) string { return testdb.PostgresURL(t) })
+}
+
+// testChangeCredentials holds ChangeCredentials to its contract on the
+// database newURL gives; two stores opened on one URL are two nodes.
+func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
+	open := func(t *testing.T, url string) *sqlstore.DB {
+		db, err := sqlstore.Open(t.Context(), url)
 		must(t, err)
 		t.Cleanup(func() { db.Close() })
 		must(t, db.Migrate(t.Context()))
 		return db
-	})
-}
-
-func testChangeCredentials(t *testing.T, fresh func(t *testing.T) *sqlstore.DB) {
+	}
+	fresh := func(t *testing.T) *sqlstore.DB { return open(t, newURL(t)) }
 	before := credentialState{hash: "old-hash", email: "staff@clinic.test", sessions: 2, remembered: 1, pending: true, linkA: true, linkB: true, otpFailures: 7}
 	everything := func(f *credentialFixture) gatehouse.CredentialChange {
 		return gatehouse.CredentialChange{OrgID: f.org.ID, UserID: f.user.ID, At: credT0.Add(time.Minute),
@@ -185,13 +190,15 @@ func testChangeCredentials(t *testing.T, fresh func(t *testing.T) *sqlstore.DB) 
 		}
 	})
 
-	t.Run("forty resets racing on one link: exactly one saves", func(t *testing.T) {
-		f := newCredentialFixture(t, fresh(t))
+	t.Run("forty resets on two nodes racing on one link: exactly one saves", func(t *testing.T) {
+		url := newURL(t)
+		f := newCredentialFixture(t, open(t, url))
+		nodes := []*sqlstore.DB{f.db, open(t, url)}
 		var wins, lost atomic.Int32
 		var wg sync.WaitGroup
-		for range 40 {
+		for i := range 40 {
 			wg.Go(func() {
-				err := f.db.ChangeCredentials(context.Background(), everything(f))
+				err := nodes[i%2].ChangeCredentials(context.Background(), everything(f))
 				switch gatehouse.ErrorCode(err) {
 				case "":
 					wins.Add(1)
