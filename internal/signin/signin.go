@@ -37,6 +37,7 @@ type Store interface {
 	gatehouse.ThrottleStore
 	gatehouse.ChallengeStore
 	gatehouse.OTPCounterStore
+	gatehouse.CounterStore
 	gatehouse.RememberStore
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
