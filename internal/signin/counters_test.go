@@ -290,3 +290,87 @@ func TestParallelWrongCodesNeverPassTheUsersBound(t *testing.T) {
 		}
 	})
 }
+
+func (f *faultyStore) ReserveSend(ctx context.Context, r gatehouse.SendRecord, since time.Time, caps gatehouse.SendCaps) (int64, gatehouse.SendCounts, bool, error) {
+	if err := f.check("ReserveSend"); err != nil {
+		return 0, gatehouse.SendCounts{}, false, err
+	}
+	return f.DB.ReserveSend(ctx, r, since, caps)
+}
+
+func (f *faultyStore) CancelSend(ctx context.Context, id int64) error {
+	if err := f.check("CancelSend"); err != nil {
+		return err
+	}
+	return f.DB.CancelSend(ctx, id)
+}
+
+func (f *faultyStore) TakeCode(ctx context.Context, orgID, userID, challengeID string, hash []byte, now time.Time, maxFailures int) (gatehouse.CodeAttempt, error) {
+	if err := f.check("TakeCode"); err != nil {
+		return gatehouse.CodeAttempt{}, err
+	}
+	return f.DB.TakeCode(ctx, orgID, userID, challengeID, hash, now, maxFailures)
+}
+
+func TestTheCountersFailClosed(t *testing.T) {
+	ctx := context.Background()
+	t.Run("when the send cannot be reserved, nothing is delivered", func(t *testing.T) {
+		f := newFixture(t)
+		_, _, req := f.strict(nil)
+		f.store.fail["ReserveSend"] = true
+		res, err := f.svc.Login(ctx, req)
+		wantCode(t, err, gatehouse.EUNAVAILABLE)
+		if n, _ := f.inbox.count(); n != 0 || res != nil {
+			t.Errorf("%d codes sent, result %+v", n, res)
+		}
+	})
+	t.Run("when a failed delivery cannot be given back, it still counts", func(t *testing.T) {
+		f := newFixture(t)
+		_, u, req := f.strict(nil)
+		f.inbox.fail = true
+		f.store.fail["CancelSend"] = true
+		_, err := f.svc.Login(ctx, req)
+		wantCode(t, err, gatehouse.EDELIVERYFAILED)
+		if c, _ := f.db.CountSends(ctx, u.ID, u.Email, req.ClientIP, f.clock.Now().Add(-time.Hour)); c.User != 1 {
+			t.Errorf("%d sends counted, want the one that could not be given back", c.User)
+		}
+	})
+	t.Run("a resend refused as too soon counts nothing", func(t *testing.T) {
+		f := newFixture(t)
+		_, u, req := f.strict(nil)
+		res, err := f.svc.Login(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			_, err = f.svc.Resend(ctx, res.Pending.Token, req.ClientIP)
+			wantCode(t, err, gatehouse.ERESENDTOOSOON)
+		}
+		if c, _ := f.db.CountSends(ctx, u.ID, u.Email, req.ClientIP, f.clock.Now().Add(-time.Hour)); c.User != 1 {
+			t.Errorf("%d sends counted, want 1", c.User)
+		}
+	})
+	t.Run("when the code cannot be taken, nobody is signed in and nothing is counted", func(t *testing.T) {
+		f := newFixture(t)
+		org, u, req := f.strict(nil)
+		res, err := f.svc.Login(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.store.fail["TakeCode"] = true
+		for _, code := range []string{f.inbox.lastCode(t).Code, wrongOf(f.inbox.lastCode(t).Code)} {
+			done, err := f.verify(res.Pending.Token, code)
+			wantCode(t, err, gatehouse.EUNAVAILABLE)
+			if done != nil {
+				t.Errorf("signed in: %+v", done)
+			}
+		}
+		if got, _ := f.db.UserByID(ctx, org.ID, u.ID); got.OTPFailures != 0 {
+			t.Errorf("%d failures counted", got.OTPFailures)
+		}
+		f.store.fail["TakeCode"] = false
+		if _, err := f.verify(res.Pending.Token, f.inbox.lastCode(t).Code); err != nil {
+			t.Errorf("the code after the store came back: %v", err)
+		}
+	})
+}
