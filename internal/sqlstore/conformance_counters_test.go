@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,6 +196,47 @@ func testCounters(t *testing.T, newURL func(t *testing.T) string) {
 		}
 		if c, err := db.CountSends(t.Context(), "u1", "a@x.test", ip, since); err != nil || c.User != 11 || c.Address != 11 {
 			t.Errorf("CountSends = %+v, %v; want 11", c, err)
+		}
+	})
+
+	t.Run("sends logged before the upgrade still count as codes, IPv4 ones by their /24", func(t *testing.T) {
+		db := open(t, newURL(t))
+		ms, err := loadMigrations(db.Dialect())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.version == 6 {
+				for i, ip := range []string{"203.0.113.7", "203.0.113.8", "2001:db8::1"} {
+					if _, err := db.write.ExecContext(t.Context(), `
+						INSERT INTO code_sends (user_id, destination, client_ip, sent_at) VALUES ($1, $2, $3, $4)`,
+						"u1", fmt.Sprintf("d%d", i), ip, millis(t0)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := db.apply(t.Context(), m); err != nil {
+				t.Fatalf("%s: %v", m.name, err)
+			}
+		}
+		if _, c, ok := reserve(t, db, "u1", "d0", "203.0.113.200"); !ok || c != (gatehouse.SendCounts{User: 3, Destination: 1, Address: 2}) {
+			t.Errorf("after the upgrade: %+v %v; want the old sends counted (IPv6 ones by no network)", c, ok)
+		}
+	})
+
+	t.Run("the caps' counts each read an index, never the whole send log", func(t *testing.T) {
+		db, _ := nodes(t)
+		if db.Dialect() != "sqlite" {
+			t.Skip("SQLite's plans only")
+		}
+		plan := sqlitePlan(t, db, countCodeSends, "u1", "d", "192.0.2.0/24", millis(since))
+		for _, index := range []string{"code_sends_user", "code_sends_destination", "code_sends_client_net"} {
+			if !strings.Contains(plan, "USING INDEX "+index+" ") {
+				t.Errorf("the plan does not use %s:\n%s", index, plan)
+			}
+		}
+		if strings.Contains(plan, "SCAN code_sends") {
+			t.Errorf("the plan scans the send log:\n%s", plan)
 		}
 	})
 
