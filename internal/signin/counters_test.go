@@ -374,3 +374,34 @@ func TestTheCountersFailClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestParallelContactChangesSendNoMoreCodesThanTheCap: a signed-in user's
+// 40 parallel changes of phone number send at most the per-user cap.
+func TestParallelContactChangesSendNoMoreCodesThanTheCap(t *testing.T) {
+	forEachStore(t, func(t *testing.T, dbs []*sqlstore.DB) {
+		g := newGate(racers)
+		c := newCluster(t, g, dbs)
+		u, req := c.addStrict(t, gatehouse.OTPEmail, "")
+		org, err := c.db.OrganizationByID(t.Context(), u.OrgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := &signin.Current{Organization: org, User: u}
+		var wg sync.WaitGroup
+		var results tally
+		for i := range racers {
+			svc := c.node(i)
+			wg.Go(func() {
+				defer g.done()
+				_, err := svc.StartContactChange(context.Background(), cur, gatehouse.ChallengeChangePhone,
+					fmt.Sprintf("+358 40 123 45%02d", i), testPassword, req.ClientIP, "Mozilla/5.0")
+				results.add(err)
+			})
+		}
+		wg.Wait()
+		if n := len(g.sent()); n != gatehouse.MaxSendsPerUser || results.n[""] != n ||
+			results.n[gatehouse.ERESENDTOOSOON] != racers-gatehouse.MaxSendsPerUser {
+			t.Errorf("%d parallel contact changes sent %d codes (results %v); want exactly %d", racers, n, results.n, gatehouse.MaxSendsPerUser)
+		}
+	})
+}
