@@ -304,7 +304,8 @@ func (s *Service) takeCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 }
 
 // wrongCode reports a wrong code, already counted against the user (total
-// consecutive, across sign-ins) by TakeCode, and tells the user by e-mail when a pending sign-in runs out of tries.
+// consecutive, across sign-ins) by TakeCode, and tells the user by e-mail
+// when a pending sign-in runs out of tries.
 func (s *Service) wrongCode(ctx context.Context, c *gatehouse.Challenge, org *gatehouse.Organization, user *gatehouse.User,
 	failures, total int, ip netip.Addr, now time.Time) error {
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditCodeWrong, ClientIP: ip, At: now,
