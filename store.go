@@ -20,6 +20,7 @@ type Store interface {
 	OutboxStore
 	ChallengeStore
 	OTPCounterStore
+	CounterStore
 	RememberStore
 	ResetStore
 	ConsoleStore

@@ -157,7 +157,10 @@ type ChallengeStore interface {
 	// (CodeWrong). CodeOver when the challenge is not live. failures is the
 	// count after the call.
 	ConsumeCode(ctx context.Context, challengeID string, hash []byte, now time.Time, maxFailures int) (result string, failures int, err error)
-	// RecordSend logs a delivered code; CountSends counts those since.
+	// RecordSend logs a delivered message that is not a code (a password
+	// reset e-mail); codes are logged by ReserveSend (CounterStore), whose
+	// caps count only codes. CountSends counts every send logged since, by
+	// user, destination and exact client address.
 	RecordSend(ctx context.Context, r SendRecord) error
 	CountSends(ctx context.Context, userID, destination string, ip netip.Addr, since time.Time) (SendCounts, error)
 	// DeleteExpiredChallenges is the periodic clean-up of short-lived

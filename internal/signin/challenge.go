@@ -94,15 +94,22 @@ func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organizatio
 // nobody and the user may try again at once.
 func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gatehouse.Organization, user *gatehouse.User,
 	ip netip.Addr, now time.Time, p *Pending) error {
-	counts, err := s.store.CountSends(ctx, user.ID, c.Destination, ip, now.Add(-gatehouse.SendWindow))
+	// The send is reserved under the caps, atomically, before anything is
+	// delivered: racing sign-ins on any node cannot all pass a check that
+	// only a later write would have closed.
+	reservation, _, ok, err := s.store.ReserveSend(ctx, gatehouse.SendRecord{UserID: user.ID, Destination: c.Destination, ClientIP: ip, At: now},
+		now.Add(-gatehouse.SendWindow), gatehouse.DefaultSendCaps())
 	if err != nil {
-		return s.unavailable("count sends", err)
+		return s.unavailable("reserve send", err)
 	}
-	if counts.User >= gatehouse.MaxSendsPerUser || counts.Destination >= gatehouse.MaxSendsPerDest || counts.Address >= gatehouse.MaxSendsPerAddress {
+	if !ok {
 		return &gatehouse.Error{Code: gatehouse.ERESENDTOOSOON, RetryAfter: gatehouse.SendWindow,
 			Message: fmt.Sprintf("Too many codes were sent in the last %d minutes. Try again later.", int(gatehouse.SendWindow.Minutes()))}
 	}
 	ok, prev, next, err := s.store.ClaimSend(ctx, c.ID, now, gatehouse.ResendGap)
+	if err != nil || !ok {
+		s.cancelSend(ctx, reservation)
+	}
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return loginExpired()
 	} else if err != nil {
@@ -115,12 +122,14 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	code, err := newCode(s.rand)
 	if err != nil {
 		s.releaseSend(ctx, c.ID, prev)
+		s.cancelSend(ctx, reservation)
 		return s.unavailable("make code", err)
 	}
 	hash := s.codeHash(c.ID, code)
 	expires := now.Add(gatehouse.CodeLifetime)
 	if err := s.store.AddCode(ctx, c.ID, hash, now, expires); err != nil {
 		s.releaseSend(ctx, c.ID, prev)
+		s.cancelSend(ctx, reservation)
 		return s.unavailable("save code", err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.deliver)
@@ -134,6 +143,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 			s.log.ErrorContext(ctx, "could not drop undelivered code", "error", derr)
 		}
 		s.releaseSend(ctx, c.ID, prev)
+		s.cancelSend(ctx, reservation)
 		s.audit(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeDeliveryFailed,
 			Reason: string(c.Channel), ClientIP: ip, At: now, Detail: map[string]string{"destination": Mask(c.Channel, c.Destination)}})
 		what := "e-mail"
@@ -144,9 +154,6 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 			Message: "We could not send the " + what + " with your code. Try again in a moment."}
 	}
 	s.observeD(string(c.Channel), "sent")
-	if err := s.store.RecordSend(ctx, gatehouse.SendRecord{UserID: user.ID, Destination: c.Destination, ClientIP: ip, At: now}); err != nil {
-		return s.unavailable("record send", err)
-	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeSent,
 		Reason: string(c.Channel), ClientIP: ip, At: now, Detail: map[string]string{"destination": Mask(c.Channel, c.Destination)}})
 	p.Status = StatusCodeSent
@@ -156,6 +163,14 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	p.ResendAt = now.Add(gatehouse.ResendGap)
 	p.ExpiresAt = c.ExpiresAt
 	return nil
+}
+
+// cancelSend gives back a reserved send that was not delivered. If that
+// fails the reservation stays and counts: closed, not open.
+func (s *Service) cancelSend(ctx context.Context, id int64) {
+	if err := s.store.CancelSend(ctx, id); err != nil {
+		s.log.ErrorContext(ctx, "could not cancel a reserved send", "error", err)
+	}
 }
 
 func (s *Service) releaseSend(ctx context.Context, id string, prev time.Time) {
@@ -266,35 +281,33 @@ func (s *Service) takeCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
 		return otpLocked(wait, locked)
 	}
-	result, failures, err := s.store.ConsumeCode(ctx, c.ID, s.codeHash(c.ID, code), now, gatehouse.ChallengeMaxFailures)
+	// The check above is only a fast refusal from an earlier read: TakeCode
+	// checks the user's bound again in the same atomic step that counts.
+	a, err := s.store.TakeCode(ctx, org.ID, user.ID, c.ID, s.codeHash(c.ID, code), now, gatehouse.ChallengeMaxFailures)
 	if err != nil {
-		return s.unavailable("consume code", err)
+		return s.unavailable("take code", err)
 	}
-	switch result {
+	switch a.Result {
 	case gatehouse.CodeAccepted:
+		return nil
+	case gatehouse.CodeLocked:
+		return otpLocked(a.Wait, a.Locked)
 	case gatehouse.CodeOver:
 		return over()
 	case gatehouse.CodeExpired:
 		return &gatehouse.Error{Code: gatehouse.ECODEEXPIRED, Message: "That code has expired. Ask for a new one."}
 	case gatehouse.CodeWrong:
-		return s.wrongCode(ctx, c, org, user, failures, ip, now)
+		return s.wrongCode(ctx, c, org, user, a.Failures, a.UserFailures, ip, now)
 	default:
-		return s.unavailable("consume code", fmt.Errorf("unknown result %q", result))
+		return s.unavailable("take code", fmt.Errorf("unknown result %q", a.Result))
 	}
-	if err := s.store.ResetOTPFailures(ctx, org.ID, user.ID, now); err != nil {
-		return s.unavailable("reset code failures", err)
-	}
-	return nil
 }
 
-// wrongCode counts a wrong code against the user, across sign-ins, and
-// tells the user by e-mail when a pending sign-in runs out of tries.
+// wrongCode reports a wrong code, already counted against the user (total
+// consecutive, across sign-ins) by TakeCode, and tells the user by e-mail
+// when a pending sign-in runs out of tries.
 func (s *Service) wrongCode(ctx context.Context, c *gatehouse.Challenge, org *gatehouse.Organization, user *gatehouse.User,
-	failures int, ip netip.Addr, now time.Time) error {
-	total, err := s.store.RecordOTPFailure(ctx, org.ID, user.ID, now)
-	if err != nil {
-		return s.unavailable("count code failure", err)
-	}
+	failures, total int, ip netip.Addr, now time.Time) error {
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditCodeWrong, ClientIP: ip, At: now,
 		Detail: map[string]string{"attempt": fmt.Sprint(failures), "consecutive": fmt.Sprint(total)}})
 	if total >= gatehouse.OTPLockFailures {

@@ -37,6 +37,7 @@ type Store interface {
 	gatehouse.ThrottleStore
 	gatehouse.ChallengeStore
 	gatehouse.OTPCounterStore
+	gatehouse.CounterStore
 	gatehouse.RememberStore
 	gatehouse.CredentialStore
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error

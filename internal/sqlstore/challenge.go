@@ -290,19 +290,20 @@ func (db *DB) ConsumeCode(ctx context.Context, challengeID string, hash []byte, 
 	return gatehouse.CodeOver, failures, nil
 }
 
-// RecordSend logs a delivered code.
+// RecordSend logs a delivered message that is not a code (a password reset
+// e-mail): CountSends counts it, ReserveSend's code caps do not.
 func (db *DB) RecordSend(ctx context.Context, r gatehouse.SendRecord) error {
 	_, err := db.write.ExecContext(ctx, `
-		INSERT INTO code_sends (user_id, destination, client_ip, sent_at) VALUES ($1, $2, $3, $4)`,
-		r.UserID, r.Destination, addrText(r.ClientIP), millis(r.At))
+		INSERT INTO code_sends (user_id, destination, client_ip, client_net, kind, sent_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		r.UserID, r.Destination, addrText(r.ClientIP), clientNet(r), sendKindOther, millis(r.At))
 	if err != nil {
 		return fmt.Errorf("sqlstore: record send: %w", err)
 	}
 	return nil
 }
 
-// CountSends counts the codes delivered at or after since: to the user, to
-// destination and to clients at ip. An empty destination or an invalid
+// CountSends counts the sends, codes and others, at or after since: to the
+// user, to destination and to clients at exactly ip. An empty destination or an invalid
 // address counts 0 rather than lumping every unknown together.
 func (db *DB) CountSends(ctx context.Context, userID, destination string, ip netip.Addr, since time.Time) (gatehouse.SendCounts, error) {
 	var c gatehouse.SendCounts
