@@ -50,6 +50,7 @@ Usage:
   gatehouse serve     [flags]   run the server
   gatehouse migrate   [flags]   apply database migrations
   gatehouse demo      [flags]   run with a demo organization on an embedded database
+  gatehouse backup --to FILE [--force]   copy a SQLite database while it serves
   gatehouse org create --slug S --name N [--enforce-2fa=true|false]
   gatehouse org list
   gatehouse org settings --org S [--enforce-2fa=true|false] [--otp-method sms|email]
@@ -82,6 +83,8 @@ func run(ctx context.Context, e *env) int {
 		err = cmdDemo(ctx, e, rest)
 	case "migrate":
 		err = cmdMigrate(ctx, e, rest)
+	case "backup":
+		err = cmdBackup(ctx, e, rest)
 	case "org":
 		err = cmdOrg(ctx, e, rest)
 	case "user":
