@@ -27,13 +27,19 @@ import (
 // test can stop a server and start another on the same database.
 func (te *testEnv) serveUntil(args ...string) (string, func()) {
 	te.t.Helper()
+	return te.serveNode(nil, args...)
+}
+
+// serveNode is serveUntil on a node whose clock the test sets.
+func (te *testEnv) serveNode(clock *clockOptions, args ...string) (string, func()) {
+	te.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &env{args: append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), stdin: strings.NewReader(""),
 			stdout: io.Discard, stderr: te.logs, getenv: func(k string) string { return te.vars[k] },
-			listening: func(a net.Addr) { addr <- a }})
+			listening: func(a net.Addr) { addr <- a }, clock: clock})
 	}()
 	select {
 	case a := <-addr:

@@ -42,6 +42,9 @@ type env struct {
 	// listening, when set, is told the address the server listens on
 	// (tests listen on port 0).
 	listening func(net.Addr)
+	// clock, when set, replaces this machine's clock in serve (tests run
+	// a node whose clock is off).
+	clock *clockOptions
 }
 
 const usage = `Gatehouse: a sign-in server with organization-wide two-factor authentication.
