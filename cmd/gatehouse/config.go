@@ -29,6 +29,8 @@ type Config struct {
 	LogLevel        string
 	DataDir         string // demo only
 
+	clock clockOptions // not a setting: tests inject it through env
+
 	SMTPURL          string
 	EmailFrom        string
 	SMSProvider      string

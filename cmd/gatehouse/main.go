@@ -42,6 +42,9 @@ type env struct {
 	// listening, when set, is told the address the server listens on
 	// (tests listen on port 0).
 	listening func(net.Addr)
+	// clock, when set, replaces this machine's clock in serve (tests run
+	// a node whose clock is off).
+	clock *clockOptions
 }
 
 const usage = `Gatehouse: a sign-in server with organization-wide two-factor authentication.
@@ -50,6 +53,7 @@ Usage:
   gatehouse serve     [flags]   run the server
   gatehouse migrate   [flags]   apply database migrations
   gatehouse demo      [flags]   run with a demo organization on an embedded database
+  gatehouse backup --to FILE [--force]   copy a SQLite database while it serves
   gatehouse org create --slug S --name N [--enforce-2fa=true|false]
   gatehouse org list
   gatehouse org settings --org S [--enforce-2fa=true|false] [--otp-method sms|email]
@@ -82,6 +86,8 @@ func run(ctx context.Context, e *env) int {
 		err = cmdDemo(ctx, e, rest)
 	case "migrate":
 		err = cmdMigrate(ctx, e, rest)
+	case "backup":
+		err = cmdBackup(ctx, e, rest)
 	case "org":
 		err = cmdOrg(ctx, e, rest)
 	case "user":

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
 	"github.com/gatehousehq/gatehouse/internal/clientip"
+	"github.com/gatehousehq/gatehouse/internal/dbclock"
 	"github.com/gatehousehq/gatehouse/internal/federation"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
@@ -62,6 +63,10 @@ type app struct {
 	accounts   *accounts.Service
 	federation *federation.Service
 	metrics    *metrics.Metrics
+	// now is the clock of every expiry and window (startClock); clock,
+	// on PostgreSQL, keeps it on the database's time.
+	now   func() time.Time
+	clock *dbclock.Clock
 }
 
 // openStore opens the database and applies pending migrations.
@@ -107,11 +112,15 @@ func newApp(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a := &app{store: db, metrics: metrics.New()}
+	if err := a.startClock(ctx, c, log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if a.hasher, err = newHasher(c, a.metrics); err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.accounts = &accounts.Service{Store: db, Hasher: a.hasher, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Logger: log}
+	a.accounts = &accounts.Service{Store: db, Hasher: a.hasher, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Logger: log, Now: a.now}
 	return a, nil
 }
 
@@ -128,7 +137,7 @@ func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messeng
 		Store: a.store, Hasher: a.hasher, Logger: log, Secret: secret, Messenger: m, NormalizePhone: phone.Normalize,
 		Federation:  a.federation,
 		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
-		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery,
+		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery, Now: a.now,
 	})
 	return err
 }
@@ -136,7 +145,7 @@ func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messeng
 // startFederation opens the organizations' LDAP and SAML2 set-up, sealed
 // under the server secret.
 func (a *app) startFederation(secret []byte) error {
-	fed, err := federation.New(a.store, secret, nil)
+	fed, err := federation.New(a.store, secret, a.now)
 	if err != nil {
 		return err
 	}
@@ -174,6 +183,9 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	trusted, err := clientip.ParseTrusted(c.TrustedProxies)
 	if err != nil {
 		return usageError("--trusted-proxies: %v", err)
+	}
+	if e.clock != nil {
+		c.clock = *e.clock
 	}
 	a, err := newApp(ctx, c, log)
 	if err != nil {
@@ -219,6 +231,7 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go cleanSessions(ctx, a, c, log)
+	a.runClock(ctx, log)
 
 	if d := password.DefaultParams(); c.Argon2Memory < uint(d.Memory) || c.Argon2Time < uint(d.Time) {
 		log.Warn("password hashing is weaker than the recommended argon2id m=19456 KiB, t=2: use this only for tests",
@@ -264,7 +277,7 @@ func cleanSessions(ctx context.Context, a *app, c *Config, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			now := time.Now()
+			now := a.now()
 			n, err := a.store.DeleteExpiredSessions(ctx, now, now.Add(-c.SessionIdle))
 			if err != nil {
 				log.Warn("session clean-up failed", "error", err)
