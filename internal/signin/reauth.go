@@ -46,12 +46,19 @@ func (s *Service) ReauthNeedsCode(cur *Current, ip netip.Addr) (bool, error) {
 // names the challenge to verify. The code step belongs to this session
 // alone.
 //
-// Returns EINVALID for an empty password, EINVALIDCREDENTIALS for a wrong
+// Returns ESSOREQUIRED for a SAML2 organization (sign in again at its
+// Location), EINVALID for an empty password, EINVALIDCREDENTIALS for a wrong
 // one (counted like a failed sign-in), ETOOMANYATTEMPTS while backing off or
 // locked by wrong codes, EBUSY, and what sending a code returns
 // (EDELIVERYFAILED and ERESENDTOOSOON together with the result, so the
 // client can resend).
 func (s *Service) StartReauth(ctx context.Context, cur *Current, password string, ip netip.Addr) (*Reauth, error) {
+	if cur.Organization.Settings.AuthMethod == gatehouse.AuthSAML2 {
+		// No password here: a new sign-in through the identity provider
+		// starts a fresh session.
+		return nil, &gatehouse.Error{Code: gatehouse.ESSOREQUIRED, Location: "/saml/" + cur.Organization.Slug + "/login",
+			Message: "This organization signs in through its identity provider."}
+	}
 	if password == "" {
 		return nil, gatehouse.FieldError("password", "The password is required.")
 	}

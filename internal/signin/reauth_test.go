@@ -126,3 +126,18 @@ func TestReauthenticationNeedsNoCodeWhereSignInAsksNone(t *testing.T) {
 		t.Error("not recorded")
 	}
 }
+
+func TestSAML2UsersReauthenticateBySigningInAgain(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	res, err := f.login("clinic", "staff@clinic.test", testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := f.svc.Authenticate(ctx, res.SessionToken)
+	cur.Organization.Settings.AuthMethod = gatehouse.AuthSAML2
+	_, err = f.svc.StartReauth(ctx, cur, testPassword, netip.MustParseAddr("198.51.100.7"))
+	if ge := wantCode(t, err, gatehouse.ESSOREQUIRED); ge.Location != "/saml/clinic/login" {
+		t.Errorf("location %q", ge.Location)
+	}
+}
