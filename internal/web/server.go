@@ -43,7 +43,6 @@ type SignIn interface {
 	FederatedLogin(ctx context.Context, org *gatehouse.Organization, id signin.Identity, ip netip.Addr, userAgent, previousSession string) (*signin.LoginResult, error)
 	FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason string, ip netip.Addr)
 	RecentlyAuthenticated(cur *signin.Current) bool
-	ReauthNeedsCode(cur *signin.Current, ip netip.Addr) (bool, error)
 	StartReauth(ctx context.Context, cur *signin.Current, password string, ip netip.Addr) (*signin.Reauth, error)
 	VerifyReauth(ctx context.Context, cur *signin.Current, id, code string, ip netip.Addr) (*signin.Reauth, error)
 	ResendReauth(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) (*signin.Reauth, error)
