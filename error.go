@@ -36,6 +36,7 @@ const (
 	ERESENDTOOSOON      = "resend_too_soon"    // RetryAfter says when the next send is allowed
 	EDELIVERYFAILED     = "delivery_failed"    // the e-mail or SMS provider failed; nothing was counted
 	EPHONENOTEXPECTED   = "phone_not_expected" // a phone number was sent where none is asked for
+	EREAUTHREQUIRED     = "reauth_required"    // the change needs a recent authentication (Actor.RequireRecent)
 )
 
 // Error is an error meant for the person or program on the other side.

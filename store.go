@@ -67,6 +67,10 @@ type UserStore interface {
 	// exemption and UpdatedAt as the caller set them (not the password). Returns ENOTFOUND unless the user exists
 	// in u.OrgID, ECONFLICT if the new e-mail is taken.
 	UpdateUser(ctx context.Context, u *User) error
+	// PatchUser writes only the fields set in p, and UpdatedAt = at, in
+	// one statement, and returns the user as saved. Returns ENOTFOUND
+	// unless the user exists in orgID, ECONFLICT if the new e-mail is taken.
+	PatchUser(ctx context.Context, orgID, userID string, p UserPatch, at time.Time) (*User, error)
 	// SetPasswordHash replaces the user's password hash. Returns ENOTFOUND
 	// unless the user exists in orgID.
 	SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error

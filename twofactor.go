@@ -69,6 +69,10 @@ const (
 	// own change: first a code to the current channel, then one to the new.
 	ChallengeChangePhone = "change_phone"
 	ChallengeChangeEmail = "change_email"
+	// ChallengeReauth is a signed-in user's re-authentication: after the
+	// password, a code proves the second factor again. It belongs to one
+	// session (NewValue holds the hex of that session's token hash).
+	ChallengeReauth = "reauth"
 )
 
 // Challenge is a verification by code in progress. Codes are stored only
@@ -268,6 +272,16 @@ const (
 	NoticeWelcome       = "welcome"
 	NoticeEmailChanged  = "email_changed"
 	NoticePhoneChanged  = "phone_changed"
+	// NoticeChangedByAdmin tells a user that an admin changed their e-mail
+	// address, phone number or exemption from 2FA; Field says which.
+	NoticeChangedByAdmin = "changed_by_admin"
+)
+
+// Fields of a NoticeChangedByAdmin.
+const (
+	NoticeFieldEmail     = "email"
+	NoticeFieldPhone     = "phone"             // OldValue and NewValue masked
+	NoticeFieldExemption = "two_factor_exempt" // NewValue "true" or "false"
 )
 
 // Notice is an e-mail telling a user what happened to their account.
@@ -282,4 +296,6 @@ type Notice struct {
 	OldValue, NewValue string
 	Link               string
 	Lifetime           time.Duration
+	// Field, for NoticeChangedByAdmin, names what changed.
+	Field string
 }

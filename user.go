@@ -77,3 +77,20 @@ func ValidateUserName(name string) error {
 	}
 	return nil
 }
+
+// UserPatch is a change of some of a user's fields: only the fields that
+// are set are written, so two admins (or an admin and the user) changing
+// different fields at once cannot undo each other's change, and a disable
+// cannot be lost to an edit made from an earlier read.
+type UserPatch struct {
+	Email           *string
+	Name            *string
+	Phone           *string // "" removes the phone
+	Role            *Role
+	Disabled        *bool
+	TwoFactorExempt *bool
+	Locale          *string
+}
+
+// Empty reports whether the patch sets no field.
+func (p UserPatch) Empty() bool { return p == UserPatch{} }

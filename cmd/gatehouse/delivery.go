@@ -69,6 +69,8 @@ func (m *messenger) Notify(ctx context.Context, n gatehouse.Notice) error {
 		msg, err = mail.EmailChangedMessage(n.To, n.OrgName, n.OldValue, n.NewValue, n.At)
 	case gatehouse.NoticePhoneChanged:
 		msg, err = mail.PhoneChangedMessage(n.To, n.OrgName, n.OldValue, n.NewValue, n.At)
+	case gatehouse.NoticeChangedByAdmin:
+		msg, err = mail.ChangedByAdminMessage(n.To, n.OrgName, n.Field, n.OldValue, n.NewValue, n.At)
 	default:
 		return fmt.Errorf("unknown notice %q", n.Kind)
 	}

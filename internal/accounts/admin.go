@@ -3,18 +3,40 @@ package accounts
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
 
-// Actor is who makes an administrative change, for the audit log.
-type Actor struct {
-	UserID   string // "" for the command line
-	ClientIP netip.Addr
+// Actor is who makes an administrative change (gatehouse.Actor): the
+// guarded methods below check it, so that pages, API and command line share
+// one rule. The command line passes gatehouse.OperatorActor().
+type Actor = gatehouse.Actor
+
+// guard is the check of every change of sign-in policy, federation,
+// exemptions, roles, disabling and contact details: an admin of org (or
+// the operator) who authenticated within gatehouse.ReauthWindow. Returns
+// EFORBIDDEN or EREAUTHREQUIRED.
+func (s *Service) guard(actor Actor, org *gatehouse.Organization) error {
+	if err := actor.RequireAdmin(org.ID); err != nil {
+		return err
+	}
+	return actor.RequireRecent(s.now())
 }
+
+// SettingsChange is an admin's new password settings. ConfirmTwoFactorOff
+// is the admin's explicit yes to turning enforcement of two-factor
+// authentication off in a password organization; without it that change is
+// refused, whichever way it comes in.
+type SettingsChange struct {
+	Settings            gatehouse.PasswordSettings
+	ConfirmTwoFactorOff bool
+}
+
+// FieldConfirmTwoFactorOff is the Field of the EINVALID error that asks for
+// SettingsChange.ConfirmTwoFactorOff.
+const FieldConfirmTwoFactorOff = "confirm_disable_two_factor"
 
 // Organization returns an organization by slug; ENOTFOUND names the slug.
 func (s *Service) Organization(ctx context.Context, slug string) (_ *gatehouse.Organization, err error) {
@@ -28,14 +50,24 @@ func (s *Service) Organization(ctx context.Context, slug string) (_ *gatehouse.O
 // method, revokes every remembered browser of the organization (DESIGN.md
 // §3). The change is audited with the settings before and after.
 //
-// Returns EINVALID / EINVALIDNETWORK naming the field or entry,
-// ETWOFACTORUNAVAIL for enforcement with LDAP or SAML2, ENOTFOUND.
-func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, next gatehouse.PasswordSettings, actor Actor) (_ *gatehouse.Organization, err error) {
+// The input is checked first, then the confirmation of turning 2FA off,
+// then the actor's recent authentication, so a form can say what is wrong
+// before asking for the password.
+//
+// Returns EINVALID / EINVALIDNETWORK naming the field or entry (EINVALID
+// with Field FieldConfirmTwoFactorOff when turning 2FA off is not
+// confirmed), ETWOFACTORUNAVAIL for enforcement with LDAP or SAML2,
+// ENOTFOUND, EFORBIDDEN, EREAUTHREQUIRED.
+func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change SettingsChange, actor Actor) (_ *gatehouse.Organization, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, orgSlug)
 	if err != nil {
 		return nil, err
 	}
+	if err := actor.RequireAdmin(org.ID); err != nil {
+		return nil, err
+	}
+	next := change.Settings
 	if err := next.Validate(); err != nil {
 		return nil, err
 	}
@@ -56,6 +88,13 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, next gateh
 		return nil, gatehouse.FieldError("otp_method", "This server has no SMS provider, so codes cannot go by SMS. Ask the operator to set GATEHOUSE_SMS_PROVIDER, or keep e-mail.")
 	}
 	prev := org.Settings
+	if prev.EnforceTwoFactor && !next.EnforceTwoFactor && next.AuthMethod == gatehouse.AuthPassword && !change.ConfirmTwoFactorOff {
+		return nil, gatehouse.FieldError(FieldConfirmTwoFactorOff,
+			"Turning two-factor authentication off lets anyone with a password sign in without a code: confirm that this is what you want.")
+	}
+	if err := s.guard(actor, org); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	if err := s.Store.UpdatePasswordSettings(ctx, org.ID, next, now); err != nil {
 		return nil, err
@@ -152,41 +191,55 @@ func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Acto
 }
 
 // SetExempt exempts a user from two-factor authentication, or ends the
-// exemption. Ending it revokes nothing: the user simply gets asked again.
+// exemption, and tells the user by e-mail. Ending it revokes nothing: the
+// user simply gets asked again. Returns ENOTFOUND, EFORBIDDEN,
+// EREAUTHREQUIRED.
 func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor Actor) (_ *gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.guard(actor, org); err != nil {
+		return nil, err
+	}
 	if u.TwoFactorExempt == exempt {
 		return u, nil
 	}
-	u.TwoFactorExempt, u.UpdatedAt = exempt, s.now()
-	if err := s.Store.UpdateUser(ctx, u); err != nil {
+	now := s.now()
+	if u, err = s.Store.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{TwoFactorExempt: &exempt}, now); err != nil {
 		return nil, err
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
-		Event: gatehouse.AuditExemptionChanged, At: u.UpdatedAt, Detail: map[string]string{"two_factor_exempt": boolString(exempt)}})
+		Event: gatehouse.AuditExemptionChanged, At: now, Detail: map[string]string{"two_factor_exempt": boolString(exempt)}})
+	s.tellUser(ctx, org, actor, now, gatehouse.Notice{Kind: gatehouse.NoticeChangedByAdmin, To: u.Email,
+		Field: gatehouse.NoticeFieldExemption, NewValue: boolString(exempt)})
 	return u, nil
 }
 
 // SetDisabled disables a user (ending their sessions and remembered
-// browsers) or enables them again.
+// browsers) or enables them again. Returns ENOTFOUND, EINVALID for
+// disabling oneself, EFORBIDDEN, EREAUTHREQUIRED.
 func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disabled bool, actor Actor) (_ *gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return nil, err
 	}
+	if err := actor.RequireAdmin(org.ID); err != nil {
+		return nil, err
+	}
 	if disabled && actor.UserID == u.ID {
 		return nil, gatehouse.FieldError("disabled", "You cannot disable yourself.")
+	}
+	if err := s.guard(actor, org); err != nil {
+		return nil, err
 	}
 	if u.Disabled == disabled {
 		return u, nil
 	}
-	u.Disabled, u.UpdatedAt = disabled, s.now()
-	if err := s.Store.UpdateUser(ctx, u); err != nil {
+	now := s.now()
+	if u, err = s.Store.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{Disabled: &disabled}, now); err != nil {
 		return nil, err
 	}
 	if disabled {
@@ -198,7 +251,7 @@ func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disab
 		}
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
-		Event: gatehouse.AuditUserDisabledChanged, At: u.UpdatedAt, Detail: map[string]string{"disabled": boolString(disabled)}})
+		Event: gatehouse.AuditUserDisabledChanged, At: now, Detail: map[string]string{"disabled": boolString(disabled)}})
 	return u, nil
 }
 

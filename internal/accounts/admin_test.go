@@ -54,7 +54,7 @@ func TestSettingsChangesThatRevokeRememberedBrowsers(t *testing.T) {
 			alive := remember(t, db, org, u)
 			next := org.Settings
 			tc.mod(&next)
-			if _, err := svc.UpdateSettings(ctx, "acme", next, accounts.Actor{}); err != nil {
+			if _, err := svc.UpdateSettings(ctx, "acme", accounts.SettingsChange{Settings: next}, gatehouse.OperatorActor()); err != nil {
 				t.Fatal(err)
 			}
 			if alive() == tc.revoke {
@@ -70,7 +70,7 @@ func TestSMSNeedsAProvider(t *testing.T) {
 	org, _ := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, "")
 	next := org.Settings
 	next.OTPMethod = gatehouse.OTPSMS
-	_, err := svc.UpdateSettings(ctx, "acme", next, accounts.Actor{})
+	_, err := svc.UpdateSettings(ctx, "acme", accounts.SettingsChange{Settings: next}, gatehouse.OperatorActor())
 	if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 		t.Errorf("SMS without a provider: %v", err)
 	}
@@ -88,7 +88,7 @@ func TestDisablingAUserEndsEverything(t *testing.T) {
 	alive := remember(t, db, org, u)
 	now := time.Now()
 	db.CreateSession(ctx, &gatehouse.Session{TokenHash: []byte("s"), UserID: u.ID, OrgID: org.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
-	if _, err := svc.SetDisabled(ctx, "acme", u.ID, true, accounts.Actor{UserID: admin.ID}); err != nil {
+	if _, err := svc.SetDisabled(ctx, "acme", u.ID, true, freshActor(org, admin, time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	if alive() {
@@ -97,7 +97,7 @@ func TestDisablingAUserEndsEverything(t *testing.T) {
 	if _, err := db.SessionByTokenHash(ctx, []byte("s")); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		t.Error("a disabled user's session survived")
 	}
-	if _, err := svc.SetDisabled(ctx, "acme", admin.ID, true, accounts.Actor{UserID: admin.ID}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+	if _, err := svc.SetDisabled(ctx, "acme", admin.ID, true, freshActor(org, admin, time.Now())); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 		t.Errorf("an admin disabled themselves: %v", err)
 	}
 }
@@ -134,7 +134,7 @@ func TestADirectoryThatIsNotSetUpCannotBeChosen(t *testing.T) {
 	for _, m := range []gatehouse.AuthMethod{gatehouse.AuthLDAP, gatehouse.AuthSAML2} {
 		next := org.Settings
 		next.AuthMethod = m
-		_, err := svc.UpdateSettings(ctx, "acme", next, accounts.Actor{})
+		_, err := svc.UpdateSettings(ctx, "acme", accounts.SettingsChange{Settings: next}, gatehouse.OperatorActor())
 		var ge *gatehouse.Error
 		if !errors.As(err, &ge) || ge.Field != "auth_method" {
 			t.Errorf("%s without set-up: %v", m, err)
@@ -153,7 +153,7 @@ func TestADatabaseFailureAnswersUnavailable(t *testing.T) {
 	for name, call := range map[string]func() error{
 		"coverage": func() error { _, err := svc.Coverage(ctx, "acme"); return err },
 		"update settings": func() error {
-			_, err := svc.UpdateSettings(ctx, "acme", gatehouse.DefaultPasswordSettings(), accounts.Actor{})
+			_, err := svc.UpdateSettings(ctx, "acme", accounts.SettingsChange{Settings: gatehouse.DefaultPasswordSettings()}, gatehouse.OperatorActor())
 			return err
 		},
 		"forgot password": func() error { return svc.ForgotPassword(ctx, "acme", "a@acme.test", netip.Addr{}) },

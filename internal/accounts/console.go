@@ -101,15 +101,25 @@ func (s *Service) RememberedCount(ctx context.Context, orgID, userID string) (_ 
 }
 
 // InviteUser creates a user without a password and e-mails them a link to
-// choose one (valid WelcomeLinkLifetime). Returns what CreateUser returns.
+// choose one (valid WelcomeLinkLifetime). Inviting an admin needs the
+// actor's recent authentication. Returns what CreateUser returns,
+// EFORBIDDEN, EREAUTHREQUIRED.
 func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
-	in.Password = ""
-	u, err := s.CreateUser(ctx, in, actor.UserID)
+	org, err := s.organization(ctx, in.OrgSlug)
 	if err != nil {
 		return nil, err
 	}
-	org, err := s.organization(ctx, in.OrgSlug)
+	if in.Admin {
+		err = s.guard(actor, org)
+	} else {
+		err = actor.RequireAdmin(org.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	in.Password = ""
+	u, err := s.CreateUser(ctx, in, actor.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -160,12 +170,21 @@ type UserEdit struct {
 }
 
 // EditUser saves an admin's change of a user's name, e-mail, phone and
-// role, checked as a whole first. A change of phone or e-mail revokes the
-// user's remembered browsers and, for e-mail, tells both addresses.
+// role, checked as a whole first, writing only the fields that change (a
+// disable or exemption saved meanwhile stands). A change of e-mail, phone
+// or role needs the actor's recent authentication; a change of phone or
+// e-mail revokes the user's remembered browsers and e-mails the user (for
+// an e-mail change both the old and the new address).
+//
+// Returns ENOTFOUND, EINVALID / EINVALIDPHONE naming the field, ECONFLICT
+// for an e-mail taken in the organization, EFORBIDDEN, EREAUTHREQUIRED.
 func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserEdit, actor Actor) (_ *gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
-	org, u, err := s.User(ctx, orgSlug, userID)
+	org, before, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
+		return nil, err
+	}
+	if err := actor.RequireAdmin(org.ID); err != nil {
 		return nil, err
 	}
 	email, name, phone, err := s.profile(in.Email, in.Name, in.Phone)
@@ -175,27 +194,41 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	if !in.Role.Valid() {
 		return nil, gatehouse.FieldError("role", "The role must be admin or member.")
 	}
-	if in.Role != gatehouse.RoleAdmin && u.ID == actor.UserID && u.Role == gatehouse.RoleAdmin {
+	if in.Role != gatehouse.RoleAdmin && before.ID == actor.UserID && before.Role == gatehouse.RoleAdmin {
 		return nil, gatehouse.FieldError("role", "You cannot take away your own admin role.")
 	}
-	before := *u
-	u.Name, u.Email, u.Phone, u.Role, u.UpdatedAt = name, email, phone, in.Role, s.now()
-	if err := s.Store.UpdateUser(ctx, u); err != nil {
+	var p gatehouse.UserPatch
+	if name != before.Name {
+		p.Name = &name
+	}
+	if email != before.Email {
+		p.Email = &email
+	}
+	if phone != before.Phone {
+		p.Phone = &phone
+	}
+	if in.Role != before.Role {
+		p.Role = &in.Role
+	}
+	if p.Empty() {
+		return before, nil
+	}
+	if p.Email != nil || p.Phone != nil || p.Role != nil {
+		if err := actor.RequireRecent(s.now()); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	u, err := s.Store.PatchUser(ctx, org.ID, before.ID, p, now)
+	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: "Another user of this organization has that e-mail address."}
 		}
 		return nil, err
 	}
-	contactChanged := before.Email != u.Email || before.Phone != u.Phone
-	if contactChanged {
+	if p.Email != nil || p.Phone != nil {
 		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
 			return nil, err
-		}
-	}
-	if before.Email != u.Email && s.Messenger != nil {
-		for _, to := range []string{before.Email, u.Email} {
-			_ = s.Messenger.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeEmailChanged, To: to, OrgName: org.Name,
-				At: u.UpdatedAt, ClientIP: actor.ClientIP, OldValue: before.Email, NewValue: u.Email})
 		}
 	}
 	detail := map[string]string{}
@@ -209,7 +242,17 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	}
 	if len(detail) > 0 {
 		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
-			Event: gatehouse.AuditUserEdited, At: u.UpdatedAt, Detail: detail})
+			Event: gatehouse.AuditUserEdited, At: now, Detail: detail})
+	}
+	if p.Email != nil {
+		for _, to := range []string{before.Email, u.Email} {
+			s.tellUser(ctx, org, actor, now, gatehouse.Notice{Kind: gatehouse.NoticeChangedByAdmin, To: to,
+				Field: gatehouse.NoticeFieldEmail, OldValue: before.Email, NewValue: u.Email})
+		}
+	}
+	if p.Phone != nil {
+		s.tellUser(ctx, org, actor, now, gatehouse.Notice{Kind: gatehouse.NoticeChangedByAdmin, To: u.Email,
+			Field: gatehouse.NoticeFieldPhone, OldValue: maskPhone(before.Phone), NewValue: maskPhone(u.Phone)})
 	}
 	return u, nil
 }
@@ -269,10 +312,6 @@ func (s *Service) AuditSearch(ctx context.Context, orgSlug string, q AuditQuery)
 // SetLocale saves a user's language for pages ("" for the browser's).
 func (s *Service) SetLocale(ctx context.Context, orgID, userID, locale string) (err error) {
 	defer s.storeFailure(ctx, &err)
-	u, err := s.Store.UserByID(ctx, orgID, userID)
-	if err != nil {
-		return err
-	}
-	u.Locale, u.UpdatedAt = locale, s.now()
-	return s.Store.UpdateUser(ctx, u)
+	_, err = s.Store.PatchUser(ctx, orgID, userID, gatehouse.UserPatch{Locale: &locale}, s.now())
+	return err
 }

@@ -104,13 +104,28 @@ func (s *Service) LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, e
 
 // SetLDAP saves the organization's LDAP set-up after validating it, and
 // audits the change (never the password). An empty service password keeps
-// the one saved before, so a form need not show it. Returns EINVALID naming
-// the first bad field (ldap.Config.Problems has all).
-func (s *Service) SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.AuditEvent) error {
+// the one saved before, so a form need not show it, but only while the
+// password would go to the same place: the URL, the TLS settings and the
+// service DN all unchanged. Otherwise it must be given again, so a changed
+// URL cannot send the saved password to a new server.
+//
+// The actor must be an admin of the organization (or the operator) who
+// authenticated recently. Returns EFORBIDDEN, EREAUTHREQUIRED, EINVALID
+// naming the first bad field (ldap.Config.Problems has all).
+func (s *Service) SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.Actor) error {
+	if err := guard(actor, orgID, s.now()); err != nil {
+		return err
+	}
 	if cfg.ServiceDN != "" && cfg.ServicePassword == "" {
-		if old, err := s.LDAPConfig(ctx, orgID); err != nil {
+		old, err := s.LDAPConfig(ctx, orgID)
+		if err != nil {
 			return err
-		} else if old != nil && old.ServiceDN == cfg.ServiceDN {
+		}
+		if old != nil && old.ServicePassword != "" {
+			if !sameLDAPTarget(old, &cfg) {
+				return gatehouse.FieldError("service_password",
+					"Enter the service account's password again: the saved one is kept only while the URL, the TLS settings and the service DN stay the same.")
+			}
 			cfg.ServicePassword = old.ServicePassword
 		}
 	}
@@ -134,14 +149,30 @@ func (s *Service) SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, ac
 	return nil
 }
 
+// sameLDAPTarget reports whether a saved service password would reach the
+// same server, over the same TLS, as the same account under next.
+func sameLDAPTarget(old, next *ldap.Config) bool {
+	return old.URL == next.URL && old.CACertPEM == next.CACertPEM && old.InsecureNoTLS == next.InsecureNoTLS &&
+		old.ServiceDN == next.ServiceDN
+}
+
+// guard is the check of every change of set-up: an admin of the
+// organization, or the operator, who authenticated recently.
+func guard(actor gatehouse.Actor, orgID string, now time.Time) error {
+	if err := actor.RequireAdmin(orgID); err != nil {
+		return err
+	}
+	return actor.RequireRecent(now)
+}
+
 // audit records a change of set-up; actor carries who and from where.
-func (s *Service) audit(ctx context.Context, orgID, kind string, actor gatehouse.AuditEvent, detail map[string]string) {
+func (s *Service) audit(ctx context.Context, orgID, kind string, actor gatehouse.Actor, detail map[string]string) {
 	for k, v := range detail {
 		if v == "" {
 			delete(detail, k)
 		}
 	}
-	_ = s.store.AppendAudit(ctx, &gatehouse.AuditEvent{OrgID: orgID, ActorID: actor.ActorID, ClientIP: actor.ClientIP,
+	_ = s.store.AppendAudit(ctx, &gatehouse.AuditEvent{OrgID: orgID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditSignInConfigChanged, Reason: kind, At: s.now(), Detail: detail})
 }
 

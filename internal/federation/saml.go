@@ -56,10 +56,15 @@ func (s *Service) samlSetup(ctx context.Context, orgID string) (*SAMLSetup, erro
 
 // SetSAML validates and saves the organization's SAML2 set-up. A metadata
 // URL is fetched now, within a timeout, and the document stored. The
-// organization's service-provider key pair is made the first time. Returns
-// EINVALID naming the bad field, EUNAVAILABLE when the URL cannot be
-// fetched.
-func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, client *http.Client, actor gatehouse.AuditEvent) error {
+// organization's service-provider key pair is made the first time. The
+// actor must be an admin of the organization (or the operator) who
+// authenticated recently: whoever sets the IdP can sign in as anyone.
+// Returns EFORBIDDEN, EREAUTHREQUIRED, EINVALID naming the bad field,
+// EUNAVAILABLE when the URL cannot be fetched.
+func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, client *http.Client, actor gatehouse.Actor) error {
+	if err := guard(actor, orgID, s.now()); err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.deliver)
 	err = s.msg.SendCode(dctx, gatehouse.CodeMessage{Channel: c.Channel, To: c.Destination, OrgName: org.Name, Code: code,
-		Lifetime: gatehouse.CodeLifetime, Change: c.Kind != gatehouse.ChallengeLogin})
+		Lifetime: gatehouse.CodeLifetime, Change: c.Kind == gatehouse.ChallengeChangePhone || c.Kind == gatehouse.ChallengeChangeEmail})
 	cancel()
 	if err != nil {
 		s.log.WarnContext(ctx, "code delivery failed", "channel", c.Channel, "org_id", c.OrgID, "user_id", c.UserID, "error", err)

@@ -44,8 +44,8 @@ func (s *Service) RevokeBrowser(ctx context.Context, cur *Current, id string, ip
 }
 
 // ReauthWindow is how recent a sign-in must be for changes that ask for it
-// (the admin's password settings).
-const ReauthWindow = 10 * time.Minute
+// (gatehouse.Actor.RequireRecent).
+const ReauthWindow = gatehouse.ReauthWindow
 
 // RecentlyAuthenticated reports whether the session's user gave the
 // password within ReauthWindow.
@@ -53,11 +53,10 @@ func (s *Service) RecentlyAuthenticated(cur *Current) bool {
 	return s.now().Sub(cur.Session.LastAuthenticated()) <= ReauthWindow
 }
 
-// Reauthenticate checks the signed-in user's password again and records it
-// on the session. Returns EINVALIDCREDENTIALS for a wrong password (counted
+// reauthPassword checks the signed-in user's password again (StartReauth
+// records it). Returns EINVALIDCREDENTIALS for a wrong password (counted
 // like a failed sign-in), ETOOMANYATTEMPTS while backing off, EBUSY.
-func (s *Service) Reauthenticate(ctx context.Context, cur *Current, password string, ip netip.Addr) error {
-	now := s.now()
+func (s *Service) reauthPassword(ctx context.Context, cur *Current, password string, ip netip.Addr, now time.Time) error {
 	acctKey := "acct:" + cur.Organization.Slug + ":" + cur.User.Email
 	if wait, err := s.backingOff(ctx, now, acctKey, ipThrottleKey(ip)); err != nil {
 		return s.unavailable("check throttle", err)
@@ -79,11 +78,5 @@ func (s *Service) Reauthenticate(ctx context.Context, cur *Current, password str
 		}
 		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."}
 	}
-	if err := s.store.SetSessionReauth(ctx, cur.Session.TokenHash, now); err != nil {
-		return s.unavailable("record re-authentication", err)
-	}
-	cur.Session.ReauthAt = now
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
-		Event: gatehouse.AuditReauthenticated, ClientIP: ip, At: now})
 	return nil
 }

@@ -2307,6 +2307,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		})
 	})
 
+	t.Run("PatchUser", func(t *testing.T) { testPatchUser(t, fresh, open, newURL) })
 }
 
 func newOrg(t *testing.T, db *DB, slug string) *gatehouse.Organization {

@@ -91,7 +91,10 @@ func (s *Server) ldapSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		s.renderPage(w, r, http.StatusBadRequest, "settings_ldap", d)
 		return nil
 	}
-	if err := s.cfg.Federation.SetLDAP(r.Context(), cur.Organization.ID, j.configWith(f.Get("service_password")), s.auditActor(r, cur)); err != nil {
+	if err := s.cfg.Federation.SetLDAP(r.Context(), cur.Organization.ID, j.configWith(f.Get("service_password")), s.actor(r, cur)); err != nil {
+		if s.toReauth(w, r, err, "/settings/users/ldap") {
+			return nil
+		}
 		msg, field, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal
@@ -151,7 +154,10 @@ func (s *Server) samlSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		EmailAttr: strings.TrimSpace(f.Get("email_attr")), NameAttr: strings.TrimSpace(f.Get("name_attr")), PhoneAttr: strings.TrimSpace(f.Get("phone_attr"))}
 	cfg := saml.Config{IdPMetadataXML: d.Config.IdPMetadataXML, IdPMetadataURL: d.Config.IdPMetadataURL,
 		EmailAttr: d.Config.EmailAttr, NameAttr: d.Config.NameAttr, PhoneAttr: d.Config.PhoneAttr}
-	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, nil, s.auditActor(r, cur)); err != nil {
+	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, nil, s.actor(r, cur)); err != nil {
+		if s.toReauth(w, r, err, "/settings/users/saml") {
+			return nil
+		}
 		msg, field, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal

@@ -45,6 +45,8 @@ func (s *Server) adminRoutes() {
 	s.page("POST /settings/users/{id}", s.pageAdmin(s.userEditSubmit))
 	s.page("POST /settings/users/{id}/{action}", s.pageAdmin(s.userActionSubmit))
 	s.page("GET /settings/audit", s.pageAdmin(s.auditPage))
+	s.page("GET /settings/reauth", s.pageAdmin(s.reauthPageGet))
+	s.page("POST /settings/reauth", s.pageAdmin(s.reauthSubmit))
 	if s.cfg.Federation != nil {
 		s.page("GET /settings/users/ldap", s.pageAdmin(s.ldapPage))
 		s.page("POST /settings/users/ldap", s.pageAdmin(s.ldapSubmit))
@@ -89,7 +91,13 @@ type settingsPage struct {
 	NetworkErrors  []string
 	NeedPassword   bool
 	ConfirmDisable bool
-	Saved          bool
+	ConfirmChecked bool
+	// NeedCode is the code step of the re-authentication: a code went to
+	// CodeDestination for the challenge ReauthChallenge.
+	NeedCode        bool
+	ReauthChallenge string
+	CodeDestination string
+	Saved           bool
 }
 
 func (s *Server) settingsData(r *http.Request, cur *signin.Current, st gatehouse.PasswordSettings) (settingsPage, error) {
@@ -179,49 +187,38 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 		// the rest is kept for a return to passwords.
 		next.EnforceTwoFactor = false
 	}
+	d.ConfirmChecked = f.Get("confirm_disable") == "yes"
 	if len(d.NetworkErrors) > 0 || len(d.Errors) > 0 {
 		d.NeedPassword = !s.cfg.SignIn.RecentlyAuthenticated(cur)
 		s.renderPage(w, r, http.StatusBadRequest, "settings_password", d)
 		return nil
 	}
-	if prev.EnforceTwoFactor && !next.EnforceTwoFactor && next.AuthMethod == gatehouse.AuthPassword && f.Get("confirm_disable") != "yes" {
-		d.ConfirmDisable = true
-		d.NeedPassword = !s.cfg.SignIn.RecentlyAuthenticated(cur)
-		s.renderPage(w, r, http.StatusOK, "settings_password", d)
-		return nil
+	// The form carries the re-authentication when the sign-in is old: the
+	// password, then (where 2FA asks for it) the code it sent. The rules
+	// themselves are the service's: UpdateSettings refuses without them.
+	if done, err := s.settingsReauth(w, r, cur, &d); err != nil || !done {
+		return err
 	}
-	if !s.cfg.SignIn.RecentlyAuthenticated(cur) {
-		if f.Get("password") == "" {
-			d.NeedPassword = true
-			d.Errors["password"] = s.t(r, "settings.password.needed")
-			s.renderPage(w, r, http.StatusUnauthorized, "settings_password", d)
-			return nil
-		}
-		if err := s.cfg.SignIn.Reauthenticate(r.Context(), cur, f.Get("password"), s.cfg.ClientIP.ClientIP(r)); err != nil {
-			msg, _, status, internal := s.formError(w, r, err)
-			if internal != nil {
-				return internal
-			}
-			d.NeedPassword = true
-			d.Errors["password"] = msg
-			if gatehouse.ErrorCode(err) == gatehouse.EINVALIDCREDENTIALS {
-				d.Errors["password"] = s.errorMessage(r, err)
-			}
-			s.renderPage(w, r, status, "settings_password", d)
-			return nil
-		}
-	}
-	if _, err := s.cfg.Accounts.UpdateSettings(r.Context(), cur.Organization.Slug, next, s.actor(r, cur)); err != nil {
+	change := accounts.SettingsChange{Settings: next, ConfirmTwoFactorOff: d.ConfirmChecked}
+	if _, err := s.cfg.Accounts.UpdateSettings(r.Context(), cur.Organization.Slug, change, s.actor(r, cur)); err != nil {
 		msg, field, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal
 		}
-		if field == "" {
-			field = "form"
-		}
-		if field == "skip_networks" {
+		switch {
+		case field == accounts.FieldConfirmTwoFactorOff:
+			d.ConfirmDisable = true
+			d.NeedPassword = !s.cfg.SignIn.RecentlyAuthenticated(cur)
+			s.renderPage(w, r, http.StatusOK, "settings_password", d)
+			return nil
+		case gatehouse.ErrorCode(err) == gatehouse.EREAUTHREQUIRED:
+			d.NeedPassword = true
+			d.Errors["password"] = s.t(r, "settings.password.needed")
+		case field == "skip_networks":
 			d.NetworkErrors = append(d.NetworkErrors, s.errorMessage(r, err))
-		} else {
+		case field == "":
+			d.Errors["form"] = msg
+		default:
 			d.Errors[field] = msg
 		}
 		s.renderPage(w, r, status, "settings_password", d)
@@ -295,6 +292,9 @@ func (s *Server) userCreateSubmit(w http.ResponseWriter, r *http.Request, cur *s
 		Phone: r.PostForm.Get("phone"), Admin: r.PostForm.Get("role") == "admin"}
 	u, err := s.cfg.Console.InviteUser(r.Context(), in, s.actor(r, cur))
 	if err != nil && u == nil {
+		if s.toReauth(w, r, err, "/settings/users") {
+			return nil
+		}
 		msg, field, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal
@@ -361,6 +361,9 @@ func (s *Server) userEditSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 	in := accounts.UserEdit{Name: r.PostForm.Get("name"), Email: r.PostForm.Get("email"), Phone: r.PostForm.Get("phone"),
 		Role: gatehouse.Role(r.PostForm.Get("role"))}
 	if _, err := s.cfg.Console.EditUser(r.Context(), cur.Organization.Slug, r.PathValue("id"), in, s.actor(r, cur)); err != nil {
+		if s.toReauth(w, r, err, "/settings/users/"+r.PathValue("id")) {
+			return nil
+		}
 		msg, field, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal
@@ -398,6 +401,9 @@ func (s *Server) userActionSubmit(w http.ResponseWriter, r *http.Request, cur *s
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist.")
 	}
 	if err != nil {
+		if s.toReauth(w, r, err, "/settings/users/"+id) {
+			return nil
+		}
 		msg, field, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal

@@ -37,18 +37,24 @@ func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *signin.Curren
 	})
 }
 
+// actor is the signed-in user as the services check them: who, their role
+// and organization, and when their session last authenticated.
 func (s *Server) actor(r *http.Request, cur *signin.Current) accounts.Actor {
-	return accounts.Actor{UserID: cur.User.ID, ClientIP: s.cfg.ClientIP.ClientIP(r)}
+	return accounts.Actor{UserID: cur.User.ID, OrgID: cur.Organization.ID, Role: cur.User.Role,
+		ClientIP: s.cfg.ClientIP.ClientIP(r), AuthenticatedAt: cur.Session.LastAuthenticated()}
 }
 
-// settingsJSON is the password-settings contract of DESIGN.md §5: exactly
-// these five fields.
+// settingsJSON is the password-settings contract of DESIGN.md §5: these
+// five fields, and on PUT the optional confirmation that turning 2FA off
+// is meant.
 type settingsJSON struct {
 	EnforceTwoFactor *bool     `json:"enforce_two_factor"`
 	OTPMethod        *string   `json:"otp_method"`
 	SkipNetworks     *[]string `json:"skip_networks"`
 	RememberDays     *int      `json:"remember_days"`
 	AuthMethod       *string   `json:"auth_method"`
+	// ConfirmTwoFactorOff is accepted on PUT only, never answered.
+	ConfirmTwoFactorOff bool `json:"confirm_disable_two_factor,omitempty"`
 }
 
 func toSettingsJSON(st gatehouse.PasswordSettings) settingsJSON {
@@ -88,7 +94,8 @@ func (s *Server) apiPutSettings(w http.ResponseWriter, r *http.Request, cur *sig
 	}
 	next := gatehouse.PasswordSettings{EnforceTwoFactor: *body.EnforceTwoFactor, OTPMethod: gatehouse.OTPMethod(*body.OTPMethod),
 		SkipNetworks: nets, RememberDays: *body.RememberDays, AuthMethod: gatehouse.AuthMethod(*body.AuthMethod)}
-	org, err := s.cfg.Accounts.UpdateSettings(r.Context(), cur.Organization.Slug, next, s.actor(r, cur))
+	org, err := s.cfg.Accounts.UpdateSettings(r.Context(), cur.Organization.Slug,
+		accounts.SettingsChange{Settings: next, ConfirmTwoFactorOff: body.ConfirmTwoFactorOff}, s.actor(r, cur))
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,9 @@ import (
 // (internal/federation).
 type Federation interface {
 	LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, error)
-	SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.AuditEvent) error
+	SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.Actor) error
 	SAMLConfig(ctx context.Context, orgID string) (*saml.Config, error)
-	SetSAML(ctx context.Context, orgID string, cfg saml.Config, client *http.Client, actor gatehouse.AuditEvent) error
+	SetSAML(ctx context.Context, orgID string, cfg saml.Config, client *http.Client, actor gatehouse.Actor) error
 	ServiceProvider(ctx context.Context, org *gatehouse.Organization, base *url.URL) (*saml.ServiceProvider, error)
 }
 
@@ -82,7 +82,7 @@ func (s *Server) apiPutLDAP(w http.ResponseWriter, r *http.Request, cur *signin.
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := s.cfg.Federation.SetLDAP(r.Context(), cur.Organization.ID, body.config(), s.auditActor(r, cur)); err != nil {
+	if err := s.cfg.Federation.SetLDAP(r.Context(), cur.Organization.ID, body.config(), s.actor(r, cur)); err != nil {
 		return err
 	}
 	cfg, err := s.cfg.Federation.LDAPConfig(r.Context(), cur.Organization.ID)
@@ -91,11 +91,6 @@ func (s *Server) apiPutLDAP(w http.ResponseWriter, r *http.Request, cur *signin.
 	}
 	writeJSON(w, http.StatusOK, toLDAPJSON(cfg))
 	return nil
-}
-
-// auditActor is who makes a change, for the audit log.
-func (s *Server) auditActor(r *http.Request, cur *signin.Current) gatehouse.AuditEvent {
-	return gatehouse.AuditEvent{ActorID: cur.User.ID, ClientIP: s.cfg.ClientIP.ClientIP(r)}
 }
 
 // samlJSON is the SAML2 set-up in the API, with the service provider's own
@@ -148,7 +143,7 @@ func (s *Server) apiPutSAML(w http.ResponseWriter, r *http.Request, cur *signin.
 	if cfg.IdPMetadataURL != "" {
 		cfg.IdPMetadataXML = ""
 	}
-	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, nil, s.auditActor(r, cur)); err != nil {
+	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, nil, s.actor(r, cur)); err != nil {
 		return err
 	}
 	j, err := s.samlAnswer(r, cur.Organization)

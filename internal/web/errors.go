@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	gatehouse.EINVALIDPHONE:       http.StatusBadRequest,
 	gatehouse.EINVALIDCREDENTIALS: http.StatusUnauthorized,
 	gatehouse.EUNAUTHORIZED:       http.StatusUnauthorized,
+	gatehouse.EREAUTHREQUIRED:     http.StatusUnauthorized,
 	gatehouse.EFORBIDDEN:          http.StatusForbidden,
 	gatehouse.ENOTFOUND:           http.StatusNotFound,
 	gatehouse.ECONFLICT:           http.StatusConflict,
@@ -272,6 +273,8 @@ var errorForms = []errorForm{
 	{gatehouse.ENOTFOUND, "No such remembered browser.", "error.not_found.browser"},
 	// internal/accounts.
 	{gatehouse.ENOTFOUND, "This link has expired or was already used. Ask for a new one.", "error.not_found.reset_link"},
+	// internal/federation.
+	{gatehouse.EINVALID, "Enter the service account's password again: the saved one is kept only while the URL, the TLS settings and the service DN stay the same.", "error.invalid_input.service_password.again"},
 	// This package.
 	{gatehouse.EINVALID, "The form could not be read.", "error.invalid_input.form"},
 	{gatehouse.ENOTFOUND, "This page does not exist.", "error.not_found.page"},

@@ -43,13 +43,15 @@ type SignIn interface {
 	FederatedLogin(ctx context.Context, org *gatehouse.Organization, id signin.Identity, ip netip.Addr, userAgent, previousSession string) (*signin.LoginResult, error)
 	FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason string, ip netip.Addr)
 	RecentlyAuthenticated(cur *signin.Current) bool
-	Reauthenticate(ctx context.Context, cur *signin.Current, password string, ip netip.Addr) error
+	StartReauth(ctx context.Context, cur *signin.Current, password string, ip netip.Addr) (*signin.Reauth, error)
+	VerifyReauth(ctx context.Context, cur *signin.Current, id, code string, ip netip.Addr) (*signin.Reauth, error)
+	ResendReauth(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) (*signin.Reauth, error)
 }
 
 // Accounts is what the web layer needs of account management
 // (internal/accounts).
 type Accounts interface {
-	UpdateSettings(ctx context.Context, orgSlug string, next gatehouse.PasswordSettings, actor accounts.Actor) (*gatehouse.Organization, error)
+	UpdateSettings(ctx context.Context, orgSlug string, change accounts.SettingsChange, actor accounts.Actor) (*gatehouse.Organization, error)
 	UsersPage(ctx context.Context, orgSlug, cursor string, limit int) ([]*gatehouse.User, string, error)
 	ResetTwoFactor(ctx context.Context, orgSlug, userID string, actor accounts.Actor) (int64, error)
 	Unlock(ctx context.Context, orgSlug, userID string, actor accounts.Actor) error
@@ -174,6 +176,8 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/login", s.apiLogin)
 	s.api("GET /api/v1/session", s.apiSession)
 	s.api("POST /api/v1/logout", s.apiLogout)
+	s.api("POST /api/v1/session/reauthenticate", s.signedIn(s.apiReauthenticate))
+	s.api("POST /api/v1/session/reauthenticate/resend", s.signedIn(s.apiReauthResend))
 	s.api("POST /api/v1/login/verify", s.apiVerify)
 	s.api("POST /api/v1/login/resend", s.apiResend)
 	s.api("POST /api/v1/login/phone", s.apiPhone)
