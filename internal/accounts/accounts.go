@@ -183,6 +183,9 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 	if err := s.endCredentials(ctx, org.ID, u.ID); err != nil {
 		return nil, err
 	}
+	if err := s.forgetPasswordFailures(ctx, org, u); err != nil {
+		return nil, err
+	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actorID, Event: gatehouse.AuditPasswordSet, At: now})
 	return u, nil
 }

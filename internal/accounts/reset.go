@@ -130,6 +130,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 	if err := s.endCredentials(ctx, org.ID, u.ID); err != nil {
 		return err
 	}
+	if err := s.forgetPasswordFailures(ctx, org, u); err != nil {
+		return err
+	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordReset, ClientIP: ip, At: now})
 	return nil
 }
