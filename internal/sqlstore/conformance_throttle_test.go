@@ -308,6 +308,41 @@ func testThrottle(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 		checkCode(t, "a deleted device", err, gatehouse.ENOTFOUND)
 	})
 
+	t.Run("the periodic clean-up removes expired devices", func(t *testing.T) {
+		db, _ := nodes(t)
+		ctx := t.Context()
+		org := newOrg(t, db, "clinic")
+		ann := newUser(t, db, org.ID, "ann@example.com")
+		for _, c := range []struct {
+			token   string
+			expires time.Time
+		}{{"gone", t0}, {"kept", t0.Add(time.Millisecond)}} {
+			if err := db.CreateDevice(ctx, &gatehouse.Device{ID: gatehouse.NewID(), TokenHash: codeHash(c.token), OrgID: org.ID, UserID: ann.ID,
+				CreatedAt: t0.Add(-time.Hour), LastUsedAt: t0.Add(-time.Hour), ExpiresAt: c.expires}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.DeleteExpiredChallenges(ctx, t0, t0); err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		rows, err := db.read.QueryContext(ctx, `SELECT token_hash FROM known_devices`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h []byte
+			if err := rows.Scan(&h); err != nil {
+				t.Fatal(err)
+			}
+			left = append(left, string(h))
+		}
+		if len(left) != 1 || left[0] != string(codeHash("kept")) {
+			t.Errorf("after the clean-up %d devices are left, want only the unexpired one", len(left))
+		}
+	})
+
 	t.Run("40 parallel new devices of one user leave the 20 most recently used", func(t *testing.T) {
 		a, b := nodes(t)
 		ctx := t.Context()

@@ -14,3 +14,6 @@ CREATE TABLE known_devices (
 );
 
 CREATE INDEX known_devices_user ON known_devices (org_id, user_id, last_used_at);
+
+-- For the periodic clean-up of expired devices.
+CREATE INDEX known_devices_expires_at ON known_devices (expires_at);
