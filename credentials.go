@@ -36,6 +36,14 @@ type CredentialChange struct {
 	VoidResetLinks bool
 	// ClearCodeLock forgets the user's consecutive wrong codes.
 	ClearCodeLock bool
+	// ClearThrottle forgets the password failures counted under these keys:
+	// after a new password, the account's, so that a back-off an attacker
+	// built up no longer holds the owner, who now knows the only password
+	// that works.
+	ClearThrottle []string
+	// ForgetDevices forgets the browsers known to have signed in as the
+	// user: they proved the old password, not the new one.
+	ForgetDevices bool
 
 	// Audit, when not nil, is appended in the same transaction.
 	Audit *AuditEvent

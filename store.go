@@ -26,6 +26,7 @@ type Store interface {
 	ConsoleStore
 	FederationStore
 	CredentialStore
+	DeviceStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -113,6 +114,18 @@ type ThrottleStore interface {
 	Throttle(ctx context.Context, key string) (Throttle, error)
 	// ClearFailures forgets the count under key.
 	ClearFailures(ctx context.Context, key string) error
+	// ReserveAttempt checks every key at now and, when none of them is
+	// waiting, counts the attempt as a failure under each, in one atomic
+	// step: of any number of parallel callers only as many pass as the
+	// rules allow. When a key is waiting it counts nothing and returns the
+	// longest wait left (and a nil Reservation). A count whose last failure
+	// is more than window before now starts again. Returns EINVALID for no
+	// keys or more than MaxThrottleKeys.
+	ReserveAttempt(ctx context.Context, now time.Time, window time.Duration, keys ...ThrottleKey) (*Reservation, time.Duration, error)
+	// ReleaseAttempt gives a reserved attempt back under every key of r
+	// (one failure fewer, never below zero) and, where no later attempt
+	// was counted meanwhile, restores the last failure's time.
+	ReleaseAttempt(ctx context.Context, r *Reservation) error
 }
 
 // AuditStore keeps the audit log.

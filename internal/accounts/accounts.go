@@ -182,6 +182,7 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 	if err := s.Store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
 		SetPassword: true, PasswordHash: hash,
 		EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
+		ClearThrottle: []string{gatehouse.AccountThrottleKey(org.Slug, u.Email)}, ForgetDevices: true,
 		Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actorID, Event: gatehouse.AuditPasswordSet, At: now}}); err != nil {
 		return nil, err
 	}

@@ -124,6 +124,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 	err = s.Store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
 		SpendReset: s.resetHash(token), SetPassword: true, PasswordHash: hash,
 		EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
+		ClearThrottle: []string{gatehouse.AccountThrottleKey(org.Slug, u.Email)}, ForgetDevices: true,
 		Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordReset, ClientIP: ip, At: now}})
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return expiredLink()

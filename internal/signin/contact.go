@@ -63,23 +63,15 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
 		return nil, otpLocked(wait, locked)
 	}
-	acctKey := "acct:" + org.Slug + ":" + user.Email
-	if wait, err := s.backingOff(ctx, now, acctKey, ""); err != nil {
-		return nil, s.unavailable("check throttle", err)
-	} else if wait > 0 {
-		return nil, &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait, Message: "Too many wrong passwords. Wait a moment and try again."}
-	}
-	match, err := s.hasher.Verify(ctx, user.PasswordHash, truncate(password, MaxPasswordInput))
+	ok, err := s.checkPassword(ctx, now, []gatehouse.ThrottleKey{s.sessionKey(cur.Session), s.addressKey(ip)},
+		func(ctx context.Context) (bool, error) {
+			match, err := s.hasher.Verify(ctx, user.PasswordHash, truncate(password, MaxPasswordInput))
+			return match && user.PasswordHash != "", err
+		})
 	if err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.EBUSY {
-			return nil, err
-		}
-		return nil, s.unavailable("verify password", err)
+		return nil, wrongPasswords(err)
 	}
-	if !match {
-		if _, err := s.store.RecordFailure(ctx, acctKey, now, s.throttle.Window); err != nil {
-			return nil, s.unavailable("record failure", err)
-		}
+	if !ok {
 		return nil, &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."}
 	}
 	c := &gatehouse.Challenge{ID: gatehouse.NewID(), Kind: kind, OrgID: org.ID, UserID: user.ID, NewValue: newValue, Step: 1,

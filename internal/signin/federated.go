@@ -30,9 +30,11 @@ type Federation interface {
 
 // loginLDAP signs a user of an LDAP organization in through the directory:
 // the directory binds as the user; there is no local password and, as the
-// product spec says, no second factor here.
-func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, email string, req LoginRequest,
-	now time.Time, acctKey, ipKey string) (*LoginResult, error) {
+// product spec says, no second factor here. The bind is the password check,
+// held to the throttle like a local one. known is the user as stored
+// before, if any.
+func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, known *gatehouse.User, email string, req LoginRequest,
+	now time.Time, keys []gatehouse.ThrottleKey) (*LoginResult, error) {
 	if s.fed == nil {
 		return nil, s.unavailable("ldap sign-in", errNoFederation)
 	}
@@ -40,27 +42,22 @@ func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, em
 	if err != nil {
 		return nil, s.unavailable("open directory", err)
 	}
-	id, err := dir.Authenticate(ctx, email, req.Password)
-	switch gatehouse.ErrorCode(err) {
-	case "":
-	case gatehouse.EINVALIDCREDENTIALS:
-		user, lerr := s.store.UserByEmail(ctx, org.ID, email)
-		if lerr != nil && gatehouse.ErrorCode(lerr) != gatehouse.ENOTFOUND {
-			return nil, s.unavailable("find user", lerr)
+	user := known
+	ok, err := s.checkPassword(ctx, now, keys, func(ctx context.Context) (bool, error) {
+		id, err := dir.Authenticate(ctx, email, req.Password)
+		if err != nil {
+			return false, err
 		}
-		return nil, s.failed(ctx, now, org, user, email, req.ClientIP, acctKey, ipKey)
-	default:
-		return nil, s.unavailable("ask the directory", err)
-	}
-	user, err := s.provision(ctx, org, id, now)
+		if user, err = s.provision(ctx, org, id, now); err != nil {
+			return false, err
+		}
+		return !user.Disabled, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if user.Disabled {
-		return nil, s.failed(ctx, now, org, user, email, req.ClientIP, acctKey, ipKey)
-	}
-	if err := s.store.ClearFailures(ctx, acctKey); err != nil {
-		return nil, s.unavailable("clear failures", err)
+	if !ok {
+		return nil, s.failed(ctx, now, org, user, email, req.ClientIP)
 	}
 	d, err := Decide(org, user, req.ClientIP, nil)
 	if err != nil {

@@ -103,12 +103,6 @@ func (s *Service) StartReauth(ctx context.Context, cur *Current, password string
 // reauthDirectory checks the password of an LDAP organization's user
 // against the directory, throttled and counted like reauthPassword.
 func (s *Service) reauthDirectory(ctx context.Context, cur *Current, password string, ip netip.Addr, now time.Time) error {
-	acctKey := "acct:" + cur.Organization.Slug + ":" + cur.User.Email
-	if wait, err := s.backingOff(ctx, now, acctKey, ipThrottleKey(ip)); err != nil {
-		return s.unavailable("check throttle", err)
-	} else if wait > 0 {
-		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait, Message: "Too many wrong passwords. Wait a moment and try again."}
-	}
 	if s.fed == nil {
 		return s.unavailable("ldap re-authentication", errNoFederation)
 	}
@@ -116,20 +110,22 @@ func (s *Service) reauthDirectory(ctx context.Context, cur *Current, password st
 	if err != nil {
 		return s.unavailable("open directory", err)
 	}
-	id, err := dir.Authenticate(ctx, cur.User.Email, truncate(password, MaxPasswordInput))
-	switch {
-	case err == nil && id != nil && strings.EqualFold(strings.TrimSpace(id.Email), cur.User.Email):
-		return nil // the directory's entry is still this user
-	case err == nil || gatehouse.ErrorCode(err) == gatehouse.EINVALIDCREDENTIALS:
-		for _, k := range []string{acctKey, ipThrottleKey(ip)} {
-			if _, err := s.store.RecordFailure(ctx, k, now, s.throttle.Window); err != nil {
-				return s.unavailable("record failure", err)
+	ok, err := s.checkPassword(ctx, now, []gatehouse.ThrottleKey{s.sessionKey(cur.Session), s.addressKey(ip)},
+		func(ctx context.Context) (bool, error) {
+			id, err := dir.Authenticate(ctx, cur.User.Email, truncate(password, MaxPasswordInput))
+			if err != nil {
+				return false, err
 			}
-		}
-		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."}
-	default:
-		return s.unavailable("ask the directory", err)
+			// The directory's entry must still be this user.
+			return id != nil && strings.EqualFold(strings.TrimSpace(id.Email), cur.User.Email), nil
+		})
+	if err != nil {
+		return wrongPasswords(err)
 	}
+	if !ok {
+		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."}
+	}
+	return nil
 }
 
 // VerifyReauth checks the code of a re-authentication of this session and,

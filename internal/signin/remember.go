@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -55,28 +56,30 @@ func (s *Service) RecentlyAuthenticated(cur *Current) bool {
 
 // reauthPassword checks the signed-in user's password again (StartReauth
 // records it). Returns EINVALIDCREDENTIALS for a wrong password (counted
-// like a failed sign-in), ETOOMANYATTEMPTS while backing off, EBUSY.
+// against the session and the client address, not the account, so that
+// failures elsewhere do not hold a signed-in owner back), ETOOMANYATTEMPTS
+// while backing off, EBUSY.
 func (s *Service) reauthPassword(ctx context.Context, cur *Current, password string, ip netip.Addr, now time.Time) error {
-	acctKey := "acct:" + cur.Organization.Slug + ":" + cur.User.Email
-	if wait, err := s.backingOff(ctx, now, acctKey, ipThrottleKey(ip)); err != nil {
-		return s.unavailable("check throttle", err)
-	} else if wait > 0 {
-		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait, Message: "Too many wrong passwords. Wait a moment and try again."}
-	}
-	match, err := s.hasher.Verify(ctx, cur.User.PasswordHash, truncate(password, MaxPasswordInput))
+	ok, err := s.checkPassword(ctx, now, []gatehouse.ThrottleKey{s.sessionKey(cur.Session), s.addressKey(ip)},
+		func(ctx context.Context) (bool, error) {
+			match, err := s.hasher.Verify(ctx, cur.User.PasswordHash, truncate(password, MaxPasswordInput))
+			return match && cur.User.PasswordHash != "", err
+		})
 	if err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.EBUSY {
-			return err
-		}
-		return s.unavailable("verify password", err)
+		return wrongPasswords(err)
 	}
-	if !match || cur.User.PasswordHash == "" {
-		for _, k := range []string{acctKey, ipThrottleKey(ip)} {
-			if _, err := s.store.RecordFailure(ctx, k, now, s.throttle.Window); err != nil {
-				return s.unavailable("record failure", err)
-			}
-		}
+	if !ok {
 		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."}
 	}
 	return nil
+}
+
+// wrongPasswords words checkPassword's throttled answer for a signed-in
+// user, who is not signing in.
+func wrongPasswords(err error) error {
+	var ge *gatehouse.Error
+	if errors.As(err, &ge) && ge.Code == gatehouse.ETOOMANYATTEMPTS {
+		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: ge.RetryAfter, Message: "Too many wrong passwords. Wait a moment and try again."}
+	}
+	return err
 }

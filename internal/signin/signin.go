@@ -40,6 +40,7 @@ type Store interface {
 	gatehouse.CounterStore
 	gatehouse.RememberStore
 	gatehouse.CredentialStore
+	gatehouse.DeviceStore
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
 }
@@ -209,6 +210,9 @@ type LoginRequest struct {
 	PreviousPending string
 	// RememberTokens are the remembered-browser tokens the browser holds.
 	RememberTokens []string
+	// DeviceTokens are the known-device tokens the browser holds (its
+	// device cookie), newest first.
+	DeviceTokens []string
 }
 
 // LoginResult is a finished sign-in, or one waiting for a code (Pending).
@@ -222,6 +226,12 @@ type LoginResult struct {
 	// until RememberedUntil.
 	RememberToken   string
 	RememberedUntil time.Time
+
+	// DeviceToken, set whenever the password was right, goes first in
+	// the browser's device cookie until DeviceUntil: the browser is then a
+	// known device of the user (see checkPassword).
+	DeviceToken string
+	DeviceUntil time.Time
 
 	// SessionToken is the new session's secret, for the client's cookie.
 	// It is never stored or logged.
@@ -254,14 +264,18 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		outcome = "invalid_input"
 		return nil, gatehouse.FieldError("organization", "The organization is required.")
 	}
+	org, err := s.store.OrganizationBySlug(ctx, slug)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		org = nil
+	} else if err != nil {
+		return nil, s.unavailable("find organization", err)
+	}
 	// A SAML2 organization takes no password here at all: say where to go
 	// before asking for anything else.
-	if org, err := s.store.OrganizationBySlug(ctx, slug); err == nil && org.Settings.AuthMethod == gatehouse.AuthSAML2 {
+	if org != nil && org.Settings.AuthMethod == gatehouse.AuthSAML2 {
 		outcome = "sso_required"
 		return nil, &gatehouse.Error{Code: gatehouse.ESSOREQUIRED, Location: "/saml/" + org.Slug + "/login",
 			Message: "This organization signs in through its identity provider."}
-	} else if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-		return nil, s.unavailable("find organization", err)
 	}
 	email, err := gatehouse.NormalizeEmail(req.Email)
 	if err != nil {
@@ -274,72 +288,78 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	}
 	now := s.now()
 
-	// The throttle keys use the slug and the e-mail as typed, so an
-	// unknown account is throttled exactly like a known one.
-	acctKey := "acct:" + slug + ":" + email
-	ipKey := ipThrottleKey(req.ClientIP)
-	if wait, err := s.backingOff(ctx, now, acctKey, ipKey); err != nil {
-		return nil, s.unavailable("check throttle", err)
-	} else if wait > 0 {
-		outcome = "throttled"
-		s.audit(ctx, &gatehouse.AuditEvent{Event: gatehouse.AuditLoginThrottled, ClientIP: req.ClientIP,
-			Detail: map[string]string{"organization": slug, "email": email}, At: now})
-		return nil, &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait,
-			Message: "Too many failed sign-in attempts. Wait a moment and try again."}
-	}
-
-	org, err := s.store.OrganizationBySlug(ctx, slug)
-	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-		return nil, s.unavailable("find organization", err)
-	}
-	if org != nil {
-		switch org.Settings.AuthMethod {
-		case gatehouse.AuthLDAP:
-			res, err := s.loginLDAP(ctx, org, email, req, now, acctKey, ipKey)
-			switch {
-			case err == nil:
-				outcome = "authenticated"
-			case gatehouse.ErrorCode(err) == gatehouse.EINVALIDCREDENTIALS:
-				outcome = "invalid_credentials"
-			}
-			return res, err
-		}
-	}
 	var user *gatehouse.User
 	if org != nil {
 		user, err = s.store.UserByEmail(ctx, org.ID, email)
-		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			user = nil
+		} else if err != nil {
 			return nil, s.unavailable("find user", err)
 		}
 	}
-	if len(req.Password) > MaxPasswordInput {
-		// Still fall through to one hash of a bounded input, so an
-		// over-long password costs the same as any wrong one.
-		req.Password = req.Password[:MaxPasswordInput]
-		user = nil
+	// A browser this user has given their password on before is held to
+	// its own count; any other is held to the account's, whose key uses the
+	// slug and the e-mail as typed, so an unknown account is throttled
+	// exactly like a known one.
+	device, deviceToken, err := s.knownDevice(ctx, org, user, req.DeviceTokens)
+	if err != nil {
+		return nil, s.unavailable("find device", err)
 	}
-	phc := ""
+	who := s.accountKey(slug, email)
+	if device != nil {
+		who = s.deviceKey(device)
+	}
+	keys := []gatehouse.ThrottleKey{who, s.addressKey(req.ClientIP)}
+
+	if org != nil && org.Settings.AuthMethod == gatehouse.AuthLDAP {
+		res, err := s.loginLDAP(ctx, org, user, email, req, now, keys)
+		switch {
+		case err == nil:
+			outcome = "authenticated"
+		case gatehouse.ErrorCode(err) == gatehouse.EINVALIDCREDENTIALS:
+			outcome = "invalid_credentials"
+		case gatehouse.ErrorCode(err) == gatehouse.ETOOMANYATTEMPTS:
+			outcome = "throttled"
+			s.auditThrottled(ctx, slug, email, req.ClientIP, now)
+		case gatehouse.ErrorCode(err) == gatehouse.EBUSY:
+			outcome = "busy"
+		}
+		if err == nil {
+			s.knowDevice(ctx, org, res.User, device, deviceToken, res)
+		}
+		return res, err
+	}
+
+	pw, phc := req.Password, ""
 	if user != nil && org.Settings.AuthMethod == gatehouse.AuthPassword {
 		// Users of an LDAP or SAML2 organization have no local password:
 		// a leftover hash must not let them in past the directory.
 		phc = user.PasswordHash
 	}
-	match, err := s.hasher.Verify(ctx, phc, req.Password)
-	if err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.EBUSY {
-			outcome = "busy"
-			return nil, err
-		}
-		return nil, s.unavailable("verify password", err)
+	if len(pw) > MaxPasswordInput {
+		// Still one hash of a bounded input, so an over-long password
+		// costs the same as any wrong one.
+		pw, phc = pw[:MaxPasswordInput], ""
 	}
-	if !match || user == nil || user.Disabled || phc == "" {
+	ok, err := s.checkPassword(ctx, now, keys, func(ctx context.Context) (bool, error) {
+		match, err := s.hasher.Verify(ctx, phc, pw)
+		return match && user != nil && !user.Disabled && phc != "", err
+	})
+	switch {
+	case gatehouse.ErrorCode(err) == gatehouse.ETOOMANYATTEMPTS:
+		outcome = "throttled"
+		s.auditThrottled(ctx, slug, email, req.ClientIP, now)
+		return nil, err
+	case gatehouse.ErrorCode(err) == gatehouse.EBUSY:
+		outcome = "busy"
+		return nil, err
+	case err != nil:
+		return nil, err
+	case !ok:
 		outcome = "invalid_credentials"
-		return nil, s.failed(ctx, now, org, user, email, req.ClientIP, acctKey, ipKey)
+		return nil, s.failed(ctx, now, org, user, email, req.ClientIP)
 	}
-
-	if err := s.store.ClearFailures(ctx, acctKey); err != nil {
-		return nil, s.unavailable("clear failures", err)
-	}
+	defer func() { s.knowDevice(ctx, org, user, device, deviceToken, res) }()
 	s.rehash(ctx, org, user, req.Password, now)
 
 	d, err := Decide(org, user, req.ClientIP, func() (string, error) {
@@ -401,18 +421,10 @@ func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user 
 	return &LoginResult{SessionToken: token, Session: sess, User: user, Organization: org, Decision: d}, nil
 }
 
-// failed counts a password failure against the account and the client
-// address and returns the one answer every failure gets.
+// failed audits a password failure (checkPassword has already counted it)
+// and returns the one answer every failure gets.
 func (s *Service) failed(ctx context.Context, now time.Time, org *gatehouse.Organization, user *gatehouse.User,
-	email string, ip netip.Addr, acctKey, ipKey string) error {
-	for _, k := range []string{acctKey, ipKey} {
-		if k == "" {
-			continue
-		}
-		if _, err := s.store.RecordFailure(ctx, k, now, s.throttle.Window); err != nil {
-			return s.unavailable("record failure", err)
-		}
-	}
+	email string, ip netip.Addr) error {
 	ev := &gatehouse.AuditEvent{Event: gatehouse.AuditLoginFailed, ClientIP: ip, At: now,
 		Detail: map[string]string{"email": email}}
 	switch {
@@ -429,6 +441,11 @@ func (s *Service) failed(ctx context.Context, now time.Time, org *gatehouse.Orga
 	}
 	s.audit(ctx, ev)
 	return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."}
+}
+
+func (s *Service) auditThrottled(ctx context.Context, slug, email string, ip netip.Addr, now time.Time) {
+	s.audit(ctx, &gatehouse.AuditEvent{Event: gatehouse.AuditLoginThrottled, ClientIP: ip,
+		Detail: map[string]string{"organization": slug, "email": email}, At: now})
 }
 
 // rehash replaces a hash made with weaker parameters than today's. It runs

@@ -144,18 +144,25 @@ func (f *faultyStore) SessionByTokenHash(ctx context.Context, h []byte) (*gateho
 	return f.DB.SessionByTokenHash(ctx, h)
 }
 
-func (f *faultyStore) Throttle(ctx context.Context, key string) (gatehouse.Throttle, error) {
-	if err := f.check("Throttle"); err != nil {
-		return gatehouse.Throttle{}, err
+func (f *faultyStore) ReserveAttempt(ctx context.Context, now time.Time, w time.Duration, keys ...gatehouse.ThrottleKey) (*gatehouse.Reservation, time.Duration, error) {
+	if err := f.check("ReserveAttempt"); err != nil {
+		return nil, 0, err
 	}
-	return f.DB.Throttle(ctx, key)
+	return f.DB.ReserveAttempt(ctx, now, w, keys...)
 }
 
-func (f *faultyStore) RecordFailure(ctx context.Context, key string, now time.Time, w time.Duration) (gatehouse.Throttle, error) {
-	if err := f.check("RecordFailure"); err != nil {
-		return gatehouse.Throttle{}, err
+func (f *faultyStore) ReleaseAttempt(ctx context.Context, r *gatehouse.Reservation) error {
+	if err := f.check("ReleaseAttempt"); err != nil {
+		return err
 	}
-	return f.DB.RecordFailure(ctx, key, now, w)
+	return f.DB.ReleaseAttempt(ctx, r)
+}
+
+func (f *faultyStore) FindDevice(ctx context.Context, orgID, userID string, hashes [][]byte, now time.Time) (*gatehouse.Device, error) {
+	if err := f.check("FindDevice"); err != nil {
+		return nil, err
+	}
+	return f.DB.FindDevice(ctx, orgID, userID, hashes, now)
 }
 
 func (f *faultyStore) ClearFailures(ctx context.Context, key string) error {
@@ -389,7 +396,7 @@ func TestDecisionBranchesReachLogin(t *testing.T) {
 }
 
 func TestAnyStoreFailureSignsNobodyIn(t *testing.T) {
-	for _, op := range []string{"Throttle", "OrganizationBySlug", "UserByEmail", "ClearFailures", "CreateSession", "AppendAudit"} {
+	for _, op := range []string{"ReserveAttempt", "ReleaseAttempt", "OrganizationBySlug", "UserByEmail", "ClearFailures", "CreateSession", "AppendAudit"} {
 		t.Run("when "+op+" fails", func(t *testing.T) {
 			f := newFixture(t)
 			f.store.fail[op] = true
@@ -405,10 +412,20 @@ func TestAnyStoreFailureSignsNobodyIn(t *testing.T) {
 			}
 		})
 	}
-	t.Run("when RecordFailure fails on a wrong password", func(t *testing.T) {
+	t.Run("when ReserveAttempt fails on a wrong password, nothing is hashed", func(t *testing.T) {
 		f := newFixture(t)
-		f.store.fail["RecordFailure"] = true
+		f.store.fail["ReserveAttempt"] = true
 		_, err := f.login("clinic", "staff@clinic.test", "wrong password here")
+		wantCode(t, err, gatehouse.EUNAVAILABLE)
+		if n := f.hasher.verifies.Load(); n != 0 {
+			t.Errorf("%d hashes ran without the attempt being counted", n)
+		}
+	})
+	t.Run("when FindDevice fails for a browser with a device cookie", func(t *testing.T) {
+		f := newFixture(t)
+		f.store.fail["FindDevice"] = true
+		_, err := f.svc.Login(context.Background(), signin.LoginRequest{Organization: "clinic", Email: "staff@clinic.test",
+			Password: testPassword, DeviceTokens: []string{"some-token"}})
 		wantCode(t, err, gatehouse.EUNAVAILABLE)
 	})
 	for _, op := range []string{"SessionByTokenHash", "OrganizationByID", "UserByID"} {

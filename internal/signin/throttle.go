@@ -2,8 +2,11 @@ package signin
 
 import (
 	"context"
+	"encoding/base64"
 	"net/netip"
 	"time"
+
+	"github.com/gatehousehq/gatehouse"
 )
 
 // Throttling bounds password guessing (DESIGN.md §3): failures are counted
@@ -54,43 +57,88 @@ func (t Throttling) withDefaults() Throttling {
 
 // Wait is how long to wait after failures, given free failures before any.
 func (t Throttling) Wait(failures, free int) time.Duration {
-	if failures < free {
-		return 0
-	}
-	w := t.FirstWait
-	for i := free; i < failures && w < t.MaxWait; i++ {
-		w *= 2
-	}
-	return min(w, t.MaxWait)
+	return t.rule(free).Wait(failures)
 }
 
-// backingOff returns how long the caller must still wait, the longer of the
-// account's and the address's waits.
-func (s *Service) backingOff(ctx context.Context, now time.Time, acctKey, ipKey string) (time.Duration, error) {
-	var longest time.Duration
-	for _, k := range []struct {
-		key  string
-		free int
-	}{{acctKey, s.throttle.AccountFree}, {ipKey, s.throttle.AddressFree}} {
-		if k.key == "" {
-			continue
-		}
-		th, err := s.store.Throttle(ctx, k.key)
-		if err != nil {
-			return 0, err
-		}
-		if th.Failures == 0 || now.Sub(th.LastFailure) > s.throttle.Window {
-			continue
-		}
-		until := th.LastFailure.Add(s.throttle.Wait(th.Failures, k.free))
-		if d := until.Sub(now); d > longest {
-			longest = d
-		}
+// rule is the wait policy of a count with free failures.
+func (t Throttling) rule(free int) gatehouse.ThrottleRule {
+	return gatehouse.ThrottleRule{Free: free, FirstWait: t.FirstWait, MaxWait: t.MaxWait}
+}
+
+// accountKey counts the failures of an account from unknown contexts.
+func (s *Service) accountKey(slug, email string) gatehouse.ThrottleKey {
+	return gatehouse.ThrottleKey{Key: gatehouse.AccountThrottleKey(slug, email), Rule: s.throttle.rule(s.throttle.AccountFree)}
+}
+
+// addressKey counts the failures from one client address (or /64).
+func (s *Service) addressKey(ip netip.Addr) gatehouse.ThrottleKey {
+	return gatehouse.ThrottleKey{Key: ipThrottleKey(ip), Rule: s.throttle.rule(s.throttle.AddressFree)}
+}
+
+// deviceKey counts the failures on one known device, in place of the
+// account's: the owner's own browser is not held back by failures elsewhere,
+// and it has the same allowance as the account, so a stolen cookie buys an
+// attacker no more guesses than the account would give.
+func (s *Service) deviceKey(d *gatehouse.Device) gatehouse.ThrottleKey {
+	return gatehouse.ThrottleKey{Key: "dev:" + d.ID, Rule: s.throttle.rule(s.throttle.AccountFree)}
+}
+
+// sessionKey counts the failures of a signed-in user's password checks
+// (re-authentication, contact changes) on that session, in place of the
+// account's, for the same reason.
+func (s *Service) sessionKey(sess *gatehouse.Session) gatehouse.ThrottleKey {
+	return gatehouse.ThrottleKey{Key: "sess:" + base64.RawURLEncoding.EncodeToString(sess.TokenHash[:min(len(sess.TokenHash), 16)]),
+		Rule: s.throttle.rule(s.throttle.AccountFree)}
+}
+
+// checkPassword is the one password check of every path that takes a
+// password (sign-in, LDAP sign-in, re-authentication, contact changes).
+//
+// The attempt is counted as a failure under every key before verify runs,
+// in the same atomic step that checks the keys' waits, so parallel attempts
+// cannot all be checked against the hash: only the free allowance passes.
+// When verify says yes, the attempt is given back and the first key (who
+// tried: the account, device or session) forgets its failures. When verify
+// cannot decide (a full hashing pool, a directory that cannot be asked), the
+// attempt is given back too: nothing was guessed.
+//
+// verify reports whether the password is right; an EINVALIDCREDENTIALS
+// error from it counts as wrong. Returns ETOOMANYATTEMPTS with RetryAfter
+// while a key is waiting (verify does not run), EBUSY, EUNAVAILABLE.
+func (s *Service) checkPassword(ctx context.Context, now time.Time, keys []gatehouse.ThrottleKey,
+	verify func(ctx context.Context) (bool, error)) (bool, error) {
+	r, wait, err := s.store.ReserveAttempt(ctx, now, s.throttle.Window, keys...)
+	if err != nil {
+		return false, s.unavailable("reserve attempt", err)
 	}
-	if longest > 0 && longest < time.Second {
-		longest = time.Second
+	if r == nil {
+		return false, &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: max(wait, time.Second),
+			Message: "Too many failed sign-in attempts. Wait a moment and try again."}
 	}
-	return longest, nil
+	ok, err := verify(ctx)
+	switch {
+	case gatehouse.ErrorCode(err) == gatehouse.EINVALIDCREDENTIALS:
+		return false, nil
+	case err != nil:
+		// A failure to give the attempt back leaves it counted, which
+		// errs on the closed side.
+		if rerr := s.store.ReleaseAttempt(ctx, r); rerr != nil {
+			s.log.WarnContext(ctx, "could not give back an undecided attempt", "error", rerr)
+		}
+		if gatehouse.ErrorCode(err) == gatehouse.EBUSY {
+			return false, err
+		}
+		return false, s.unavailable("verify password", err)
+	case !ok:
+		return false, nil
+	}
+	if err := s.store.ReleaseAttempt(ctx, r); err != nil {
+		return false, s.unavailable("release attempt", err)
+	}
+	if err := s.store.ClearFailures(ctx, keys[0].Key); err != nil {
+		return false, s.unavailable("clear failures", err)
+	}
+	return true, nil
 }
 
 // ipThrottleKey counts IPv6 clients by their /64, which one subscriber

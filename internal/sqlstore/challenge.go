@@ -346,6 +346,7 @@ var cleanups = []cleanup{
 	{"delete expired saml requests", `DELETE FROM saml_requests WHERE expires_at <= $1`, atNow},
 	{"delete expired saml assertions", `DELETE FROM saml_assertions WHERE expires_at <= $1`, atNow},
 	{"delete expired remembered browsers", `DELETE FROM remembered_browsers WHERE expires_at <= $1`, atNow},
+	{"delete expired known devices", `DELETE FROM known_devices WHERE expires_at <= $1`, atNow},
 	// Expired links, used or not, then the used links not yet expired: two
 	// statements, each on an index of its own (an OR of the two would scan).
 	{"delete expired password resets", `DELETE FROM password_resets WHERE expires_at <= $1`, atNow},

@@ -69,12 +69,18 @@ func (db *DB) ChangeCredentials(ctx context.Context, c gatehouse.CredentialChang
 			{c.EndPending, `DELETE FROM challenges WHERE org_id = $1 AND user_id = $2`, user},
 			{c.VoidResetLinks, `DELETE FROM password_resets WHERE org_id = $1 AND user_id = $2 AND used_at = 0`, user},
 			{c.ClearCodeLock, `UPDATE users SET otp_failures = 0 WHERE org_id = $1 AND id = $2`, user},
+			{c.ForgetDevices, `DELETE FROM known_devices WHERE org_id = $1 AND user_id = $2`, user},
 		} {
 			if !st.on {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
 				return fmt.Errorf("sqlstore: change credentials: %w", err)
+			}
+		}
+		for _, k := range c.ClearThrottle {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, k); err != nil {
+				return fmt.Errorf("sqlstore: change credentials: clear throttle: %w", err)
 			}
 		}
 		if e := c.Audit; e != nil {

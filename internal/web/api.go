@@ -91,13 +91,18 @@ func (s *Server) loginRequest(r *http.Request, org, email, password string) sign
 		PreviousSession: s.sessionToken(r),
 		PreviousPending: s.pendingToken(r),
 		RememberTokens:  s.rememberTokens(r),
+		DeviceTokens:    s.deviceTokens(r),
 	}
 }
 
 // setLoginCookies sets what a sign-in step leaves in the browser: the
-// pending cookie while a code is awaited (also when its delivery failed, so
-// a resend can follow), or the session (and remember) cookie once in.
+// device cookie whenever the password was right, the pending cookie while a
+// code is awaited (also when its delivery failed, so a resend can follow),
+// or the session (and remember) cookie once in.
 func (s *Server) setLoginCookies(w http.ResponseWriter, r *http.Request, res *signin.LoginResult) {
+	if res != nil && res.DeviceToken != "" {
+		s.addDeviceToken(w, r, res.DeviceToken, res.DeviceUntil)
+	}
 	switch {
 	case res == nil:
 	case res.Pending != nil:
