@@ -24,6 +24,8 @@ type Store interface {
 	ResetStore
 	ConsoleStore
 	FederationStore
+	LinkStore
+	MailQueueStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

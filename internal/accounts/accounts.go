@@ -5,8 +5,10 @@ package accounts
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -36,6 +38,8 @@ type Service struct {
 	Phone  PhoneNormalizer
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Rand makes the tokens of password links; nil means crypto/rand.
+	Rand io.Reader
 
 	// For forgot-password links: the server secret that keys stored token
 	// hashes, the public URL links start with, and the messenger that
@@ -49,6 +53,13 @@ type Service struct {
 	// Configured reports whether an organization has set up LDAP or
 	// SAML2 (internal/federation); nil means neither can be chosen.
 	Configured func(ctx context.Context, orgID string, m gatehouse.AuthMethod) (bool, error)
+}
+
+func (s *Service) rand() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
 }
 
 func (s *Service) now() time.Time {
@@ -187,9 +198,14 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 	return u, nil
 }
 
-// endCredentials follows a new password: the user's sessions and remembered
-// browsers end, and a lock from wrong codes is lifted (DESIGN.md §3).
+// endCredentials follows a new password: the user's sessions, remembered
+// browsers, pending sign-ins (a password typed before the change must not
+// finish one), pending contact changes and unused password links end, and a
+// lock from wrong codes is lifted (DESIGN.md §3).
 func (s *Service) endCredentials(ctx context.Context, orgID, userID string) error {
+	if err := s.endPending(ctx, orgID, userID); err != nil {
+		return err
+	}
 	if err := s.Store.DeleteUserSessions(ctx, orgID, userID); err != nil {
 		return err
 	}
@@ -197,6 +213,16 @@ func (s *Service) endCredentials(ctx context.Context, orgID, userID string) erro
 		return err
 	}
 	return s.Store.ResetOTPFailures(ctx, orgID, userID, time.Time{})
+}
+
+// endPending ends what a user has started but not finished: pending
+// sign-ins, pending contact changes and unused reset or welcome links.
+func (s *Service) endPending(ctx context.Context, orgID, userID string) error {
+	if _, err := s.Store.DeleteUserChallenges(ctx, orgID, userID); err != nil {
+		return err
+	}
+	_, err := s.Store.VoidPasswordResets(ctx, orgID, userID, s.now())
+	return err
 }
 
 // ListUsers returns every user of an organization, ordered by e-mail.

@@ -12,7 +12,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -563,11 +562,11 @@ var errNoFederation = errors.New("signin: no federation configured")
 
 // NewToken returns 256 random bits, URL-safe base64.
 func NewToken(r io.Reader) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("signin: read random: %w", err)
+	t, err := gatehouse.NewToken(r)
+	if err != nil {
+		return "", fmt.Errorf("signin: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	return t, nil
 }
 
 // hashToken is how a session token is stored: HMAC-SHA256 under the server

@@ -1,0 +1,349 @@
+package accounts_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/netip"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/accounts"
+	"github.com/gatehousehq/gatehouse/internal/password"
+	"github.com/gatehousehq/gatehouse/internal/phone"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+	"github.com/gatehousehq/gatehouse/internal/sqlstore"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+)
+
+const linkPassword = "plum orchard teaspoon gravel"
+
+// inbox records what the services deliver. The real senders are tested
+// against real servers in internal/mail and cmd/gatehouse.
+type inbox struct {
+	mu      sync.Mutex
+	codes   []gatehouse.CodeMessage
+	notices []gatehouse.Notice
+}
+
+func (b *inbox) SendCode(_ context.Context, m gatehouse.CodeMessage) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.codes = append(b.codes, m)
+	return nil
+}
+
+func (b *inbox) Notify(_ context.Context, n gatehouse.Notice) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.notices = append(b.notices, n)
+	return nil
+}
+
+// links returns the tokens of the password links sent to to, oldest first.
+func (b *inbox) links(t *testing.T, to string) []string {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var tokens []string
+	for _, n := range b.notices {
+		if n.To == to && n.Link != "" {
+			u, err := url.Parse(n.Link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens = append(tokens, u.Query().Get("token"))
+		}
+	}
+	return tokens
+}
+
+func (b *inbox) lastCode(t *testing.T) string {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.codes) == 0 {
+		t.Fatal("no code was sent")
+	}
+	return b.codes[len(b.codes)-1].Code
+}
+
+// stack is one node: the account and sign-in services on a store.
+type stack struct {
+	db       *sqlstore.DB
+	accounts *accounts.Service
+	signin   *signin.Service
+	inbox    *inbox
+	now      time.Time
+	org      *gatehouse.Organization
+	user     *gatehouse.User
+}
+
+var linkSecret = []byte("0123456789abcdef0123456789abcdef-links")
+
+// onBothDatabases runs f on SQLite and on PostgreSQL (skipped when
+// GATEHOUSE_TEST_POSTGRES_URL is unset). newDB makes a new database and
+// returns how to open a node on it: on PostgreSQL every call opens another
+// node on the same schema.
+func onBothDatabases(t *testing.T, f func(t *testing.T, newDB func(t *testing.T) func() *sqlstore.DB)) {
+	t.Run("sqlite", func(t *testing.T) {
+		f(t, func(t *testing.T) func() *sqlstore.DB {
+			db := testdb.SQLite(t)
+			return func() *sqlstore.DB { return db }
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		testdb.PostgresURL(t) // skips when unset
+		f(t, func(t *testing.T) func() *sqlstore.DB {
+			u := testdb.PostgresURL(t)
+			return func() *sqlstore.DB {
+				db, err := sqlstore.Open(t.Context(), u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				if err := db.Migrate(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				return db
+			}
+		})
+	})
+}
+
+// newStack builds a node on db. With seed it creates the organization
+// "acme" (2FA by e-mail) and its member nurse@acme.test first.
+func newStack(t *testing.T, db *sqlstore.DB, seed bool) *stack {
+	t.Helper()
+	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{db: db, inbox: &inbox{}, now: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	clock := func() time.Time { return s.now }
+	s.accounts = &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize,
+		Now: clock, Rand: rand.Reader, Secret: linkSecret, PublicURL: "https://sign-in.example.test", Messenger: s.inbox}
+	s.signin, err = signin.New(signin.Config{Store: db, Hasher: h, Secret: linkSecret, Messenger: s.inbox,
+		NormalizePhone: phone.Normalize, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if seed {
+		if s.org, err = s.accounts.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if s.user, err = s.accounts.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "nurse@acme.test", Name: "Nurse",
+			Password: linkPassword}, ""); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		if s.org, err = db.OrganizationBySlug(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if s.user, err = db.UserByEmail(ctx, s.org.ID, "nurse@acme.test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+var client = netip.MustParseAddr("198.51.100.7")
+
+// startSignIn types the right password and returns the pending sign-in.
+func (s *stack) startSignIn(t *testing.T, pw string) string {
+	t.Helper()
+	res, err := s.signin.Login(t.Context(), signin.LoginRequest{Organization: "acme", Email: "nurse@acme.test", Password: pw, ClientIP: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pending == nil || res.Pending.Status != signin.StatusCodeSent {
+		t.Fatalf("the sign-in did not wait for a code: %+v", res)
+	}
+	return res.Pending.Token
+}
+
+func (s *stack) forgot(t *testing.T) string {
+	t.Helper()
+	if err := s.accounts.ForgotPassword(t.Context(), "acme", "nurse@acme.test", client); err != nil {
+		t.Fatal(err)
+	}
+	links := s.inbox.links(t, "nurse@acme.test")
+	if len(links) == 0 {
+		t.Fatal("no reset link was sent")
+	}
+	return links[len(links)-1]
+}
+
+func TestPasswordChangesEndPendingSignIns(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, newDB func(t *testing.T) func() *sqlstore.DB) {
+		for name, change := range map[string]func(t *testing.T, s *stack){
+			"a reset through a link": func(t *testing.T, s *stack) {
+				if err := s.accounts.ResetPassword(t.Context(), s.forgot(t), "a brand new passphrase", client); err != nil {
+					t.Fatal(err)
+				}
+			},
+			"an operator's set-password": func(t *testing.T, s *stack) {
+				if _, err := s.accounts.SetPassword(t.Context(), "acme", "nurse@acme.test", "a brand new passphrase", ""); err != nil {
+					t.Fatal(err)
+				}
+			},
+			"disabling the user": func(t *testing.T, s *stack) {
+				if _, err := s.accounts.SetDisabled(t.Context(), "acme", s.user.ID, true, accounts.Actor{}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.accounts.SetDisabled(t.Context(), "acme", s.user.ID, false, accounts.Actor{}); err != nil {
+					t.Fatal(err)
+				}
+			},
+		} {
+			t.Run("after "+name+", a sign-in started with the old password yields no session", func(t *testing.T) {
+				s := newStack(t, newDB(t)(), true)
+				pending := s.startSignIn(t, linkPassword)
+				code := s.inbox.lastCode(t)
+				change(t, s)
+				res, err := s.signin.Verify(t.Context(), signin.VerifyRequest{PendingToken: pending, Code: code, ClientIP: client})
+				if err == nil || res != nil {
+					t.Fatalf("the old pending sign-in finished: %+v", res)
+				}
+				if c := gatehouse.ErrorCode(err); c != gatehouse.ENOPENDINGLOGIN && c != gatehouse.ELOGINEXPIRED {
+					t.Errorf("Verify: %v, want no pending sign-in", err)
+				}
+			})
+		}
+	})
+}
+
+func TestOneLiveLinkPerUser(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, newDB func(t *testing.T) func() *sqlstore.DB) {
+		ctx := context.Background()
+		t.Run("a newer link voids the older, and a completed reset voids every link", func(t *testing.T) {
+			s := newStack(t, newDB(t)(), true)
+			first := s.forgot(t)
+			second := s.forgot(t)
+			if err := s.accounts.ResetPassword(ctx, first, "a brand new passphrase", client); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("the older link after a newer one: %v, want not_found", err)
+			}
+			if err := s.accounts.ResendWelcome(ctx, "acme", s.user.ID, accounts.Actor{}); err != nil {
+				t.Fatal(err)
+			}
+			links := s.inbox.links(t, "nurse@acme.test")
+			welcome := links[len(links)-1]
+			if err := s.accounts.ResetPassword(ctx, second, "a brand new passphrase", client); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("the reset link after a welcome link: %v, want not_found", err)
+			}
+			if err := s.accounts.ResetPassword(ctx, welcome, "a brand new passphrase", client); err != nil {
+				t.Fatalf("the newest link: %v", err)
+			}
+			if err := s.accounts.ResetPassword(ctx, welcome, "another new passphrase", client); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("the link used twice: %v, want not_found", err)
+			}
+		})
+		t.Run("set-password voids the live link", func(t *testing.T) {
+			s := newStack(t, newDB(t)(), true)
+			link := s.forgot(t)
+			if _, err := s.accounts.SetPassword(ctx, "acme", "nurse@acme.test", "a brand new passphrase", ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.accounts.ResetPassword(ctx, link, "another new passphrase", client); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("a link after set-password: %v, want not_found", err)
+			}
+		})
+		t.Run("a link sent to the old address is dead after an admin changes the e-mail, even when it is changed back", func(t *testing.T) {
+			s := newStack(t, newDB(t)(), true)
+			link := s.forgot(t)
+			for _, email := range []string{"nurse@elsewhere.test", "nurse@acme.test"} {
+				if _, err := s.accounts.EditUser(ctx, "acme", s.user.ID, accounts.UserEdit{Name: "Nurse", Email: email, Role: gatehouse.RoleMember}, accounts.Actor{}); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := s.accounts.PasswordResetUser(ctx, link); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+					t.Errorf("the link with the e-mail at %s: %v, want not_found", email, err)
+				}
+			}
+		})
+	})
+}
+
+// sequence is a reader of predictable bytes: the injected randomness.
+type sequence struct{ n byte }
+
+func (s *sequence) Read(p []byte) (int, error) {
+	for i := range p {
+		s.n++
+		p[i] = s.n
+	}
+	return len(p), nil
+}
+
+func TestResetLinksUseTheInjectedRandomness(t *testing.T) {
+	s := newStack(t, testdb.SQLite(t), true)
+	s.accounts.Rand = &sequence{}
+	want, _ := gatehouse.NewToken(&sequence{})
+	if got := s.forgot(t); got != want {
+		t.Errorf("the link's token is %q, want %q from the injected reader", got, want)
+	}
+}
+
+func TestResetRequestsNeverUseUpSignInCodes(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, newDB func(t *testing.T) func() *sqlstore.DB) {
+		t.Run("forty parallel forgot-password requests on two nodes send at most the reset cap, and the user still gets a code", func(t *testing.T) {
+			open := newDB(t)
+			nodes := []*stack{newStack(t, open(), true)}
+			nodes = append(nodes, newStack(t, open(), false))
+			const n = 40
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					// Each from another address: only the per-user cap binds.
+					ip := netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})
+					errs[i] = nodes[i%2].accounts.ForgotPassword(context.Background(), "acme", "nurse@acme.test", ip)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			sent := len(nodes[0].inbox.links(t, "nurse@acme.test")) + len(nodes[1].inbox.links(t, "nurse@acme.test"))
+			if sent == 0 || sent > gatehouse.MaxResetSendsPerUser {
+				t.Errorf("%d reset e-mails were sent, want 1 to %d", sent, gatehouse.MaxResetSendsPerUser)
+			}
+			s := nodes[0]
+			counts, err := s.db.CountSends(t.Context(), s.user.ID, s.user.Email, client, s.now.Add(-gatehouse.SendWindow))
+			if err != nil || counts.User != 0 {
+				t.Errorf("the code-send log counts %d sends of the user (%v): resets must not count", counts.User, err)
+			}
+			for range gatehouse.MaxSendsPerUser {
+				s.startSignIn(t, linkPassword) // fails the test unless a code was sent
+				s.now = s.now.Add(gatehouse.ResendGap)
+			}
+		})
+		t.Run("one IPv6 /64 gets the network cap across users and addresses", func(t *testing.T) {
+			s := newStack(t, newDB(t)(), true)
+			ctx := t.Context()
+			for i := range gatehouse.MaxResetSendsPerNetwork + 2 {
+				email := "user" + string(rune('a'+i)) + "@acme.test"
+				if _, err := s.accounts.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: email, Name: "U"}, ""); err != nil {
+					t.Fatal(err)
+				}
+				ip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 15: byte(i + 1)})
+				if err := s.accounts.ForgotPassword(ctx, "acme", email, ip); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.inbox.mu.Lock()
+			sent := len(s.inbox.notices)
+			s.inbox.mu.Unlock()
+			if sent != gatehouse.MaxResetSendsPerNetwork {
+				t.Errorf("%d reset e-mails went out to one /64, want %d", sent, gatehouse.MaxResetSendsPerNetwork)
+			}
+		})
+	})
+}
