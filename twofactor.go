@@ -162,7 +162,8 @@ type ChallengeStore interface {
 	CountSends(ctx context.Context, userID, destination string, ip netip.Addr, since time.Time) (SendCounts, error)
 	// DeleteExpiredChallenges is the periodic clean-up of short-lived
 	// rows. It removes challenges past their lifetime at now (with their
-	// codes), send records older than sendsBefore, SAML request and
+	// codes), send records older than sendsBefore, reset-send records
+	// older than ResetSendWindow before now, SAML request and
 	// assertion records expired at now, remembered browsers expired at now,
 	// password reset links used or expired at now, and failure counts
 	// (ThrottleStore) whose last failure is more than 24 hours before now,
