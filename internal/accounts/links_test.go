@@ -251,6 +251,37 @@ func TestOneLiveLinkPerUser(t *testing.T) {
 				t.Errorf("a link after set-password: %v, want not_found", err)
 			}
 		})
+		t.Run("a link sent to the old address is dead after the user changes the e-mail, even when it is changed back", func(t *testing.T) {
+			s := newStack(t, newDB(t)(), true)
+			pending := s.startSignIn(t, linkPassword)
+			res, err := s.signin.Verify(ctx, signin.VerifyRequest{PendingToken: pending, Code: s.inbox.lastCode(t), ClientIP: client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur, err := s.signin.Authenticate(ctx, res.SessionToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			link := s.forgot(t)
+			for _, email := range []string{"nurse@elsewhere.test", "nurse@acme.test"} {
+				ch, err := s.signin.StartContactChange(ctx, cur, gatehouse.ChallengeChangeEmail, email, linkPassword, client, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 2 { // a code to the current address, then one to the new
+					s.now = s.now.Add(gatehouse.ResendGap)
+					if ch, err = s.signin.VerifyContactChange(ctx, cur, ch.ChallengeID, s.inbox.lastCode(t), client); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if !ch.Done || cur.User.Email != email {
+					t.Fatalf("the change to %s did not finish: %+v, %s", email, ch, cur.User.Email)
+				}
+				if _, _, err := s.accounts.PasswordResetUser(ctx, link); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+					t.Errorf("the link with the e-mail at %s: %v, want not_found", email, err)
+				}
+			}
+		})
 		t.Run("a link sent to the old address is dead after an admin changes the e-mail, even when it is changed back", func(t *testing.T) {
 			s := newStack(t, newDB(t)(), true)
 			link := s.forgot(t)

@@ -182,6 +182,13 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 	if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID); err != nil {
 		return nil, s.unavailable("revoke remembered browsers", err)
 	}
+	if c.Kind == gatehouse.ChallengeChangeEmail {
+		// Links sent to the old address are dead already (bound to it);
+		// voiding them means changing back does not revive them.
+		if _, err := s.store.VoidPasswordResets(ctx, org.ID, user.ID, now); err != nil {
+			return nil, s.unavailable("void password links", err)
+		}
+	}
 	*user = u
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditContactChanged,
 		Reason: c.Kind, ClientIP: ip, At: now})

@@ -38,6 +38,7 @@ type Store interface {
 	gatehouse.OTPCounterStore
 	gatehouse.RememberStore
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
+	VoidPasswordResets(ctx context.Context, orgID, userID string, now time.Time) (int64, error)
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
 }
 
