@@ -57,6 +57,11 @@ type LinkStore interface {
 	// VoidPasswordResets spends every unused reset or welcome link of a
 	// user at now and returns how many.
 	VoidPasswordResets(ctx context.Context, orgID, userID string, now time.Time) (int64, error)
+	// RehashPassword replaces the user's password hash with hash only
+	// while it is still old (one conditional UPDATE): a rehash at sign-in
+	// never undoes a password change made meanwhile. ok is false when the
+	// hash had changed (or the user is gone).
+	RehashPassword(ctx context.Context, orgID, userID, old, hash string, at time.Time) (ok bool, err error)
 	// ReserveResetSend records one reset e-mail to userID asked from
 	// network (ResetSendNetwork) at now, if since then fewer than perUser
 	// were recorded for the user and fewer than perNetwork for the network.

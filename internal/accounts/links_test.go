@@ -378,3 +378,110 @@ func TestResetRequestsNeverUseUpSignInCodes(t *testing.T) {
 		})
 	})
 }
+
+// gatedHasher holds a password check between entered and release, so a
+// test can change the password while a sign-in is checking the old one;
+// rehash makes every hash look outdated.
+type gatedHasher struct {
+	*password.Hasher
+	entered, release chan struct{}
+	rehash           bool
+}
+
+func (h *gatedHasher) Verify(ctx context.Context, phc, pw string) (bool, error) {
+	ok, err := h.Hasher.Verify(ctx, phc, pw)
+	if h.entered != nil {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return ok, err
+}
+
+func (h *gatedHasher) NeedsRehash(phc string) bool { return h.rehash || h.Hasher.NeedsRehash(phc) }
+
+func TestAPasswordChangeDuringTheCheckOfTheOldOneEndsThatSignIn(t *testing.T) {
+	changes := map[string]func(t *testing.T, s *stack){
+		"a reset": func(t *testing.T, s *stack) {
+			if err := s.accounts.ResetPassword(t.Context(), s.forgot(t), "a brand new passphrase", client); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"a set-password": func(t *testing.T, s *stack) {
+			if _, err := s.accounts.SetPassword(t.Context(), "acme", "nurse@acme.test", "a brand new passphrase", ""); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	onBothDatabases(t, func(t *testing.T, newDB func(t *testing.T) func() *sqlstore.DB) {
+		for name, change := range changes {
+			for _, tc := range []struct {
+				what            string
+				enforce, rehash bool
+			}{
+				{"a pending sign-in", true, false},
+				{"a session without 2FA", false, false},
+				{"a pending sign-in whose hash is outdated", true, true},
+			} {
+				t.Run(name+" while the old password is checked ends "+tc.what, func(t *testing.T) {
+					s := newStack(t, newDB(t)(), true)
+					if !tc.enforce {
+						set := s.org.Settings
+						set.EnforceTwoFactor = false
+						if _, err := s.accounts.UpdateSettings(t.Context(), "acme", set, accounts.Actor{}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
+					if err != nil {
+						t.Fatal(err)
+					}
+					gh := &gatedHasher{Hasher: h, entered: make(chan struct{}), release: make(chan struct{}), rehash: tc.rehash}
+					s.signin, err = signin.New(signin.Config{Store: s.db, Hasher: gh, Secret: linkSecret, Messenger: s.inbox,
+						NormalizePhone: phone.Normalize, Now: func() time.Time { return s.now }})
+					if err != nil {
+						t.Fatal(err)
+					}
+					type result struct {
+						res *signin.LoginResult
+						err error
+					}
+					done := make(chan result, 1)
+					go func() {
+						res, err := s.signin.Login(context.Background(), signin.LoginRequest{Organization: "acme", Email: "nurse@acme.test",
+							Password: linkPassword, ClientIP: client})
+						done <- result{res, err}
+					}()
+					<-gh.entered // the old password has just been found right
+					change(t, s)
+					close(gh.release)
+					r := <-done
+					gh.entered = nil
+					switch {
+					case r.err != nil:
+						if gatehouse.ErrorCode(r.err) != gatehouse.EINVALIDCREDENTIALS {
+							t.Errorf("Login: %v, want invalid_credentials", r.err)
+						}
+					case r.res.Pending != nil:
+						s.inbox.mu.Lock()
+						code := s.inbox.codes[len(s.inbox.codes)-1].Code
+						s.inbox.mu.Unlock()
+						if _, err := s.signin.Verify(t.Context(), signin.VerifyRequest{PendingToken: r.res.Pending.Token, Code: code, ClientIP: client}); err == nil {
+							t.Error("a sign-in checked against the old password finished after the change")
+						}
+					default:
+						if _, err := s.signin.Authenticate(t.Context(), r.res.SessionToken); err == nil {
+							t.Error("a session signed in with the old password outlived the change")
+						}
+					}
+					gh.rehash = false
+					for pw, want := range map[string]bool{linkPassword: false, "a brand new passphrase": true} {
+						_, err := s.signin.Login(t.Context(), signin.LoginRequest{Organization: "acme", Email: "nurse@acme.test", Password: pw, ClientIP: client})
+						if got := gatehouse.ErrorCode(err) != gatehouse.EINVALIDCREDENTIALS; got != want {
+							t.Errorf("after the change, signing in with %q: %v; want it to work: %t", pw, err, want)
+						}
+					}
+				})
+			}
+		}
+	})
+}

@@ -39,6 +39,7 @@ type Store interface {
 	gatehouse.RememberStore
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
 	VoidPasswordResets(ctx context.Context, orgID, userID string, now time.Time) (int64, error)
+	RehashPassword(ctx context.Context, orgID, userID, old, hash string, at time.Time) (bool, error)
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
 }
 
@@ -359,9 +360,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		return res, err
 	}
 	res, err = s.signIn(ctx, org, user, d, req.ClientIP, req.UserAgent, req.PreviousSession, now)
-	if err == nil {
-		outcome = "authenticated"
+	if err != nil {
+		return nil, err
 	}
+	if err := s.passwordStillHolds(ctx, user, req.ClientIP, now, func() error { return s.store.DeleteSession(ctx, res.Session.TokenHash) }); err != nil {
+		return nil, err
+	}
+	outcome = "authenticated"
 	return res, err
 }
 
@@ -437,12 +442,18 @@ func (s *Service) rehash(ctx context.Context, org *gatehouse.Organization, user 
 		return
 	}
 	phc, err := s.hasher.Hash(ctx, password)
+	ok := false
 	if err == nil {
-		err = s.store.SetPasswordHash(ctx, org.ID, user.ID, phc, now)
+		// Only over the hash just checked: a password changed meanwhile
+		// must not be replaced by the old one, rehashed.
+		ok, err = s.store.RehashPassword(ctx, org.ID, user.ID, user.PasswordHash, phc, now)
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "org_id", org.ID, "user_id", user.ID, "error", err)
 		return
+	}
+	if !ok {
+		return // changed meanwhile; passwordStillHolds ends this sign-in
 	}
 	user.PasswordHash = phc
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPasswordRehashed, At: now})

@@ -195,6 +195,23 @@ func TestLinks(t *testing.T) {
 			}
 		})
 
+		t.Run("a rehash replaces only the hash it was made from", func(t *testing.T) {
+			db := nodes(t, 1)[0]
+			ann := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+			if ok, err := db.RehashPassword(t.Context(), ann.OrgID, ann.ID, ann.PasswordHash, "$argon2id$rehashed", now); err != nil || !ok {
+				t.Fatalf("RehashPassword over the current hash = %v, %v; want true", ok, err)
+			}
+			if err := db.SetPasswordHash(t.Context(), ann.OrgID, ann.ID, "$argon2id$new-password", now); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := db.RehashPassword(t.Context(), ann.OrgID, ann.ID, "$argon2id$rehashed", "$argon2id$old-password", now); err != nil || ok {
+				t.Errorf("RehashPassword over a changed hash = %v, %v; want false", ok, err)
+			}
+			if u, err := db.UserByID(t.Context(), ann.OrgID, ann.ID); err != nil || u.PasswordHash != "$argon2id$new-password" {
+				t.Errorf("the hash is %q (%v), want the new password's", u.PasswordHash, err)
+			}
+		})
+
 		t.Run("forty reset sends at once on two nodes pass the user cap exactly", func(t *testing.T) {
 			dbs := nodes(t, 2)
 			const n, perUser = 40, 3

@@ -86,3 +86,15 @@ func (db *DB) ReserveResetSend(ctx context.Context, userID, network string, now,
 	}
 	return ok, nil
 }
+
+// RehashPassword swaps the hash only while it is still old.
+func (db *DB) RehashPassword(ctx context.Context, orgID, userID, old, hash string, at time.Time) (bool, error) {
+	n, err := deleted(db.write.ExecContext(ctx, `
+		UPDATE users SET password_hash = $4, updated_at = $5
+		WHERE org_id = $1 AND id = $2 AND password_hash = $3`,
+		orgID, userID, old, hash, millis(at)))
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: rehash password: %w", err)
+	}
+	return n == 1, nil
+}
