@@ -27,6 +27,8 @@ type Store interface {
 	FederationStore
 	CredentialStore
 	DeviceStore
+	LinkStore
+	MailQueueStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -169,7 +169,8 @@ type ChallengeStore interface {
 	CountSends(ctx context.Context, userID, destination string, ip netip.Addr, since time.Time) (SendCounts, error)
 	// DeleteExpiredChallenges is the periodic clean-up of short-lived
 	// rows. It removes challenges past their lifetime at now (with their
-	// codes), send records older than sendsBefore, SAML request and
+	// codes), send records older than sendsBefore, reset-send records
+	// older than ResetSendWindow before now, SAML request and
 	// assertion records expired at now, remembered browsers expired at now,
 	// password reset links used or expired at now, and failure counts
 	// (ThrottleStore) whose last failure is more than 24 hours before now,
@@ -224,23 +225,30 @@ type RememberStore interface {
 	DeleteOrgRememberedBrowsers(ctx context.Context, orgID string) (int64, error)
 }
 
-// PasswordReset is a forgot-password link, stored by the hash of its token.
+// PasswordReset is a forgot-password or welcome link, stored by the hash of
+// its token. Email is the address it was sent to: the link works only while
+// that is still the user's address.
 type PasswordReset struct {
 	TokenHash []byte
 	OrgID     string
 	UserID    string
+	Email     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
 
-// ResetStore keeps forgot-password links.
+// ResetStore keeps forgot-password links, at most one live link per user.
 type ResetStore interface {
+	// CreatePasswordReset saves a link and, in the same statement, voids
+	// the user's other unused link: only the newest works. Returns
+	// ENOTFOUND unless the user exists in r.OrgID.
 	CreatePasswordReset(ctx context.Context, r *PasswordReset) error
-	// PasswordResetByTokenHash returns an unused, unexpired link, or
-	// ENOTFOUND.
+	// PasswordResetByTokenHash returns an unused, unexpired link whose
+	// address is still the user's e-mail, or ENOTFOUND.
 	PasswordResetByTokenHash(ctx context.Context, hash []byte, now time.Time) (*PasswordReset, error)
-	// ConsumePasswordReset marks the link used if it is unused and
-	// unexpired (one conditional UPDATE), else ENOTFOUND.
+	// ConsumePasswordReset marks the link used if it is unused, unexpired
+	// and its address is still the user's (one conditional UPDATE), else
+	// ENOTFOUND.
 	ConsumePasswordReset(ctx context.Context, hash []byte, now time.Time) (*PasswordReset, error)
 }
 

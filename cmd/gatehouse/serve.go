@@ -23,6 +23,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/clientip"
 	"github.com/gatehousehq/gatehouse/internal/dbclock"
 	"github.com/gatehousehq/gatehouse/internal/federation"
+	"github.com/gatehousehq/gatehouse/internal/mailqueue"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
@@ -67,6 +68,7 @@ type app struct {
 	// on PostgreSQL, keeps it on the database's time.
 	now   func() time.Time
 	clock *dbclock.Clock
+	mail  *mailqueue.Queue
 }
 
 // openStore opens the database and applies pending migrations.
@@ -126,15 +128,22 @@ func newApp(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
 
 // startSignIn adds what signing in needs beyond the data: the secret, the
 // delivery of codes and the public URL for links.
+//
+// Notices (password links, contact changes, …) go through the outgoing-mail
+// queue, so no request waits for the mail server; codes go straight out.
 func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messenger, public *url.URL) error {
-	a.accounts.Secret, a.accounts.PublicURL, a.accounts.Messenger = secret, strings.TrimSuffix(public.String(), "/"), m
+	var err error
+	a.mail, err = mailqueue.New(mailqueue.Config{Store: a.store, Messenger: m, Logger: log, ObserveDelivery: a.metrics.Delivery, Now: a.now})
+	if err != nil {
+		return err
+	}
+	a.accounts.Secret, a.accounts.PublicURL, a.accounts.Messenger = secret, strings.TrimSuffix(public.String(), "/"), a.mail
 	a.accounts.SMSAvailable = m.sms != nil
 	if err := a.startFederation(secret); err != nil {
 		return err
 	}
-	var err error
 	a.signin, err = signin.New(signin.Config{
-		Store: a.store, Hasher: a.hasher, Logger: log, Secret: secret, Messenger: m, NormalizePhone: phone.Normalize,
+		Store: a.store, Hasher: a.hasher, Logger: log, Secret: secret, Messenger: a.mail, NormalizePhone: phone.Normalize,
 		Federation:  a.federation,
 		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
 		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery, Now: a.now,
@@ -232,6 +241,12 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	go func() { serveErr <- srv.Serve(ln) }()
 	go cleanSessions(ctx, a, c, log)
 	a.runClock(ctx, log)
+	// The mail worker stops with ctx, after the delivery under way; what
+	// is still queued waits in the database for the next start or node.
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan struct{})
+	go func() { a.mail.Run(mailCtx); close(mailDone) }()
+	defer func() { stopMail(); <-mailDone }()
 
 	if d := password.DefaultParams(); c.Argon2Memory < uint(d.Memory) || c.Argon2Time < uint(d.Time) {
 		log.Warn("password hashing is weaker than the recommended argon2id m=19456 KiB, t=2: use this only for tests",

@@ -28,6 +28,12 @@ type smtpServer struct {
 	password string
 	mu       sync.Mutex
 	mails    []sentMail
+	// changed is closed and replaced whenever a mail arrives; hold, when
+	// set, keeps every DATA waiting until it is closed, and held hears of
+	// each DATA that waits (mailqueue_test.go).
+	changed chan struct{}
+	hold    chan struct{}
+	held    chan struct{}
 }
 
 type sentMail struct {
@@ -38,7 +44,7 @@ type sentMail struct {
 
 func startSMTP(t *testing.T) *smtpServer {
 	t.Helper()
-	ss := &smtpServer{user: "gatehouse", password: "mail-password"}
+	ss := &smtpServer{user: "gatehouse", password: "mail-password", changed: make(chan struct{})}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: ss}, nil }))
 	s.Domain = "localhost"
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
@@ -125,9 +131,12 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	s.srv.wait()
 	s.srv.mu.Lock()
 	defer s.srv.mu.Unlock()
 	s.srv.mails = append(s.srv.mails, sentMail{To: s.to, Subject: msg.Header.Get("Subject"), Text: text})
+	close(s.srv.changed)
+	s.srv.changed = make(chan struct{})
 	return nil
 }
 

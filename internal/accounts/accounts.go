@@ -5,8 +5,10 @@ package accounts
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -36,6 +38,8 @@ type Service struct {
 	Phone  PhoneNormalizer
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Rand makes the tokens of password links; nil means crypto/rand.
+	Rand io.Reader
 
 	// For forgot-password links: the server secret that keys stored token
 	// hashes, the public URL links start with, and the messenger that
@@ -49,6 +53,13 @@ type Service struct {
 	// Configured reports whether an organization has set up LDAP or
 	// SAML2 (internal/federation); nil means neither can be chosen.
 	Configured func(ctx context.Context, orgID string, m gatehouse.AuthMethod) (bool, error)
+}
+
+func (s *Service) rand() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
 }
 
 func (s *Service) now() time.Time {
@@ -187,6 +198,16 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 		return nil, err
 	}
 	return u, nil
+}
+
+// endPending ends what a user has started but not finished: pending
+// sign-ins, pending contact changes and unused reset or welcome links.
+func (s *Service) endPending(ctx context.Context, orgID, userID string) error {
+	if _, err := s.Store.DeleteUserChallenges(ctx, orgID, userID); err != nil {
+		return err
+	}
+	_, err := s.Store.VoidPasswordResets(ctx, orgID, userID, s.now())
+	return err
 }
 
 // ListUsers returns every user of an organization, ordered by e-mail.

@@ -217,9 +217,10 @@ func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt 
 	return u, nil
 }
 
-// SetDisabled disables a user (ending their sessions and remembered
-// browsers) or enables them again. Returns ENOTFOUND, EINVALID for
-// disabling oneself, EFORBIDDEN, EREAUTHREQUIRED.
+// SetDisabled disables a user (ending their sessions, remembered browsers,
+// pending sign-ins and contact changes, and password links) or enables
+// them again. Returns ENOTFOUND, EINVALID for disabling oneself,
+// EFORBIDDEN, EREAUTHREQUIRED.
 func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disabled bool, actor Actor) (_ *gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
@@ -243,6 +244,9 @@ func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disab
 		return nil, err
 	}
 	if disabled {
+		if err := s.endPending(ctx, org.ID, u.ID); err != nil {
+			return nil, err
+		}
 		if err := s.Store.DeleteUserSessions(ctx, org.ID, u.ID); err != nil {
 			return nil, err
 		}

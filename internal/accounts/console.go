@@ -126,7 +126,7 @@ func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *g
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
 		return u, nil // they sign in through the directory or identity provider
 	}
-	token, err := s.newResetToken(ctx, org.ID, u.ID, WelcomeLinkLifetime)
+	token, err := s.newResetToken(ctx, u, WelcomeLinkLifetime)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) ResendWelcome(ctx context.Context, orgSlug, userID string, act
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
 		return gatehouse.FieldError("auth_method", "Users of this organization sign in through its directory or identity provider.")
 	}
-	token, err := s.newResetToken(ctx, org.ID, u.ID, WelcomeLinkLifetime)
+	token, err := s.newResetToken(ctx, u, WelcomeLinkLifetime)
 	if err != nil {
 		return err
 	}
@@ -228,6 +228,14 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	}
 	if p.Email != nil || p.Phone != nil {
 		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	if before.Email != u.Email {
+		// A link sent to the old address is dead already (a link works only
+		// while its address is the user's); void it anyway, so that
+		// changing the address back does not revive it.
+		if _, err := s.Store.VoidPasswordResets(ctx, org.ID, u.ID, u.UpdatedAt); err != nil {
 			return nil, err
 		}
 	}

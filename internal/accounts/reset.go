@@ -3,9 +3,8 @@ package accounts
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
+	"fmt"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -17,8 +16,10 @@ import (
 // ForgotPassword e-mails a single-use link to set a new password, valid
 // for an hour. It answers the same whether or not the account exists, and
 // sends nothing for an unknown or disabled account, an organization that
-// signs in with LDAP or SAML2, or past the per-address caps; so nothing can
-// be learnt from it. Errors only when the database fails.
+// signs in with LDAP or SAML2, or past the reset caps (MaxResetSendsPerUser
+// and MaxResetSendsPerNetwork an hour, apart from the code-send caps); so
+// nothing can be learnt from it. A new link voids the user's older one.
+// Errors only when the database fails.
 func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip netip.Addr) (err error) {
 	defer s.storeFailure(ctx, &err)
 	email, err = gatehouse.NormalizeEmail(email)
@@ -44,20 +45,21 @@ func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip 
 		return nil
 	}
 	now := s.now()
-	counts, err := s.Store.CountSends(ctx, u.ID, u.Email, ip, now.Add(-gatehouse.SendWindow))
+	// Reset e-mails have caps of their own, never the code-send caps: any
+	// stranger can ask for a reset, and must not use up the user's sign-in
+	// codes. The check and the count are one step in the store.
+	ok, err := s.Store.ReserveResetSend(ctx, u.ID, gatehouse.ResetSendNetwork(ip), now, now.Add(-gatehouse.ResetSendWindow),
+		gatehouse.MaxResetSendsPerUser, gatehouse.MaxResetSendsPerNetwork)
 	if err != nil {
 		return err
 	}
-	if counts.User >= gatehouse.MaxSendsPerUser || counts.Address >= gatehouse.MaxSendsPerAddress {
+	if !ok {
 		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordResetRequested,
 			Reason: "capped", ClientIP: ip, At: now})
 		return nil
 	}
-	token, err := s.newResetToken(ctx, org.ID, u.ID, gatehouse.PasswordResetLifetime)
+	token, err := s.newResetToken(ctx, u, gatehouse.PasswordResetLifetime)
 	if err != nil {
-		return err
-	}
-	if err := s.Store.RecordSend(ctx, gatehouse.SendRecord{UserID: u.ID, Destination: u.Email, ClientIP: ip, At: now}); err != nil {
 		return err
 	}
 	link := strings.TrimSuffix(s.PublicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
@@ -132,14 +134,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 	return err
 }
 
-// newResetToken saves a single-use link for a user to choose a password and
-// returns its token.
-func (s *Service) newResetToken(ctx context.Context, orgID, userID string, lifetime time.Duration) (string, error) {
-	var b [32]byte
-	rand.Read(b[:])
-	token := base64.RawURLEncoding.EncodeToString(b[:])
+// newResetToken saves a single-use link for a user to choose a password,
+// bound to the user's address and voiding their older links, and returns
+// its token.
+func (s *Service) newResetToken(ctx context.Context, u *gatehouse.User, lifetime time.Duration) (string, error) {
+	token, err := gatehouse.NewToken(s.rand())
+	if err != nil {
+		return "", fmt.Errorf("accounts: password link: %w", err)
+	}
 	now := s.now()
-	r := &gatehouse.PasswordReset{TokenHash: s.resetHash(token), OrgID: orgID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(lifetime)}
+	r := &gatehouse.PasswordReset{TokenHash: s.resetHash(token), OrgID: u.OrgID, UserID: u.ID, Email: u.Email,
+		CreatedAt: now, ExpiresAt: now.Add(lifetime)}
 	if err := s.Store.CreatePasswordReset(ctx, r); err != nil {
 		return "", err
 	}

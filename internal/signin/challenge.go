@@ -72,6 +72,9 @@ func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organizatio
 	if err := s.store.CreateChallenge(ctx, c); err != nil {
 		return nil, s.unavailable("save pending sign-in", err)
 	}
+	if err := s.passwordStillHolds(ctx, user, req.ClientIP, now, func() error { return s.store.DeleteChallenge(ctx, c.ID) }); err != nil {
+		return nil, err
+	}
 	res := &LoginResult{User: user, Organization: org, Decision: d,
 		Pending: &Pending{Token: token, Method: c.Channel, ExpiresAt: c.ExpiresAt}}
 	if d.Outcome == NeedPhone {
@@ -87,6 +90,28 @@ func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organizatio
 		return nil, err
 	}
 	return res, nil
+}
+
+// passwordStillHolds looks at the user again once what their password
+// check started (a pending sign-in, a session) is saved. A password change
+// (or disable) ends the user's pending sign-ins and sessions, but one whose
+// password check ran while the change was being made is saved after that:
+// it finds the new hash here and undoes itself, so a sign-in with the old
+// password never outlives the change.
+func (s *Service) passwordStillHolds(ctx context.Context, user *gatehouse.User, ip netip.Addr, at time.Time, undo func() error) error {
+	now, err := s.store.UserByID(ctx, user.OrgID, user.ID)
+	if err == nil && now.PasswordHash == user.PasswordHash && !now.Disabled {
+		return nil
+	}
+	if uerr := undo(); uerr != nil {
+		return s.unavailable("undo sign-in", uerr)
+	}
+	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		return s.unavailable("find user", err)
+	}
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: user.OrgID, UserID: user.ID, Event: gatehouse.AuditLoginFailed,
+		Reason: "password_changed", ClientIP: ip, At: at})
+	return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."}
 }
 
 // sendCode makes a new code for a live challenge and delivers it, within

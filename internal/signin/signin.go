@@ -12,7 +12,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +41,8 @@ type Store interface {
 	gatehouse.CredentialStore
 	gatehouse.DeviceStore
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
+	VoidPasswordResets(ctx context.Context, orgID, userID string, now time.Time) (int64, error)
+	RehashPassword(ctx context.Context, orgID, userID, old, hash string, at time.Time) (bool, error)
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
 }
 
@@ -381,9 +382,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		return res, err
 	}
 	res, err = s.signIn(ctx, org, user, d, req.ClientIP, req.UserAgent, req.PreviousSession, now)
-	if err == nil {
-		outcome = "authenticated"
+	if err != nil {
+		return nil, err
 	}
+	if err := s.passwordStillHolds(ctx, user, req.ClientIP, now, func() error { return s.store.DeleteSession(ctx, res.Session.TokenHash) }); err != nil {
+		return nil, err
+	}
+	outcome = "authenticated"
 	return res, err
 }
 
@@ -456,12 +461,18 @@ func (s *Service) rehash(ctx context.Context, org *gatehouse.Organization, user 
 		return
 	}
 	phc, err := s.hasher.Hash(ctx, password)
+	ok := false
 	if err == nil {
-		err = s.store.SetPasswordHash(ctx, org.ID, user.ID, phc, now)
+		// Only over the hash just checked: a password changed meanwhile
+		// must not be replaced by the old one, rehashed.
+		ok, err = s.store.RehashPassword(ctx, org.ID, user.ID, user.PasswordHash, phc, now)
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "org_id", org.ID, "user_id", user.ID, "error", err)
 		return
+	}
+	if !ok {
+		return // changed meanwhile; passwordStillHolds ends this sign-in
 	}
 	user.PasswordHash = phc
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPasswordRehashed, At: now})
@@ -582,11 +593,11 @@ var errNoFederation = errors.New("signin: no federation configured")
 
 // NewToken returns 256 random bits, URL-safe base64.
 func NewToken(r io.Reader) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("signin: read random: %w", err)
+	t, err := gatehouse.NewToken(r)
+	if err != nil {
+		return "", fmt.Errorf("signin: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	return t, nil
 }
 
 // hashToken is how a session token is stored: HMAC-SHA256 under the server

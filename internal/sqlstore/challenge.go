@@ -343,6 +343,8 @@ func atSendsBefore(_, before time.Time) time.Time { return before }
 var cleanups = []cleanup{
 	{"delete expired challenges", `DELETE FROM challenges WHERE expires_at <= $1`, atNow},
 	{"delete old send records", `DELETE FROM code_sends WHERE sent_at < $1`, atSendsBefore},
+	{"delete old reset send records", `DELETE FROM reset_sends WHERE sent_at < $1`,
+		func(now, _ time.Time) time.Time { return now.Add(-gatehouse.ResetSendWindow) }},
 	{"delete expired saml requests", `DELETE FROM saml_requests WHERE expires_at <= $1`, atNow},
 	{"delete expired saml assertions", `DELETE FROM saml_assertions WHERE expires_at <= $1`, atNow},
 	{"delete expired remembered browsers", `DELETE FROM remembered_browsers WHERE expires_at <= $1`, atNow},

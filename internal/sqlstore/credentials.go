@@ -19,7 +19,7 @@ func (db *DB) ChangeCredentials(ctx context.Context, c gatehouse.CredentialChang
 			var userID string
 			err := tx.QueryRowContext(ctx, `
 				UPDATE password_resets SET used_at = $4
-				WHERE token_hash = $1 AND org_id = $2 AND user_id = $3 AND used_at = 0 AND expires_at > $4
+				WHERE token_hash = $1 AND org_id = $2 AND user_id = $3 AND used_at = 0 AND expires_at > $4 AND `+linkAddressHolds+`
 				RETURNING user_id`, c.SpendReset, c.OrgID, c.UserID, at).Scan(&userID)
 			if errors.Is(err, sql.ErrNoRows) {
 				return notFound("Password reset")

@@ -16,15 +16,15 @@ import (
 var credT0 = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 
 // credentialFixture is a user with everything a credential change may end:
-// two sessions, a remembered browser, a pending sign-in, two live reset
-// links and seven wrong codes.
+// two sessions, a remembered browser, a pending sign-in, a live reset
+// link and seven wrong codes.
 type credentialFixture struct {
 	db               *sqlstore.DB
 	org              *gatehouse.Organization
 	user             *gatehouse.User
 	other            *gatehouse.User
 	sessA, sessB     []byte
-	linkA, linkB     []byte
+	link             []byte
 	challengeTokenID []byte
 }
 
@@ -48,10 +48,10 @@ func newCredentialFixture(t *testing.T, db *sqlstore.DB) *credentialFixture {
 	f.challengeTokenID = []byte("pending-sign-in")
 	must(t, db.CreateChallenge(ctx, &gatehouse.Challenge{ID: gatehouse.NewID(), TokenHash: f.challengeTokenID, Kind: gatehouse.ChallengeLogin, OrgID: f.org.ID, UserID: f.user.ID,
 		Channel: gatehouse.OTPEmail, Destination: f.user.Email, CreatedAt: credT0, ExpiresAt: credT0.Add(15 * time.Minute)}))
-	f.linkA, f.linkB = []byte("reset-link-a"), []byte("reset-link-b")
-	for _, h := range [][]byte{f.linkA, f.linkB} {
-		must(t, db.CreatePasswordReset(ctx, &gatehouse.PasswordReset{TokenHash: h, OrgID: f.org.ID, UserID: f.user.ID, CreatedAt: credT0, ExpiresAt: credT0.Add(time.Hour)}))
-	}
+	// A user has one live link at a time, bound to the address it went to.
+	f.link = []byte("reset-link")
+	must(t, db.CreatePasswordReset(ctx, &gatehouse.PasswordReset{TokenHash: f.link, OrgID: f.org.ID, UserID: f.user.ID, Email: f.user.Email,
+		CreatedAt: credT0, ExpiresAt: credT0.Add(time.Hour)}))
 	for range 7 {
 		if _, err := db.RecordOTPFailure(ctx, f.org.ID, f.user.ID, credT0); err != nil {
 			t.Fatal(err)
@@ -69,12 +69,12 @@ func must(t *testing.T, err error) {
 
 // state is what the fixture's user has left.
 type credentialState struct {
-	hash, email           string
-	sessions              int
-	remembered            int
-	pending, linkA, linkB bool
-	otpFailures           int
-	audits                int
+	hash, email   string
+	sessions      int
+	remembered    int
+	pending, link bool
+	otpFailures   int
+	audits        int
 }
 
 func (f *credentialFixture) state(t *testing.T) credentialState {
@@ -94,10 +94,8 @@ func (f *credentialFixture) state(t *testing.T) credentialState {
 	s.remembered = len(bs)
 	_, err = f.db.ChallengeByTokenHash(ctx, f.challengeTokenID)
 	s.pending = err == nil
-	_, err = f.db.PasswordResetByTokenHash(ctx, f.linkA, credT0)
-	s.linkA = err == nil
-	_, err = f.db.PasswordResetByTokenHash(ctx, f.linkB, credT0)
-	s.linkB = err == nil
+	_, err = f.db.PasswordResetByTokenHash(ctx, f.link, credT0)
+	s.link = err == nil
 	evs, err := f.db.ListAudit(ctx, f.org.ID, 0, 100)
 	must(t, err)
 	s.audits = len(evs)
@@ -125,10 +123,10 @@ func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
 		return db
 	}
 	fresh := func(t *testing.T) *sqlstore.DB { return open(t, newURL(t)) }
-	before := credentialState{hash: "old-hash", email: "staff@clinic.test", sessions: 2, remembered: 1, pending: true, linkA: true, linkB: true, otpFailures: 7}
+	before := credentialState{hash: "old-hash", email: "staff@clinic.test", sessions: 2, remembered: 1, pending: true, link: true, otpFailures: 7}
 	everything := func(f *credentialFixture) gatehouse.CredentialChange {
 		return gatehouse.CredentialChange{OrgID: f.org.ID, UserID: f.user.ID, At: credT0.Add(time.Minute),
-			SpendReset: f.linkA, SetPassword: true, PasswordHash: "new-hash",
+			SpendReset: f.link, SetPassword: true, PasswordHash: "new-hash",
 			EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
 			Audit: &gatehouse.AuditEvent{OrgID: f.org.ID, UserID: f.user.ID, Event: gatehouse.AuditPasswordReset, At: credT0.Add(time.Minute)}}
 	}
@@ -153,7 +151,7 @@ func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
 			t.Fatalf("unknown link: %v, want ENOTFOUND", err)
 		}
 		c = everything(f)
-		c.UserID = f.other.ID // linkA is not theirs
+		c.UserID = f.other.ID // the link is not theirs
 		c.Audit = nil
 		if err := f.db.ChangeCredentials(t.Context(), c); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 			t.Fatalf("another user's link: %v, want ENOTFOUND", err)

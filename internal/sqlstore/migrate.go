@@ -11,8 +11,11 @@ import (
 	"time"
 )
 
-// Migrations are numbered from 0001 without gaps, one folder per dialect,
-// and never edited once released: a change is a new file in both folders.
+// Migrations are numbered from 0001 in increasing order, one folder per
+// dialect, and never edited once released: a change is a new file in both
+// folders. Numbers may skip (parallel branches reserve theirs); each
+// migration is applied by its own number, so a skipped one that lands later
+// is still applied.
 //
 //go:embed migrations
 var migrationFiles embed.FS
@@ -30,10 +33,10 @@ func loadMigrations(dialect string) ([]migration, error) {
 		return nil, err
 	}
 	var ms []migration
-	for i, e := range entries {
+	for _, e := range entries {
 		num, _, _ := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if err != nil || v != i+1 || !strings.HasSuffix(e.Name(), ".sql") {
+		if err != nil || v < 1 || (len(ms) > 0 && v <= ms[len(ms)-1].version) || !strings.HasSuffix(e.Name(), ".sql") {
 			return nil, fmt.Errorf("migration %s/%s is misnamed or out of sequence", dir, e.Name())
 		}
 		b, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))

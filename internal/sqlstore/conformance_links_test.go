@@ -1,0 +1,270 @@
+package sqlstore
+
+import (
+	"context"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// eachDialect runs suite on SQLite and, when GATEHOUSE_TEST_POSTGRES_URL is
+// set, on PostgreSQL, each test with a database of its own. nodes opens n
+// stores on one migrated database: n nodes of one deployment.
+func eachDialect(t *testing.T, suite func(t *testing.T, nodes func(t *testing.T, n int) []*DB)) {
+	nodesOn := func(newURL func(t *testing.T) string) func(t *testing.T, n int) []*DB {
+		return func(t *testing.T, n int) []*DB {
+			t.Helper()
+			u := newURL(t)
+			dbs := make([]*DB, n)
+			for i := range dbs {
+				db, err := Open(t.Context(), u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				if err := db.Migrate(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				dbs[i] = db
+			}
+			return dbs
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		suite(t, nodesOn(func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db") }))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
+		if base == "" {
+			t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
+		}
+		admin, err := Open(t.Context(), base)
+		if err != nil {
+			t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
+		}
+		t.Cleanup(func() { admin.Close() })
+		suite(t, nodesOn(func(t *testing.T) string {
+			schema := "gh_" + gatehouse.NewID()
+			if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+				t.Fatalf("create schema: %v", err)
+			}
+			t.Cleanup(func() {
+				if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+					t.Errorf("drop schema %s: %v", schema, err)
+				}
+			})
+			u, err := url.Parse(base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("search_path", schema)
+			u.RawQuery = q.Encode()
+			return u.String()
+		}))
+	})
+}
+
+// parallel runs f(i) for i in [0, n) at once, on alternating nodes.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() { <-start; f(i) })
+	}
+	close(start)
+	wg.Wait()
+}
+
+func TestLinks(t *testing.T) {
+	eachDialect(t, func(t *testing.T, nodes func(t *testing.T, n int) []*DB) {
+		now := t0.Add(time.Minute)
+		works := func(t *testing.T, db *DB, r *gatehouse.PasswordReset) bool {
+			t.Helper()
+			_, err := db.PasswordResetByTokenHash(t.Context(), r.TokenHash, now)
+			if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+
+		t.Run("a new link voids the user's older one, and no one else's", func(t *testing.T) {
+			db := nodes(t, 1)[0]
+			org := newOrg(t, db, "clinic")
+			ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
+			old, theirs := newReset(t, db, ann, "ann-1"), newReset(t, db, bob, "bob-1")
+			newer := newReset(t, db, ann, "ann-2")
+			if works(t, db, old) {
+				t.Error("the older link still works after a newer one was issued")
+			}
+			if _, err := db.ConsumePasswordReset(t.Context(), old.TokenHash, now); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("consuming the older link: %v, want not_found", err)
+			}
+			if !works(t, db, newer) || !works(t, db, theirs) {
+				t.Error("the newest link, or another user's, stopped working")
+			}
+		})
+
+		t.Run("a link is dead once the user's e-mail is no longer the address it was sent to", func(t *testing.T) {
+			db := nodes(t, 1)[0]
+			ann := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+			r := newReset(t, db, ann, "ann-1")
+			ann.Email, ann.UpdatedAt = "ann@elsewhere.test", now
+			if err := db.UpdateUser(t.Context(), ann); err != nil {
+				t.Fatal(err)
+			}
+			if works(t, db, r) {
+				t.Error("a link sent to the old address still works after the e-mail changed")
+			}
+			if _, err := db.ConsumePasswordReset(t.Context(), r.TokenHash, now); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("consuming it: %v, want not_found", err)
+			}
+			fresh := newReset(t, db, ann, "ann-2")
+			if !works(t, db, fresh) {
+				t.Error("a link sent to the new address does not work")
+			}
+		})
+
+		t.Run("voiding a user's links spends them all", func(t *testing.T) {
+			db := nodes(t, 1)[0]
+			org := newOrg(t, db, "clinic")
+			ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
+			r, theirs := newReset(t, db, ann, "ann-1"), newReset(t, db, bob, "bob-1")
+			if n, err := db.VoidPasswordResets(t.Context(), org.ID, ann.ID, now); err != nil || n != 1 {
+				t.Fatalf("VoidPasswordResets = %d, %v; want 1, nil", n, err)
+			}
+			if works(t, db, r) || !works(t, db, theirs) {
+				t.Error("a voided link works, or another user's was voided")
+			}
+			if !works(t, db, newReset(t, db, ann, "ann-2")) {
+				t.Error("a link issued after voiding does not work")
+			}
+		})
+
+		t.Run("forty links issued at once on two nodes leave exactly one working", func(t *testing.T) {
+			dbs := nodes(t, 2)
+			ann := newUser(t, dbs[0], newOrg(t, dbs[0], "clinic").ID, "ann@example.com")
+			const n = 40
+			rs := make([]*gatehouse.PasswordReset, n)
+			errs := make([]error, n)
+			parallel(n, func(i int) {
+				rs[i] = &gatehouse.PasswordReset{TokenHash: codeHash(gatehouse.NewID()), OrgID: ann.OrgID, UserID: ann.ID,
+					Email: ann.Email, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+				errs[i] = dbs[i%2].CreatePasswordReset(t.Context(), rs[i])
+			})
+			live := 0
+			for i, r := range rs {
+				if errs[i] != nil {
+					t.Fatal(errs[i])
+				}
+				if works(t, dbs[0], r) {
+					live++
+				}
+			}
+			if live != 1 {
+				t.Errorf("%d links work, want 1", live)
+			}
+		})
+
+		t.Run("ending a user's challenges ends their sign-ins and changes, not others'", func(t *testing.T) {
+			db := nodes(t, 1)[0]
+			org := newOrg(t, db, "clinic")
+			ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
+			login := newChallenge(t, db, ann, nil)
+			addCode(t, db, login.ID, "123456", t0)
+			change := newChallenge(t, db, ann, func(c *gatehouse.Challenge) {
+				c.Kind, c.TokenHash, c.NewValue = gatehouse.ChallengeChangeEmail, nil, "ann@new.test"
+			})
+			theirs := newChallenge(t, db, bob, nil)
+			if n, err := db.DeleteUserChallenges(t.Context(), org.ID, ann.ID); err != nil || n != 2 {
+				t.Fatalf("DeleteUserChallenges = %d, %v; want 2, nil", n, err)
+			}
+			for _, c := range []*gatehouse.Challenge{login, change} {
+				if _, err := db.ChallengeByID(t.Context(), org.ID, ann.ID, c.ID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+					t.Errorf("challenge %s (%s) survived: %v", c.ID, c.Kind, err)
+				}
+			}
+			if _, err := db.ChallengeByID(t.Context(), org.ID, bob.ID, theirs.ID); err != nil {
+				t.Errorf("another user's challenge ended: %v", err)
+			}
+		})
+
+		t.Run("a rehash replaces only the hash it was made from", func(t *testing.T) {
+			db := nodes(t, 1)[0]
+			ann := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+			if ok, err := db.RehashPassword(t.Context(), ann.OrgID, ann.ID, ann.PasswordHash, "$argon2id$rehashed", now); err != nil || !ok {
+				t.Fatalf("RehashPassword over the current hash = %v, %v; want true", ok, err)
+			}
+			if err := db.SetPasswordHash(t.Context(), ann.OrgID, ann.ID, "$argon2id$new-password", now); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := db.RehashPassword(t.Context(), ann.OrgID, ann.ID, "$argon2id$rehashed", "$argon2id$old-password", now); err != nil || ok {
+				t.Errorf("RehashPassword over a changed hash = %v, %v; want false", ok, err)
+			}
+			if u, err := db.UserByID(t.Context(), ann.OrgID, ann.ID); err != nil || u.PasswordHash != "$argon2id$new-password" {
+				t.Errorf("the hash is %q (%v), want the new password's", u.PasswordHash, err)
+			}
+		})
+
+		t.Run("forty reset sends at once on two nodes pass the user cap exactly", func(t *testing.T) {
+			dbs := nodes(t, 2)
+			const n, perUser = 40, 3
+			oks := make([]bool, n)
+			errs := make([]error, n)
+			parallel(n, func(i int) {
+				// Each from another network: only the user cap binds.
+				net := gatehouse.ResetSendNetwork(netipFrom(i))
+				oks[i], errs[i] = dbs[i%2].ReserveResetSend(t.Context(), "ann", net, now, now.Add(-time.Hour), perUser, 1000)
+			})
+			if got := countTrue(t, oks, errs); got != perUser {
+				t.Errorf("%d reset sends passed, want %d", got, perUser)
+			}
+			var sends int
+			if err := dbs[0].read.QueryRowContext(t.Context(), `SELECT count(*) FROM code_sends`).Scan(&sends); err != nil || sends != 0 {
+				t.Errorf("code_sends has %d rows (%v): reset sends must not count as code sends", sends, err)
+			}
+		})
+
+		t.Run("forty reset sends from one network pass the network cap exactly, and the window moves on", func(t *testing.T) {
+			dbs := nodes(t, 2)
+			const n, perNet = 40, 10
+			oks := make([]bool, n)
+			errs := make([]error, n)
+			parallel(n, func(i int) {
+				oks[i], errs[i] = dbs[i%2].ReserveResetSend(t.Context(), gatehouse.NewID(), "2001:db8:1:2::/64", now, now.Add(-time.Hour), 3, perNet)
+			})
+			if got := countTrue(t, oks, errs); got != perNet {
+				t.Errorf("%d reset sends passed, want %d", got, perNet)
+			}
+			later := now.Add(time.Hour + time.Millisecond)
+			if ok, err := dbs[0].ReserveResetSend(t.Context(), "zed", "2001:db8:1:2::/64", later, later.Add(-time.Hour), 3, perNet); err != nil || !ok {
+				t.Errorf("an hour later: %v, %v; want a send", ok, err)
+			}
+			if n, err := dbs[0].DeleteExpiredChallenges(t.Context(), later, later); err != nil || n != perNet {
+				t.Errorf("the clean-up removed %d (%v), want the %d old reset sends", n, err, perNet)
+			}
+		})
+	})
+}
+
+func netipFrom(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}) }
+
+func countTrue(t *testing.T, oks []bool, errs []error) int {
+	t.Helper()
+	n := 0
+	for i, ok := range oks {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
+}
