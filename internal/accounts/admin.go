@@ -14,6 +14,10 @@ import (
 type Actor struct {
 	UserID   string // "" for the command line
 	ClientIP netip.Addr
+	// SessionHash is the token hash of the actor's own session (nil for
+	// the command line): an admin's change of their own contact details
+	// ends their other sessions but not this one.
+	SessionHash []byte
 }
 
 // Organization returns an organization by slug; ENOTFOUND names the slug.
@@ -26,7 +30,10 @@ func (s *Service) Organization(ctx context.Context, slug string) (_ *gatehouse.O
 // validating them as a whole; nothing is saved when anything is wrong.
 // Turning enforcement on, or changing the code method or the sign-in
 // method, revokes every remembered browser of the organization (DESIGN.md
-// §3). The change is audited with the settings before and after.
+// §3). With enforcement on, every session of the organization that did not
+// pass two-factor authentication ends (gatehouse.PassedTwoFactorPolicy),
+// the acting admin's too; a change of method alone ends no session. The
+// change is audited with the settings before and after.
 //
 // Returns EINVALID / EINVALIDNETWORK naming the field or entry,
 // ETWOFACTORUNAVAIL for enforcement with LDAP or SAML2, ENOTFOUND.
@@ -67,9 +74,22 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, next gateh
 			return nil, err
 		}
 	}
+	// Under enforcement, a session that never passed two-factor
+	// authentication ends: the acting admin's own too, who then signs in
+	// with a code like everyone else. (signin.Authenticate refuses such a
+	// session as well, for one started while this change was saved.)
+	var ended int64
+	if next.EnforceTwoFactor {
+		if ended, err = s.Store.DeleteOrgSessionsWithoutTwoFactor(ctx, org.ID); err != nil {
+			return nil, err
+		}
+	}
 	detail := map[string]string{"before": settingsString(prev), "after": settingsString(next)}
 	if revoke {
 		detail["remembered_browsers_revoked"] = fmt.Sprint(revoked)
+	}
+	if ended > 0 || (next.EnforceTwoFactor && !prev.EnforceTwoFactor) {
+		detail["sessions_ended"] = fmt.Sprint(ended)
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditSettingsChanged, At: now, Detail: detail})

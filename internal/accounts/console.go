@@ -161,7 +161,8 @@ type UserEdit struct {
 
 // EditUser saves an admin's change of a user's name, e-mail, phone and
 // role, checked as a whole first. A change of phone or e-mail revokes the
-// user's remembered browsers and, for e-mail, tells both addresses.
+// user's remembered browsers, ends the user's sessions (but the acting
+// admin's own) and, for e-mail, tells both addresses.
 func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserEdit, actor Actor) (_ *gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
@@ -187,8 +188,18 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 		return nil, err
 	}
 	contactChanged := before.Email != u.Email || before.Phone != u.Phone
+	var ended int64
 	if contactChanged {
 		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
+			return nil, err
+		}
+		// A sign-in factor changed: the user's sessions end (an admin
+		// editing themselves keeps the session they edit from).
+		var keep []byte
+		if u.ID == actor.UserID {
+			keep = actor.SessionHash
+		}
+		if ended, err = s.Store.DeleteOtherUserSessions(ctx, org.ID, u.ID, keep); err != nil {
 			return nil, err
 		}
 	}
@@ -206,6 +217,9 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 		if f.a != f.b {
 			detail[f.name] = f.a + " -> " + f.b
 		}
+	}
+	if contactChanged {
+		detail["sessions_ended"] = fmt.Sprint(ended)
 	}
 	if len(detail) > 0 {
 		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,

@@ -320,8 +320,8 @@ func attemptsWords(left int) string {
 }
 
 // savePhone puts a phone number, now proven by its code, on the profile,
-// revokes remembered browsers (a change of phone) and tells the user by
-// e-mail.
+// revokes remembered browsers and ends the user's sessions (a change of
+// phone) and tells the user by e-mail.
 func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, phone string, ip netip.Addr, now time.Time) error {
 	u := *user
 	u.Phone, u.UpdatedAt = phone, now
@@ -331,9 +331,15 @@ func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, us
 	if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID); err != nil {
 		return s.unavailable("revoke remembered browsers", err)
 	}
+	// A new sign-in factor: every session of the user so far ends (this
+	// sign-in's session is made after).
+	ended, err := s.store.DeleteOtherUserSessions(ctx, org.ID, user.ID, nil)
+	if err != nil {
+		return s.unavailable("end sessions", err)
+	}
 	*user = u
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPhoneAdded, ClientIP: ip, At: now,
-		Detail: map[string]string{"phone": Mask(gatehouse.OTPSMS, phone)}})
+		Detail: map[string]string{"phone": Mask(gatehouse.OTPSMS, phone), "sessions_ended": fmt.Sprint(ended)}})
 	s.notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticePhoneAdded, To: user.Email, OrgName: org.Name, At: now, ClientIP: ip, NewValue: Mask(gatehouse.OTPSMS, phone)})
 	return nil
 }

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -120,7 +121,8 @@ func (s *Service) change(ctx context.Context, cur *Current, id string, now time.
 
 // VerifyContactChange checks a code of a change. After the first step it
 // sends a code to the new phone or address; after the second it saves the
-// change, revokes the user's remembered browsers and tells both the old and
+// change, revokes the user's remembered browsers, ends the user's other
+// sessions and tells both the old and
 // the new address (or, for a phone, the e-mail address).
 func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, code string, ip netip.Addr) (*ContactChange, error) {
 	now := s.now()
@@ -182,9 +184,15 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 	if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID); err != nil {
 		return nil, s.unavailable("revoke remembered browsers", err)
 	}
+	// A sign-in factor changed: whoever else holds a session of this user
+	// signs in again, through the new one.
+	ended, err := s.store.DeleteOtherUserSessions(ctx, org.ID, user.ID, cur.Session.TokenHash)
+	if err != nil {
+		return nil, s.unavailable("end other sessions", err)
+	}
 	*user = u
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditContactChanged,
-		Reason: c.Kind, ClientIP: ip, At: now})
+		Reason: c.Kind, ClientIP: ip, At: now, Detail: map[string]string{"sessions_ended": fmt.Sprint(ended)}})
 	for _, n := range notices {
 		n.OrgName, n.At, n.ClientIP = org.Name, now, ip
 		s.notify(ctx, n)

@@ -456,6 +456,7 @@ func (s *Service) newSession(org *gatehouse.Organization, user *gatehouse.User, 
 	ua := truncate(userAgent, 512)
 	return token, &gatehouse.Session{
 		TokenHash:      s.hashToken(token),
+		PublicID:       gatehouse.NewID(),
 		UserID:         user.ID,
 		OrgID:          org.ID,
 		TwoFactorState: state,
@@ -475,7 +476,9 @@ type Current struct {
 }
 
 // Authenticate checks a session token. Returns EUNAUTHORIZED when there is
-// no such session, it has timed out, or its user is disabled; EUNAVAILABLE
+// no such session, it has timed out, its user is disabled, or its
+// organization enforces two-factor authentication and the session did not
+// pass it (gatehouse.PassedTwoFactorPolicy); EUNAVAILABLE
 // when the database cannot be read.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Current, error) {
 	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
@@ -499,6 +502,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	org, err := s.store.OrganizationByID(ctx, sess.OrgID)
 	if err != nil {
 		return nil, s.unavailable("find session organization", err)
+	}
+	if org.Settings.EnforceTwoFactor && !gatehouse.PassedTwoFactorPolicy(sess.TwoFactorState) {
+		// Started before the organization turned enforcement on (perhaps
+		// while the change was being saved, on another node): it never
+		// passed two-factor authentication, so it is over.
+		if err := s.store.DeleteSession(ctx, hash); err != nil {
+			return nil, s.unavailable("end session without two-factor", err)
+		}
+		return nil, unauth
 	}
 	user, err := s.store.UserByID(ctx, sess.OrgID, sess.UserID)
 	if err != nil {

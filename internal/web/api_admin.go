@@ -38,7 +38,7 @@ func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *signin.Curren
 }
 
 func (s *Server) actor(r *http.Request, cur *signin.Current) accounts.Actor {
-	return accounts.Actor{UserID: cur.User.ID, ClientIP: s.cfg.ClientIP.ClientIP(r)}
+	return accounts.Actor{UserID: cur.User.ID, ClientIP: s.cfg.ClientIP.ClientIP(r), SessionHash: cur.Session.TokenHash}
 }
 
 // settingsJSON is the password-settings contract of DESIGN.md §5: exactly

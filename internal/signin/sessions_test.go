@@ -1,0 +1,284 @@
+package signin_test
+
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/accounts"
+	"github.com/gatehousehq/gatehouse/internal/password"
+	"github.com/gatehousehq/gatehouse/internal/phone"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+	"github.com/gatehousehq/gatehouse/internal/sqlstore"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+)
+
+// onBothDatabases runs fn on SQLite and on PostgreSQL, each time with two
+// stores ("nodes") open on one fresh, migrated database.
+func onBothDatabases(t *testing.T, fn func(t *testing.T, a, b *sqlstore.DB)) {
+	open := func(t *testing.T, url string) *sqlstore.DB {
+		t.Helper()
+		db, err := sqlstore.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		url := "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
+		fn(t, open(t, url), open(t, url))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := testdb.PostgresURL(t)
+		fn(t, open(t, url), open(t, url))
+	})
+}
+
+// node is one server's sign-in service over its own store.
+func node(t *testing.T, db *sqlstore.DB, c *clock, box *inbox) *signin.Service {
+	t.Helper()
+	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: []byte("0123456789abcdef0123456789abcdef"),
+		Now: c.Now, Messenger: box, NormalizePhone: phone.Normalize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func addOrgUser(t *testing.T, db *sqlstore.DB, c *clock, slug string, s gatehouse.PasswordSettings, email string) (*gatehouse.Organization, *gatehouse.User) {
+	t.Helper()
+	ctx := context.Background()
+	org, err := db.OrganizationBySlug(ctx, slug)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		org = &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: slug, Settings: s, CreatedAt: c.Now(), UpdatedAt: c.Now()}
+		err = db.CreateOrganization(ctx, org)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := password.Hash(testPassword, password.TestParams(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: email, Role: gatehouse.RoleAdmin,
+		PasswordHash: hash, CreatedAt: c.Now(), UpdatedAt: c.Now()}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	return org, u
+}
+
+func loginAs(t *testing.T, svc *signin.Service, slug, email string) *signin.LoginResult {
+	t.Helper()
+	res, err := svc.Login(context.Background(), signin.LoginRequest{Organization: slug, Email: email, Password: testPassword,
+		ClientIP: netip.MustParseAddr("203.0.113.9"), UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SessionToken == "" {
+		t.Fatalf("login of %s gave no session: %+v", email, res)
+	}
+	return res
+}
+
+func wantSignedOut(t *testing.T, svc *signin.Service, what, token string) {
+	t.Helper()
+	if cur, err := svc.Authenticate(context.Background(), token); gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
+		t.Errorf("%s: Authenticate = %v, %v; want unauthorized", what, cur, err)
+	}
+}
+
+func wantSignedIn(t *testing.T, svc *signin.Service, what, token string) *signin.Current {
+	t.Helper()
+	cur, err := svc.Authenticate(context.Background(), token)
+	if err != nil {
+		t.Fatalf("%s: Authenticate: %v, want signed in", what, err)
+	}
+	return cur
+}
+
+func TestAContactChangeEndsTheUsersOtherSessions(t *testing.T) {
+	for _, kind := range []string{gatehouse.ChallengeChangePhone, gatehouse.ChallengeChangeEmail} {
+		t.Run(kind, func(t *testing.T) {
+			onBothDatabases(t, func(t *testing.T, a, b *sqlstore.DB) {
+				ctx := context.Background()
+				c, box := newClock(), &inbox{}
+				nodeA, nodeB := node(t, a, c, box), node(t, b, c, box)
+				off := gatehouse.DefaultPasswordSettings()
+				off.EnforceTwoFactor = false
+				org, u := addOrgUser(t, a, c, "clinic", off, "ann@clinic.test")
+				_, other := addOrgUser(t, a, c, "clinic", off, "bob@clinic.test")
+				here := loginAs(t, nodeA, "clinic", u.Email)
+				elsewhere := loginAs(t, nodeB, "clinic", u.Email) // another browser, another node
+				bobs := loginAs(t, nodeA, "clinic", other.Email)
+
+				cur := wantSignedIn(t, nodeA, "the changing session", here.SessionToken)
+				value := "+358401234567"
+				if kind == gatehouse.ChallengeChangeEmail {
+					value = "ann.new@clinic.test"
+				}
+				ch, err := nodeA.StartContactChange(ctx, cur, kind, value, testPassword, netip.MustParseAddr("203.0.113.9"), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ch, err = nodeA.VerifyContactChange(ctx, cur, ch.ChallengeID, box.lastCode(t).Code, netip.Addr{}); err != nil {
+					t.Fatal(err)
+				}
+				// Between the steps nothing has changed yet.
+				wantSignedIn(t, nodeB, "the other session before the new value is proven", elsewhere.SessionToken)
+				if ch, err = nodeA.VerifyContactChange(ctx, cur, ch.ChallengeID, box.lastCode(t).Code, netip.Addr{}); err != nil || !ch.Done {
+					t.Fatalf("step 2: %+v, %v", ch, err)
+				}
+
+				wantSignedOut(t, nodeB, "the user's other session", elsewhere.SessionToken)
+				wantSignedIn(t, nodeA, "the session that made the change", here.SessionToken)
+				wantSignedIn(t, nodeB, "another user's session", bobs.SessionToken)
+				events, err := a.ListAudit(ctx, org.ID, 0, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(events) != 1 || events[0].Event != gatehouse.AuditContactChanged || events[0].Detail["sessions_ended"] != "1" {
+					t.Errorf("latest audit event = %+v, want %s with sessions_ended 1", events, gatehouse.AuditContactChanged)
+				}
+			})
+		})
+	}
+}
+
+func TestAddingAPhoneAtSignInEndsTheUsersEarlierSessions(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, a, b *sqlstore.DB) {
+		ctx := context.Background()
+		c, box := newClock(), &inbox{}
+		nodeA := node(t, a, c, box)
+		sms := gatehouse.DefaultPasswordSettings()
+		sms.OTPMethod = gatehouse.OTPSMS
+		org, u := addOrgUser(t, a, c, "clinic", sms, "ann@clinic.test")
+		// A session that passed 2FA before (by e-mail, say) on another node.
+		earlier := &gatehouse.Session{TokenHash: []byte("an-earlier-verified-session-hash"), UserID: u.ID, OrgID: org.ID,
+			TwoFactorState: gatehouse.TwoFactorVerified, CreatedAt: c.Now(), LastSeenAt: c.Now(), ExpiresAt: c.Now().Add(24 * time.Hour)}
+		if err := b.CreateSession(ctx, earlier); err != nil {
+			t.Fatal(err)
+		}
+		ip := netip.MustParseAddr("203.0.113.9")
+		res, err := nodeA.Login(ctx, signin.LoginRequest{Organization: "clinic", Email: u.Email, Password: testPassword, ClientIP: ip})
+		if err != nil || res.Pending == nil || res.Pending.Status != signin.StatusPhoneRequired {
+			t.Fatalf("login: %+v, %v; want phone_required", res, err)
+		}
+		if _, err := nodeA.Phone(ctx, res.Pending.Token, "+358401234567", ip); err != nil {
+			t.Fatal(err)
+		}
+		done, err := nodeA.Verify(ctx, signin.VerifyRequest{PendingToken: res.Pending.Token, Code: box.lastCode(t).Code, ClientIP: ip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.SessionByTokenHash(ctx, earlier.TokenHash); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("the session from before the phone was added: %v, want it ended", err)
+		}
+		wantSignedIn(t, nodeA, "the sign-in that added the phone", done.SessionToken)
+	})
+}
+
+func TestASessionWithoutTwoFactorEndsWhenItsOrganizationEnforcesIt(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, a, b *sqlstore.DB) {
+		ctx := context.Background()
+		c, box := newClock(), &inbox{}
+		nodeA := node(t, a, c, box)
+		off := gatehouse.DefaultPasswordSettings()
+		off.EnforceTwoFactor = false
+		org, u := addOrgUser(t, a, c, "clinic", off, "ann@clinic.test")
+		addOrgUser(t, a, c, "lab", off, "ann@lab.test")
+		res := loginAs(t, nodeA, "clinic", u.Email)
+		lab := loginAs(t, nodeA, "lab", "ann@lab.test")
+		if res.Session.TwoFactorState != gatehouse.TwoFactorNotEnforced {
+			t.Fatalf("state = %q", res.Session.TwoFactorState)
+		}
+
+		// Another node saves the change in the store alone (as a node that
+		// races the change would leave it): the session is still refused.
+		on := off
+		on.EnforceTwoFactor = true
+		if err := b.UpdatePasswordSettings(ctx, org.ID, on, c.Now()); err != nil {
+			t.Fatal(err)
+		}
+		wantSignedOut(t, nodeA, "a not_enforced session after enforcement is on", res.SessionToken)
+		if _, err := a.SessionByTokenHash(ctx, res.Session.TokenHash); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("the refused session is still stored: %v", err)
+		}
+		wantSignedIn(t, nodeA, "a session of an organization that does not enforce 2FA", lab.SessionToken)
+	})
+}
+
+// Forty sign-ins race an admin turning enforcement on, on another node:
+// whichever way each one went, none of them is signed in afterwards
+// without a code.
+func TestSignInsRacingEnforcementGetNoSessionWithoutTwoFactor(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, a, b *sqlstore.DB) {
+		ctx := context.Background()
+		c, box := newClock(), &inbox{}
+		nodeA := node(t, a, c, box)
+		off := gatehouse.DefaultPasswordSettings()
+		off.EnforceTwoFactor = false
+		org, admin := addOrgUser(t, a, c, "clinic", off, "admin@clinic.test")
+		acc := &accounts.Service{Store: b, Now: c.Now}
+
+		const n = 40
+		var wg sync.WaitGroup
+		tokens := make([]string, n)
+		errs := make([]error, n)
+		start, half := make(chan struct{}), make(chan struct{})
+		var finished atomic.Int32
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				res, err := nodeA.Login(ctx, signin.LoginRequest{Organization: "clinic", Email: admin.Email, Password: testPassword})
+				if err == nil && res.Pending == nil {
+					tokens[i] = res.SessionToken
+				}
+				errs[i] = err
+				if finished.Add(1) == n/4 {
+					close(half) // the change lands among the sign-ins still running
+				}
+			})
+		}
+		on := off
+		on.EnforceTwoFactor = true
+		var updErr error
+		wg.Go(func() {
+			<-half
+			_, updErr = acc.UpdateSettings(ctx, org.Slug, on, accounts.Actor{UserID: admin.ID})
+		})
+		close(start)
+		wg.Wait()
+		if updErr != nil {
+			t.Fatal(updErr)
+		}
+		for i, err := range errs {
+			switch gatehouse.ErrorCode(err) {
+			case "", gatehouse.ERESENDTOOSOON, gatehouse.ETOOMANYATTEMPTS, gatehouse.EBUSY: // caps and the hashing pool
+			default:
+				t.Errorf("sign-in %d: %v", i, err)
+			}
+		}
+		started := 0
+		for _, tok := range tokens {
+			if tok != "" {
+				started++
+				wantSignedOut(t, nodeA, "a session started without a code", tok)
+			}
+		}
+		t.Logf("%d of %d sign-ins were let in without a code", started, n)
+	})
+}
