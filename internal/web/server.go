@@ -44,6 +44,9 @@ type SignIn interface {
 	FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason string, ip netip.Addr)
 	RecentlyAuthenticated(cur *signin.Current) bool
 	Reauthenticate(ctx context.Context, cur *signin.Current, password string, ip netip.Addr) error
+	Sessions(ctx context.Context, cur *signin.Current) ([]signin.SessionInfo, error)
+	EndSession(ctx context.Context, cur *signin.Current, publicID string, ip netip.Addr) error
+	EndOtherSessions(ctx context.Context, cur *signin.Current, ip netip.Addr) (int64, error)
 }
 
 // Accounts is what the web layer needs of account management
@@ -183,6 +186,9 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/account/remembered-browsers", s.signedIn(s.apiBrowsers))
 	s.api("DELETE /api/v1/account/remembered-browsers", s.signedIn(s.apiRevokeAllBrowsers))
 	s.api("DELETE /api/v1/account/remembered-browsers/{id}", s.signedIn(s.apiRevokeBrowser))
+	s.api("GET /api/v1/account/sessions", s.signedIn(s.apiSessions))
+	s.api("DELETE /api/v1/account/sessions/{id}", s.signedIn(s.apiEndSession))
+	s.api("POST /api/v1/account/sessions/end-others", s.signedIn(s.apiEndOtherSessions))
 	s.api("POST /api/v1/account/contact", s.signedIn(s.apiContactStart))
 	s.api("POST /api/v1/account/contact/verify", s.signedIn(s.apiContactVerify))
 	s.api("POST /api/v1/account/contact/resend", s.signedIn(s.apiContactResend))
@@ -225,6 +231,9 @@ func (s *Server) routes() {
 	s.page("GET /account", s.pageSignedIn(s.accountPage))
 	s.page("POST /account/browsers/{id}/revoke", s.pageSignedIn(s.revokeBrowserSubmit))
 	s.page("POST /account/browsers/revoke-all", s.pageSignedIn(s.revokeAllSubmit))
+	s.page("POST /account/sessions/{id}/end", s.pageSignedIn(s.endSessionSubmit))
+	s.page("POST /account/sessions/end-others", s.pageSignedIn(s.endOtherSessionsSubmit))
+	s.page("POST /account/sessions/end-all", s.pageSignedIn(s.endAllSessionsSubmit))
 	s.page("POST /account/contact", s.pageSignedIn(s.contactStartSubmit))
 	s.page("GET /account/contact/{id}", s.pageSignedIn(s.contactPage))
 	s.page("POST /account/contact/{id}", s.pageSignedIn(s.contactVerifySubmit))
