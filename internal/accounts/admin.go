@@ -32,8 +32,10 @@ func (s *Service) Organization(ctx context.Context, slug string) (_ *gatehouse.O
 // method, revokes every remembered browser of the organization (DESIGN.md
 // §3). With enforcement on, every session of the organization that did not
 // pass two-factor authentication ends (gatehouse.PassedTwoFactorPolicy),
-// the acting admin's too; a change of method alone ends no session. The
-// change is audited with the settings before and after.
+// the acting admin's too; a change of method alone ends no session, and a
+// session a removed skip network let in ends at its next use
+// (signin.Authenticate). The change is audited with the settings before and
+// after.
 //
 // Returns EINVALID / EINVALIDNETWORK naming the field or entry,
 // ETWOFACTORUNAVAIL for enforcement with LDAP or SAML2, ENOTFOUND.
@@ -172,7 +174,9 @@ func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Acto
 }
 
 // SetExempt exempts a user from two-factor authentication, or ends the
-// exemption. Ending it revokes nothing: the user simply gets asked again.
+// exemption. Ending it revokes no remembered browser: the user simply gets
+// asked again; a session the exemption let in ends at its next use
+// (signin.Authenticate).
 func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor Actor) (_ *gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)

@@ -67,6 +67,32 @@ func (s *Service) EndOtherSessions(ctx context.Context, cur *Current, ip netip.A
 	return n, nil
 }
 
+// stillPasses reports whether a session may go on under the
+// organization's policy as it is now. Without enforcement every session
+// may. With it, a session that passed a code (verified, remembered) may; one
+// let in by the user's exemption only while the user is still exempt; one
+// let in by a skip network only while its sign-in address is still in one;
+// and one that never met an enforcing policy (not_enforced, federated, or
+// a state this version does not know) may not. This is how a change that
+// one node saves reaches the sessions every node checks, including a
+// session started while the change was being saved.
+func stillPasses(org *gatehouse.Organization, user *gatehouse.User, sess *gatehouse.Session) bool {
+	st := org.Settings
+	if !st.EnforceTwoFactor {
+		return true
+	}
+	switch sess.TwoFactorState {
+	case gatehouse.TwoFactorVerified, gatehouse.TwoFactorRemembered:
+		return true
+	case gatehouse.TwoFactorExempt:
+		return user.TwoFactorExempt
+	case gatehouse.TwoFactorAllowedNetwork:
+		_, ok := gatehouse.SkipNetworkMatch(st.SkipNetworks, sess.ClientIP)
+		return sess.ClientIP.IsValid() && ok
+	}
+	return false
+}
+
 func noSuchSession() error {
 	return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "No such session."}
 }

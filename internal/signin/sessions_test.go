@@ -282,3 +282,54 @@ func TestSignInsRacingEnforcementGetNoSessionWithoutTwoFactor(t *testing.T) {
 		t.Logf("%d of %d sign-ins were let in without a code", started, n)
 	})
 }
+
+// A session that an exemption or a skip network let in lasts only while
+// the policy would still let it in: ending the exemption or removing the
+// network, on another node, ends it at its next use.
+func TestASessionEndsWithTheExemptionOrNetworkThatLetItIn(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, a, b *sqlstore.DB) {
+		ctx := context.Background()
+		c, box := newClock(), &inbox{}
+		nodeA := node(t, a, c, box)
+		office, elsewhere := netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24")
+		s := gatehouse.DefaultPasswordSettings()
+		s.SkipNetworks = []netip.Prefix{office, elsewhere}
+		_, exempt := addOrgUser(t, a, c, "clinic", s, "exempt@clinic.test")
+		_, inOffice := addOrgUser(t, a, c, "clinic", s, "office@clinic.test")
+		acc := &accounts.Service{Store: b, Now: c.Now}
+		if _, err := acc.SetExempt(ctx, "clinic", exempt.ID, true, accounts.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		login := func(email, ip string) *signin.LoginResult {
+			t.Helper()
+			res, err := nodeA.Login(ctx, signin.LoginRequest{Organization: "clinic", Email: email, Password: testPassword, ClientIP: netip.MustParseAddr(ip)})
+			if err != nil || res.SessionToken == "" {
+				t.Fatalf("login of %s: %+v, %v", email, res, err)
+			}
+			return res
+		}
+		ex := login(exempt.Email, "203.0.113.9")
+		net := login(inOffice.Email, "192.0.2.10")
+		if ex.Session.TwoFactorState != gatehouse.TwoFactorExempt || net.Session.TwoFactorState != gatehouse.TwoFactorAllowedNetwork {
+			t.Fatalf("states %q, %q", ex.Session.TwoFactorState, net.Session.TwoFactorState)
+		}
+
+		// Another network leaving the list changes nothing for this one.
+		s.SkipNetworks = []netip.Prefix{office}
+		if _, err := acc.UpdateSettings(ctx, "clinic", s, accounts.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		wantSignedIn(t, nodeA, "a session from a network still listed", net.SessionToken)
+		s.SkipNetworks = nil
+		if _, err := acc.UpdateSettings(ctx, "clinic", s, accounts.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		wantSignedOut(t, nodeA, "a session from a network no longer listed", net.SessionToken)
+
+		wantSignedIn(t, nodeA, "a session of a user still exempt", ex.SessionToken)
+		if _, err := acc.SetExempt(ctx, "clinic", exempt.ID, false, accounts.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		wantSignedOut(t, nodeA, "a session of a user no longer exempt", ex.SessionToken)
+	})
+}

@@ -476,9 +476,9 @@ type Current struct {
 }
 
 // Authenticate checks a session token. Returns EUNAUTHORIZED when there is
-// no such session, it has timed out, its user is disabled, or its
-// organization enforces two-factor authentication and the session did not
-// pass it (gatehouse.PassedTwoFactorPolicy); EUNAVAILABLE
+// no such session, it has timed out, its user is disabled, or the
+// organization's policy would no longer let it in without a code
+// (stillPasses); EUNAVAILABLE
 // when the database cannot be read.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Current, error) {
 	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
@@ -503,15 +503,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	if err != nil {
 		return nil, s.unavailable("find session organization", err)
 	}
-	if org.Settings.EnforceTwoFactor && !gatehouse.PassedTwoFactorPolicy(sess.TwoFactorState) {
-		// Started before the organization turned enforcement on (perhaps
-		// while the change was being saved, on another node): it never
-		// passed two-factor authentication, so it is over.
-		if err := s.store.DeleteSession(ctx, hash); err != nil {
-			return nil, s.unavailable("end session without two-factor", err)
-		}
-		return nil, unauth
-	}
 	user, err := s.store.UserByID(ctx, sess.OrgID, sess.UserID)
 	if err != nil {
 		return nil, s.unavailable("find session user", err)
@@ -519,6 +510,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	if user.Disabled {
 		if err := s.store.DeleteUserSessions(ctx, org.ID, user.ID); err != nil {
 			return nil, s.unavailable("end disabled user's sessions", err)
+		}
+		return nil, unauth
+	}
+	if !stillPasses(org, user, sess) {
+		if err := s.store.DeleteSession(ctx, hash); err != nil {
+			return nil, s.unavailable("end session the policy no longer lets in", err)
 		}
 		return nil, unauth
 	}
