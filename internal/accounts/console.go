@@ -181,25 +181,29 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	}
 	before := *u
 	u.Name, u.Email, u.Phone, u.Role, u.UpdatedAt = name, email, phone, in.Role, s.now()
+	contactChanged := before.Email != u.Email || before.Phone != u.Phone
+	var ended int64
+	if contactChanged {
+		// A sign-in factor changes: the user's sessions end (an admin
+		// editing themselves keeps the session they edit from), before
+		// the change is saved, so that a failure leaves no new factor
+		// beside old sessions.
+		var keep []byte
+		if u.ID == actor.UserID {
+			keep = actor.SessionHash
+		}
+		if ended, err = s.Store.DeleteOtherUserSessions(ctx, org.ID, u.ID, keep); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: "Another user of this organization has that e-mail address."}
 		}
 		return nil, err
 	}
-	contactChanged := before.Email != u.Email || before.Phone != u.Phone
-	var ended int64
 	if contactChanged {
 		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
-			return nil, err
-		}
-		// A sign-in factor changed: the user's sessions end (an admin
-		// editing themselves keeps the session they edit from).
-		var keep []byte
-		if u.ID == actor.UserID {
-			keep = actor.SessionHash
-		}
-		if ended, err = s.Store.DeleteOtherUserSessions(ctx, org.ID, u.ID, keep); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -232,4 +233,35 @@ func TestANewPasswordEndsEverySession(t *testing.T) {
 			t.Error("a session outlived a new password")
 		}
 	})
+}
+
+// endsFail is a database that fails when a user's sessions are to end.
+type endsFail struct{ *sqlstore.DB }
+
+func (endsFail) DeleteOtherUserSessions(context.Context, string, string, []byte) (int64, error) {
+	return 0, errors.New("database is down")
+}
+
+func TestAnAdminsEditIsNotSavedWhenTheUsersSessionsCannotEnd(t *testing.T) {
+	ctx := context.Background()
+	svc, db := newService(t)
+	if _, err := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	ann, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "ann@acme.test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := addSession(t, db, ann, "one", gatehouse.TwoFactorVerified)
+	svc.Store = endsFail{db}
+	_, err = svc.EditUser(ctx, "acme", ann.ID, accounts.UserEdit{Email: ann.Email, Phone: "+358401234567", Role: gatehouse.RoleMember}, accounts.Actor{})
+	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+		t.Fatalf("EditUser = %v, want unavailable", err)
+	}
+	if got, err := db.UserByID(ctx, ann.OrgID, ann.ID); err != nil || got.Phone != "" {
+		t.Errorf("phone after the failure = %q, %v; want none saved", got.Phone, err)
+	}
+	if !sessionKept(t, db, session) {
+		t.Error("the session ended though nothing changed")
+	}
 }

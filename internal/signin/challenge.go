@@ -325,17 +325,17 @@ func attemptsWords(left int) string {
 func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, phone string, ip netip.Addr, now time.Time) error {
 	u := *user
 	u.Phone, u.UpdatedAt = phone, now
+	// A new sign-in factor: every session of the user so far ends (this
+	// sign-in's session is made after), before the phone is saved.
+	ended, err := s.store.DeleteOtherUserSessions(ctx, org.ID, user.ID, nil)
+	if err != nil {
+		return s.unavailable("end sessions", err)
+	}
 	if err := s.store.UpdateUser(ctx, &u); err != nil {
 		return s.unavailable("save phone", err)
 	}
 	if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID); err != nil {
 		return s.unavailable("revoke remembered browsers", err)
-	}
-	// A new sign-in factor: every session of the user so far ends (this
-	// sign-in's session is made after).
-	ended, err := s.store.DeleteOtherUserSessions(ctx, org.ID, user.ID, nil)
-	if err != nil {
-		return s.unavailable("end sessions", err)
 	}
 	*user = u
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPhoneAdded, ClientIP: ip, At: now,

@@ -175,6 +175,13 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 			notices = append(notices, gatehouse.Notice{Kind: gatehouse.NoticeEmailChanged, To: to, OldValue: old, NewValue: c.NewValue})
 		}
 	}
+	// A sign-in factor changes: whoever else holds a session of this user
+	// signs in again, through the new one. Ended before the change is
+	// saved, so that a failure leaves no new factor beside old sessions.
+	ended, err := s.store.DeleteOtherUserSessions(ctx, org.ID, user.ID, cur.Session.TokenHash)
+	if err != nil {
+		return nil, s.unavailable("end other sessions", err)
+	}
 	if err := s.store.UpdateUser(ctx, &u); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			return nil, err
@@ -183,12 +190,6 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 	}
 	if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID); err != nil {
 		return nil, s.unavailable("revoke remembered browsers", err)
-	}
-	// A sign-in factor changed: whoever else holds a session of this user
-	// signs in again, through the new one.
-	ended, err := s.store.DeleteOtherUserSessions(ctx, org.ID, user.ID, cur.Session.TokenHash)
-	if err != nil {
-		return nil, s.unavailable("end other sessions", err)
 	}
 	*user = u
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditContactChanged,

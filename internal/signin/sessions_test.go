@@ -44,7 +44,7 @@ func onBothDatabases(t *testing.T, fn func(t *testing.T, a, b *sqlstore.DB)) {
 }
 
 // node is one server's sign-in service over its own store.
-func node(t *testing.T, db *sqlstore.DB, c *clock, box *inbox) *signin.Service {
+func node(t *testing.T, db signin.Store, c *clock, box *inbox) *signin.Service {
 	t.Helper()
 	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
 	if err != nil {
@@ -331,5 +331,66 @@ func TestASessionEndsWithTheExemptionOrNetworkThatLetItIn(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantSignedOut(t, nodeA, "a session of a user no longer exempt", ex.SessionToken)
+	})
+}
+
+// endsFail is a database that fails when the user's other sessions are to
+// end.
+type endsFail struct{ *sqlstore.DB }
+
+func (endsFail) DeleteOtherUserSessions(context.Context, string, string, []byte) (int64, error) {
+	return 0, errDown
+}
+
+// When the other sessions cannot be ended, the new factor is not saved:
+// nothing is left half done with old sessions beside a new phone.
+func TestAFactorIsNotSavedWhenTheOtherSessionsCannotEnd(t *testing.T) {
+	ctx := context.Background()
+	ip := netip.MustParseAddr("203.0.113.9")
+	t.Run("a change of phone", func(t *testing.T) {
+		db := testdb.SQLite(t)
+		c, box := newClock(), &inbox{}
+		good, broken := node(t, db, c, box), node(t, endsFail{db}, c, box)
+		off := gatehouse.DefaultPasswordSettings()
+		off.EnforceTwoFactor = false
+		org, u := addOrgUser(t, db, c, "clinic", off, "ann@clinic.test")
+		here, other := loginAs(t, good, "clinic", u.Email), loginAs(t, good, "clinic", u.Email)
+		cur := wantSignedIn(t, good, "the changing session", here.SessionToken)
+		ch, err := good.StartContactChange(ctx, cur, gatehouse.ChallengeChangePhone, "+358401234567", testPassword, ip, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch, err = good.VerifyContactChange(ctx, cur, ch.ChallengeID, box.lastCode(t).Code, ip); err != nil {
+			t.Fatal(err)
+		}
+		_, err = broken.VerifyContactChange(ctx, cur, ch.ChallengeID, box.lastCode(t).Code, ip)
+		wantCode(t, err, gatehouse.EUNAVAILABLE)
+		if got, err := db.UserByID(ctx, org.ID, u.ID); err != nil || got.Phone != "" {
+			t.Errorf("phone after the failure = %q, %v; want none saved", got.Phone, err)
+		}
+		wantSignedIn(t, good, "the other session (the change did not happen)", other.SessionToken)
+	})
+	t.Run("a phone added at sign-in", func(t *testing.T) {
+		db := testdb.SQLite(t)
+		c, box := newClock(), &inbox{}
+		broken := node(t, endsFail{db}, c, box)
+		sms := gatehouse.DefaultPasswordSettings()
+		sms.OTPMethod = gatehouse.OTPSMS
+		org, u := addOrgUser(t, db, c, "clinic", sms, "ann@clinic.test")
+		res, err := broken.Login(ctx, signin.LoginRequest{Organization: "clinic", Email: u.Email, Password: testPassword, ClientIP: ip})
+		if err != nil || res.Pending == nil {
+			t.Fatalf("login: %+v, %v", res, err)
+		}
+		if _, err := broken.Phone(ctx, res.Pending.Token, "+358401234567", ip); err != nil {
+			t.Fatal(err)
+		}
+		done, err := broken.Verify(ctx, signin.VerifyRequest{PendingToken: res.Pending.Token, Code: box.lastCode(t).Code, ClientIP: ip})
+		wantCode(t, err, gatehouse.EUNAVAILABLE)
+		if done != nil && done.SessionToken != "" {
+			t.Error("a session was made")
+		}
+		if got, err := db.UserByID(ctx, org.ID, u.ID); err != nil || got.Phone != "" {
+			t.Errorf("phone after the failure = %q, %v; want none saved", got.Phone, err)
+		}
 	})
 }
