@@ -25,9 +25,11 @@ func (s *Service) Sessions(ctx context.Context, cur *Current) ([]SessionInfo, er
 	if err != nil {
 		return nil, s.unavailable("list sessions", err)
 	}
-	out := make([]SessionInfo, len(list))
-	for i, sess := range list {
-		out[i] = SessionInfo{Session: sess, Current: sess.PublicID == cur.Session.PublicID}
+	out := make([]SessionInfo, 0, len(list))
+	for _, sess := range list {
+		if stillPasses(cur.Organization, cur.User, sess) { // the others end at their next use
+			out = append(out, SessionInfo{Session: sess, Current: sess.PublicID == cur.Session.PublicID})
+		}
 	}
 	return out, nil
 }

@@ -330,7 +330,25 @@ func TestASessionEndsWithTheExemptionOrNetworkThatLetItIn(t *testing.T) {
 		if _, err := acc.SetExempt(ctx, "clinic", exempt.ID, false, accounts.Actor{}); err != nil {
 			t.Fatal(err)
 		}
+		// The list leaves out the session that no longer passes.
+		s.SkipNetworks = []netip.Prefix{office}
+		if _, err := acc.UpdateSettings(ctx, "clinic", s, accounts.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		fromOffice := wantSignedIn(t, nodeA, "the user, now from the office", login(exempt.Email, "192.0.2.11").SessionToken)
+		list, err := nodeA.Sessions(ctx, fromOffice)
+		if err != nil || len(list) != 1 || !list[0].Current {
+			t.Errorf("Sessions = %+v, %v; want only the current one", list, err)
+		}
 		wantSignedOut(t, nodeA, "a session of a user no longer exempt", ex.SessionToken)
+		events, err := a.ListAudit(ctx, ex.Organization.ID, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || events[0].Event != gatehouse.AuditSessionEnded || events[0].Reason != "two_factor_policy" ||
+			events[0].Detail["two_factor_state"] != gatehouse.TwoFactorExempt {
+			t.Errorf("latest audit event = %+v, want %s by two_factor_policy", events, gatehouse.AuditSessionEnded)
+		}
 	})
 }
 

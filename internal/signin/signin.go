@@ -517,6 +517,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 		if err := s.store.DeleteSession(ctx, hash); err != nil {
 			return nil, s.unavailable("end session the policy no longer lets in", err)
 		}
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
+			Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}})
 		return nil, unauth
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
