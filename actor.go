@@ -23,6 +23,10 @@ type Actor struct {
 	// password (and, where the organization asks, a code): at sign-in or at
 	// a later re-authentication (Session.LastAuthenticated).
 	AuthenticatedAt time.Time
+	// SessionHash is the token hash of the actor's own session (nil for the
+	// operator): an admin's change of their own contact details ends their
+	// other sessions but not this one.
+	SessionHash []byte
 
 	// operator is set only by OperatorActor: no request can claim it.
 	operator bool

@@ -45,7 +45,8 @@ type CredentialChange struct {
 	// user: they proved the old password, not the new one.
 	ForgetDevices bool
 
-	// Audit, when not nil, is appended in the same transaction.
+	// Audit, when not nil, is appended in the same transaction; with
+	// EndSessions its Detail gains "sessions_ended", how many ended.
 	Audit *AuditEvent
 }
 

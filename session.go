@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -19,7 +20,11 @@ const (
 // Session is a signed-in browser or API client. Only a hash of its token is
 // stored; the token itself lives in the client's cookie.
 type Session struct {
-	TokenHash      []byte
+	TokenHash []byte
+	// PublicID names the session to its user (the list of sessions, ending
+	// one) without revealing the token or its hash: 128 random bits of its
+	// own. CreateSession sets it when empty.
+	PublicID       string
 	UserID         string
 	OrgID          string
 	TwoFactorState string
@@ -32,6 +37,23 @@ type Session struct {
 	// session (zero: never since signing in).
 	ReauthAt time.Time
 }
+
+// PassedTwoFactorPolicy reports whether a session in state was let in by
+// an organization that enforced two-factor authentication: by a code, a
+// remembered verification, the user's exemption or a skip network. A
+// session started while enforcement was off ("not_enforced"), through a
+// directory ("federated"), or in a state this version does not know, did
+// not, and ends when the organization enforces 2FA.
+func PassedTwoFactorPolicy(state string) bool {
+	return slices.Contains(TwoFactorPolicyStates, state)
+}
+
+// TwoFactorPolicyStates are the states PassedTwoFactorPolicy accepts.
+var TwoFactorPolicyStates = []string{TwoFactorVerified, TwoFactorRemembered, TwoFactorExempt, TwoFactorAllowedNetwork}
+
+// MaxListedSessions bounds the list of a user's sessions (the newest by
+// last use); ending the others reaches every session, listed or not.
+const MaxListedSessions = 100
 
 // LastAuthenticated is when the session's user last proved the password:
 // at sign-in or at a later re-authentication.
@@ -86,6 +108,8 @@ const (
 	AuditReauthenticated        = "session.reauthenticated"
 	AuditSignInConfigChanged    = "organization.sign_in_config_changed"
 	AuditLogout                 = "logout"
+	AuditSessionEnded           = "session.ended"
+	AuditOtherSessionsEnded     = "session.others_ended"
 	AuditOrgCreated             = "organization.created"
 	AuditSettingsChanged        = "organization.settings_changed"
 	AuditUserCreated            = "user.created"

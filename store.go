@@ -93,6 +93,19 @@ type SessionStore interface {
 	DeleteSession(ctx context.Context, hash []byte) error
 	// DeleteUserSessions ends every session of a user.
 	DeleteUserSessions(ctx context.Context, orgID, userID string) error
+	// ListUserSessions returns up to limit of the user's live sessions (not
+	// past the absolute timeout at now, last seen after idleBefore), the
+	// most recently used first.
+	ListUserSessions(ctx context.Context, orgID, userID string, now, idleBefore time.Time, limit int) ([]*Session, error)
+	// DeleteUserSession ends the user's session named by publicID.
+	// Returns ENOTFOUND unless the user has such a session.
+	DeleteUserSession(ctx context.Context, orgID, userID, publicID string) error
+	// DeleteOtherUserSessions ends every session of the user but the one
+	// whose token hash is keep (nil: all), and returns how many.
+	DeleteOtherUserSessions(ctx context.Context, orgID, userID string, keep []byte) (int64, error)
+	// DeleteOrgSessionsWithoutTwoFactor ends the organization's sessions
+	// that PassedTwoFactorPolicy does not accept, and returns how many.
+	DeleteOrgSessionsWithoutTwoFactor(ctx context.Context, orgID string) (int64, error)
 	// DeleteExpiredSessions removes sessions past their absolute timeout or
 	// idle since before idleBefore, and returns how many.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)

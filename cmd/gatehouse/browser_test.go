@@ -189,11 +189,24 @@ func TestAdminAndMemberInARealBrowser(t *testing.T) {
 	admin.do(
 		chromedp.SetValue(chromedp.ID("skip_networks"), "192.0.2.0/24\n10.20.30.40/32"),
 		chromedp.Click(chromedp.CSS(`#settings-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/o/clinic/login"]`)),
 	)
-	if !strings.Contains(admin.text("p.notice"), "saved") {
-		t.Errorf("not saved: %s", admin.text("main"))
+	// The admin signed in without a code, so turning enforcement on
+	// signed them out too: they sign in again, with a code.
+	if page := admin.text("main"); !strings.Contains(page, "saved") || !strings.Contains(page, "sign in again") {
+		t.Errorf("after turning enforcement on: %s", page)
 	}
+	admin.signIn(base, "admin@clinic.test", "blue harbour lanterns")
+	if !strings.HasSuffix(admin.location(), "/login/code") {
+		t.Fatalf("the admin's next sign-in went to %s, want the code page", admin.location())
+	}
+	adminCode := regexp.MustCompile(`\b\d{6}\b`).FindString(admin.outbox(base))
+	admin.do(
+		chromedp.Navigate(base+"/login/code"),
+		chromedp.SendKeys(chromedp.ID("code"), adminCode),
+		chromedp.Click(chromedp.CSS(`form[action="/login/code"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/logout"]`)),
+	)
 	if out := te.mustCLI("", "org", "settings", "--org", "clinic"); !strings.Contains(out, "enforce two-factor: true") || !strings.Contains(out, "10.20.30.40/32") {
 		t.Errorf("saved settings: %s", out)
 	}
@@ -236,6 +249,9 @@ func TestAdminAndMemberInARealBrowser(t *testing.T) {
 	}
 	member.do(chromedp.Navigate(base + "/account"))
 	member.shot("remembered-browsers")
+	if page := member.text("#sessions + p + table"); !strings.Contains(page, "this browser") || !strings.Contains(page, "Chrome") {
+		t.Errorf("the account page's sessions: %q", page)
+	}
 
 	// The admin resets the member's remembered browsers.
 	admin.do(

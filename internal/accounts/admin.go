@@ -48,7 +48,12 @@ func (s *Service) Organization(ctx context.Context, slug string) (_ *gatehouse.O
 // validating them as a whole; nothing is saved when anything is wrong.
 // Turning enforcement on, or changing the code method or the sign-in
 // method, revokes every remembered browser of the organization (DESIGN.md
-// §3). The change is audited with the settings before and after.
+// §3). With enforcement on, every session of the organization that did not
+// pass two-factor authentication ends (gatehouse.PassedTwoFactorPolicy),
+// the acting admin's too; a change of method alone ends no session, and a
+// session a removed skip network let in ends at its next use
+// (signin.Authenticate). The change is audited with the settings before and
+// after.
 //
 // The input is checked first, then the confirmation of turning 2FA off,
 // then the actor's recent authentication, so a form can say what is wrong
@@ -106,9 +111,22 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 			return nil, err
 		}
 	}
+	// Under enforcement, a session that never passed two-factor
+	// authentication ends: the acting admin's own too, who then signs in
+	// with a code like everyone else. (signin.Authenticate refuses such a
+	// session as well, for one started while this change was saved.)
+	var ended int64
+	if next.EnforceTwoFactor {
+		if ended, err = s.Store.DeleteOrgSessionsWithoutTwoFactor(ctx, org.ID); err != nil {
+			return nil, err
+		}
+	}
 	detail := map[string]string{"before": settingsString(prev), "after": settingsString(next)}
 	if revoke {
 		detail["remembered_browsers_revoked"] = fmt.Sprint(revoked)
+	}
+	if ended > 0 || (next.EnforceTwoFactor && !prev.EnforceTwoFactor) {
+		detail["sessions_ended"] = fmt.Sprint(ended)
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditSettingsChanged, At: now, Detail: detail})
@@ -191,9 +209,10 @@ func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Acto
 }
 
 // SetExempt exempts a user from two-factor authentication, or ends the
-// exemption, and tells the user by e-mail. Ending it revokes nothing: the
-// user simply gets asked again. Returns ENOTFOUND, EFORBIDDEN,
-// EREAUTHREQUIRED.
+// exemption, and tells the user by e-mail. Ending it revokes no remembered
+// browser: the user simply gets asked again; a session the exemption let in
+// ends at its next use (signin.Authenticate). Returns ENOTFOUND,
+// EFORBIDDEN, EREAUTHREQUIRED.
 func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor Actor) (_ *gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)

@@ -172,9 +172,11 @@ type UserEdit struct {
 // EditUser saves an admin's change of a user's name, e-mail, phone and
 // role, checked as a whole first, writing only the fields that change (a
 // disable or exemption saved meanwhile stands). A change of e-mail, phone
-// or role needs the actor's recent authentication; a change of phone or
-// e-mail revokes the user's remembered browsers and e-mails the user (for
-// an e-mail change both the old and the new address).
+// or role needs the actor's recent authentication. A change of phone or
+// e-mail first ends the user's sessions (but the acting admin's own),
+// remembered browsers and password links, so that a failure can leave no
+// new factor beside the old ones, and then e-mails the user (for an e-mail
+// change both the old and the new address).
 //
 // Returns ENOTFOUND, EINVALID / EINVALIDPHONE naming the field, ECONFLICT
 // for an e-mail taken in the organization, EFORBIDDEN, EREAUTHREQUIRED.
@@ -219,25 +221,34 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 		}
 	}
 	now := s.now()
+	contactChanged := p.Email != nil || p.Phone != nil
+	var ended int64
+	if contactChanged {
+		var keep []byte
+		if before.ID == actor.UserID {
+			keep = actor.SessionHash
+		}
+		if ended, err = s.Store.DeleteOtherUserSessions(ctx, org.ID, before.ID, keep); err != nil {
+			return nil, err
+		}
+		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, before.ID); err != nil {
+			return nil, err
+		}
+	}
+	if p.Email != nil {
+		// A link sent to the old address dies with it (a link works only
+		// while its address is the user's); voided too, so that changing
+		// the address back does not revive it.
+		if _, err := s.Store.VoidPasswordResets(ctx, org.ID, before.ID, now); err != nil {
+			return nil, err
+		}
+	}
 	u, err := s.Store.PatchUser(ctx, org.ID, before.ID, p, now)
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: "Another user of this organization has that e-mail address."}
 		}
 		return nil, err
-	}
-	if p.Email != nil || p.Phone != nil {
-		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
-			return nil, err
-		}
-	}
-	if before.Email != u.Email {
-		// A link sent to the old address is dead already (a link works only
-		// while its address is the user's); void it anyway, so that
-		// changing the address back does not revive it.
-		if _, err := s.Store.VoidPasswordResets(ctx, org.ID, u.ID, u.UpdatedAt); err != nil {
-			return nil, err
-		}
 	}
 	detail := map[string]string{}
 	for _, f := range []struct{ name, a, b string }{
@@ -247,6 +258,9 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 		if f.a != f.b {
 			detail[f.name] = f.a + " -> " + f.b
 		}
+	}
+	if contactChanged {
+		detail["sessions_ended"] = fmt.Sprint(ended)
 	}
 	if len(detail) > 0 {
 		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,

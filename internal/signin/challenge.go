@@ -358,15 +358,17 @@ func attemptsWords(left int) string {
 }
 
 // savePhone puts a phone number, now proven by its code, on the profile,
-// revokes remembered browsers (a change of phone) and tells the user by
-// e-mail.
+// revokes remembered browsers and ends the user's sessions (a change of
+// phone) and tells the user by e-mail.
 func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, phone string, ip netip.Addr, now time.Time) error {
 	u := *user
 	u.Phone, u.UpdatedAt = phone, now
 	// The number, the end of remembered browsers and the audit event are
 	// saved together or not at all.
 	if err := s.store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: user.ID, At: now,
-		Phone: &u.Phone, EndRememberedBrowsers: true,
+		// A new sign-in factor: every session of the user so far ends
+		// (this sign-in's session is made after).
+		Phone: &u.Phone, EndRememberedBrowsers: true, EndSessions: true,
 		Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPhoneAdded, ClientIP: ip, At: now,
 			Detail: map[string]string{"phone": Mask(gatehouse.OTPSMS, phone)}}}); err != nil {
 		return s.unavailable("save phone", err)

@@ -112,7 +112,8 @@ func (s *Service) change(ctx context.Context, cur *Current, id string, now time.
 
 // VerifyContactChange checks a code of a change. After the first step it
 // sends a code to the new phone or address; after the second it saves the
-// change, revokes the user's remembered browsers and tells both the old and
+// change, revokes the user's remembered browsers, ends the user's other
+// sessions and tells both the old and
 // the new address (or, for a phone, the e-mail address).
 func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, code string, ip netip.Addr) (*ContactChange, error) {
 	now := s.now()

@@ -10,16 +10,13 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// reauthSession signs the fixture's user in while 2FA is off, then turns
-// on enforcement by SMS and gives the user a phone: the session that
-// re-authenticates is one whose sign-in would now ask for a code.
+// reauthSession turns on enforcement by SMS, gives the fixture's user a
+// phone and signs them in with a code: the session that re-authenticates
+// is one whose sign-in asks for a code. (A session from before enforcement
+// would end at its next use.)
 func reauthSession(t *testing.T, f *fixture) (token string, cur *signin.Current) {
 	t.Helper()
 	ctx := context.Background()
-	res, err := f.login("clinic", "staff@clinic.test", testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := f.org.Settings
 	st.EnforceTwoFactor, st.OTPMethod = true, gatehouse.OTPSMS
 	if err := f.db.UpdatePasswordSettings(ctx, f.org.ID, st, f.clock.Now()); err != nil {
@@ -29,11 +26,20 @@ func reauthSession(t *testing.T, f *fixture) (token string, cur *signin.Current)
 	if _, err := f.db.PatchUser(ctx, f.org.ID, f.user.ID, gatehouse.UserPatch{Phone: &phone}, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	cur, err = f.svc.Authenticate(ctx, res.SessionToken)
+	res, err := f.login("clinic", "staff@clinic.test", testPassword)
+	if err != nil || res.Pending == nil {
+		t.Fatalf("login: %+v, %v", res, err)
+	}
+	done, err := f.svc.Verify(ctx, signin.VerifyRequest{PendingToken: res.Pending.Token, Code: f.inbox.lastCode(t).Code,
+		ClientIP: netip.MustParseAddr("198.51.100.7")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.SessionToken, cur
+	cur, err = f.svc.Authenticate(ctx, done.SessionToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return done.SessionToken, cur
 }
 
 func TestReauthenticationTakesAFreshCodeWhereSignInWould(t *testing.T) {

@@ -486,6 +486,7 @@ func (s *Service) newSession(org *gatehouse.Organization, user *gatehouse.User, 
 	ua := truncate(userAgent, 512)
 	return token, &gatehouse.Session{
 		TokenHash:      s.hashToken(token),
+		PublicID:       gatehouse.NewID(),
 		UserID:         user.ID,
 		OrgID:          org.ID,
 		TwoFactorState: state,
@@ -505,7 +506,9 @@ type Current struct {
 }
 
 // Authenticate checks a session token. Returns EUNAUTHORIZED when there is
-// no such session, it has timed out, or its user is disabled; EUNAVAILABLE
+// no such session, it has timed out, its user is disabled, or the
+// organization's policy would no longer let it in without a code
+// (stillPasses); EUNAVAILABLE
 // when the database cannot be read.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Current, error) {
 	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
@@ -538,6 +541,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 		if err := s.store.DeleteUserSessions(ctx, org.ID, user.ID); err != nil {
 			return nil, s.unavailable("end disabled user's sessions", err)
 		}
+		return nil, unauth
+	}
+	if !stillPasses(org, user, sess) {
+		if err := s.store.DeleteSession(ctx, hash); err != nil {
+			return nil, s.unavailable("end session the policy no longer lets in", err)
+		}
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
+			Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}})
 		return nil, unauth
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {

@@ -696,6 +696,10 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if gotSession.PublicID == "" {
+			t.Error("the session after migrating has no public id")
+		}
+		session.PublicID = gotSession.PublicID
 		checkEqual(t, "the session after migrating (never re-authenticated)", gotSession, session)
 	})
 

@@ -11,15 +11,18 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-// CreateSession saves a new session. Returns ENOTFOUND unless the user
-// exists in s.OrgID.
+// CreateSession saves a new session, giving it a public id when it has
+// none. Returns ENOTFOUND unless the user exists in s.OrgID.
 func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
+	if s.PublicID == "" {
+		s.PublicID = gatehouse.NewID()
+	}
 	_, err := db.write.ExecContext(ctx, `
 		INSERT INTO sessions (token_hash, user_id, org_id, two_factor_state, client_ip, user_agent,
-			created_at, last_seen_at, expires_at, reauth_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			created_at, last_seen_at, expires_at, reauth_at, public_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		s.TokenHash, s.UserID, s.OrgID, s.TwoFactorState, addrText(s.ClientIP), s.UserAgent,
-		millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt), optMillis(s.ReauthAt))
+		millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt), optMillis(s.ReauthAt), s.PublicID)
 	switch violated(err) {
 	case foreignKeyViolation:
 		return notFound("User")
@@ -41,9 +44,9 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.S
 		created, seen, expiresAt, reauth int64
 	)
 	err := db.read.QueryRowContext(ctx, `
-		SELECT user_id, org_id, two_factor_state, client_ip, user_agent, created_at, last_seen_at, expires_at, reauth_at
+		SELECT user_id, org_id, two_factor_state, client_ip, user_agent, created_at, last_seen_at, expires_at, reauth_at, public_id
 		FROM sessions WHERE token_hash = $1`, hash).
-		Scan(&s.UserID, &s.OrgID, &s.TwoFactorState, &ip, &s.UserAgent, &created, &seen, &expiresAt, &reauth)
+		Scan(&s.UserID, &s.OrgID, &s.TwoFactorState, &ip, &s.UserAgent, &created, &seen, &expiresAt, &reauth, &s.PublicID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Session")
 	}

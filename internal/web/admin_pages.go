@@ -224,6 +224,14 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 		s.renderPage(w, r, status, "settings_password", d)
 		return nil
 	}
+	if next.EnforceTwoFactor && !gatehouse.PassedTwoFactorPolicy(cur.Session.TwoFactorState) {
+		// The save ended this session too (accounts.UpdateSettings).
+		s.clearSessionCookie(w)
+		s.renderPage(w, r, http.StatusOK, "message", messagePage{Title: s.t(r, "settings.enforced_signed_out.title"),
+			Message: s.t(r, "settings.enforced_signed_out.message"),
+			Link:    "/o/" + cur.Organization.Slug + "/login", LinkText: s.t(r, "settings.enforced_signed_out.link")})
+		return nil
+	}
 	http.Redirect(w, r, "/settings/users/password?saved=1", http.StatusSeeOther)
 	return nil
 }
@@ -439,6 +447,7 @@ var auditEvents = []string{
 	gatehouse.AuditPasswordResetRequested, gatehouse.AuditPasswordReset, gatehouse.AuditPhoneAdded, gatehouse.AuditContactChanged,
 	gatehouse.AuditTwoFactorReset, gatehouse.AuditBrowserRevoked, gatehouse.AuditUserUnlocked, gatehouse.AuditUserLocked,
 	gatehouse.AuditExemptionChanged, gatehouse.AuditUserDisabledChanged, gatehouse.AuditReauthenticated,
+	gatehouse.AuditSessionEnded, gatehouse.AuditOtherSessionsEnded,
 }
 
 // auditQuery reads the filters of the audit page; a bad date is named.

@@ -41,7 +41,8 @@ func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *signin.Curren
 // and organization, and when their session last authenticated.
 func (s *Server) actor(r *http.Request, cur *signin.Current) accounts.Actor {
 	return accounts.Actor{UserID: cur.User.ID, OrgID: cur.Organization.ID, Role: cur.User.Role,
-		ClientIP: s.cfg.ClientIP.ClientIP(r), AuthenticatedAt: cur.Session.LastAuthenticated()}
+		ClientIP: s.cfg.ClientIP.ClientIP(r), AuthenticatedAt: cur.Session.LastAuthenticated(),
+		SessionHash: cur.Session.TokenHash}
 }
 
 // settingsJSON is the password-settings contract of DESIGN.md §5: these

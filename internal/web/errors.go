@@ -271,6 +271,7 @@ var errorForms = []errorForm{
 	{gatehouse.ETOOMANYATTEMPTS, "Too many wrong codes. Wait a moment and try again.", "error.too_many_attempts.wrong_codes"},
 	{gatehouse.ELOGINEXPIRED, "This change has expired. Start it again.", "error.login_expired.change"},
 	{gatehouse.ENOTFOUND, "No such remembered browser.", "error.not_found.browser"},
+	{gatehouse.ENOTFOUND, "No such session.", "error.not_found.session"},
 	// internal/accounts.
 	{gatehouse.ENOTFOUND, "This link has expired or was already used. Ask for a new one.", "error.not_found.reset_link"},
 	// internal/federation.

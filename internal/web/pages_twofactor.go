@@ -307,6 +307,7 @@ type accountPage struct {
 	User         *gatehouse.User
 	Organization *gatehouse.Organization
 	Browsers     []*gatehouse.RememberedBrowser
+	Sessions     []signin.SessionInfo
 	Notice       string
 	Error        string
 	ErrorField   string
@@ -320,7 +321,11 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, cur *sign
 	if err != nil {
 		return err
 	}
-	data.User, data.Organization, data.Browsers = cur.User, cur.Organization, list
+	sessions, err := s.cfg.SignIn.Sessions(r.Context(), cur)
+	if err != nil {
+		return err
+	}
+	data.User, data.Organization, data.Browsers, data.Sessions = cur.User, cur.Organization, list, sessions
 	data.CanChange = cur.Organization.Settings.AuthMethod == gatehouse.AuthPassword
 	s.renderPage(w, r, status, "account", data)
 	return nil
@@ -332,6 +337,9 @@ var accountNotices = map[string]string{
 	"revoked":     "account.notice.revoked",
 	"revoked-all": "account.notice.revoked_all",
 	"changed":     "account.notice.changed",
+	// account_sessions.go
+	"session-ended":  "account.notice.session_ended",
+	"sessions-ended": "account.notice.sessions_ended",
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {

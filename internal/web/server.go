@@ -46,6 +46,9 @@ type SignIn interface {
 	StartReauth(ctx context.Context, cur *signin.Current, password string, ip netip.Addr) (*signin.Reauth, error)
 	VerifyReauth(ctx context.Context, cur *signin.Current, id, code string, ip netip.Addr) (*signin.Reauth, error)
 	ResendReauth(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) (*signin.Reauth, error)
+	Sessions(ctx context.Context, cur *signin.Current) ([]signin.SessionInfo, error)
+	EndSession(ctx context.Context, cur *signin.Current, publicID string, ip netip.Addr) error
+	EndOtherSessions(ctx context.Context, cur *signin.Current, ip netip.Addr) (int64, error)
 }
 
 // Accounts is what the web layer needs of account management
@@ -187,6 +190,9 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/account/remembered-browsers", s.signedIn(s.apiBrowsers))
 	s.api("DELETE /api/v1/account/remembered-browsers", s.signedIn(s.apiRevokeAllBrowsers))
 	s.api("DELETE /api/v1/account/remembered-browsers/{id}", s.signedIn(s.apiRevokeBrowser))
+	s.api("GET /api/v1/account/sessions", s.signedIn(s.apiSessions))
+	s.api("DELETE /api/v1/account/sessions/{id}", s.signedIn(s.apiEndSession))
+	s.api("POST /api/v1/account/sessions/end-others", s.signedIn(s.apiEndOtherSessions))
 	s.api("POST /api/v1/account/contact", s.signedIn(s.apiContactStart))
 	s.api("POST /api/v1/account/contact/verify", s.signedIn(s.apiContactVerify))
 	s.api("POST /api/v1/account/contact/resend", s.signedIn(s.apiContactResend))
@@ -229,6 +235,9 @@ func (s *Server) routes() {
 	s.page("GET /account", s.pageSignedIn(s.accountPage))
 	s.page("POST /account/browsers/{id}/revoke", s.pageSignedIn(s.revokeBrowserSubmit))
 	s.page("POST /account/browsers/revoke-all", s.pageSignedIn(s.revokeAllSubmit))
+	s.page("POST /account/sessions/{id}/end", s.pageSignedIn(s.endSessionSubmit))
+	s.page("POST /account/sessions/end-others", s.pageSignedIn(s.endOtherSessionsSubmit))
+	s.page("POST /account/sessions/end-all", s.pageSignedIn(s.endAllSessionsSubmit))
 	s.page("POST /account/contact", s.pageSignedIn(s.contactStartSubmit))
 	s.page("GET /account/contact/{id}", s.pageSignedIn(s.contactPage))
 	s.page("POST /account/contact/{id}", s.pageSignedIn(s.contactVerifySubmit))

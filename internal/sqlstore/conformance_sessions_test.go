@@ -1,0 +1,251 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/sqlstore"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+)
+
+// The store's part of the user's list of sessions, ending one or all
+// others, and ending an organization's sessions that did not pass
+// two-factor authentication, on both databases.
+func TestSessionListing(t *testing.T) {
+	open := func(t *testing.T, url string) *sqlstore.DB {
+		t.Helper()
+		db, err := sqlstore.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		testSessionListing(t, func(t *testing.T) *sqlstore.DB {
+			return open(t, "sqlite:"+filepath.Join(t.TempDir(), "gatehouse.db"))
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv(testdb.EnvVar) == "" {
+			t.Skip("set " + testdb.EnvVar + " to run the PostgreSQL tests")
+		}
+		testSessionListing(t, func(t *testing.T) *sqlstore.DB { return open(t, testdb.PostgresURL(t)) })
+	})
+}
+
+var st0 = time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+
+type sessionFixture struct {
+	t  *testing.T
+	db *sqlstore.DB
+}
+
+func (f *sessionFixture) user(orgID, email string) *gatehouse.User {
+	f.t.Helper()
+	u := &gatehouse.User{ID: gatehouse.NewID(), OrgID: orgID, Email: email, Role: gatehouse.RoleMember, CreatedAt: st0, UpdatedAt: st0}
+	if err := f.db.CreateUser(context.Background(), u); err != nil {
+		f.t.Fatal(err)
+	}
+	return u
+}
+
+func (f *sessionFixture) orgID(slug string) string {
+	f.t.Helper()
+	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: slug, Settings: gatehouse.DefaultPasswordSettings(), CreatedAt: st0, UpdatedAt: st0}
+	if err := f.db.CreateOrganization(context.Background(), org); err != nil {
+		f.t.Fatal(err)
+	}
+	return org.ID
+}
+
+// session stores a session of u named name, last seen at seen.
+func (f *sessionFixture) session(u *gatehouse.User, name, state string, seen, expires time.Time) *gatehouse.Session {
+	f.t.Helper()
+	s := &gatehouse.Session{TokenHash: []byte(fmt.Sprintf("%-32s", u.ID+"/"+name)), UserID: u.ID, OrgID: u.OrgID, TwoFactorState: state,
+		UserAgent: name, CreatedAt: st0, LastSeenAt: seen, ExpiresAt: expires}
+	if err := f.db.CreateSession(context.Background(), s); err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func (f *sessionFixture) kept(s *gatehouse.Session) bool {
+	f.t.Helper()
+	_, err := f.db.SessionByTokenHash(context.Background(), s.TokenHash)
+	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		f.t.Fatal(err)
+	}
+	return err == nil
+}
+
+func testSessionListing(t *testing.T, fresh func(t *testing.T) *sqlstore.DB) {
+	ctx := context.Background()
+	week := st0.Add(7 * 24 * time.Hour)
+
+	t.Run("every session gets a public id of its own that is not its token hash", func(t *testing.T) {
+		f := &sessionFixture{t: t, db: fresh(t)}
+		u := f.user(f.orgID("clinic"), "ann@clinic.test")
+		seen := map[string]bool{}
+		for i := range 20 {
+			s := f.session(u, fmt.Sprint("s", i), gatehouse.TwoFactorVerified, st0, week)
+			if len(s.PublicID) < 26 || seen[s.PublicID] {
+				t.Fatalf("public id %q: empty, short or repeated", s.PublicID)
+			}
+			seen[s.PublicID] = true
+			if bytes.Contains(s.TokenHash, []byte(s.PublicID)) || strings.Contains(s.PublicID, hex.EncodeToString(s.TokenHash)[:16]) {
+				t.Errorf("public id %q shows the token hash", s.PublicID)
+			}
+			got, err := f.db.SessionByTokenHash(ctx, s.TokenHash)
+			if err != nil || got.PublicID != s.PublicID {
+				t.Errorf("SessionByTokenHash gave public id %q, %v; want %q", got.PublicID, err, s.PublicID)
+			}
+		}
+		// A public id the caller chose is kept; taking one twice conflicts.
+		s := &gatehouse.Session{TokenHash: []byte("chosen-public-id-session-hash---"), PublicID: "chosenid", UserID: u.ID, OrgID: u.OrgID,
+			TwoFactorState: gatehouse.TwoFactorVerified, CreatedAt: st0, LastSeenAt: st0, ExpiresAt: week}
+		if err := f.db.CreateSession(ctx, s); err != nil || s.PublicID != "chosenid" {
+			t.Fatalf("CreateSession with a public id: %v, id %q", err, s.PublicID)
+		}
+		again := *s
+		again.TokenHash = []byte("another-session-same-public-id--")
+		if err := f.db.CreateSession(ctx, &again); gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+			t.Errorf("a second session with the same public id: %v, want conflict", err)
+		}
+	})
+
+	t.Run("the list holds the user's live sessions only, the most recently used first, bounded", func(t *testing.T) {
+		f := &sessionFixture{t: t, db: fresh(t)}
+		clinic, lab := f.orgID("clinic"), f.orgID("lab")
+		ann, bob, annLab := f.user(clinic, "ann@clinic.test"), f.user(clinic, "bob@clinic.test"), f.user(lab, "ann@lab.test")
+		now, idle := st0.Add(24*time.Hour), 12*time.Hour
+		old := f.session(ann, "old", gatehouse.TwoFactorVerified, now.Add(-3*time.Hour), week)
+		recent := f.session(ann, "recent", gatehouse.TwoFactorNotEnforced, now.Add(-time.Minute), week)
+		middle := f.session(ann, "middle", gatehouse.TwoFactorRemembered, now.Add(-2*time.Hour), week)
+		f.session(ann, "idle", gatehouse.TwoFactorVerified, now.Add(-idle), week)
+		f.session(ann, "past the absolute timeout", gatehouse.TwoFactorVerified, now.Add(-time.Minute), now)
+		f.session(bob, "bob's", gatehouse.TwoFactorVerified, now, week)
+		f.session(annLab, "ann in another organization", gatehouse.TwoFactorVerified, now, week)
+
+		list, err := f.db.ListUserSessions(ctx, clinic, ann.ID, now, now.Add(-idle), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range list {
+			got = append(got, s.UserAgent)
+			if s.UserID != ann.ID || s.OrgID != clinic {
+				t.Errorf("session %q belongs to %s/%s", s.UserAgent, s.OrgID, s.UserID)
+			}
+		}
+		if want := []string{"recent", "middle", "old"}; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("ListUserSessions = %v, want %v", got, want)
+		}
+		if len(list) == 3 {
+			for i, want := range []*gatehouse.Session{recent, middle, old} {
+				if list[i].PublicID != want.PublicID || list[i].TwoFactorState != want.TwoFactorState || !list[i].LastSeenAt.Equal(want.LastSeenAt) ||
+					!list[i].CreatedAt.Equal(want.CreatedAt) || !list[i].ExpiresAt.Equal(want.ExpiresAt) {
+					t.Errorf("session %d = %+v, want %+v", i, list[i], want)
+				}
+			}
+		}
+		if list, err := f.db.ListUserSessions(ctx, clinic, ann.ID, now, now.Add(-idle), 2); err != nil || len(list) != 2 {
+			t.Errorf("ListUserSessions with limit 2 = %d sessions, %v", len(list), err)
+		}
+		if list, err := f.db.ListUserSessions(ctx, lab, ann.ID, now, now.Add(-idle), 10); err != nil || len(list) != 0 {
+			t.Errorf("ann's sessions through another organization = %d, %v; want none", len(list), err)
+		}
+	})
+
+	t.Run("one session ends by its public id, only for its own user", func(t *testing.T) {
+		f := &sessionFixture{t: t, db: fresh(t)}
+		clinic, lab := f.orgID("clinic"), f.orgID("lab")
+		ann, bob := f.user(clinic, "ann@clinic.test"), f.user(clinic, "bob@clinic.test")
+		annLab := f.user(lab, "ann@lab.test")
+		a, b := f.session(ann, "a", gatehouse.TwoFactorVerified, st0, week), f.session(bob, "b", gatehouse.TwoFactorVerified, st0, week)
+		l := f.session(annLab, "l", gatehouse.TwoFactorVerified, st0, week)
+
+		if err := f.db.DeleteUserSession(ctx, clinic, ann.ID, b.PublicID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("ending bob's session as ann: %v, want not found", err)
+		}
+		if err := f.db.DeleteUserSession(ctx, clinic, ann.ID, l.PublicID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("ending a session of another organization: %v, want not found", err)
+		}
+		if !f.kept(b) || !f.kept(l) {
+			t.Fatal("another user's session ended")
+		}
+		if err := f.db.DeleteUserSession(ctx, clinic, ann.ID, a.PublicID); err != nil {
+			t.Fatal(err)
+		}
+		if f.kept(a) {
+			t.Error("the session is still there")
+		}
+		if err := f.db.DeleteUserSession(ctx, clinic, ann.ID, a.PublicID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("ending it again: %v, want not found", err)
+		}
+	})
+
+	t.Run("ending the other sessions keeps the one named and every other user's", func(t *testing.T) {
+		f := &sessionFixture{t: t, db: fresh(t)}
+		clinic := f.orgID("clinic")
+		ann, bob := f.user(clinic, "ann@clinic.test"), f.user(clinic, "bob@clinic.test")
+		here := f.session(ann, "here", gatehouse.TwoFactorVerified, st0, week)
+		var others []*gatehouse.Session
+		for i := range 3 {
+			others = append(others, f.session(ann, fmt.Sprint("other", i), gatehouse.TwoFactorVerified, st0, week))
+		}
+		bobs := f.session(bob, "bob", gatehouse.TwoFactorVerified, st0, week)
+		n, err := f.db.DeleteOtherUserSessions(ctx, clinic, ann.ID, here.TokenHash)
+		if err != nil || n != 3 {
+			t.Errorf("DeleteOtherUserSessions = %d, %v; want 3", n, err)
+		}
+		for _, s := range others {
+			if f.kept(s) {
+				t.Errorf("session %q outlived ending the others", s.UserAgent)
+			}
+		}
+		if !f.kept(here) || !f.kept(bobs) {
+			t.Error("the kept session or another user's ended")
+		}
+		n, err = f.db.DeleteOtherUserSessions(ctx, clinic, ann.ID, nil)
+		if err != nil || n != 1 || f.kept(here) {
+			t.Errorf("DeleteOtherUserSessions keeping none = %d, %v (kept %v); want 1 ended", n, err, f.kept(here))
+		}
+	})
+
+	t.Run("turning enforcement on ends the sessions that did not pass two-factor authentication, in that organization only", func(t *testing.T) {
+		f := &sessionFixture{t: t, db: fresh(t)}
+		clinic, lab := f.orgID("clinic"), f.orgID("lab")
+		ann, annLab := f.user(clinic, "ann@clinic.test"), f.user(lab, "ann@lab.test")
+		states := []string{gatehouse.TwoFactorNotEnforced, gatehouse.TwoFactorFederated, "", "unknown_state",
+			gatehouse.TwoFactorVerified, gatehouse.TwoFactorRemembered, gatehouse.TwoFactorExempt, gatehouse.TwoFactorAllowedNetwork}
+		var sessions []*gatehouse.Session
+		for _, st := range states {
+			sessions = append(sessions, f.session(ann, "state "+st, st, st0, week))
+		}
+		labs := f.session(annLab, "lab", gatehouse.TwoFactorNotEnforced, st0, week)
+		n, err := f.db.DeleteOrgSessionsWithoutTwoFactor(ctx, clinic)
+		if err != nil || n != 4 {
+			t.Errorf("DeleteOrgSessionsWithoutTwoFactor = %d, %v; want 4", n, err)
+		}
+		for i, s := range sessions {
+			if got, want := f.kept(s), gatehouse.PassedTwoFactorPolicy(states[i]); got != want {
+				t.Errorf("a session in state %q kept = %v, want %v", states[i], got, want)
+			}
+		}
+		if !f.kept(labs) {
+			t.Error("another organization's session ended")
+		}
+	})
+}
