@@ -2,9 +2,7 @@ package accounts
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"net/netip"
 	"net/url"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // ForgotPassword e-mails a single-use link to set a new password, valid
@@ -78,7 +77,16 @@ func (s *Service) PasswordResetUser(ctx context.Context, token string) (_ *gateh
 	if token == "" || len(token) > 128 {
 		return nil, nil, expiredLink()
 	}
-	r, err := s.Store.PasswordResetByTokenHash(ctx, s.resetHash(token), s.now())
+	keys, err := s.keys()
+	if err != nil {
+		return nil, nil, err
+	}
+	var r *gatehouse.PasswordReset
+	for _, c := range keys.Candidates(resetPurpose, resetPurpose, token) {
+		if r, err = s.Store.PasswordResetByTokenHash(ctx, c.Hash, s.now()); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			break
+		}
+	}
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, nil, expiredLink()
 	} else if err != nil {
@@ -118,7 +126,18 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 		return err
 	}
 	now := s.now()
-	if _, err := s.Store.ConsumePasswordReset(ctx, s.resetHash(token), now); err != nil {
+	keys, err := s.keys()
+	if err != nil {
+		return err
+	}
+	// The link was made under one key of the ring: spend it under that one
+	// (the others hold no such link, so trying them spends nothing).
+	for _, c := range keys.Candidates(resetPurpose, resetPurpose, token) {
+		if _, err = s.Store.ConsumePasswordReset(ctx, c.Hash, now); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			break
+		}
+	}
+	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 			return expiredLink()
 		}
@@ -141,18 +160,27 @@ func (s *Service) newResetToken(ctx context.Context, orgID, userID string, lifet
 	rand.Read(b[:])
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	now := s.now()
-	r := &gatehouse.PasswordReset{TokenHash: s.resetHash(token), OrgID: orgID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(lifetime)}
+	keys, err := s.keys()
+	if err != nil {
+		return "", err
+	}
+	r := &gatehouse.PasswordReset{TokenHash: keys.Hash(resetPurpose, token), OrgID: orgID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(lifetime)}
 	if err := s.Store.CreatePasswordReset(ctx, r); err != nil {
 		return "", err
 	}
 	return token, nil
 }
 
-func (s *Service) resetHash(token string) []byte {
-	m := hmac.New(sha256.New, s.Secret)
-	m.Write([]byte("gatehouse password reset\x00"))
-	m.Write([]byte(token))
-	return m.Sum(nil)
+// resetPurpose keys the stored hashes of password links (its label before
+// the keyring was the same).
+const resetPurpose = "password reset"
+
+// keys returns the server's keys: Keys, or a ring of Secret alone.
+func (s *Service) keys() (*keyring.Ring, error) {
+	if s.Keys != nil {
+		return s.Keys, nil
+	}
+	return keyring.New(s.Secret)
 }
 
 func expiredLink() error {

@@ -195,7 +195,7 @@ func (r *Ring) Candidates(purpose, legacyLabel string, parts ...string) []Candid
 
 // HashLike returns the hash of parts made the way stored was made: under
 // the key whose ID it carries, or, for a legacy value, the legacy form under
-// the current key. It lets a value hashed alongside a stored one (a code
+// the oldest (last) key, the one key there was before the keyring. It lets a value hashed alongside a stored one (a code
 // beside its sign-in's token) be checked with the same key. ok is false
 // when stored names a key the ring no longer holds.
 func (r *Ring) HashLike(stored []byte, purpose, legacyLabel string, parts ...string) (_ []byte, ok bool) {
@@ -206,7 +206,7 @@ func (r *Ring) HashLike(stored []byte, purpose, legacyLabel string, parts ...str
 		}
 		return nil, false
 	case LegacyHashLength:
-		return r.keys[0].legacy(legacyLabel, parts...), true
+		return r.keys[len(r.keys)-1].legacy(legacyLabel, parts...), true
 	}
 	return r.Hash(purpose, parts...), true
 }

@@ -142,9 +142,10 @@ func TestLegacyHashesStillMatch(t *testing.T) {
 		t.Error("reset framing differs")
 	}
 	// HashLike: a legacy stored value asks for the legacy form of the
-	// current key, a new one for the key it names.
+	// oldest key (the one of before the keyring), a new one for the key it
+	// names.
 	r := ring(t, keyB, keyA)
-	if h, ok := r.HashLike(old, "code", "code", "c1", "123456"); !ok || !bytes.Equal(h, legacyHash(keyB, "code", "c1", "123456")) {
+	if h, ok := r.HashLike(old, "code", "code", "c1", "123456"); !ok || !bytes.Equal(h, legacyHash(keyA, "code", "c1", "123456")) {
 		t.Error("HashLike of a legacy value")
 	}
 	if h, ok := r.HashLike(ring(t, keyA).Hash("pending token", "p"), "code", "code", "c1", "123456"); !ok || !bytes.Equal(h, ring(t, keyA).Hash("code", "c1", "123456")) {

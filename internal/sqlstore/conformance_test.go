@@ -2307,6 +2307,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		})
 	})
 
+	testKeyStore(t, newURL, open, fresh)
 }
 
 func newOrg(t *testing.T, db *DB, slug string) *gatehouse.Organization {
