@@ -22,6 +22,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/accounts"
 	"github.com/gatehousehq/gatehouse/internal/clientip"
 	"github.com/gatehousehq/gatehouse/internal/federation"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
@@ -47,11 +48,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		}
 		c.SecretKeyFile = filepath.Join(filepath.Dir(path), "gatehouse.key")
 	}
-	secret, err := loadSecret(c.SecretKeyFile, c.Dev)
+	keys, _, err := loadKeys(&c, c.Dev)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, e, &c, log, secret, nil)
+	return serve(ctx, e, &c, log, keys, nil)
 }
 
 // app is the wired program: the store and the services built on it.
@@ -117,15 +118,15 @@ func newApp(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
 
 // startSignIn adds what signing in needs beyond the data: the secret, the
 // delivery of codes and the public URL for links.
-func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messenger, public *url.URL) error {
-	a.accounts.Secret, a.accounts.PublicURL, a.accounts.Messenger = secret, strings.TrimSuffix(public.String(), "/"), m
+func (a *app) startSignIn(c *Config, log *slog.Logger, keys *keyring.Ring, m *messenger, public *url.URL) error {
+	a.accounts.Keys, a.accounts.PublicURL, a.accounts.Messenger = keys, strings.TrimSuffix(public.String(), "/"), m
 	a.accounts.SMSAvailable = m.sms != nil
-	if err := a.startFederation(secret); err != nil {
+	if err := a.startFederation(keys); err != nil {
 		return err
 	}
 	var err error
 	a.signin, err = signin.New(signin.Config{
-		Store: a.store, Hasher: a.hasher, Logger: log, Secret: secret, Messenger: m, NormalizePhone: phone.Normalize,
+		Store: a.store, Hasher: a.hasher, Logger: log, Keys: keys, Messenger: m, NormalizePhone: phone.Normalize,
 		Federation:  a.federation,
 		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
 		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery,
@@ -134,14 +135,10 @@ func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messeng
 }
 
 // startFederation opens the organizations' LDAP and SAML2 set-up, sealed
-// under the server secret.
-func (a *app) startFederation(secret []byte) error {
-	fed, err := federation.New(a.store, secret, nil)
-	if err != nil {
-		return err
-	}
-	a.federation = fed
-	a.accounts.Configured = fed.Configured
+// under the server's keys.
+func (a *app) startFederation(keys *keyring.Ring) error {
+	a.federation = federation.NewWithKeys(a.store, keys, nil)
+	a.accounts.Configured = a.federation.Configured
 	return nil
 }
 
@@ -170,7 +167,7 @@ func checkProviders(ctx context.Context, a *app, m *messenger) error {
 // serve runs the server until ctx ends, then shuts down gracefully.
 // ready, when set, runs once the listener is up (the demo prints its
 // sign-ins there).
-func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []byte, ready func(ctx context.Context, a *app, base string) error) error {
+func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *keyring.Ring, ready func(ctx context.Context, a *app, base string) error) error {
 	trusted, err := clientip.ParseTrusted(c.TrustedProxies)
 	if err != nil {
 		return usageError("--trusted-proxies: %v", err)
@@ -197,9 +194,10 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	if err := checkProviders(ctx, a, m); err != nil {
 		return err
 	}
-	if err := a.startSignIn(c, log, secret, m, public); err != nil {
+	if err := a.startSignIn(c, log, keys, m, public); err != nil {
 		return err
 	}
+	resealAll(ctx, a, keys, log)
 	handler, err := web.New(web.Config{
 		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, Federation: a.federation, Orgs: a.store, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
 		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
@@ -229,7 +227,7 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 			"addr", ln.Addr().String())
 	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", public.String(),
-		"database", a.store.Dialect(), "dev", c.Dev)
+		"database", a.store.Dialect(), "dev", c.Dev, "key_ids", strings.Join(keys.IDs(), ","))
 	if ready != nil {
 		if err := ready(ctx, a, strings.TrimSuffix(public.String(), "/")); err != nil {
 			srv.Close()

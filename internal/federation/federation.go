@@ -198,3 +198,34 @@ func (d directory) Authenticate(ctx context.Context, username, password string) 
 	}
 	return &signin.Identity{Email: e.Email, Name: e.Name, Phone: e.Phone}, nil
 }
+
+// Inspect opens a stored sealed part (by its column: ldap, saml or
+// saml_key) only to tell which key of the ring sealed it, writing nothing:
+// for `gatehouse keys check`.
+func Inspect(keys *keyring.Ring, orgID, column string, sealed []byte) (keyring.Opened, error) {
+	for kind, col := range sealedColumn {
+		if col == column {
+			_, o, err := keys.Sealer(sealPurpose, legacySealLabel).Open(sealed, []byte(orgID+"\x00"+kind))
+			return o, err
+		}
+	}
+	return keyring.Opened{}, fmt.Errorf("federation: unknown sealed part %q", column)
+}
+
+// Reseal seals a stored part (by its column: ldap, saml or saml_key) again
+// under the current key when another key (or the form of before the
+// keyring) sealed it, only while it is unchanged. It reports whether the
+// part needed it; an error means no key of the ring opens it.
+func (s *Service) Reseal(ctx context.Context, orgID, column string, sealed []byte) (bool, error) {
+	for kind, col := range sealedColumn {
+		if col == column {
+			_, o, err := s.sealer.Open(sealed, []byte(orgID+"\x00"+kind))
+			if err != nil || o.Current {
+				return false, err
+			}
+			_, err = s.open(ctx, orgID, kind, sealed)
+			return true, err
+		}
+	}
+	return false, fmt.Errorf("federation: unknown sealed part %q", column)
+}

@@ -65,8 +65,8 @@ type KeyUse struct {
 
 // SealedPart is one sealed value of an organization's set-up.
 type SealedPart struct {
-	OrgID, Part string
-	Sealed      []byte
+	OrgID, Slug, Part string
+	Sealed            []byte
 }
 
 // KeyUse reads what depends on the server's keys, for `gatehouse keys
@@ -96,25 +96,39 @@ func (db *DB) KeyUse(ctx context.Context, now time.Time) (*KeyUse, error) {
 			return nil, fmt.Errorf("sqlstore: key use of %s: %w", q.kind, err)
 		}
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT org_id, ldap, saml, saml_key FROM org_sign_in ORDER BY org_id`)
+	sealed, err := db.SealedParts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: key use of sealed set-up: %w", err)
+		return nil, err
+	}
+	u.Sealed = sealed
+	return u, nil
+}
+
+// SealedParts returns every sealed part of the organizations' set-up, by
+// organization slug, in one query: what a change of key re-seals.
+func (db *DB) SealedParts(ctx context.Context) ([]SealedPart, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT s.org_id, o.slug, s.ldap, s.saml, s.saml_key FROM org_sign_in s
+		JOIN organizations o ON o.id = s.org_id ORDER BY o.slug`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sealed parts: %w", err)
 	}
 	defer rows.Close()
+	var out []SealedPart
 	for rows.Next() {
-		var org string
+		var org, slug string
 		var ldap, saml, key []byte
-		if err := rows.Scan(&org, &ldap, &saml, &key); err != nil {
-			return nil, fmt.Errorf("sqlstore: key use of sealed set-up: %w", err)
+		if err := rows.Scan(&org, &slug, &ldap, &saml, &key); err != nil {
+			return nil, fmt.Errorf("sqlstore: sealed parts: %w", err)
 		}
-		for _, p := range []SealedPart{{org, SealedLDAP, ldap}, {org, SealedSAML, saml}, {org, SealedSAMLKey, key}} {
+		for _, p := range []SealedPart{{org, slug, SealedLDAP, ldap}, {org, slug, SealedSAML, saml}, {org, slug, SealedSAMLKey, key}} {
 			if len(p.Sealed) > 0 {
-				u.Sealed = append(u.Sealed, p)
+				out = append(out, p)
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: key use of sealed set-up: %w", err)
+		return nil, fmt.Errorf("sqlstore: sealed parts: %w", err)
 	}
-	return u, nil
+	return out, nil
 }
