@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -44,7 +45,9 @@ type Service struct {
 	Secret []byte
 	// Keys, when set, replaces Secret: the server's keys, the current one
 	// first; links made under an old key still work.
-	Keys      *keyring.Ring
+	Keys *keyring.Ring
+	// Rand is where link tokens come from; nil means crypto/rand.
+	Rand      io.Reader
 	PublicURL string
 	Messenger gatehouse.Messenger
 	// SMSAvailable says whether an SMS provider is configured; without

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +87,54 @@ func testLinksRotation(t *testing.T, svc *accounts.Service, db *sqlstore.DB) {
 	}
 	if _, _, err := with(ringBA).PasswordResetUser(ctx, "a-link-2"); err != nil {
 		t.Errorf("B,A: %v", err)
+	}
+}
+
+type linkInbox struct{ links []string }
+
+func (b *linkInbox) SendCode(context.Context, gatehouse.CodeMessage) error { return nil }
+func (b *linkInbox) Notify(_ context.Context, n gatehouse.Notice) error {
+	b.links = append(b.links, n.Link)
+	return nil
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no entropy") }
+
+// TestResetLinksUseTheInjectedRandomSourceAndTheCurrentKey: the link token
+// comes from Rand (one token helper for signin and accounts), its stored
+// hash is the current key's, and a failing source sends no link and saves
+// none (fail closed).
+func TestResetLinksUseTheInjectedRandomSourceAndTheCurrentKey(t *testing.T) {
+	ctx := context.Background()
+	svc, db := newService(t)
+	ring, _ := keyring.New(bytes.Repeat([]byte("B"), 32), bytes.Repeat([]byte("A"), 32))
+	box := &linkInbox{}
+	svc.Keys, svc.Messenger, svc.PublicURL = ring, box, "https://login.example.com"
+	if _, err := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "a@acme.test"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	svc.Rand = bytes.NewReader(bytes.Repeat([]byte{7}, 32))
+	if err := svc.ForgotPassword(ctx, "acme", "a@acme.test", netip.Addr{}); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := keyring.NewToken(bytes.NewReader(bytes.Repeat([]byte{7}, 32)))
+	if len(box.links) != 1 || !strings.HasSuffix(box.links[0], "token="+want) {
+		t.Fatalf("links %v, want one with token %s", box.links, want)
+	}
+	if _, err := db.PasswordResetByTokenHash(ctx, ring.Hash("password reset", want), time.Now()); err != nil {
+		t.Errorf("the link is not stored under the current key: %v", err)
+	}
+
+	svc.Rand = failingReader{}
+	if err := svc.ForgotPassword(ctx, "acme", "a@acme.test", netip.Addr{}); gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+		t.Errorf("a failing random source: %v, want unavailable", err)
+	}
+	if len(box.links) != 1 {
+		t.Errorf("a link was sent without randomness: %v", box.links)
 	}
 }

@@ -3,7 +3,7 @@ package accounts
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
+	"io"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -156,9 +156,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 // newResetToken saves a single-use link for a user to choose a password and
 // returns its token.
 func (s *Service) newResetToken(ctx context.Context, orgID, userID string, lifetime time.Duration) (string, error) {
-	var b [32]byte
-	rand.Read(b[:])
-	token := base64.RawURLEncoding.EncodeToString(b[:])
+	token, err := keyring.NewToken(s.random())
+	if err != nil {
+		return "", err
+	}
 	now := s.now()
 	keys, err := s.keys()
 	if err != nil {
@@ -174,6 +175,14 @@ func (s *Service) newResetToken(ctx context.Context, orgID, userID string, lifet
 // resetPurpose keys the stored hashes of password links (its label before
 // the keyring was the same).
 const resetPurpose = "password reset"
+
+// random is Rand, or crypto/rand.
+func (s *Service) random() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
+}
 
 // keys returns the server's keys: Keys, or a ring of Secret alone.
 func (s *Service) keys() (*keyring.Ring, error) {

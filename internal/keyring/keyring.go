@@ -27,6 +27,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -209,6 +210,17 @@ func (r *Ring) HashLike(stored []byte, purpose, legacyLabel string, parts ...str
 		return r.keys[len(r.keys)-1].legacy(legacyLabel, parts...), true
 	}
 	return r.Hash(purpose, parts...), true
+}
+
+// NewToken returns 256 bits from r, URL-safe base64 without padding: the
+// form of every token Gatehouse hands out (sessions, remembered browsers,
+// pending sign-ins, password links) and then stores only as a Hash.
+func NewToken(r io.Reader) (string, error) {
+	var b [32]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("keyring: read random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 // Sign returns a MAC of msg for purpose under the current key, its key ID

@@ -10,7 +10,6 @@ package signin
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -574,14 +573,8 @@ func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) {
 
 var errNoFederation = errors.New("signin: no federation configured")
 
-// NewToken returns 256 random bits, URL-safe base64.
-func NewToken(r io.Reader) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("signin: read random: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
+// NewToken returns 256 random bits, URL-safe base64 (keyring.NewToken).
+func NewToken(r io.Reader) (string, error) { return keyring.NewToken(r) }
 
 // hashToken is how a session token is stored: its keyed hash under the
 // current key, with a purpose of its own (see internal/keyring).
