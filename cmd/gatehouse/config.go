@@ -89,7 +89,7 @@ var (
 		func(c *Config) *string { return &c.Addr })
 	sDatabase = stringSetting("database-url", "GATEHOUSE_DATABASE_URL", "sqlite:gatehouse.db", "sqlite:PATH or postgres://…",
 		func(c *Config) *string { return &c.DatabaseURL })
-	sSecret = stringSetting("secret-key-file", "GATEHOUSE_SECRET_KEY_FILE", "", "file holding the server secret (at least 32 bytes, e.g. `head -c 32 /dev/urandom`); generated beside the SQLite file in dev mode, required otherwise",
+	sSecret = stringSetting("secret-key-file", "GATEHOUSE_SECRET_KEY_FILE", "", "file holding the server secret (at least 32 bytes, e.g. `head -c 32 /dev/urandom`), or a key list: a first line \"# gatehouse keys\", then one key a line (at least 32 characters), the current first; generated beside the SQLite file in dev mode, required otherwise",
 		func(c *Config) *string { return &c.SecretKeyFile })
 	sOldSecrets = stringSetting("old-secret-key-files", "GATEHOUSE_OLD_SECRET_KEY_FILES", "", "comma-separated key files being retired: what their keys made still works and is re-keyed under the current key as it is used (see gatehouse keys check)",
 		func(c *Config) *string { return &c.OldSecretKeyFiles })
