@@ -1,8 +1,9 @@
 // Package federation keeps each organization's LDAP and SAML2 set-up and
 // turns it into the directory or service provider that sign-in uses. The
 // set-up is stored sealed (AES-256-GCM under a subkey of the server's
-// current key, internal/keyring), because it holds secrets: an LDAP service account's password and
-// the SAML service provider's private key.
+// current key, internal/keyring), because it holds secrets: an LDAP service
+// account's password and the SAML service provider's private key. What an
+// old key sealed is sealed again under the current key when read.
 package federation
 
 import (
