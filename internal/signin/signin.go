@@ -8,6 +8,7 @@
 package signin
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -40,6 +41,8 @@ type Store interface {
 	// RekeySession and RekeyRememberedBrowser replace a hash made with an
 	// old key, only while it is still there (ENOTFOUND otherwise).
 	RekeySession(ctx context.Context, oldHash, newHash []byte) error
+	// SessionTokenHashIn returns which of hashes a session has.
+	SessionTokenHashIn(ctx context.Context, hashes [][]byte) ([]byte, error)
 	RekeyRememberedBrowser(ctx context.Context, id string, oldHash, newHash []byte) error
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
 }
@@ -593,36 +596,45 @@ func (s *Service) candidates(label string, parts ...string) []keyring.Candidate 
 	return s.keys.Candidates(label, label, parts...)
 }
 
-// findSession finds the session of a token under any key of the ring. With
-// rekey, a session found under an old key is re-keyed under the current one
-// (returned with its new hash), so that the old key can be retired.
-// Returns ENOTFOUND when there is none.
+// findSession finds the session of a token under any key of the ring: one
+// lookup under the current key, and when that finds nothing one query for
+// every other form (so an unknown token costs two queries, whatever the
+// number of keys). With rekey, a session found under an old key is re-keyed
+// under the current one (returned with its new hash), so that the old key
+// can be retired. Returns ENOTFOUND when there is none.
 func (s *Service) findSession(ctx context.Context, token string, rekey bool) (*gatehouse.Session, error) {
 	cands := s.candidates("session token", token)
-	for _, c := range cands {
-		sess, err := s.store.SessionByTokenHash(ctx, c.Hash)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		if c.Current || !rekey {
-			return sess, nil
-		}
-		cur := s.hashToken(token)
-		err = s.store.RekeySession(ctx, c.Hash, cur)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			// Re-keyed (or ended) on another node meanwhile.
-			return s.store.SessionByTokenHash(ctx, cur)
-		} else if err != nil {
-			return nil, err
-		}
-		sess.TokenHash = cur
-		return sess, nil
+	cur := cands[0].Hash
+	sess, err := s.store.SessionByTokenHash(ctx, cur)
+	if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		return sess, err
 	}
-	// Another node may have re-keyed it between the first lookup and the
-	// old key's: look under the current key once more.
-	return s.store.SessionByTokenHash(ctx, cands[0].Hash)
+	hashes := make([][]byte, len(cands))
+	for i, c := range cands {
+		hashes[i] = c.Hash
+	}
+	old, err := s.store.SessionTokenHashIn(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(old, cur) {
+		// Re-keyed on another node since the first lookup.
+		return s.store.SessionByTokenHash(ctx, cur)
+	}
+	sess, err = s.store.SessionByTokenHash(ctx, old)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return s.store.SessionByTokenHash(ctx, cur) // re-keyed or ended meanwhile
+	} else if err != nil || !rekey {
+		return sess, err
+	}
+	err = s.store.RekeySession(ctx, old, cur)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return s.store.SessionByTokenHash(ctx, cur)
+	} else if err != nil {
+		return nil, err
+	}
+	sess.TokenHash = cur
+	return sess, nil
 }
 
 // endSession ends the session of a token, under whichever key it was made.

@@ -49,6 +49,12 @@ func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *t
 			t.Fatalf("the new hash: %+v %v", s, err)
 		}
 		checkCode(t, "RekeySession of a missing session", a.RekeySession(t.Context(), codeHash("none"), keyed("BBBB", "x")), gatehouse.ENOTFOUND)
+		got, err := b.SessionTokenHashIn(t.Context(), [][]byte{codeHash("none"), old, cur, keyed("CCCC", "tok")})
+		if err != nil || !bytes.Equal(got, cur) {
+			t.Errorf("SessionTokenHashIn = %x, %v; want the new hash", got, err)
+		}
+		_, err = a.SessionTokenHashIn(t.Context(), [][]byte{codeHash("none"), old})
+		checkCode(t, "SessionTokenHashIn of hashes no session has", err, gatehouse.ENOTFOUND)
 	})
 
 	t.Run("keys: re-keying a remembered browser needs its id and its old hash", func(t *testing.T) {
@@ -184,4 +190,14 @@ func race40(fn func(i int) error) (wins, gone int) {
 	close(start)
 	wg.Wait()
 	return wins, gone
+}
+
+func TestSessionTokenHashInBounds(t *testing.T) {
+	db := &DB{}
+	if _, err := db.SessionTokenHashIn(t.Context(), nil); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		t.Errorf("no hashes: %v", err)
+	}
+	if _, err := db.SessionTokenHashIn(t.Context(), make([][]byte, maxHashesIn+1)); err == nil {
+		t.Error("too many hashes were accepted")
+	}
 }

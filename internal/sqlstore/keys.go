@@ -2,9 +2,43 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
+
+// maxHashesIn bounds the hashes of one SessionTokenHashIn: a keyring gives
+// at most 16 forms of a token.
+const maxHashesIn = 32
+
+// SessionTokenHashIn returns which of hashes a session is stored under, in
+// one query, so that a token is looked up under every key of the ring at
+// the cost of one lookup; ENOTFOUND when none is.
+func (db *DB) SessionTokenHashIn(ctx context.Context, hashes [][]byte) ([]byte, error) {
+	if len(hashes) == 0 {
+		return nil, notFound("Session")
+	}
+	if len(hashes) > maxHashesIn {
+		return nil, fmt.Errorf("sqlstore: session token hash in: %d hashes, at most %d", len(hashes), maxHashesIn)
+	}
+	args := make([]any, len(hashes))
+	marks := make([]string, len(hashes))
+	for i, h := range hashes {
+		args[i], marks[i] = h, "$"+strconv.Itoa(i+1)
+	}
+	var found []byte
+	err := db.read.QueryRowContext(ctx, `SELECT token_hash FROM sessions WHERE token_hash IN (`+strings.Join(marks, ", ")+`) LIMIT 1`, args...).Scan(&found)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Session")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: session token hash in: %w", err)
+	}
+	return found, nil
+}
 
 // RekeySession replaces a session's stored token hash, made with an old
 // key, by the current key's hash of the same token. It changes nothing when
