@@ -334,7 +334,7 @@ func orgLDAP(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&lc.NameAttr, "name-attr", "", "attribute with the name (default cn)")
 	fs.StringVar(&lc.PhoneAttr, "phone-attr", "", "attribute with the phone number (default telephoneNumber)")
 	fs.DurationVar(&lc.Timeout, "timeout", 0, "bound of every LDAP call (default 5s)")
-	if err := parse(fs, &c, concat([]setting{sSecret}, userSettings), args, e); err != nil {
+	if err := parse(fs, &c, concat([]setting{sSecret, sOldSecrets}, userSettings), args, e); err != nil {
 		return err
 	}
 	if slug == "" || lc.URL == "" {
@@ -343,7 +343,7 @@ func orgLDAP(ctx context.Context, e *env, args []string) error {
 	if c.SecretKeyFile == "" {
 		return usageError("org ldap needs --secret-key-file (GATEHOUSE_SECRET_KEY_FILE): the set-up is sealed with the server secret")
 	}
-	secret, err := loadSecret(c.SecretKeyFile, false)
+	keys, _, err := loadKeys(&c, false)
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,7 @@ func orgLDAP(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	if err := a.startFederation(secret); err != nil {
+	if err := a.startFederation(keys); err != nil {
 		return err
 	}
 	org, err := a.accounts.Organization(ctx, slug)
@@ -391,7 +391,7 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&sc.EmailAttr, "email-attr", "", "assertion attribute with the e-mail address (default: the common names, or the NameID)")
 	fs.StringVar(&sc.NameAttr, "name-attr", "", "assertion attribute with the name")
 	fs.StringVar(&sc.PhoneAttr, "phone-attr", "", "assertion attribute with the phone number")
-	if err := parse(fs, &c, concat([]setting{sSecret, sPublicURL}, userSettings), args, e); err != nil {
+	if err := parse(fs, &c, concat([]setting{sSecret, sOldSecrets, sPublicURL}, userSettings), args, e); err != nil {
 		return err
 	}
 	if slug == "" || (file == "") == (sc.IdPMetadataURL == "") {
@@ -404,7 +404,7 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	secret, err := loadSecret(c.SecretKeyFile, false)
+	keys, _, err := loadKeys(&c, false)
 	if err != nil {
 		return err
 	}
@@ -420,7 +420,7 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	if err := a.startFederation(secret); err != nil {
+	if err := a.startFederation(keys); err != nil {
 		return err
 	}
 	org, err := a.accounts.Organization(ctx, slug)

@@ -13,21 +13,23 @@ import (
 // Config is every setting of the binary, filled from flags, then
 // GATEHOUSE_* variables, then defaults (a flag wins over its variable).
 type Config struct {
-	Addr            string
-	DatabaseURL     string
-	SecretKeyFile   string
-	PublicURL       string
-	TrustedProxies  string
-	Dev             bool
-	SessionIdle     time.Duration
-	SessionAbsolute time.Duration
-	HashWorkers     int
-	HashMaxWait     time.Duration
-	Argon2Memory    uint
-	Argon2Time      uint
-	LogFormat       string
-	LogLevel        string
-	DataDir         string // demo only
+	Addr          string
+	DatabaseURL   string
+	SecretKeyFile string
+	// OldSecretKeyFiles are comma-separated files of keys being retired.
+	OldSecretKeyFiles string
+	PublicURL         string
+	TrustedProxies    string
+	Dev               bool
+	SessionIdle       time.Duration
+	SessionAbsolute   time.Duration
+	HashWorkers       int
+	HashMaxWait       time.Duration
+	Argon2Memory      uint
+	Argon2Time        uint
+	LogFormat         string
+	LogLevel          string
+	DataDir           string // demo only
 
 	clock clockOptions // not a setting: tests inject it through env
 
@@ -89,8 +91,10 @@ var (
 		func(c *Config) *string { return &c.Addr })
 	sDatabase = stringSetting("database-url", "GATEHOUSE_DATABASE_URL", "sqlite:gatehouse.db", "sqlite:PATH or postgres://…",
 		func(c *Config) *string { return &c.DatabaseURL })
-	sSecret = stringSetting("secret-key-file", "GATEHOUSE_SECRET_KEY_FILE", "", "file holding the server secret (at least 32 bytes, e.g. `head -c 32 /dev/urandom`); generated beside the SQLite file in dev mode, required otherwise",
+	sSecret = stringSetting("secret-key-file", "GATEHOUSE_SECRET_KEY_FILE", "", "file holding the server secret (at least 32 bytes, e.g. `head -c 32 /dev/urandom`), or a key list: a first line \"# gatehouse keys\", then one key a line (at least 32 characters), the current first; generated beside the SQLite file in dev mode, required otherwise",
 		func(c *Config) *string { return &c.SecretKeyFile })
+	sOldSecrets = stringSetting("old-secret-key-files", "GATEHOUSE_OLD_SECRET_KEY_FILES", "", "comma-separated key files being retired: what their keys made still works and is re-keyed under the current key as it is used (see gatehouse keys check)",
+		func(c *Config) *string { return &c.OldSecretKeyFiles })
 	sPublicURL = stringSetting("public-url", "GATEHOUSE_PUBLIC_URL", "", "the address users see, e.g. https://login.example.com (https makes cookies Secure); default http://ADDR",
 		func(c *Config) *string { return &c.PublicURL })
 	sTrusted = stringSetting("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For / Forwarded is believed",
@@ -144,7 +148,7 @@ var (
 var (
 	logSettings    = []setting{sLogFormat, sLogLevel}
 	hashSettings   = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
-	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sPublicURL, sTrusted, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
+	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sOldSecrets, sPublicURL, sTrusted, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
 	demoSettings   = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
 	dataSettings   = concat([]setting{sDatabase}, logSettings)
 	userSettings   = concat([]setting{sDatabase}, hashSettings, logSettings)

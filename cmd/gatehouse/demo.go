@@ -33,11 +33,11 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "gatehouse.db")
 	c.SecretKeyFile = filepath.Join(c.DataDir, "gatehouse.key")
 	log := newLogger(e, &c)
-	secret, err := loadSecret(c.SecretKeyFile, true)
+	keys, _, err := loadKeys(&c, true)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, e, &c, log, secret, func(ctx context.Context, a *app, base string) error {
+	return serve(ctx, e, &c, log, keys, func(ctx context.Context, a *app, base string) error {
 		return seedDemo(ctx, e, a, base, c.DataDir)
 	})
 }

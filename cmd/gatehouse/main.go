@@ -63,6 +63,7 @@ Usage:
   gatehouse user set-password --org S --email E
   gatehouse user reset-2fa --org S --email E    forget the user's remembered browsers
   gatehouse user unlock --org S --email E       clear a lock from wrong codes
+  gatehouse keys check                          what still depends on an old secret key
 
 Passwords are read from a prompt, or from the first line of standard input
 when it is not a terminal; never from a flag.
@@ -92,6 +93,8 @@ func run(ctx context.Context, e *env) int {
 		err = cmdOrg(ctx, e, rest)
 	case "user":
 		err = cmdUser(ctx, e, rest)
+	case "keys":
+		err = cmdKeys(ctx, e, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/dbclock"
 	"github.com/gatehousehq/gatehouse/internal/federation"
 	"github.com/gatehousehq/gatehouse/internal/mailqueue"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
@@ -49,11 +50,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		}
 		c.SecretKeyFile = filepath.Join(filepath.Dir(path), "gatehouse.key")
 	}
-	secret, err := loadSecret(c.SecretKeyFile, c.Dev)
+	keys, _, err := loadKeys(&c, c.Dev)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, e, &c, log, secret, nil)
+	return serve(ctx, e, &c, log, keys, nil)
 }
 
 // app is the wired program: the store and the services built on it.
@@ -131,19 +132,19 @@ func newApp(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
 //
 // Notices (password links, contact changes, …) go through the outgoing-mail
 // queue, so no request waits for the mail server; codes go straight out.
-func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messenger, public *url.URL) error {
+func (a *app) startSignIn(c *Config, log *slog.Logger, keys *keyring.Ring, m *messenger, public *url.URL) error {
 	var err error
 	a.mail, err = mailqueue.New(mailqueue.Config{Store: a.store, Messenger: m, Logger: log, ObserveDelivery: a.metrics.Delivery, Now: a.now})
 	if err != nil {
 		return err
 	}
-	a.accounts.Secret, a.accounts.PublicURL, a.accounts.Messenger = secret, strings.TrimSuffix(public.String(), "/"), a.mail
+	a.accounts.Keys, a.accounts.PublicURL, a.accounts.Messenger = keys, strings.TrimSuffix(public.String(), "/"), a.mail
 	a.accounts.SMSAvailable = m.sms != nil
-	if err := a.startFederation(secret); err != nil {
+	if err := a.startFederation(keys); err != nil {
 		return err
 	}
 	a.signin, err = signin.New(signin.Config{
-		Store: a.store, Hasher: a.hasher, Logger: log, Secret: secret, Messenger: a.mail, NormalizePhone: phone.Normalize,
+		Store: a.store, Hasher: a.hasher, Logger: log, Keys: keys, Messenger: a.mail, NormalizePhone: phone.Normalize,
 		Federation:  a.federation,
 		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
 		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery, Now: a.now,
@@ -152,14 +153,10 @@ func (a *app) startSignIn(c *Config, log *slog.Logger, secret []byte, m *messeng
 }
 
 // startFederation opens the organizations' LDAP and SAML2 set-up, sealed
-// under the server secret.
-func (a *app) startFederation(secret []byte) error {
-	fed, err := federation.New(a.store, secret, a.now)
-	if err != nil {
-		return err
-	}
-	a.federation = fed
-	a.accounts.Configured = fed.Configured
+// under the server's keys.
+func (a *app) startFederation(keys *keyring.Ring) error {
+	a.federation = federation.NewWithKeys(a.store, keys, a.now)
+	a.accounts.Configured = a.federation.Configured
 	return nil
 }
 
@@ -188,7 +185,7 @@ func checkProviders(ctx context.Context, a *app, m *messenger) error {
 // serve runs the server until ctx ends, then shuts down gracefully.
 // ready, when set, runs once the listener is up (the demo prints its
 // sign-ins there).
-func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []byte, ready func(ctx context.Context, a *app, base string) error) error {
+func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *keyring.Ring, ready func(ctx context.Context, a *app, base string) error) error {
 	trusted, err := clientip.ParseTrusted(c.TrustedProxies)
 	if err != nil {
 		return usageError("--trusted-proxies: %v", err)
@@ -218,9 +215,10 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 	if err := checkProviders(ctx, a, m); err != nil {
 		return err
 	}
-	if err := a.startSignIn(c, log, secret, m, public); err != nil {
+	if err := a.startSignIn(c, log, keys, m, public); err != nil {
 		return err
 	}
+	resealAll(ctx, a, keys, log)
 	handler, err := web.New(web.Config{
 		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, Federation: a.federation, Orgs: a.store, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
 		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
@@ -257,7 +255,7 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, secret []by
 			"addr", ln.Addr().String())
 	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", public.String(),
-		"database", a.store.Dialect(), "dev", c.Dev)
+		"database", a.store.Dialect(), "dev", c.Dev, "key_ids", strings.Join(keys.IDs(), ","))
 	if ready != nil {
 		if err := ready(ctx, a, strings.TrimSuffix(public.String(), "/")); err != nil {
 			srv.Close()

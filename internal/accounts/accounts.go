@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // Hasher hashes new passwords (internal/password.Hasher).
@@ -44,7 +45,10 @@ type Service struct {
 	// For forgot-password links: the server secret that keys stored token
 	// hashes, the public URL links start with, and the messenger that
 	// e-mails them.
-	Secret    []byte
+	Secret []byte
+	// Keys, when set, replaces Secret: the server's keys, the current one
+	// first; links made under an old key still work.
+	Keys *keyring.Ring
 	PublicURL string
 	Messenger gatehouse.Messenger
 	// SMSAvailable says whether an SMS provider is configured; without

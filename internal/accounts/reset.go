@@ -2,8 +2,6 @@ package accounts
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // ForgotPassword e-mails a single-use link to set a new password, valid
@@ -80,7 +79,16 @@ func (s *Service) PasswordResetUser(ctx context.Context, token string) (_ *gateh
 	if token == "" || len(token) > 128 {
 		return nil, nil, expiredLink()
 	}
-	r, err := s.Store.PasswordResetByTokenHash(ctx, s.resetHash(token), s.now())
+	keys, err := s.keys()
+	if err != nil {
+		return nil, nil, err
+	}
+	var r *gatehouse.PasswordReset
+	for _, c := range keys.Candidates(resetPurpose, resetPurpose, token) {
+		if r, err = s.Store.PasswordResetByTokenHash(ctx, c.Hash, s.now()); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			break
+		}
+	}
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, nil, expiredLink()
 	} else if err != nil {
@@ -123,11 +131,23 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 	// session, remembered browser, pending sign-in and other link of the old
 	// password ends, or none of it happens.
 	now := s.now()
-	err = s.Store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
-		SpendReset: s.resetHash(token), SetPassword: true, PasswordHash: hash,
-		EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
-		ClearThrottle: []string{gatehouse.AccountThrottleKey(org.Slug, u.Email)}, ForgetDevices: true,
-		Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordReset, ClientIP: ip, At: now}})
+	keys, err := s.keys()
+	if err != nil {
+		return err
+	}
+	// The link was made under one key of the ring: spend it under that one
+	// (the others hold no such link, so trying them spends and saves
+	// nothing).
+	for _, c := range keys.Candidates(resetPurpose, resetPurpose, token) {
+		err = s.Store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
+			SpendReset: c.Hash, SetPassword: true, PasswordHash: hash,
+			EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
+			ClearThrottle: []string{gatehouse.AccountThrottleKey(org.Slug, u.Email)}, ForgetDevices: true,
+			Audit: &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordReset, ClientIP: ip, At: now}})
+		if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			break
+		}
+	}
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return expiredLink()
 	}
@@ -138,12 +158,16 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 // bound to the user's address and voiding their older links, and returns
 // its token.
 func (s *Service) newResetToken(ctx context.Context, u *gatehouse.User, lifetime time.Duration) (string, error) {
-	token, err := gatehouse.NewToken(s.rand())
+	token, err := keyring.NewToken(s.rand())
 	if err != nil {
 		return "", fmt.Errorf("accounts: password link: %w", err)
 	}
 	now := s.now()
-	r := &gatehouse.PasswordReset{TokenHash: s.resetHash(token), OrgID: u.OrgID, UserID: u.ID, Email: u.Email,
+	keys, err := s.keys()
+	if err != nil {
+		return "", err
+	}
+	r := &gatehouse.PasswordReset{TokenHash: keys.Hash(resetPurpose, token), OrgID: u.OrgID, UserID: u.ID, Email: u.Email,
 		CreatedAt: now, ExpiresAt: now.Add(lifetime)}
 	if err := s.Store.CreatePasswordReset(ctx, r); err != nil {
 		return "", err
@@ -151,11 +175,16 @@ func (s *Service) newResetToken(ctx context.Context, u *gatehouse.User, lifetime
 	return token, nil
 }
 
-func (s *Service) resetHash(token string) []byte {
-	m := hmac.New(sha256.New, s.Secret)
-	m.Write([]byte("gatehouse password reset\x00"))
-	m.Write([]byte(token))
-	return m.Sum(nil)
+// resetPurpose keys the stored hashes of password links (its label before
+// the keyring was the same).
+const resetPurpose = "password reset"
+
+// keys returns the server's keys: Keys, or a ring of Secret alone.
+func (s *Service) keys() (*keyring.Ring, error) {
+	if s.Keys != nil {
+		return s.Keys, nil
+	}
+	return keyring.New(s.Secret)
 }
 
 func expiredLink() error {

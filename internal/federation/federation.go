@@ -1,23 +1,20 @@
 // Package federation keeps each organization's LDAP and SAML2 set-up and
 // turns it into the directory or service provider that sign-in uses. The
-// set-up is stored sealed (AES-256-GCM under a key derived from the server
-// secret), because it holds secrets: an LDAP service account's password and
-// the SAML service provider's private key.
+// set-up is stored sealed (AES-256-GCM under a subkey of the server's
+// current key, internal/keyring), because it holds secrets: an LDAP service
+// account's password and the SAML service provider's private key. What an
+// old key sealed is sealed again under the current key when read.
 package federation
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 	"github.com/gatehousehq/gatehouse/internal/ldap"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
@@ -26,13 +23,16 @@ import (
 type Store interface {
 	gatehouse.FederationStore
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
+	// ResealSignInConfig replaces one sealed part (its column: ldap, saml,
+	// saml_key) only while it still holds the old value.
+	ResealSignInConfig(ctx context.Context, orgID, part string, oldSealed, newSealed []byte) error
 }
 
 // Service is the organizations' federation set-up.
 type Service struct {
-	store Store
-	aead  cipher.AEAD
-	now   func() time.Time
+	store  Store
+	sealer *keyring.Sealer
+	now    func() time.Time
 }
 
 // New returns a Service sealing with a key derived from secret.
@@ -40,41 +40,52 @@ func New(store Store, secret []byte, now func() time.Time) (*Service, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("federation: the server secret must be at least 32 bytes")
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("gatehouse federation sealing key"))
-	block, err := aes.NewCipher(m.Sum(nil))
+	keys, err := keyring.New(secret)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("federation: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
+	return NewWithKeys(store, keys, now), nil
+}
+
+// NewWithKeys returns a Service sealing with the ring's current key. What an
+// old key sealed (or the single secret before the keyring) still opens, and
+// is sealed again under the current key when it is read.
+func NewWithKeys(store Store, keys *keyring.Ring, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, aead: aead, now: now}, nil
+	return &Service{store: store, sealer: keys.Sealer(sealPurpose, legacySealLabel), now: now}
 }
+
+const (
+	sealPurpose = "federation seal"
+	// legacySealLabel keyed the sealing before the keyring.
+	legacySealLabel = "federation sealing key"
+)
 
 // seal encrypts b, bound to the organization and the kind of data, so a
 // sealed value cannot be moved to another organization or field.
 func (s *Service) seal(orgID, kind string, b []byte) []byte {
-	nonce := make([]byte, s.aead.NonceSize())
-	rand.Read(nonce)
-	return s.aead.Seal(nonce, nonce, b, []byte(orgID+"\x00"+kind))
+	return s.sealer.Seal(b, []byte(orgID+"\x00"+kind))
 }
 
-func (s *Service) open(orgID, kind string, b []byte) ([]byte, error) {
-	n := s.aead.NonceSize()
-	if len(b) < n {
-		return nil, fmt.Errorf("federation: sealed %s is too short", kind)
-	}
-	out, err := s.aead.Open(nil, b[:n], b[n:], []byte(orgID+"\x00"+kind))
+// open decrypts a sealed part of the organization's set-up. A part sealed
+// under an old key is sealed again under the current one and saved, unless
+// it changed meanwhile (then the change stands); failing to save it only
+// leaves it for the next read.
+func (s *Service) open(ctx context.Context, orgID, kind string, b []byte) ([]byte, error) {
+	out, o, err := s.sealer.Open(b, []byte(orgID+"\x00"+kind))
 	if err != nil {
-		return nil, fmt.Errorf("federation: open sealed %s (was the secret key changed?): %w", kind, err)
+		return nil, fmt.Errorf("federation: open sealed %s (was the secret key changed or removed?): %w", kind, err)
+	}
+	if !o.Current {
+		_ = s.store.ResealSignInConfig(ctx, orgID, sealedColumn[kind], b, s.seal(orgID, kind, out))
 	}
 	return out, nil
 }
+
+// sealedColumn is where each kind of sealed data is stored.
+var sealedColumn = map[string]string{"ldap": "ldap", "saml": "saml", "saml key": "saml_key"}
 
 func (s *Service) config(ctx context.Context, orgID string) (*gatehouse.SignInConfig, error) {
 	c, err := s.store.SignInConfig(ctx, orgID)
@@ -91,7 +102,7 @@ func (s *Service) LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, e
 	if err != nil || c.LDAP == nil {
 		return nil, err
 	}
-	b, err := s.open(orgID, "ldap", c.LDAP)
+	b, err := s.open(ctx, orgID, "ldap", c.LDAP)
 	if err != nil {
 		return nil, err
 	}
@@ -218,4 +229,35 @@ func (d directory) Authenticate(ctx context.Context, username, password string) 
 		return nil, err
 	}
 	return &signin.Identity{Email: e.Email, Name: e.Name, Phone: e.Phone}, nil
+}
+
+// Inspect opens a stored sealed part (by its column: ldap, saml or
+// saml_key) only to tell which key of the ring sealed it, writing nothing:
+// for `gatehouse keys check`.
+func Inspect(keys *keyring.Ring, orgID, column string, sealed []byte) (keyring.Opened, error) {
+	for kind, col := range sealedColumn {
+		if col == column {
+			_, o, err := keys.Sealer(sealPurpose, legacySealLabel).Open(sealed, []byte(orgID+"\x00"+kind))
+			return o, err
+		}
+	}
+	return keyring.Opened{}, fmt.Errorf("federation: unknown sealed part %q", column)
+}
+
+// Reseal seals a stored part (by its column: ldap, saml or saml_key) again
+// under the current key when another key (or the form of before the
+// keyring) sealed it, only while it is unchanged. It reports whether the
+// part needed it; an error means no key of the ring opens it.
+func (s *Service) Reseal(ctx context.Context, orgID, column string, sealed []byte) (bool, error) {
+	for kind, col := range sealedColumn {
+		if col == column {
+			_, o, err := s.sealer.Open(sealed, []byte(orgID+"\x00"+kind))
+			if err != nil || o.Current {
+				return false, err
+			}
+			_, err = s.open(ctx, orgID, kind, sealed)
+			return true, err
+		}
+	}
+	return false, fmt.Errorf("federation: unknown sealed part %q", column)
 }

@@ -43,7 +43,7 @@ func (s *Service) samlSetup(ctx context.Context, orgID string) (*SAMLSetup, erro
 	if err != nil || c.SAML == nil {
 		return nil, err
 	}
-	b, err := s.open(orgID, "saml", c.SAML)
+	b, err := s.open(ctx, orgID, "saml", c.SAML)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (s *Service) ServiceProvider(ctx context.Context, org *gatehouse.Organizati
 	if err != nil {
 		return nil, err
 	}
-	der, err := s.open(org.ID, "saml key", c.SAMLKey)
+	der, err := s.open(ctx, org.ID, "saml key", c.SAMLKey)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // Pending is a sign-in waiting for a code or a phone number.
@@ -150,7 +152,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 		s.cancelSend(ctx, reservation)
 		return s.unavailable("make code", err)
 	}
-	hash := s.codeHash(c.ID, code)
+	hash := s.codeHash(c, code)
 	expires := now.Add(gatehouse.CodeLifetime)
 	if err := s.store.AddCode(ctx, c.ID, hash, now, expires); err != nil {
 		s.releaseSend(ctx, c.ID, prev)
@@ -211,7 +213,7 @@ func (s *Service) pending(ctx context.Context, token string, now time.Time) (*ga
 	if token == "" || len(token) > 128 {
 		return nil, nil, nil, noPending()
 	}
-	c, err := s.store.ChallengeByTokenHash(ctx, s.keyed("pending token", token))
+	c, err := s.challengeByToken(ctx, token)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, nil, nil, noPending()
 	} else if err != nil {
@@ -308,7 +310,7 @@ func (s *Service) takeCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	}
 	// The check above is only a fast refusal from an earlier read: TakeCode
 	// checks the user's bound again in the same atomic step that counts.
-	a, err := s.store.TakeCode(ctx, org.ID, user.ID, c.ID, s.codeHash(c.ID, code), now, gatehouse.ChallengeMaxFailures)
+	a, err := s.store.TakeCode(ctx, org.ID, user.ID, c.ID, s.codeHash(c, code), now, gatehouse.ChallengeMaxFailures)
 	if err != nil {
 		return s.unavailable("take code", err)
 	}
@@ -442,7 +444,7 @@ func (s *Service) endPending(ctx context.Context, token string) error {
 	if token == "" || len(token) > 128 {
 		return nil
 	}
-	c, err := s.store.ChallengeByTokenHash(ctx, s.keyed("pending token", token))
+	c, err := s.challengeByToken(ctx, token)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -473,20 +475,46 @@ func (s *Service) PendingState(ctx context.Context, token string) (*Pending, *ga
 // among the browser's tokens, checking expiry against the organization's
 // current setting too (it may have been shortened).
 func (s *Service) remembered(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, tokens []string, now time.Time) (string, error) {
-	var hashes [][]byte
+	var live []string
 	for _, t := range tokens {
-		if t != "" && len(t) <= 128 && len(hashes) < gatehouse.MaxRememberedPerBrowser {
-			hashes = append(hashes, s.keyed("remember token", t))
+		if t != "" && len(t) <= 128 && len(live) < gatehouse.MaxRememberedPerBrowser {
+			live = append(live, t)
 		}
 	}
-	if len(hashes) == 0 {
+	if len(live) == 0 {
 		return "", nil
 	}
-	b, err := s.store.FindRememberedBrowser(ctx, org.ID, user.ID, hashes, now)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+	// One lookup per way a key of the ring may have hashed the tokens, the
+	// current key's first: usually the only one.
+	var forms [][]keyring.Candidate
+	for _, t := range live {
+		forms = append(forms, s.candidates("remember token", t))
+	}
+	var b *gatehouse.RememberedBrowser
+	// The current key's form is tried last again: another node may re-key
+	// the browser between the first lookup and the old key's.
+	for _, i := range append(indexes(len(forms[0])), 0) {
+		hashes := make([][]byte, len(live))
+		for j := range live {
+			hashes[j] = forms[j][i].Hash
+		}
+		var err error
+		b, err = s.store.FindRememberedBrowser(ctx, org.ID, user.ID, hashes, now)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			b = nil
+			continue
+		} else if err != nil {
+			return "", err
+		}
+		if !forms[0][i].Current {
+			if err := s.rekeyBrowser(ctx, b, live, forms, i); err != nil {
+				return "", err
+			}
+		}
+		break
+	}
+	if b == nil {
 		return "", nil
-	} else if err != nil {
-		return "", err
 	}
 	if !now.Before(b.CreatedAt.Add(time.Duration(org.Settings.RememberDays) * 24 * time.Hour)) {
 		return "", nil
@@ -495,6 +523,34 @@ func (s *Service) remembered(ctx context.Context, org *gatehouse.Organization, u
 		return "", err
 	}
 	return b.ID, nil
+}
+
+func indexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// rekeyBrowser stores a remembered browser found under an old key (form i)
+// with the current key's hash of its token, so it keeps working once the
+// old key is removed. The cookie stays as it is: the token is random and no
+// key made it. Losing the race to another node that re-keyed it is fine.
+func (s *Service) rekeyBrowser(ctx context.Context, b *gatehouse.RememberedBrowser, live []string, forms [][]keyring.Candidate, i int) error {
+	for j, t := range live {
+		if !bytes.Equal(forms[j][i].Hash, b.TokenHash) {
+			continue
+		}
+		cur := s.keyed("remember token", t)
+		err := s.store.RekeyRememberedBrowser(ctx, b.ID, b.TokenHash, cur)
+		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			return err
+		}
+		b.TokenHash = cur
+		return nil
+	}
+	return nil
 }
 
 func (s *Service) notify(ctx context.Context, n gatehouse.Notice) {
@@ -508,10 +564,28 @@ func (s *Service) notify(ctx context.Context, n gatehouse.Notice) {
 	s.observeD("notice", "sent")
 }
 
-// codeHash is how a code is stored: keyed with the server secret and bound
-// to its challenge, so the same digits in two challenges never match.
-func (s *Service) codeHash(challengeID, code string) []byte {
-	return s.keyed("code", challengeID, code)
+// codeHash is how a code is stored: keyed and bound to its challenge, so the
+// same digits in two challenges never match. It is keyed like the
+// challenge's own token, so a sign-in begun under an old key still takes its
+// codes after a rotation.
+func (s *Service) codeHash(c *gatehouse.Challenge, code string) []byte {
+	if h, ok := s.keys.HashLike(c.TokenHash, "code", "code", c.ID, code); ok {
+		return h
+	}
+	return s.keyed("code", c.ID, code)
+}
+
+// challengeByToken finds the challenge of a pending-sign-in token under any
+// key of the ring. A pending sign-in lives minutes, so it is not re-keyed.
+func (s *Service) challengeByToken(ctx context.Context, token string) (*gatehouse.Challenge, error) {
+	for _, cand := range s.candidates("pending token", token) {
+		c, err := s.store.ChallengeByTokenHash(ctx, cand.Hash)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			continue
+		}
+		return c, err
+	}
+	return nil, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "Pending sign-in not found."}
 }
 
 // newCode returns 6 decimal digits, uniform: values of 32 random bits at or

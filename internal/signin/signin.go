@@ -8,10 +8,9 @@
 package signin
 
 import (
+	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // Store is the part of gatehouse.Store that signing in needs.
@@ -43,6 +43,12 @@ type Store interface {
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
 	VoidPasswordResets(ctx context.Context, orgID, userID string, now time.Time) (int64, error)
 	RehashPassword(ctx context.Context, orgID, userID, old, hash string, at time.Time) (bool, error)
+	// RekeySession and RekeyRememberedBrowser replace a hash made with an
+	// old key, only while it is still there (ENOTFOUND otherwise).
+	RekeySession(ctx context.Context, oldHash, newHash []byte) error
+	// SessionTokenHashIn returns which of hashes a session has.
+	SessionTokenHashIn(ctx context.Context, hashes [][]byte) ([]byte, error)
+	RekeyRememberedBrowser(ctx context.Context, id string, oldHash, newHash []byte) error
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
 }
 
@@ -67,6 +73,10 @@ type Config struct {
 	// are keyed with it, so a copy of the database alone cannot check a
 	// guessed token.
 	Secret []byte
+	// Keys, when set, replaces Secret: the server's keys, the current one
+	// first. Old keys still find what they hashed, which is re-keyed under
+	// the current one as it is used.
+	Keys *keyring.Ring
 
 	// SessionIdle and SessionAbsolute are the session timeouts
 	// (default 12 h and 7 days).
@@ -128,7 +138,7 @@ type Service struct {
 	fed      Federation
 	phone    func(raw, region string) (string, error)
 	deliver  time.Duration
-	secret   []byte
+	keys     *keyring.Ring
 	log      *slog.Logger
 	idle     time.Duration
 	absolute time.Duration
@@ -144,8 +154,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Hasher == nil || cfg.Messenger == nil || cfg.NormalizePhone == nil {
 		return nil, errors.New("signin: Store, Hasher, Messenger and NormalizePhone are required")
 	}
-	if len(cfg.Secret) < MinSecretLength {
-		return nil, fmt.Errorf("signin: the server secret must be at least %d bytes", MinSecretLength)
+	keys := cfg.Keys
+	if keys == nil {
+		if len(cfg.Secret) < MinSecretLength {
+			return nil, fmt.Errorf("signin: the server secret must be at least %d bytes", MinSecretLength)
+		}
+		var err error
+		if keys, err = keyring.New(cfg.Secret); err != nil {
+			return nil, fmt.Errorf("signin: %w", err)
+		}
 	}
 	s := &Service{
 		store:    cfg.Store,
@@ -154,7 +171,7 @@ func New(cfg Config) (*Service, error) {
 		fed:      cfg.Federation,
 		phone:    cfg.NormalizePhone,
 		deliver:  cfg.DeliveryTimeout,
-		secret:   cfg.Secret,
+		keys:     keys,
 		log:      cfg.Logger,
 		idle:     cfg.SessionIdle,
 		absolute: cfg.SessionAbsolute,
@@ -397,7 +414,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, d Decision,
 	ip netip.Addr, userAgent, previous string, now time.Time) (*LoginResult, error) {
 	if previous != "" {
-		if err := s.store.DeleteSession(ctx, s.hashToken(previous)); err != nil {
+		if err := s.endSession(ctx, previous); err != nil {
 			return nil, s.unavailable("end previous session", err)
 		}
 	}
@@ -515,13 +532,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 	if token == "" || len(token) > 128 {
 		return nil, unauth
 	}
-	hash := s.hashToken(token)
-	sess, err := s.store.SessionByTokenHash(ctx, hash)
+	sess, err := s.findSession(ctx, token, true)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, unauth
 	} else if err != nil {
 		return nil, s.unavailable("find session", err)
 	}
+	hash := sess.TokenHash
 	now := s.now()
 	if sess.Expired(now, s.idle) {
 		if err := s.store.DeleteSession(ctx, hash); err != nil {
@@ -567,14 +584,13 @@ func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) error
 	if token == "" || len(token) > 128 {
 		return nil
 	}
-	hash := s.hashToken(token)
-	sess, err := s.store.SessionByTokenHash(ctx, hash)
+	sess, err := s.findSession(ctx, token, false)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return s.unavailable("find session", err)
 	}
-	if err := s.store.DeleteSession(ctx, hash); err != nil {
+	if err := s.store.DeleteSession(ctx, sess.TokenHash); err != nil {
 		return s.unavailable("end session", err)
 	}
 	s.audit(ctx, &gatehouse.AuditEvent{OrgID: sess.OrgID, UserID: sess.UserID, Event: gatehouse.AuditLogout, ClientIP: ip, At: s.now()})
@@ -602,27 +618,76 @@ func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) {
 
 var errNoFederation = errors.New("signin: no federation configured")
 
-// NewToken returns 256 random bits, URL-safe base64.
-func NewToken(r io.Reader) (string, error) {
-	t, err := gatehouse.NewToken(r)
-	if err != nil {
-		return "", fmt.Errorf("signin: %w", err)
-	}
-	return t, nil
-}
+// NewToken returns 256 random bits, URL-safe base64 (keyring.NewToken).
+func NewToken(r io.Reader) (string, error) { return keyring.NewToken(r) }
 
-// hashToken is how a session token is stored: HMAC-SHA256 under the server
-// secret, with a label so the same secret keys each kind of token apart.
+// hashToken is how a session token is stored: its keyed hash under the
+// current key, with a purpose of its own (see internal/keyring).
 func (s *Service) hashToken(token string) []byte { return s.keyed("session token", token) }
 
+// keyed is the stored form of a token or code of one purpose (label) under
+// the current key. The labels are those of before the keyring, so values
+// made then are still found (see candidates).
 func (s *Service) keyed(label string, parts ...string) []byte {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("gatehouse " + label))
-	for _, p := range parts {
-		m.Write([]byte{0})
-		m.Write([]byte(p))
+	return s.keys.Hash(label, parts...)
+}
+
+// candidates are every stored form of a token that a key of the ring may
+// have made, the current one first.
+func (s *Service) candidates(label string, parts ...string) []keyring.Candidate {
+	return s.keys.Candidates(label, label, parts...)
+}
+
+// findSession finds the session of a token under any key of the ring: one
+// lookup under the current key, and when that finds nothing one query for
+// every other form (so an unknown token costs two queries, whatever the
+// number of keys). With rekey, a session found under an old key is re-keyed
+// under the current one (returned with its new hash), so that the old key
+// can be retired. Returns ENOTFOUND when there is none.
+func (s *Service) findSession(ctx context.Context, token string, rekey bool) (*gatehouse.Session, error) {
+	cands := s.candidates("session token", token)
+	cur := cands[0].Hash
+	sess, err := s.store.SessionByTokenHash(ctx, cur)
+	if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		return sess, err
 	}
-	return m.Sum(nil)
+	hashes := make([][]byte, len(cands))
+	for i, c := range cands {
+		hashes[i] = c.Hash
+	}
+	old, err := s.store.SessionTokenHashIn(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(old, cur) {
+		// Re-keyed on another node since the first lookup.
+		return s.store.SessionByTokenHash(ctx, cur)
+	}
+	sess, err = s.store.SessionByTokenHash(ctx, old)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return s.store.SessionByTokenHash(ctx, cur) // re-keyed or ended meanwhile
+	} else if err != nil || !rekey {
+		return sess, err
+	}
+	err = s.store.RekeySession(ctx, old, cur)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return s.store.SessionByTokenHash(ctx, cur)
+	} else if err != nil {
+		return nil, err
+	}
+	sess.TokenHash = cur
+	return sess, nil
+}
+
+// endSession ends the session of a token, under whichever key it was made.
+func (s *Service) endSession(ctx context.Context, token string) error {
+	sess, err := s.findSession(ctx, token, false)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.store.DeleteSession(ctx, sess.TokenHash)
 }
 
 func truncate(s string, n int) string {

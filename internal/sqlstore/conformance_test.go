@@ -2318,6 +2318,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 	})
 
 	t.Run("PatchUser", func(t *testing.T) { testPatchUser(t, fresh, open, newURL) })
+	testKeyStore(t, newURL, open, fresh)
 }
 
 func newOrg(t *testing.T, db *DB, slug string) *gatehouse.Organization {
