@@ -48,7 +48,7 @@ type Service struct {
 	Secret []byte
 	// Keys, when set, replaces Secret: the server's keys, the current one
 	// first; links made under an old key still work.
-	Keys *keyring.Ring
+	Keys      *keyring.Ring
 	PublicURL string
 	Messenger gatehouse.Messenger
 	// SMSAvailable says whether an SMS provider is configured; without
