@@ -384,11 +384,11 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "org saml", "org saml --org S (--idp-metadata-file F | --idp-metadata-url URL) [--email-attr A] [--name-attr A] [--phone-attr A]")
 	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
 	fs.StringVar(&file, "idp-metadata-file", "", "the IdP's SAML metadata XML")
-	fs.StringVar(&sc.IdPMetadataURL, "idp-metadata-url", "", "where the IdP publishes its metadata (https), fetched now")
+	fs.StringVar(&sc.IdPMetadataURL, "idp-metadata-url", "", "where the IdP publishes its metadata (https to a public address; with --dev also loopback and private ones), fetched now")
 	fs.StringVar(&sc.EmailAttr, "email-attr", "", "assertion attribute with the e-mail address (default: the common names, or the NameID)")
 	fs.StringVar(&sc.NameAttr, "name-attr", "", "assertion attribute with the name")
 	fs.StringVar(&sc.PhoneAttr, "phone-attr", "", "assertion attribute with the phone number")
-	if err := parse(fs, &c, concat([]setting{sSecret, sPublicURL}, userSettings), args, e); err != nil {
+	if err := parse(fs, &c, concat([]setting{sSecret, sPublicURL, sDev}, userSettings), args, e); err != nil {
 		return err
 	}
 	if slug == "" || (file == "") == (sc.IdPMetadataURL == "") {
@@ -424,7 +424,7 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.federation.SetSAML(ctx, org.ID, sc, nil, gatehouse.AuditEvent{}); err != nil {
+	if err := a.federation.SetSAML(ctx, org.ID, sc, saml.FetchPolicy{AllowPrivate: c.Dev}, gatehouse.AuditEvent{}); err != nil {
 		return err
 	}
 	sp, err := a.federation.ServiceProvider(ctx, org, public)

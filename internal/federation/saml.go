@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -58,12 +57,13 @@ func (s *Service) samlSetup(ctx context.Context, orgID string) (*SAMLSetup, erro
 // URL is fetched now, within a timeout, and the document stored. The
 // organization's service-provider key pair is made the first time. Returns
 // EINVALID naming the bad field, EUNAVAILABLE when the URL cannot be
-// fetched.
-func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, client *http.Client, actor gatehouse.AuditEvent) error {
+// fetched. policy says where a URL may lead (saml.FetchPolicy: https to
+// public addresses only, outside development mode).
+func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, policy saml.FetchPolicy, actor gatehouse.AuditEvent) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	md, err := cfg.IdPMetadata(ctx, client)
+	md, err := cfg.IdPMetadata(ctx, policy)
 	if err != nil {
 		return err
 	}

@@ -100,3 +100,7 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
+
+// metadataPolicy is where an admin's IdP metadata URL may lead: https to
+// public addresses only, except in development mode.
+func (s *Server) metadataPolicy() saml.FetchPolicy { return saml.FetchPolicy{AllowPrivate: s.cfg.Dev} }
