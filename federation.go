@@ -29,12 +29,13 @@ type FederationStore interface {
 	// SaveSignInConfig inserts or replaces the organization's row.
 	// Returns ENOTFOUND if the organization does not exist.
 	SaveSignInConfig(ctx context.Context, c *SignInConfig) error
-	// IssueSAMLRequest remembers an AuthnRequest id until it expires.
-	IssueSAMLRequest(ctx context.Context, orgID, id string, until time.Time) error
+	// IssueSAMLRequest remembers an AuthnRequest id until it expires,
+	// with the hash of the nonce that binds it to the browser that asked.
+	IssueSAMLRequest(ctx context.Context, orgID, id string, browserHash []byte, until time.Time) error
 	// ConsumeSAMLRequest takes an issued, unexpired request id once (one
-	// conditional DELETE … RETURNING); false when unknown, taken or
-	// expired.
-	ConsumeSAMLRequest(ctx context.Context, orgID, id string, now time.Time) (bool, error)
+	// conditional DELETE … RETURNING) and gives its browser hash back;
+	// false when unknown, taken or expired.
+	ConsumeSAMLRequest(ctx context.Context, orgID, id string, now time.Time) (browserHash []byte, ok bool, err error)
 	// RememberAssertion records an assertion id until it expires; fresh is
 	// false when the id was seen before (a replay), on any node.
 	RememberAssertion(ctx context.Context, orgID, id string, until time.Time) (fresh bool, err error)

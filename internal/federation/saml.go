@@ -151,10 +151,10 @@ type requests struct {
 	orgID string
 }
 
-func (r requests) Issue(ctx context.Context, id string, until time.Time) error {
-	return r.store.IssueSAMLRequest(ctx, r.orgID, id, until)
+func (r requests) Issue(ctx context.Context, id string, browserHash []byte, until time.Time) error {
+	return r.store.IssueSAMLRequest(ctx, r.orgID, id, browserHash, until)
 }
 
-func (r requests) Consume(ctx context.Context, id string, now time.Time) (bool, error) {
+func (r requests) Consume(ctx context.Context, id string, now time.Time) ([]byte, bool, error) {
 	return r.store.ConsumeSAMLRequest(ctx, r.orgID, id, now)
 }

@@ -133,7 +133,7 @@ func (e *env) register(t *testing.T, sp *ServiceProvider, plain bool) {
 // posted.
 func (e *env) signIn(t *testing.T, b *browser, sp *ServiceProvider, relayState string) postedForm {
 	t.Helper()
-	u, err := sp.AuthnRequestURL(context.Background(), relayState)
+	u, err := sp.AuthnRequestURL(context.Background(), relayState, testNonce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,9 +484,9 @@ func TestSignInFailsClosedWhenTheStoresFail(t *testing.T) {
 
 	t.Run("the tracker cannot record the request", func(t *testing.T) {
 		sp := e.newSP(t, func(o *Options) {
-			o.RequestTracker = trackerFuncs{issue: func(context.Context, string, time.Time) error { return boom }}
+			o.RequestTracker = trackerFuncs{issue: func(context.Context, string, []byte, time.Time) error { return boom }}
 		})
-		_, err := sp.AuthnRequestURL(context.Background(), "")
+		_, err := sp.AuthnRequestURL(context.Background(), "", testNonce)
 		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, boom) {
 			t.Fatalf("error %v, want ErrUnavailable wrapping the store's error", err)
 		}
@@ -495,7 +495,7 @@ func TestSignInFailsClosedWhenTheStoresFail(t *testing.T) {
 	t.Run("the tracker cannot consume the request", func(t *testing.T) {
 		failing := trackerFuncs{
 			issue:   e.tracker.Issue,
-			consume: func(context.Context, string, time.Time) (bool, error) { return false, boom },
+			consume: func(context.Context, string, time.Time) ([]byte, bool, error) { return nil, false, boom },
 		}
 		sp := e.newSP(t, func(o *Options) { o.RequestTracker = failing })
 		e.register(t, sp, false)

@@ -146,10 +146,21 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 	return user, nil
 }
 
-// FederatedFailed records a refused SAML2 response in the audit log; the
-// reason is for admins, never shown to the user.
-func (s *Service) FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason string, ip netip.Addr) {
+// The reasons FederatedFailed records, as audit reasons.
+const (
+	// SAMLResponseRefused: the response failed a check of internal/saml.
+	SAMLResponseRefused = "saml2_response_refused"
+	// SAMLWrongBrowser: a response posted by a browser without the binding
+	// cookie of the request it answers (a login CSRF, or a sign-in
+	// finished in another browser).
+	SAMLWrongBrowser = "saml2_wrong_browser"
+)
+
+// FederatedFailed records a refused SAML2 response in the audit log; reason
+// is SAMLResponseRefused or SAMLWrongBrowser, why the detail for admins,
+// never shown to the user.
+func (s *Service) FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason, why string, ip netip.Addr) {
 	s.observe("invalid_credentials")
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: "saml2_response_refused",
-		ClientIP: ip, At: s.now(), Detail: map[string]string{"why": truncate(reason, 300)}})
+	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
+		ClientIP: ip, At: s.now(), Detail: map[string]string{"why": truncate(why, 300)}})
 }

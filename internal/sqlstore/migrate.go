@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Migrations are numbered from 0001 without gaps, one folder per dialect,
+// Migrations are numbered from 0001, rising, one folder per dialect,
 // and never edited once released: a change is a new file in both folders.
 //
 //go:embed migrations
@@ -30,10 +30,14 @@ func loadMigrations(dialect string) ([]migration, error) {
 		return nil, err
 	}
 	var ms []migration
-	for i, e := range entries {
+	for _, e := range entries {
 		num, _, _ := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if err != nil || v != i+1 || !strings.HasSuffix(e.Name(), ".sql") {
+		// Numbers rise strictly; a gap is allowed, because numbers are
+		// handed out ahead to parallel branches and some go unused. Each
+		// version is applied on its own (apply checks it alone), so one
+		// that lands after a higher one is still applied.
+		if err != nil || v < 1 || (len(ms) > 0 && v <= ms[len(ms)-1].version) || !strings.HasSuffix(e.Name(), ".sql") {
 			return nil, fmt.Errorf("migration %s/%s is misnamed or out of sequence", dir, e.Name())
 		}
 		b, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))

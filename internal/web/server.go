@@ -41,7 +41,7 @@ type SignIn interface {
 	ResendContactChange(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) (*signin.ContactChange, error)
 	ContactState(ctx context.Context, cur *signin.Current, id string) (*signin.ContactChange, string, error)
 	FederatedLogin(ctx context.Context, org *gatehouse.Organization, id signin.Identity, ip netip.Addr, userAgent, previousSession string) (*signin.LoginResult, error)
-	FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason string, ip netip.Addr)
+	FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason, why string, ip netip.Addr)
 	RecentlyAuthenticated(cur *signin.Current) bool
 	Reauthenticate(ctx context.Context, cur *signin.Current, password string, ip netip.Addr) error
 }
