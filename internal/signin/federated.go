@@ -154,13 +154,28 @@ const (
 	// cookie of the request it answers (a login CSRF, or a sign-in
 	// finished in another browser).
 	SAMLWrongBrowser = "saml2_wrong_browser"
+	// SAMLRefusalsCounted: the refusals of one minute that were counted,
+	// not written one by one; Detail has a count per reason, "from" and
+	// "to".
+	SAMLRefusalsCounted = "saml2_refusals_counted"
 )
 
 // FederatedFailed records a refused SAML2 response in the audit log; reason
 // is SAMLResponseRefused or SAMLWrongBrowser, why the detail for admins,
-// never shown to the user.
+// never shown to the user. Anyone can post junk to the ACS, so the log is
+// bounded: per organization and node, the first refusal of each minute is
+// written in full, and the others of that minute are counted and written
+// as one SAMLRefusalsCounted event with the next refusal after it.
 func (s *Service) FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason, why string, ip netip.Addr) {
 	s.observe("invalid_credentials")
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
-		ClientIP: ip, At: s.now(), Detail: map[string]string{"why": truncate(why, 300)}})
+	now := s.now()
+	write, summary := s.refusals.note(org.ID, reason, now)
+	if summary != nil {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: SAMLRefusalsCounted,
+			At: now, Detail: summary})
+	}
+	if write {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
+			ClientIP: ip, At: now, Detail: map[string]string{"why": truncate(why, 300)}})
+	}
 }

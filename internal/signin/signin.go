@@ -133,6 +133,7 @@ type Service struct {
 	rand     io.Reader
 	observe  func(string)
 	observeD func(channel, result string)
+	refusals refusalLog // SAML2 refusals, aggregated per organization and minute
 }
 
 // New returns a Service. Store and Hasher are required.

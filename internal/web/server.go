@@ -110,6 +110,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// RequestTimeout bounds the work of one request (default 15 s).
 	RequestTimeout time.Duration
+	// SAMLPerMinute bounds the anonymous SAML2 login and ACS requests of
+	// one client network on this node (default 30 a minute, as a burst).
+	SAMLPerMinute int
+	// Now is time.Now when nil.
+	Now func() time.Time
 }
 
 // Server is Gatehouse's http.Handler.
@@ -120,6 +125,7 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	pages   *pages
+	samlLim *networkLimiter
 }
 
 // New builds the server and its routes.
@@ -142,11 +148,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.SAMLPerMinute <= 0 {
+		cfg.SAMLPerMinute = 30
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, secure: cfg.PublicURL.Scheme == "https", mux: http.NewServeMux(), pages: p}
+	s := &Server{cfg: cfg, log: cfg.Logger, secure: cfg.PublicURL.Scheme == "https", mux: http.NewServeMux(), pages: p,
+		samlLim: newNetworkLimiter(cfg.SAMLPerMinute, maxLimitedNetworks, cfg.Now)}
 	s.routes()
 
 	cop := http.NewCrossOriginProtection()

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// countRows counts the rows of table in the test's SQLite database.
+func countRows(t *testing.T, te *testEnv, table string) int {
+	t.Helper()
+	path, ok := strings.CutPrefix(te.vars["GATEHOUSE_DATABASE_URL"], "sqlite:")
+	if !ok {
+		t.Fatalf("not a SQLite test: %s", te.vars["GATEHOUSE_DATABASE_URL"])
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// hammer sends n requests at once and returns how many got each status.
+func hammer(t *testing.T, n int, do func() (*http.Response, error)) map[int]int {
+	t.Helper()
+	var mu sync.Mutex
+	got := map[int]int{}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			res, err := do()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") == "" {
+				t.Error("a 429 without Retry-After")
+			}
+			mu.Lock()
+			got[res.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return got
+}
+
+func noRedirects() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// TestSAML2LoginIsRateLimited: 40 parallel sign-in starts from one client
+// write at most the burst (30) of request rows; the rest get 429 (issue 8
+// item 14).
+func TestSAML2LoginIsRateLimited(t *testing.T) {
+	te := newTestEnv(t)
+	addr := freeAddr(t)
+	newSAMLFixture(t, te, "http://"+addr)
+	base := te.serve("--addr", addr)
+	c := noRedirects()
+	got := hammer(t, 40, func() (*http.Response, error) { return c.Get(base + "/saml/sso/login") })
+	// The bucket refills at one every 2 s, so a slow run may pass one more.
+	if got[http.StatusSeeOther] < 30 || got[http.StatusSeeOther] > 31 || got[http.StatusTooManyRequests] < 9 {
+		t.Errorf("statuses %v, want 30 redirects to the IdP and the rest 429", got)
+	}
+	if n := countRows(t, te, "saml_requests"); n != got[http.StatusSeeOther] {
+		t.Errorf("%d request rows, want %d, one per redirect", n, got[http.StatusSeeOther])
+	}
+}
+
+// TestSAML2JunkACSPostsAreBounded: 40 parallel junk posts to the ACS are
+// rate-limited and write at most one audit event (the first of the
+// minute); the others are counted for the next one.
+func TestSAML2JunkACSPostsAreBounded(t *testing.T) {
+	te := newTestEnv(t)
+	addr := freeAddr(t)
+	newSAMLFixture(t, te, "http://"+addr)
+	base := te.serve("--addr", addr)
+	before := len(samlAudit(t, te, "sso"))
+	c := noRedirects()
+	got := hammer(t, 40, func() (*http.Response, error) {
+		return c.PostForm(base+"/saml/sso/acs", url.Values{"SAMLResponse": {"junk"}})
+	})
+	if got[http.StatusUnauthorized] < 30 || got[http.StatusUnauthorized] > 31 || got[http.StatusTooManyRequests] < 9 {
+		t.Errorf("statuses %v, want 30 refusals and the rest 429", got)
+	}
+	all := samlAudit(t, te, "sso") // newest first
+	events := all[:len(all)-before]
+	// Two more when the run straddles a minute: the count, and the next
+	// minute's first.
+	if len(events) < 1 || len(events) > 3 {
+		t.Errorf("%d audit events for %d refusals, want 1 (3 across a minute boundary)", len(events), got[http.StatusUnauthorized])
+	}
+}
+
+// TestSAML2EndpointsWriteNothingForOtherOrganizations: the SAML2 endpoints of
+// an organization that does not exist, or that does not sign in with SAML2
+// (even with SAML2 set up), answer 404 and write no row at all.
+func TestSAML2EndpointsWriteNothingForOtherOrganizations(t *testing.T) {
+	te := newTestEnv(t)
+	addr := freeAddr(t)
+	newSAMLFixture(t, te, "http://"+addr)
+	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Password Clinic")
+	// An organization with SAML2 set up but not chosen.
+	md := te.dir + "/idp-metadata.xml"
+	te.mustCLI("", "org", "create", "--slug", "later", "--name", "Not Yet")
+	te.mustCLI("", "org", "saml", "--org", "later", "--idp-metadata-file", md)
+	base := te.serve("--addr", addr)
+
+	tables := []string{"saml_requests", "saml_assertions", "audit_events"}
+	before := map[string]int{}
+	for _, tb := range tables {
+		before[tb] = countRows(t, te, tb)
+	}
+	c := noRedirects()
+	for _, slug := range []string{"nope", "clinic", "later", "%00", strings.Repeat("x", 300)} {
+		for _, try := range []func() (*http.Response, error){
+			func() (*http.Response, error) { return c.Get(base + "/saml/" + slug + "/login") },
+			func() (*http.Response, error) {
+				return c.PostForm(base+"/saml/"+slug+"/acs", url.Values{"SAMLResponse": {"junk"}})
+			},
+		} {
+			res, err := try()
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusBadRequest {
+				t.Errorf("organization %q: %s %s, want 404", slug, res.Request.Method, res.Status)
+			}
+		}
+	}
+	for _, tb := range tables {
+		if n := countRows(t, te, tb); n != before[tb] {
+			t.Errorf("%s has %d rows, %d before: the endpoints of organizations without SAML2 wrote", tb, n, before[tb])
+		}
+	}
+}
