@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -144,5 +146,52 @@ func TestSAML2EndpointsWriteNothingForOtherOrganizations(t *testing.T) {
 		if n := countRows(t, te, tb); n != before[tb] {
 			t.Errorf("%s has %d rows, %d before: the endpoints of organizations without SAML2 wrote", tb, n, before[tb])
 		}
+	}
+}
+
+// TestSAML2ResponseWithManyGroupsFitsTheACS: a response with hundreds of
+// group claims is larger than the 64 KiB bound of every other request, and
+// the ACS takes it; a post over the SAML bound (512 KiB) is still refused
+// with 413.
+func TestSAML2ResponseWithManyGroupsFitsTheACS(t *testing.T) {
+	te := newTestEnv(t)
+	addr := freeAddr(t)
+	f := newSAMLFixture(t, te, "http://"+addr)
+	base := te.serve("--addr", addr)
+	f.register(t, base)
+	groups := make([]string, 600)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("cn=engineering-group-%04d,ou=groups,dc=sso,dc=test", i)
+	}
+	b, _ := json.Marshal(map[string]any{"name": "grace", "password": "secret-grace", "email": "grace@sso.test",
+		"common_name": "Grace Hopper", "groups": groups})
+	f.idp.put(t, "/users/grace", b)
+
+	c := newBrowser()
+	f.idp.signIn(t, c, "grace")
+	form := startSAMLSignIn(t, c, base)
+	if size := len(form.values.Encode()); size <= 64<<10 || size > 512<<10 {
+		t.Fatalf("the form is %d bytes, want between 64 KiB and 512 KiB for this test", size)
+	}
+	if r := postACS(t, c, f.idp, form.action, form); r.status != http.StatusSeeOther || r.location != "/" {
+		t.Fatalf("ACS with %d group claims: %d %q %s", len(groups), r.status, r.location, r.body)
+	}
+
+	res, err := noRedirects().PostForm(base+"/saml/sso/acs", url.Values{"SAMLResponse": {strings.Repeat("A", 512<<10)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a post over 512 KiB: %s, want 413", res.Status)
+	}
+	// Every other route keeps the small bound.
+	res, err = noRedirects().Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"x":"`+strings.Repeat("a", 70<<10)+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 70 KiB login body: %s, want 413", res.Status)
 	}
 }

@@ -28,10 +28,12 @@ import (
 // user has to sign in at the IdP.
 const RequestLifetime = 10 * time.Minute
 
-// maxResponseForm bounds the body of an ACS POST, which ParseResponse reads
+// MaxResponseForm bounds the body of an ACS POST, which ParseResponse reads
 // when the caller has not parsed the form yet. A signed and encrypted
-// response with a few attributes is under 20 KiB.
-const maxResponseForm = 512 << 10
+// response with a few attributes is under 20 KiB; one with hundreds of group
+// claims can pass 100 KiB. The web layer gives the ACS this bound instead of
+// its smaller one for every other request.
+const MaxResponseForm = 512 << 10
 
 // maxRequestIDLength bounds an InResponseTo before it goes to the tracker
 // and the log; the IDs this SP makes have 43 bytes.
@@ -291,7 +293,7 @@ func (s *ServiceProvider) ParseResponse(ctx context.Context, r *http.Request, br
 		return nil, invalid(fmt.Errorf("the ACS takes POST, not %s", r.Method))
 	}
 	if r.PostForm == nil {
-		r.Body = http.MaxBytesReader(nil, r.Body, maxResponseForm)
+		r.Body = http.MaxBytesReader(nil, r.Body, MaxResponseForm)
 	}
 	if err := r.ParseForm(); err != nil {
 		return nil, invalid(fmt.Errorf("read the form: %w", err))

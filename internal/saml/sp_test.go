@@ -291,7 +291,7 @@ func TestParseResponseRefusesMalformedPosts(t *testing.T) {
 			return postRequest(sp, url.Values{"SAMLResponse": {encodeResponse(response)}})
 		}, crewjam.ErrRequestIDMismatch, true},
 		{"a body over the size limit", func() *http.Request {
-			return postRequest(sp, url.Values{"SAMLResponse": {strings.Repeat("A", maxResponseForm)}})
+			return postRequest(sp, url.Values{"SAMLResponse": {strings.Repeat("A", MaxResponseForm)}})
 		}, nil, false},
 	}
 	for _, tt := range tests {

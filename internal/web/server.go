@@ -106,7 +106,8 @@ type Config struct {
 	// Dev turns on the outbox page at /dev/outbox.
 	Dev    bool
 	Logger *slog.Logger
-	// MaxBodyBytes bounds every request body (default 64 KiB).
+	// MaxBodyBytes bounds every request body (default 64 KiB) but the
+	// SAML2 ACS's, which is saml.MaxResponseForm.
 	MaxBodyBytes int64
 	// RequestTimeout bounds the work of one request (default 15 s).
 	RequestTimeout time.Duration
