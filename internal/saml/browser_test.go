@@ -76,7 +76,8 @@ func TestBrowserNonce(t *testing.T) {
 	if _, err := NewBrowserNonce(strings.NewReader("too short")); err == nil {
 		t.Error("a nonce from a short reader")
 	}
-	for _, bad := range []string{"", strings.Repeat("A", 42), strings.Repeat("A", 44), strings.Repeat("+", 43), strings.Repeat("A", 42) + "B"} {
+	for _, bad := range []string{"", strings.Repeat("A", 42), strings.Repeat("A", 44), strings.Repeat("+", 43), strings.Repeat("A", 42) + "B",
+		"0\n\n\n\n\n\n\n" + strings.Repeat("0", 35), strings.Repeat("A", 41) + "\r\n"} {
 		if ValidBrowserNonce(bad) {
 			t.Errorf("ValidBrowserNonce(%q) = true", bad)
 		}

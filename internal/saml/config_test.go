@@ -22,7 +22,7 @@ import (
 
 // idpEntity is the metadata crewjam's IdentityProvider publishes for an IdP
 // at https://idp.example.com, for tests that need no running IdP.
-func idpEntity(t *testing.T) *crewjam.EntityDescriptor {
+func idpEntity(t testing.TB) *crewjam.EntityDescriptor {
 	t.Helper()
 	key, cert := testKeyPair(t, 0)
 	idp := crewjam.IdentityProvider{
@@ -34,7 +34,7 @@ func idpEntity(t *testing.T) *crewjam.EntityDescriptor {
 	return idp.Metadata()
 }
 
-func marshalEntity(t *testing.T, e *crewjam.EntityDescriptor) string {
+func marshalEntity(t testing.TB, e *crewjam.EntityDescriptor) string {
 	t.Helper()
 	b, err := xml.MarshalIndent(e, "", " ")
 	if err != nil {
@@ -44,7 +44,7 @@ func marshalEntity(t *testing.T, e *crewjam.EntityDescriptor) string {
 }
 
 // idpMetadataXML returns the metadata of idpEntity, changed by mod.
-func idpMetadataXML(t *testing.T, mod func(*crewjam.EntityDescriptor)) string {
+func idpMetadataXML(t testing.TB, mod func(*crewjam.EntityDescriptor)) string {
 	t.Helper()
 	e := idpEntity(t)
 	if mod != nil {
@@ -53,7 +53,7 @@ func idpMetadataXML(t *testing.T, mod func(*crewjam.EntityDescriptor)) string {
 	return marshalEntity(t, e)
 }
 
-func staticIdPMetadata(t *testing.T) *IdPMetadata {
+func staticIdPMetadata(t testing.TB) *IdPMetadata {
 	t.Helper()
 	m, err := ParseIdPMetadata([]byte(idpMetadataXML(t, nil)))
 	if err != nil {

@@ -151,7 +151,7 @@ func keyPair(i int) (*rsa.PrivateKey, *x509.Certificate) {
 	return keyPairs[i].key, keyPairs[i].cert
 }
 
-func testKeyPair(t *testing.T, i int) (*rsa.PrivateKey, *x509.Certificate) {
+func testKeyPair(t testing.TB, i int) (*rsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	return keyPair(i)
 }

@@ -451,6 +451,13 @@ func ValidBrowserNonce(v string) bool {
 	if len(v) != browserNonceLength {
 		return false
 	}
+	// The decoder skips CR and LF, so check the alphabet first.
+	for i := range len(v) {
+		c := v[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
 	_, err := base64.RawURLEncoding.Strict().DecodeString(v)
 	return err == nil
 }

@@ -24,7 +24,7 @@ var testNow = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 // spOptions are the options of organization "acme" at
 // https://login.example.com, with the IdP of idpEntity, a fixed clock and
 // stores in memory; mod may change them.
-func spOptions(t *testing.T, mod func(*Options)) Options {
+func spOptions(t testing.TB, mod func(*Options)) Options {
 	t.Helper()
 	key, cert := testKeyPair(t, 1)
 	base, _ := url.Parse("https://login.example.com")
