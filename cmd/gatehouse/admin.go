@@ -119,8 +119,10 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 		return userReset2FA(ctx, e, args[1:])
 	case "unlock":
 		return userUnlock(ctx, e, args[1:])
+	case "link":
+		return userLink(ctx, e, args[1:])
 	default:
-		return usageError("unknown user subcommand %q (create, list, set-password, reset-2fa or unlock)", args[0])
+		return usageError("unknown user subcommand %q (create, list, set-password, reset-2fa, unlock or link)", args[0])
 	}
 }
 

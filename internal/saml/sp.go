@@ -217,6 +217,10 @@ func (s *ServiceProvider) MetadataURL() string { return s.metadata }
 // and only to it, from its cross-origin check.
 func (s *ServiceProvider) ACSURL() string { return s.acs }
 
+// IdPEntityID is the entity ID of the organization's IdP, the Issuer of the
+// responses it accepts; persistent NameIDs are unique only within it.
+func (s *ServiceProvider) IdPEntityID() string { return s.sp.IDPMetadata.EntityID }
+
 // EntityID is the SP's entity ID, the same as MetadataURL.
 func (s *ServiceProvider) EntityID() string { return s.metadata }
 

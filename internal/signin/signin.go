@@ -40,6 +40,7 @@ type Store interface {
 	gatehouse.RememberStore
 	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
+	gatehouse.FederatedIdentityStore
 }
 
 // Hasher verifies and hashes passwords within a bounded pool

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 // (issue 8 item 6): the hash a request is issued with comes back, once, to
 // whichever node consumes it.
 func testSAMLBinding(t *testing.T, newURL func(*testing.T) string, open func(*testing.T, string) *DB) {
+	t.Run("federated identities", func(t *testing.T) { testFederatedIdentities(t, newURL, open) })
 	node := func(t *testing.T, url string) *DB {
 		db := open(t, url)
 		if err := db.Migrate(t.Context()); err != nil {
@@ -93,6 +95,91 @@ func testSAMLBinding(t *testing.T, newURL func(*testing.T) string, open func(*te
 		}
 		if taken != 1 {
 			t.Errorf("%d of %d consumers took the request, want exactly 1", taken, n)
+		}
+	})
+}
+
+// testFederatedIdentities holds the store to the links of federated users:
+// one user per external ID and one external ID per user and provider,
+// decided in one statement, also by two nodes at once.
+func testFederatedIdentities(t *testing.T, newURL func(*testing.T) string, open func(*testing.T, string) *DB) {
+	node := func(t *testing.T, url string) *DB {
+		db := open(t, url)
+		if err := db.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	link := func(org, provider, ext, user string) *gatehouse.FederatedIdentity {
+		return &gatehouse.FederatedIdentity{OrgID: org, Provider: provider, ExternalID: ext, UserID: user, CreatedAt: t0}
+	}
+
+	t.Run("a link is found both ways, and each side is taken once", func(t *testing.T) {
+		db := node(t, newURL(t))
+		ctx := t.Context()
+		org, other := newOrg(t, db, "clinic"), newOrg(t, db, "other")
+		ada, bob := newUser(t, db, org.ID, "ada@clinic.test"), newUser(t, db, org.ID, "bob@clinic.test")
+		const idp = "saml2:https://idp.example.com/metadata"
+		if err := db.LinkFederatedIdentity(ctx, link(org.ID, idp, "P-ada", ada.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := db.FederatedUserID(ctx, org.ID, idp, "P-ada"); err != nil || id != ada.ID {
+			t.Errorf("FederatedUserID = %q, %v; want ada", id, err)
+		}
+		if ext, err := db.FederatedExternalID(ctx, org.ID, idp, ada.ID); err != nil || ext != "P-ada" {
+			t.Errorf("FederatedExternalID = %q, %v; want P-ada", ext, err)
+		}
+		_, err := db.FederatedUserID(ctx, other.ID, idp, "P-ada")
+		checkCode(t, "FederatedUserID in another organization", err, gatehouse.ENOTFOUND)
+		_, err = db.FederatedUserID(ctx, org.ID, "ldap", "P-ada")
+		checkCode(t, "FederatedUserID at another provider", err, gatehouse.ENOTFOUND)
+		_, err = db.FederatedExternalID(ctx, org.ID, idp, bob.ID)
+		checkCode(t, "FederatedExternalID of an unlinked user", err, gatehouse.ENOTFOUND)
+
+		checkCode(t, "the external ID linked to a second user", db.LinkFederatedIdentity(ctx, link(org.ID, idp, "P-ada", bob.ID)), gatehouse.ECONFLICT)
+		checkCode(t, "the user linked to a second external ID", db.LinkFederatedIdentity(ctx, link(org.ID, idp, "P-other", ada.ID)), gatehouse.ECONFLICT)
+		if err := db.LinkFederatedIdentity(ctx, link(org.ID, "ldap", "uuid:1", ada.ID)); err != nil {
+			t.Errorf("the user at a second provider: %v", err)
+		}
+		checkCode(t, "a link of a missing user", db.LinkFederatedIdentity(ctx, link(org.ID, idp, "P-x", gatehouse.NewID())), gatehouse.ENOTFOUND)
+		checkCode(t, "a link without an external ID", db.LinkFederatedIdentity(ctx, link(org.ID, idp, "", bob.ID)), gatehouse.EINVALID)
+	})
+
+	t.Run("40 concurrent links of one external ID on two nodes: exactly one user gets it", func(t *testing.T) {
+		url := newURL(t)
+		a := node(t, url)
+		b := open(t, url)
+		org := newOrg(t, a, "clinic")
+		const n = 40
+		users := make([]string, n)
+		for i := range n {
+			users[i] = newUser(t, a, org.ID, fmt.Sprintf("user%d@clinic.test", i)).ID
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			db := a
+			if i%2 == 1 {
+				db = b
+			}
+			wg.Go(func() { errs[i] = db.LinkFederatedIdentity(t.Context(), link(org.ID, "ldap", "uuid:same", users[i])) })
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch gatehouse.ErrorCode(err) {
+			case "":
+				won++
+				if id, _ := a.FederatedUserID(t.Context(), org.ID, "ldap", "uuid:same"); id != users[i] {
+					t.Errorf("the winner is %s, the link names %s", users[i], id)
+				}
+			case gatehouse.ECONFLICT:
+			default:
+				t.Fatal(err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d of %d links succeeded, want exactly 1", won, n)
 		}
 	})
 }

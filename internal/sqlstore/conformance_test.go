@@ -2311,7 +2311,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		})
 	})
 
-	t.Run("SAML browser binding", func(t *testing.T) { testSAMLBinding(t, newURL, open) })
+	t.Run("SAML browser binding and federated identities", func(t *testing.T) { testSAMLBinding(t, newURL, open) })
 }
 
 func newOrg(t *testing.T, db *DB, slug string) *gatehouse.Organization {

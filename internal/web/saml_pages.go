@@ -154,7 +154,9 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "saml",
 			Message: "The sign-in from your identity provider could not be accepted. Start again from the sign-in page."}
 	}
-	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone},
+	ident := signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone,
+		Provider: "saml2:" + sp.IdPEntityID(), ExternalID: id.PersistentID}
+	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, ident,
 		s.cfg.ClientIP.ClientIP(r), r.UserAgent(), s.sessionToken(r))
 	if err != nil {
 		return err
