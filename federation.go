@@ -68,4 +68,7 @@ type FederatedIdentityStore interface {
 	// at the provider; ENOTFOUND when the organization or user does not
 	// exist.
 	LinkFederatedIdentity(ctx context.Context, l *FederatedIdentity) error
+	// UnlinkFederatedIdentity removes the user's link at the provider;
+	// false when there was none.
+	UnlinkFederatedIdentity(ctx context.Context, orgID, provider, userID string) (bool, error)
 }

@@ -16,12 +16,14 @@ import (
 func userLink(ctx context.Context, e *env, args []string) error {
 	var c Config
 	var slug, email string
+	var replace bool
 	var l gatehouse.FederatedIdentity
-	fs := newFlagSet(e, "user link", "user link --org S --email E --provider P --external-id X")
+	fs := newFlagSet(e, "user link", "user link --org S --email E --provider P --external-id X [--replace]")
 	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
 	fs.StringVar(&email, "email", "", "the user's e-mail address (required)")
 	fs.StringVar(&l.Provider, "provider", "", `"ldap", or "saml2:" and the IdP's entity ID, as the audit log shows it (required)`)
 	fs.StringVar(&l.ExternalID, "external-id", "", `the LDAP "uuid:…" or "dn:…", or the SAML2 persistent NameID, as the audit log shows it (required)`)
+	fs.BoolVar(&replace, "replace", false, "drop the user's link at the provider first (a new directory, or an identity that moved)")
 	if err := parse(fs, &c, userSettings, args, e); err != nil {
 		return err
 	}
@@ -38,6 +40,11 @@ func userLink(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	l.OrgID, l.UserID, l.CreatedAt = org.ID, u.ID, time.Now()
+	if replace {
+		if _, err := a.store.UnlinkFederatedIdentity(ctx, org.ID, l.Provider, u.ID); err != nil {
+			return err
+		}
+	}
 	if err := a.store.LinkFederatedIdentity(ctx, &l); err != nil {
 		return err
 	}

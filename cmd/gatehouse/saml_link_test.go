@@ -51,4 +51,11 @@ func TestSAML2DoesNotTakeOverALocalAdmin(t *testing.T) {
 	if r := postACS(t, c, f.idp, form.action, form); r.status != http.StatusSeeOther || r.location != "/" {
 		t.Fatalf("the linked admin: %d %q %s", r.status, r.location, r.body)
 	}
+
+	// A second link at the provider needs --replace.
+	args := []string{"user", "link", "--org", "sso", "--email", "boss@sso.test", "--provider", refusal.Detail["provider"], "--external-id", "P-new"}
+	if code, _, errOut := te.cli("", args...); code == 0 || !strings.Contains(errOut, "linked already") {
+		t.Errorf("a second link without --replace: exit %d, %q", code, errOut)
+	}
+	te.mustCLI("", append(args, "--replace")...)
 }

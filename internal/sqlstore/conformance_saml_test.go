@@ -143,6 +143,19 @@ func testFederatedIdentities(t *testing.T, newURL func(*testing.T) string, open 
 		}
 		checkCode(t, "a link of a missing user", db.LinkFederatedIdentity(ctx, link(org.ID, idp, "P-x", gatehouse.NewID())), gatehouse.ENOTFOUND)
 		checkCode(t, "a link without an external ID", db.LinkFederatedIdentity(ctx, link(org.ID, idp, "", bob.ID)), gatehouse.EINVALID)
+
+		if ok, err := db.UnlinkFederatedIdentity(ctx, org.ID, idp, ada.ID); err != nil || !ok {
+			t.Fatalf("UnlinkFederatedIdentity = %v, %v; want true", ok, err)
+		}
+		if ok, err := db.UnlinkFederatedIdentity(ctx, org.ID, idp, ada.ID); err != nil || ok {
+			t.Errorf("UnlinkFederatedIdentity a second time = %v, %v; want false", ok, err)
+		}
+		if err := db.LinkFederatedIdentity(ctx, link(org.ID, idp, "P-ada", bob.ID)); err != nil {
+			t.Errorf("the external ID, free again, linked to bob: %v", err)
+		}
+		if ext, err := db.FederatedExternalID(ctx, org.ID, "ldap", ada.ID); err != nil || ext != "uuid:1" {
+			t.Errorf("ada's link at the other provider = %q, %v; want it kept", ext, err)
+		}
 	})
 
 	t.Run("40 concurrent links of one external ID on two nodes: exactly one user gets it", func(t *testing.T) {

@@ -64,3 +64,18 @@ func (db *DB) LinkFederatedIdentity(ctx context.Context, l *gatehouse.FederatedI
 	}
 	return nil
 }
+
+// UnlinkFederatedIdentity removes the user's link at the provider; false
+// when there was none.
+func (db *DB) UnlinkFederatedIdentity(ctx context.Context, orgID, provider, userID string) (bool, error) {
+	res, err := db.write.ExecContext(ctx, `
+		DELETE FROM federated_identities WHERE org_id = $1 AND provider = $2 AND user_id = $3`, orgID, provider, userID)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: unlink federated identity: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: unlink federated identity: %w", err)
+	}
+	return n > 0, nil
+}
