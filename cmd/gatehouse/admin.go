@@ -119,8 +119,10 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 		return userReset2FA(ctx, e, args[1:])
 	case "unlock":
 		return userUnlock(ctx, e, args[1:])
+	case "link":
+		return userLink(ctx, e, args[1:])
 	default:
-		return usageError("unknown user subcommand %q (create, list, set-password, reset-2fa or unlock)", args[0])
+		return usageError("unknown user subcommand %q (create, list, set-password, reset-2fa, unlock or link)", args[0])
 	}
 }
 
@@ -387,11 +389,11 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "org saml", "org saml --org S (--idp-metadata-file F | --idp-metadata-url URL) [--email-attr A] [--name-attr A] [--phone-attr A]")
 	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
 	fs.StringVar(&file, "idp-metadata-file", "", "the IdP's SAML metadata XML")
-	fs.StringVar(&sc.IdPMetadataURL, "idp-metadata-url", "", "where the IdP publishes its metadata (https), fetched now")
+	fs.StringVar(&sc.IdPMetadataURL, "idp-metadata-url", "", "where the IdP publishes its metadata (https to a public address; with --dev also loopback and private ones), fetched now")
 	fs.StringVar(&sc.EmailAttr, "email-attr", "", "assertion attribute with the e-mail address (default: the common names, or the NameID)")
 	fs.StringVar(&sc.NameAttr, "name-attr", "", "assertion attribute with the name")
 	fs.StringVar(&sc.PhoneAttr, "phone-attr", "", "assertion attribute with the phone number")
-	if err := parse(fs, &c, concat([]setting{sSecret, sOldSecrets, sPublicURL}, userSettings), args, e); err != nil {
+	if err := parse(fs, &c, concat([]setting{sSecret, sOldSecrets, sPublicURL, sDev}, userSettings), args, e); err != nil {
 		return err
 	}
 	if slug == "" || (file == "") == (sc.IdPMetadataURL == "") {
@@ -427,7 +429,7 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.federation.SetSAML(ctx, org.ID, sc, nil, gatehouse.OperatorActor()); err != nil {
+	if err := a.federation.SetSAML(ctx, org.ID, sc, saml.FetchPolicy{AllowPrivate: c.Dev}, gatehouse.OperatorActor()); err != nil {
 		return err
 	}
 	sp, err := a.federation.ServiceProvider(ctx, org, public)

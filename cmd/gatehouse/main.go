@@ -64,6 +64,8 @@ Usage:
   gatehouse user reset-2fa --org S --email E    forget the user's remembered browsers
   gatehouse user unlock --org S --email E       clear a lock from wrong codes
   gatehouse keys check                          what still depends on an old secret key
+  gatehouse user link --org S --email E --provider P --external-id X
+                         let an LDAP or SAML2 identity sign in as this user
 
 Passwords are read from a prompt, or from the first line of standard input
 when it is not a terminal; never from a flag.

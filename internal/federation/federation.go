@@ -228,7 +228,7 @@ func (d directory) Authenticate(ctx context.Context, username, password string) 
 	if err != nil {
 		return nil, err
 	}
-	return &signin.Identity{Email: e.Email, Name: e.Name, Phone: e.Phone}, nil
+	return &signin.Identity{Email: e.Email, Name: e.Name, Phone: e.Phone, Provider: "ldap", ExternalID: e.ExternalID}, nil
 }
 
 // Inspect opens a stored sealed part (by its column: ldap, saml or

@@ -158,7 +158,7 @@ func TestSetUpChangesNeedARecentAuthentication(t *testing.T) {
 		if err := svc.SetLDAP(ctx, org.ID, cfg, actor); gatehouse.ErrorCode(err) != want {
 			t.Errorf("SetLDAP by %s: %v, want %s", name, err, want)
 		}
-		if err := svc.SetSAML(ctx, org.ID, saml.Config{IdPMetadataXML: "<x/>"}, nil, actor); gatehouse.ErrorCode(err) != want {
+		if err := svc.SetSAML(ctx, org.ID, saml.Config{IdPMetadataXML: "<x/>"}, saml.FetchPolicy{}, actor); gatehouse.ErrorCode(err) != want {
 			t.Errorf("SetSAML by %s: %v, want %s", name, err, want)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -59,16 +58,18 @@ func (s *Service) samlSetup(ctx context.Context, orgID string) (*SAMLSetup, erro
 // organization's service-provider key pair is made the first time. The
 // actor must be an admin of the organization (or the operator) who
 // authenticated recently: whoever sets the IdP can sign in as anyone.
-// Returns EFORBIDDEN, EREAUTHREQUIRED, EINVALID naming the bad field,
-// EUNAVAILABLE when the URL cannot be fetched.
-func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, client *http.Client, actor gatehouse.Actor) error {
+// policy says where a URL may lead (saml.FetchPolicy: https to public
+// addresses only, outside development mode). Returns EFORBIDDEN,
+// EREAUTHREQUIRED, EINVALID naming the bad field, EUNAVAILABLE when the URL
+// cannot be fetched.
+func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, policy saml.FetchPolicy, actor gatehouse.Actor) error {
 	if err := guard(actor, orgID, s.now()); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	md, err := cfg.IdPMetadata(ctx, client)
+	md, err := cfg.IdPMetadata(ctx, policy)
 	if err != nil {
 		return err
 	}
@@ -156,10 +157,10 @@ type requests struct {
 	orgID string
 }
 
-func (r requests) Issue(ctx context.Context, id string, until time.Time) error {
-	return r.store.IssueSAMLRequest(ctx, r.orgID, id, until)
+func (r requests) Issue(ctx context.Context, id string, browserHash []byte, until time.Time) error {
+	return r.store.IssueSAMLRequest(ctx, r.orgID, id, browserHash, until)
 }
 
-func (r requests) Consume(ctx context.Context, id string, now time.Time) (bool, error) {
+func (r requests) Consume(ctx context.Context, id string, now time.Time) ([]byte, bool, error) {
 	return r.store.ConsumeSAMLRequest(ctx, r.orgID, id, now)
 }

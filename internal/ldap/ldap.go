@@ -61,6 +61,10 @@ type Entry struct {
 	Email string
 	Name  string
 	Phone string
+	// ExternalID names the entry for good: "uuid:" and its entryUUID
+	// (RFC 4530; OpenLDAP, 389 DS), else "dn:" and its DN, which a rename
+	// changes but which is never the e-mail address.
+	ExternalID string
 }
 
 // Directory signs users in against one organization's LDAP server. It holds
@@ -315,7 +319,7 @@ func (s *session) authenticateBySearch(username, password string) (*Entry, error
 func (s *session) search(base string, scope int, filter string, limit int) ([]*goldap.Entry, error) {
 	req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases,
 		limit, int((s.d.timeout+time.Second-1)/time.Second), false, filter,
-		[]string{s.d.emailAttr, s.d.nameAttr, s.d.phoneAttr}, nil)
+		[]string{s.d.emailAttr, s.d.nameAttr, s.d.phoneAttr, "entryUUID"}, nil)
 	s.arm()
 	res, err := s.conn.Search(req)
 	if err != nil {
@@ -325,10 +329,15 @@ func (s *session) search(base string, scope int, filter string, limit int) ([]*g
 }
 
 func (s *session) entry(e *goldap.Entry) *Entry {
+	ext := "dn:" + e.DN
+	if u := strings.TrimSpace(e.GetEqualFoldAttributeValue("entryUUID")); u != "" {
+		ext = "uuid:" + strings.ToLower(u)
+	}
 	return &Entry{
-		DN:    e.DN,
-		Email: strings.TrimSpace(e.GetEqualFoldAttributeValue(s.d.emailAttr)),
-		Name:  strings.TrimSpace(e.GetEqualFoldAttributeValue(s.d.nameAttr)),
-		Phone: strings.TrimSpace(e.GetEqualFoldAttributeValue(s.d.phoneAttr)),
+		DN:         e.DN,
+		Email:      strings.TrimSpace(e.GetEqualFoldAttributeValue(s.d.emailAttr)),
+		Name:       strings.TrimSpace(e.GetEqualFoldAttributeValue(s.d.nameAttr)),
+		Phone:      strings.TrimSpace(e.GetEqualFoldAttributeValue(s.d.phoneAttr)),
+		ExternalID: ext,
 	}
 }

@@ -44,8 +44,9 @@ type Config struct {
 	// IdPMetadataXML is the IdP's metadata document. Exactly one of it and
 	// IdPMetadataURL is given.
 	IdPMetadataXML string
-	// IdPMetadataURL is where the IdP publishes its metadata: https, or
-	// http to a loopback address only.
+	// IdPMetadataURL is where the IdP publishes its metadata: https (or
+	// http to a loopback address, fetched only in development mode; see
+	// FetchPolicy).
 	IdPMetadataURL string
 
 	// EmailAttr, NameAttr and PhoneAttr name the assertion attributes that
@@ -94,16 +95,15 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// IdPMetadata fetches or parses the IdP metadata the settings give. The
-// settings should have passed Validate. client may be nil (see
-// FetchIdPMetadata).
+// IdPMetadata fetches (under policy, see FetchIdPMetadata) or parses the IdP
+// metadata the settings give. The settings should have passed Validate.
 //
 // Returns what ParseIdPMetadata or FetchIdPMetadata return.
-func (c Config) IdPMetadata(ctx context.Context, client *http.Client) (*IdPMetadata, error) {
+func (c Config) IdPMetadata(ctx context.Context, policy FetchPolicy) (*IdPMetadata, error) {
 	if strings.TrimSpace(c.IdPMetadataXML) != "" {
 		return ParseIdPMetadata([]byte(c.IdPMetadataXML))
 	}
-	return FetchIdPMetadata(ctx, client, c.IdPMetadataURL)
+	return FetchIdPMetadata(ctx, policy, c.IdPMetadataURL)
 }
 
 func checkAttrName(field, name string) error {
@@ -266,32 +266,32 @@ func isLoopback(host string) bool {
 }
 
 // FetchIdPMetadata fetches and parses IdP metadata from rawURL, which must
-// pass the checks of Config.Validate. It follows up to three redirects, each
-// to an address those checks allow, reads at most MaxMetadataSize bytes, and
-// gives up after MetadataFetchTimeout. client may be nil for
-// http.DefaultTransport; its own CheckRedirect is replaced.
+// pass the checks of Config.Validate, under policy (see FetchPolicy: https
+// to public addresses only, unless in development mode). It follows up to
+// three redirects, each under the same policy, reads at most
+// MaxMetadataSize bytes, and gives up after MetadataFetchTimeout.
 //
 // Returns an EINVALID *gatehouse.Error naming "idp_metadata_url" for a bad
-// URL or for a document that is not usable IdP metadata (see
-// ParseIdPMetadata; too large a document included), and an error wrapping
-// ErrUnavailable when the IdP cannot be reached or answers anything but 200.
-func FetchIdPMetadata(ctx context.Context, client *http.Client, rawURL string) (*IdPMetadata, error) {
+// URL, for a URL or redirect the policy refuses (wrapping ErrBlockedAddress
+// when it is the address), or for a document that is not usable IdP metadata
+// (see ParseIdPMetadata; too large a document included), and an error
+// wrapping ErrUnavailable when the IdP cannot be reached or answers anything
+// but 200.
+func FetchIdPMetadata(ctx context.Context, policy FetchPolicy, rawURL string) (*IdPMetadata, error) {
+	const field = "idp_metadata_url"
 	u, err := checkMetadataURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	c := http.Client{Timeout: MetadataFetchTimeout}
-	if client != nil {
-		c = *client
-		if c.Timeout == 0 || c.Timeout > MetadataFetchTimeout {
-			c.Timeout = MetadataFetchTimeout
-		}
+	if err := policy.checkScheme(u.Scheme, u.Hostname()); err != nil {
+		return nil, gatehouse.FieldError(field, "The metadata URL must use https.")
 	}
+	c := policy.client()
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) > maxRedirects {
 			return errors.New("too many redirects")
 		}
-		if err := checkFetchScheme(req.URL); err != nil {
+		if err := policy.checkScheme(req.URL.Scheme, req.URL.Hostname()); err != nil {
 			return fmt.Errorf("redirect refused: %w", err)
 		}
 		return nil
@@ -300,10 +300,14 @@ func FetchIdPMetadata(ctx context.Context, client *http.Client, rawURL string) (
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, gatehouse.FieldError("idp_metadata_url", "The metadata URL must be an absolute https URL.")
+		return nil, gatehouse.FieldError(field, "The metadata URL must be an absolute https URL.")
 	}
 	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8")
 	resp, err := c.Do(req)
+	if errors.Is(err, ErrBlockedAddress) {
+		return nil, fmt.Errorf("saml: fetch IdP metadata from %s: %w: %w", u.Redacted(),
+			gatehouse.FieldError(field, "The metadata URL must lead to a public internet address, not a loopback, private or link-local one."), err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("saml: fetch IdP metadata from %s: %w: %w", u.Redacted(), ErrUnavailable, err)
 	}
@@ -316,5 +320,5 @@ func FetchIdPMetadata(ctx context.Context, client *http.Client, rawURL string) (
 		return nil, fmt.Errorf("saml: fetch IdP metadata from %s: %w: %w", u.Redacted(), ErrUnavailable, err)
 	}
 	// More than MaxMetadataSize bytes is refused by parseIdPMetadata.
-	return parseIdPMetadata("idp_metadata_url", data)
+	return parseIdPMetadata(field, data)
 }

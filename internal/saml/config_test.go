@@ -2,11 +2,14 @@ package saml
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,7 +22,7 @@ import (
 
 // idpEntity is the metadata crewjam's IdentityProvider publishes for an IdP
 // at https://idp.example.com, for tests that need no running IdP.
-func idpEntity(t *testing.T) *crewjam.EntityDescriptor {
+func idpEntity(t testing.TB) *crewjam.EntityDescriptor {
 	t.Helper()
 	key, cert := testKeyPair(t, 0)
 	idp := crewjam.IdentityProvider{
@@ -31,7 +34,7 @@ func idpEntity(t *testing.T) *crewjam.EntityDescriptor {
 	return idp.Metadata()
 }
 
-func marshalEntity(t *testing.T, e *crewjam.EntityDescriptor) string {
+func marshalEntity(t testing.TB, e *crewjam.EntityDescriptor) string {
 	t.Helper()
 	b, err := xml.MarshalIndent(e, "", " ")
 	if err != nil {
@@ -41,7 +44,7 @@ func marshalEntity(t *testing.T, e *crewjam.EntityDescriptor) string {
 }
 
 // idpMetadataXML returns the metadata of idpEntity, changed by mod.
-func idpMetadataXML(t *testing.T, mod func(*crewjam.EntityDescriptor)) string {
+func idpMetadataXML(t testing.TB, mod func(*crewjam.EntityDescriptor)) string {
 	t.Helper()
 	e := idpEntity(t)
 	if mod != nil {
@@ -50,7 +53,7 @@ func idpMetadataXML(t *testing.T, mod func(*crewjam.EntityDescriptor)) string {
 	return marshalEntity(t, e)
 }
 
-func staticIdPMetadata(t *testing.T) *IdPMetadata {
+func staticIdPMetadata(t testing.TB) *IdPMetadata {
 	t.Helper()
 	m, err := ParseIdPMetadata([]byte(idpMetadataXML(t, nil)))
 	if err != nil {
@@ -184,10 +187,16 @@ func TestParseIdPMetadata(t *testing.T) {
 	}
 
 	cfg := Config{IdPMetadataXML: string(m.Raw())}
-	got, err := cfg.IdPMetadata(context.Background(), nil)
+	got, err := cfg.IdPMetadata(context.Background(), FetchPolicy{})
 	if err != nil || got.EntityID() != m.EntityID() {
 		t.Fatalf("Config.IdPMetadata = %v, %v", got, err)
 	}
+}
+
+// testServerIsPublic stands the loopback test server in for a public host:
+// 127.0.0.1 counts as public, every other address by the real rule.
+func testServerIsPublic(a netip.Addr) bool {
+	return a == netip.MustParseAddr("127.0.0.1") || isPublicAddr(a)
 }
 
 func TestFetchIdPMetadata(t *testing.T) {
@@ -203,6 +212,15 @@ func TestFetchIdPMetadata(t *testing.T) {
 	mux.HandleFunc("GET /downgrade", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://idp.example.com/metadata", http.StatusFound)
 	})
+	mux.HandleFunc("GET /to-private", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://10.1.2.3/metadata", http.StatusFound)
+	})
+	mux.HandleFunc("GET /to-metadata-service", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://169.254.169.254/latest/meta-data/", http.StatusFound)
+	})
+	mux.HandleFunc("GET /to-ipv6-loopback", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://[::1]:"+r.URL.Port()+"/metadata", http.StatusFound)
+	})
 	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("<html><body>Welcome</body></html>"))
 	})
@@ -214,22 +232,45 @@ func TestFetchIdPMetadata(t *testing.T) {
 	})
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
+	plain := httptest.NewServer(mux)
+	t.Cleanup(plain.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+
+	public := FetchPolicy{RootCAs: roots, public: testServerIsPublic} // production rules, the test server "public"
+	strict := FetchPolicy{RootCAs: roots}                             // production rules, exactly
+	dev := FetchPolicy{RootCAs: roots, AllowPrivate: true}
 
 	tests := []struct {
 		name        string
+		policy      FetchPolicy
 		url         string
 		field       string // an EINVALID error naming it
 		unavailable bool   // an error wrapping ErrUnavailable
+		blocked     bool   // an error wrapping ErrBlockedAddress
 		timeout     time.Duration
 	}{
-		{"metadata over https", srv.URL + "/metadata", "", false, 0},
-		{"a redirect to https", srv.URL + "/moved", "", false, 0},
-		{"a redirect to plain http elsewhere is not followed", srv.URL + "/downgrade", "", true, 0},
-		{"a 404", srv.URL + "/missing", "", true, 0},
-		{"a page that is not metadata", srv.URL + "/page", "idp_metadata_url", false, 0},
-		{"metadata over the size limit", srv.URL + "/huge", "idp_metadata_url", false, 0},
-		{"an IdP that does not answer in time", srv.URL + "/slow", "", true, 300 * time.Millisecond},
-		{"plain http to another host is not fetched", "http://idp.example.com/metadata", "idp_metadata_url", false, 0},
+		{"metadata over https", public, srv.URL + "/metadata", "", false, false, 0},
+		{"a redirect to https", public, srv.URL + "/moved", "", false, false, 0},
+		{"a redirect to plain http elsewhere is not followed", public, srv.URL + "/downgrade", "", true, false, 0},
+		{"a 404", public, srv.URL + "/missing", "", true, false, 0},
+		{"a page that is not metadata", public, srv.URL + "/page", "idp_metadata_url", false, false, 0},
+		{"metadata over the size limit", public, srv.URL + "/huge", "idp_metadata_url", false, false, 0},
+		{"an IdP that does not answer in time", public, srv.URL + "/slow", "", true, false, 300 * time.Millisecond},
+		{"plain http to another host is not fetched", public, "http://idp.example.com/metadata", "idp_metadata_url", false, false, 0},
+
+		{"https to a loopback address is refused", strict, srv.URL + "/metadata", "idp_metadata_url", false, true, 0},
+		{"https to a name that resolves to loopback is refused at the dial", strict, "https://localhost:" + port + "/metadata", "idp_metadata_url", false, true, 0},
+		{"plain http to loopback is refused outside development", strict, plain.URL + "/metadata", "idp_metadata_url", false, false, 0},
+		{"https to a private address is refused", strict, "https://192.168.1.1/metadata", "idp_metadata_url", false, true, 0},
+		{"a redirect to a private address is refused", public, srv.URL + "/to-private", "idp_metadata_url", false, true, 0},
+		{"a redirect to the cloud metadata service is refused", public, srv.URL + "/to-metadata-service", "idp_metadata_url", false, true, 0},
+		{"a redirect to IPv6 loopback is refused", public, srv.URL + "/to-ipv6-loopback", "idp_metadata_url", false, true, 0},
+
+		{"development mode fetches from loopback over https", dev, srv.URL + "/metadata", "", false, false, 0},
+		{"development mode fetches from loopback over http", dev, plain.URL + "/metadata", "", false, false, 0},
+		{"development mode still refuses plain http elsewhere", dev, "http://idp.example.com/metadata", "idp_metadata_url", false, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,7 +279,10 @@ func TestFetchIdPMetadata(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
 			defer cancel()
-			m, err := FetchIdPMetadata(ctx, srv.Client(), tt.url)
+			m, err := FetchIdPMetadata(ctx, tt.policy, tt.url)
+			if got := errors.Is(err, ErrBlockedAddress); got != tt.blocked {
+				t.Errorf("error %v wraps ErrBlockedAddress: %v, want %v", err, got, tt.blocked)
+			}
 			switch {
 			case tt.unavailable:
 				if !errors.Is(err, ErrUnavailable) || gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
@@ -258,12 +302,28 @@ func TestFetchIdPMetadata(t *testing.T) {
 		})
 	}
 
-	t.Run("through Config, with a client that has no timeout of its own", func(t *testing.T) {
-		client := srv.Client()
-		client.Timeout = 0
-		m, err := Config{IdPMetadataURL: srv.URL + "/metadata"}.IdPMetadata(context.Background(), client)
+	t.Run("through Config", func(t *testing.T) {
+		m, err := Config{IdPMetadataURL: srv.URL + "/metadata"}.IdPMetadata(context.Background(), public)
 		if err != nil || m.SSOURL() != "https://idp.example.com/sso" {
 			t.Fatalf("got %v, %v", m, err)
 		}
 	})
+}
+
+func TestIsPublicAddr(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		want bool
+	}{
+		{"93.184.215.14", true}, {"2606:2800:21f:cb07:6820:80da:af6b:8b2c", true}, {"8.8.8.8", true},
+		{"127.0.0.1", false}, {"127.1.2.3", false}, {"::1", false}, {"10.0.0.1", false}, {"172.16.5.4", false},
+		{"192.168.0.1", false}, {"169.254.169.254", false}, {"fe80::1", false}, {"fd00::1", false},
+		{"100.64.0.1", false}, {"0.0.0.0", false}, {"::", false}, {"224.0.0.1", false}, {"ff02::1", false},
+		{"::ffff:127.0.0.1", false}, {"::ffff:10.0.0.1", false}, {"64:ff9b::a00:1", false}, {"198.18.0.1", false},
+		{"255.255.255.255", false}, {"fec0::1", false}, {"2002:a00:1::1", false},
+	} {
+		if got := isPublicAddr(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("isPublicAddr(%s) = %v, want %v", tt.addr, got, tt.want)
+		}
+	}
 }

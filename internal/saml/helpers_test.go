@@ -31,27 +31,36 @@ import (
 type memTracker struct {
 	mu       sync.Mutex
 	ids      map[string]time.Time
+	hashes   map[string][]byte
 	reusable bool
 }
 
-func newMemTracker() *memTracker { return &memTracker{ids: map[string]time.Time{}} }
+func newMemTracker() *memTracker {
+	return &memTracker{ids: map[string]time.Time{}, hashes: map[string][]byte{}}
+}
 
-func (m *memTracker) Issue(_ context.Context, id string, until time.Time) error {
+func (m *memTracker) Issue(_ context.Context, id string, browserHash []byte, until time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.ids[id] = until
+	m.ids[id], m.hashes[id] = until, browserHash
 	return nil
 }
 
-func (m *memTracker) Consume(_ context.Context, id string, now time.Time) (bool, error) {
+func (m *memTracker) Consume(_ context.Context, id string, now time.Time) ([]byte, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	until, ok := m.ids[id]
+	hash := m.hashes[id]
 	if !m.reusable {
 		delete(m.ids, id)
+		delete(m.hashes, id)
 	}
-	return ok && now.Before(until), nil
+	return hash, ok && now.Before(until), nil
 }
+
+// testNonce is the browser binding nonce of every test browser, unless a
+// test posts with another (acs.postAs).
+const testNonce = "dGVzdCBicm93c2VyIG5vbmNlIG9mIDMyIGJ5dGVzISE"
 
 func (m *memTracker) until(id string) (time.Time, bool) {
 	m.mu.Lock()
@@ -92,15 +101,15 @@ func (m *memReplay) len() int {
 
 // Fakes with function fields, for stores that fail.
 type trackerFuncs struct {
-	issue   func(ctx context.Context, id string, until time.Time) error
-	consume func(ctx context.Context, id string, now time.Time) (bool, error)
+	issue   func(ctx context.Context, id string, browserHash []byte, until time.Time) error
+	consume func(ctx context.Context, id string, now time.Time) ([]byte, bool, error)
 }
 
-func (f trackerFuncs) Issue(ctx context.Context, id string, until time.Time) error {
-	return f.issue(ctx, id, until)
+func (f trackerFuncs) Issue(ctx context.Context, id string, browserHash []byte, until time.Time) error {
+	return f.issue(ctx, id, browserHash, until)
 }
 
-func (f trackerFuncs) Consume(ctx context.Context, id string, now time.Time) (bool, error) {
+func (f trackerFuncs) Consume(ctx context.Context, id string, now time.Time) ([]byte, bool, error) {
 	return f.consume(ctx, id, now)
 }
 
@@ -142,7 +151,7 @@ func keyPair(i int) (*rsa.PrivateKey, *x509.Certificate) {
 	return keyPairs[i].key, keyPairs[i].cert
 }
 
-func testKeyPair(t *testing.T, i int) (*rsa.PrivateKey, *x509.Certificate) {
+func testKeyPair(t testing.TB, i int) (*rsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	return keyPair(i)
 }
@@ -361,7 +370,11 @@ func startACS() (*acs, error) {
 		_, _ = w.Write(md)
 	})
 	mux.HandleFunc("POST /saml/{slug}/acs", func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.current().ParseResponse(r.Context(), r)
+		nonce := testNonce
+		if v, ok := r.Header["X-Browser-Nonce"]; ok {
+			nonce = v[0]
+		}
+		id, err := a.current().ParseResponse(r.Context(), r, nonce)
 		a.mu.Lock()
 		a.lastID, a.lastErr, a.relay = id, err, r.PostForm.Get("RelayState")
 		a.mu.Unlock()
@@ -392,11 +405,23 @@ func (a *acs) current() *ServiceProvider {
 // returns what ParseResponse returned.
 func (a *acs) post(t *testing.T, sp *ServiceProvider, f postedForm) (*Identity, error) {
 	t.Helper()
+	return a.postAs(t, sp, f, testNonce)
+}
+
+// postAs posts the form from a browser whose binding nonce is nonce.
+func (a *acs) postAs(t *testing.T, sp *ServiceProvider, f postedForm, nonce string) (*Identity, error) {
+	t.Helper()
 	if f.action != sp.ACSURL() {
 		t.Fatalf("the IdP posts to %s, want the ACS %s", f.action, sp.ACSURL())
 	}
 	a.use(sp)
-	resp, err := http.PostForm(f.action, f.values)
+	req, err := http.NewRequest(http.MethodPost, f.action, strings.NewReader(f.values.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header["X-Browser-Nonce"] = []string{nonce}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

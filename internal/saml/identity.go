@@ -13,8 +13,12 @@ import (
 // Identity is who signed in, as the IdP's assertion says.
 type Identity struct {
 	// NameID is the assertion's subject as the IdP names it. Its format is
-	// the IdP's choice (often transient), so users are found by Email.
+	// the IdP's choice (often transient or the e-mail address).
 	NameID string
+	// PersistentID is the NameID when its format is persistent: an
+	// identifier the IdP never gives anyone else, which the caller links
+	// the user by. "" for any other format.
+	PersistentID string
 	// Email is normalized (gatehouse.NormalizeEmail); never empty.
 	Email string
 	// Name is a one-line display name, or "".
@@ -115,6 +119,9 @@ func (m attributeMapping) identity(a *crewjam.Assertion) (*Identity, error) {
 	id := &Identity{}
 	if a.Subject != nil && a.Subject.NameID != nil {
 		id.NameID = a.Subject.NameID.Value
+		if crewjam.NameIDFormat(a.Subject.NameID.Format) == crewjam.PersistentNameIDFormat {
+			id.PersistentID = strings.TrimSpace(a.Subject.NameID.Value)
+		}
 	}
 
 	email, err := m.emailOf(a)

@@ -37,7 +37,7 @@ func TestAttributeMapping(t *testing.T) {
 				"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress=Anna.Virtanen@Clinic.FI",
 				"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name=anna.virtanen@clinic.fi",
 				"http://schemas.microsoft.com/identity/claims/displayname=Anna Virtanen"),
-			Identity{NameID: "AbC123", Email: "anna.virtanen@clinic.fi", Name: "Anna Virtanen"}, ""},
+			Identity{NameID: "AbC123", PersistentID: "AbC123", Email: "anna.virtanen@clinic.fi", Name: "Anna Virtanen"}, ""},
 		{"LDAP-style OIDs with friendly names", attributeMapping{},
 			assertion(transient, "_x1", "urn:oid:0.9.2342.19200300.100.1.3|mail=a@example.com",
 				"urn:oid:2.5.4.3|cn=Ann A", "urn:oid:0.9.2342.19200300.100.1.41|mobile=+358401234567"),

@@ -56,7 +56,7 @@ func newWorld() (*world, error) {
 	}
 	// The metadata comes from the IdP's URL, over http to a loopback
 	// address, as an organization in development would give it.
-	if w.idpMeta, err = FetchIdPMetadata(context.Background(), nil, w.idp.url+"/metadata"); err != nil {
+	if w.idpMeta, err = FetchIdPMetadata(context.Background(), FetchPolicy{AllowPrivate: true}, w.idp.url+"/metadata"); err != nil {
 		return nil, err
 	}
 	for _, step := range []func() error{
@@ -133,7 +133,7 @@ func (e *env) register(t *testing.T, sp *ServiceProvider, plain bool) {
 // posted.
 func (e *env) signIn(t *testing.T, b *browser, sp *ServiceProvider, relayState string) postedForm {
 	t.Helper()
-	u, err := sp.AuthnRequestURL(context.Background(), relayState)
+	u, err := sp.AuthnRequestURL(context.Background(), relayState, testNonce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,9 +484,9 @@ func TestSignInFailsClosedWhenTheStoresFail(t *testing.T) {
 
 	t.Run("the tracker cannot record the request", func(t *testing.T) {
 		sp := e.newSP(t, func(o *Options) {
-			o.RequestTracker = trackerFuncs{issue: func(context.Context, string, time.Time) error { return boom }}
+			o.RequestTracker = trackerFuncs{issue: func(context.Context, string, []byte, time.Time) error { return boom }}
 		})
-		_, err := sp.AuthnRequestURL(context.Background(), "")
+		_, err := sp.AuthnRequestURL(context.Background(), "", testNonce)
 		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, boom) {
 			t.Fatalf("error %v, want ErrUnavailable wrapping the store's error", err)
 		}
@@ -495,7 +495,7 @@ func TestSignInFailsClosedWhenTheStoresFail(t *testing.T) {
 	t.Run("the tracker cannot consume the request", func(t *testing.T) {
 		failing := trackerFuncs{
 			issue:   e.tracker.Issue,
-			consume: func(context.Context, string, time.Time) (bool, error) { return false, boom },
+			consume: func(context.Context, string, time.Time) ([]byte, bool, error) { return nil, false, boom },
 		}
 		sp := e.newSP(t, func(o *Options) { o.RequestTracker = failing })
 		e.register(t, sp, false)
@@ -535,7 +535,7 @@ func TestSignInRefusesSHA1Signatures(t *testing.T) {
 	if err := b.login(idp, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	meta, err := FetchIdPMetadata(context.Background(), nil, idp.url+"/metadata")
+	meta, err := FetchIdPMetadata(context.Background(), FetchPolicy{AllowPrivate: true}, idp.url+"/metadata")
 	if err != nil {
 		t.Fatal(err)
 	}

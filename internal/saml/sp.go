@@ -3,12 +3,16 @@ package saml
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,10 +28,12 @@ import (
 // user has to sign in at the IdP.
 const RequestLifetime = 10 * time.Minute
 
-// maxResponseForm bounds the body of an ACS POST, which ParseResponse reads
+// MaxResponseForm bounds the body of an ACS POST, which ParseResponse reads
 // when the caller has not parsed the form yet. A signed and encrypted
-// response with a few attributes is under 20 KiB.
-const maxResponseForm = 512 << 10
+// response with a few attributes is under 20 KiB; one with hundreds of group
+// claims can pass 100 KiB. The web layer gives the ACS this bound instead of
+// its smaller one for every other request.
+const MaxResponseForm = 512 << 10
 
 // maxRequestIDLength bounds an InResponseTo before it goes to the tracker
 // and the log; the IDs this SP makes have 43 bytes.
@@ -47,6 +53,13 @@ var (
 	// the RequestTracker, the ReplayCache, or the fetch of IdP metadata.
 	ErrUnavailable = &gatehouse.Error{Code: gatehouse.EUNAVAILABLE,
 		Message: "Sign-in is not available right now. Please try again in a moment."}
+
+	// ErrWrongBrowser is wrapped (beside ErrInvalidResponse) when a
+	// response is posted by a browser that does not hold the binding nonce
+	// of the request it answers: none at all, or another one. It is how a
+	// login CSRF shows: an attacker's valid response for the attacker's own
+	// account, posted from the victim's browser.
+	ErrWrongBrowser = errors.New("the response was not posted by the browser that started the sign-in")
 )
 
 // ReplayCache remembers the IDs of accepted assertions, so that each is
@@ -63,12 +76,14 @@ type ReplayCache interface {
 // that a response is accepted only in answer to one of them, and only once.
 // It is shared by every node (it lives in the database).
 type RequestTracker interface {
-	// Issue records id as a request that may be answered until until.
-	Issue(ctx context.Context, id string, until time.Time) error
+	// Issue records id as a request that may be answered until until, by
+	// the browser whose binding nonce hashes to browserHash.
+	Issue(ctx context.Context, id string, browserHash []byte, until time.Time) error
 	// Consume removes id and reports whether it was recorded and still
-	// answerable at now. It must be atomic: of two concurrent calls with
-	// the same id, at most one sees ok true.
-	Consume(ctx context.Context, id string, now time.Time) (ok bool, err error)
+	// answerable at now, with the browserHash it was issued with. It must
+	// be atomic: of two concurrent calls with the same id, at most one sees
+	// ok true.
+	Consume(ctx context.Context, id string, now time.Time) (browserHash []byte, ok bool, err error)
 }
 
 // Options are what New needs to build an organization's SP.
@@ -202,6 +217,10 @@ func (s *ServiceProvider) MetadataURL() string { return s.metadata }
 // and only to it, from its cross-origin check.
 func (s *ServiceProvider) ACSURL() string { return s.acs }
 
+// IdPEntityID is the entity ID of the organization's IdP, the Issuer of the
+// responses it accepts; persistent NameIDs are unique only within it.
+func (s *ServiceProvider) IdPEntityID() string { return s.sp.IDPMetadata.EntityID }
+
 // EntityID is the SP's entity ID, the same as MetadataURL.
 func (s *ServiceProvider) EntityID() string { return s.metadata }
 
@@ -222,11 +241,16 @@ func (s *ServiceProvider) Metadata() ([]byte, error) {
 // AuthnRequestURL makes a signed AuthnRequest and returns the IdP URL that
 // carries it (the HTTP-Redirect binding), for the caller to redirect the
 // browser to. The request's ID is recorded with the RequestTracker for
-// RequestLifetime. relayState comes back with the response; it should be an
-// opaque handle of at most 80 bytes, not a URL to trust.
+// RequestLifetime, bound to the hash of browserNonce, a secret the caller
+// keeps in the browser (a short-lived cookie, see NewBrowserNonce) and
+// gives ParseResponse back. relayState comes back with the response; it
+// should be an opaque handle of at most 80 bytes, not a URL to trust.
 //
 // Returns an error wrapping ErrUnavailable if the tracker fails.
-func (s *ServiceProvider) AuthnRequestURL(ctx context.Context, relayState string) (string, error) {
+func (s *ServiceProvider) AuthnRequestURL(ctx context.Context, relayState, browserNonce string) (string, error) {
+	if !ValidBrowserNonce(browserNonce) {
+		return "", errors.New("saml: authn request: no valid browser nonce")
+	}
 	now := s.now()
 	sp := s.bind(ctx, now)
 	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(crewjam.HTTPRedirectBinding),
@@ -240,7 +264,7 @@ func (s *ServiceProvider) AuthnRequestURL(ctx context.Context, relayState string
 	if err != nil {
 		return "", fmt.Errorf("saml: authn request: %w", err)
 	}
-	if err := s.tracker.Issue(ctx, req.ID, now.Add(RequestLifetime)); err != nil {
+	if err := s.tracker.Issue(ctx, req.ID, hashBrowserNonce(browserNonce), now.Add(RequestLifetime)); err != nil {
 		return "", fmt.Errorf("saml: authn request: record the request: %w: %w", ErrUnavailable, err)
 	}
 	return u.String(), nil
@@ -250,7 +274,11 @@ func (s *ServiceProvider) AuthnRequestURL(ctx context.Context, relayState string
 // signed in. It reads the form if the caller has not (at most 512 KiB).
 //
 // The response must answer a request from AuthnRequestURL that is still
-// pending: its InResponseTo is consumed from the RequestTracker first, and
+// pending, posted by the browser that holds browserNonce, the nonce the
+// request was bound to (an empty or malformed one is refused before
+// anything is looked up): its InResponseTo is consumed from the
+// RequestTracker first, the nonce's hash compared in constant time with the
+// one the request was issued with, and
 // crewjam's ParseResponse is given that one ID as the only possible one, so a
 // request is answered once, whatever the outcome. crewjam then checks the
 // signature (the Response's or the Assertion's; an unsigned one is refused),
@@ -261,14 +289,15 @@ func (s *ServiceProvider) AuthnRequestURL(ctx context.Context, relayState string
 // mapped to an Identity, which must have an e-mail address.
 //
 // Returns an error wrapping ErrInvalidResponse for every refusal (a
-// *MissingAttributeError among them when the e-mail address is missing), or
-// wrapping ErrUnavailable if the RequestTracker or the ReplayCache fails.
-func (s *ServiceProvider) ParseResponse(ctx context.Context, r *http.Request) (*Identity, error) {
+// *MissingAttributeError among them when the e-mail address is missing,
+// ErrWrongBrowser when the nonce is missing or another), or wrapping
+// ErrUnavailable if the RequestTracker or the ReplayCache fails.
+func (s *ServiceProvider) ParseResponse(ctx context.Context, r *http.Request, browserNonce string) (*Identity, error) {
 	if r.Method != http.MethodPost {
 		return nil, invalid(fmt.Errorf("the ACS takes POST, not %s", r.Method))
 	}
 	if r.PostForm == nil {
-		r.Body = http.MaxBytesReader(nil, r.Body, maxResponseForm)
+		r.Body = http.MaxBytesReader(nil, r.Body, MaxResponseForm)
 	}
 	if err := r.ParseForm(); err != nil {
 		return nil, invalid(fmt.Errorf("read the form: %w", err))
@@ -292,15 +321,22 @@ func (s *ServiceProvider) ParseResponse(ctx context.Context, r *http.Request) (*
 	if len(requestID) > maxRequestIDLength {
 		return nil, invalid(fmt.Errorf("an InResponseTo of %d bytes: %w", len(requestID), crewjam.ErrRequestIDMismatch))
 	}
+	if !ValidBrowserNonce(browserNonce) {
+		return nil, invalid(fmt.Errorf("no browser binding cookie: %w", ErrWrongBrowser))
+	}
 
 	now := s.now()
-	ok, err := s.tracker.Consume(ctx, requestID, now)
+	bound, ok, err := s.tracker.Consume(ctx, requestID, now)
 	if err != nil {
 		return nil, fmt.Errorf("saml: consume request %q: %w: %w", requestID, ErrUnavailable, err)
 	}
 	if !ok {
 		return nil, invalid(fmt.Errorf("InResponseTo %q is no pending request of this SP (unknown, expired or already answered): %w",
 			requestID, crewjam.ErrRequestIDMismatch))
+	}
+	// The request is consumed either way: a response is tried once.
+	if subtle.ConstantTimeCompare(bound, hashBrowserNonce(browserNonce)) != 1 {
+		return nil, invalid(fmt.Errorf("request %q was started by another browser: %w", requestID, ErrWrongBrowser))
 	}
 
 	sp := s.bind(ctx, now)
@@ -393,4 +429,46 @@ func (a replayAdapter) Consume(id string, until time.Time) error {
 		return crewjam.ErrAssertionReplayed
 	}
 	return nil
+}
+
+// browserNonceLength is the length of a browser nonce: 32 random bytes in
+// unpadded base64url.
+const browserNonceLength = 43
+
+// NewBrowserNonce returns a fresh browser binding nonce read from rand
+// (crypto/rand when nil), for the caller to keep in a short-lived cookie
+// and hand to AuthnRequestURL and ParseResponse.
+func NewBrowserNonce(rand io.Reader) (string, error) {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(rand, b); err != nil {
+		return "", fmt.Errorf("saml: browser nonce: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// ValidBrowserNonce reports whether v has the form NewBrowserNonce makes,
+// so a cookie of any other shape is neither reused nor looked up.
+func ValidBrowserNonce(v string) bool {
+	if len(v) != browserNonceLength {
+		return false
+	}
+	// The decoder skips CR and LF, so check the alphabet first.
+	for i := range len(v) {
+		c := v[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	_, err := base64.RawURLEncoding.Strict().DecodeString(v)
+	return err == nil
+}
+
+// hashBrowserNonce is what the tracker keeps: the nonce itself lives only
+// in the browser.
+func hashBrowserNonce(v string) []byte {
+	h := sha256.Sum256([]byte("gatehouse saml browser\x00" + v))
+	return h[:]
 }

@@ -24,7 +24,7 @@ var testNow = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 // spOptions are the options of organization "acme" at
 // https://login.example.com, with the IdP of idpEntity, a fixed clock and
 // stores in memory; mod may change them.
-func spOptions(t *testing.T, mod func(*Options)) Options {
+func spOptions(t testing.TB, mod func(*Options)) Options {
 	t.Helper()
 	key, cert := testKeyPair(t, 1)
 	base, _ := url.Parse("https://login.example.com")
@@ -175,7 +175,7 @@ func TestAuthnRequestURL(t *testing.T) {
 	tracker := newMemTracker()
 	sp := newTestSP(t, func(o *Options) { o.RequestTracker = tracker })
 
-	raw, err := sp.AuthnRequestURL(context.Background(), "opaque-handle")
+	raw, err := sp.AuthnRequestURL(context.Background(), "opaque-handle", testNonce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestAuthnRequestURL(t *testing.T) {
 
 	t.Run("a RelayState over 80 bytes is refused and nothing is recorded", func(t *testing.T) {
 		before := tracker.len()
-		if _, err := sp.AuthnRequestURL(context.Background(), strings.Repeat("r", 81)); !errors.Is(err, crewjam.ErrRelayStateTooLong) {
+		if _, err := sp.AuthnRequestURL(context.Background(), strings.Repeat("r", 81), testNonce); !errors.Is(err, crewjam.ErrRelayStateTooLong) {
 			t.Fatalf("error %v, want ErrRelayStateTooLong", err)
 		}
 		if tracker.len() != before {
@@ -240,10 +240,10 @@ func encodeResponse(doc string) string { return base64.StdEncoding.EncodeToStrin
 func TestParseResponseRefusesMalformedPosts(t *testing.T) {
 	consumed := 0
 	tracker := trackerFuncs{
-		issue: func(context.Context, string, time.Time) error { return nil },
-		consume: func(context.Context, string, time.Time) (bool, error) {
+		issue: func(context.Context, string, []byte, time.Time) error { return nil },
+		consume: func(context.Context, string, time.Time) ([]byte, bool, error) {
 			consumed++
-			return false, nil
+			return nil, false, nil
 		},
 	}
 	sp := newTestSP(t, func(o *Options) { o.RequestTracker = tracker })
@@ -291,13 +291,13 @@ func TestParseResponseRefusesMalformedPosts(t *testing.T) {
 			return postRequest(sp, url.Values{"SAMLResponse": {encodeResponse(response)}})
 		}, crewjam.ErrRequestIDMismatch, true},
 		{"a body over the size limit", func() *http.Request {
-			return postRequest(sp, url.Values{"SAMLResponse": {strings.Repeat("A", maxResponseForm)}})
+			return postRequest(sp, url.Values{"SAMLResponse": {strings.Repeat("A", MaxResponseForm)}})
 		}, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := consumed
-			_, err := sp.ParseResponse(context.Background(), tt.request())
+			_, err := sp.ParseResponse(context.Background(), tt.request(), testNonce)
 			wantRefused(t, err, tt.want)
 			if got := consumed > before; got != tt.consume {
 				t.Errorf("the tracker was asked: %v, want %v", got, tt.consume)

@@ -13,7 +13,27 @@ type Identity struct {
 	Email string
 	Name  string
 	Phone string
+	// Provider names the source ("ldap", "saml2:" and the IdP's entity
+	// ID); ExternalID, when set, names the user by an identifier the source
+	// never reassigns (see gatehouse.FederatedIdentity): later sign-ins
+	// find the user by it, whatever the e-mail address has become. It is
+	// empty when the source gives none (a SAML2 NameID that is not
+	// persistent); the user is then found by address.
+	Provider   string
+	ExternalID string
 }
+
+// The audit reasons of a federated sign-in refused by the link rules.
+const (
+	// FederatedAdminNotLinked: the e-mail address is a local admin's (one
+	// with a Gatehouse password), who is never taken over without an
+	// explicit link (gatehouse user link).
+	FederatedAdminNotLinked = "federated_admin_not_linked"
+	// FederatedIdentityMismatch: the user with this e-mail address is
+	// linked to another identity at the provider: the address now names
+	// someone else.
+	FederatedIdentityMismatch = "federated_identity_mismatch"
+)
 
 // Directory checks a user's password against the organization's directory
 // (internal/ldap). A wrong password or an unknown user is an
@@ -48,7 +68,7 @@ func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, kn
 		if err != nil {
 			return false, err
 		}
-		if user, err = s.provision(ctx, org, id, now); err != nil {
+		if user, err = s.provision(ctx, org, id, req.ClientIP, now); err != nil {
 			return false, err
 		}
 		return !user.Disabled, nil
@@ -75,7 +95,7 @@ func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organizatio
 	if org.Settings.AuthMethod != gatehouse.AuthSAML2 {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "This organization does not sign in with SAML2.")
 	}
-	user, err := s.provision(ctx, org, &id, now)
+	user, err := s.provision(ctx, org, &id, ip, now)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +111,15 @@ func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organizatio
 }
 
 // provision finds the user an identity names, creating them at their first
-// sign-in and keeping name and phone as the directory says.
-func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id *Identity, now time.Time) (*gatehouse.User, error) {
+// sign-in and keeping name and phone as the directory says. With an
+// external ID, the user linked to it is the one (the e-mail address may
+// have changed at the source); otherwise the user with the e-mail address
+// is, and is linked now, unless they are a local admin (with a Gatehouse
+// password: only an explicit link attaches them) or are linked to another
+// identity at the provider (the address was given to someone else). Both
+// refusals are audited and answer EINVALIDCREDENTIALS with a message that
+// says to ask an admin.
+func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id *Identity, ip netip.Addr, now time.Time) (*gatehouse.User, error) {
 	email, err := gatehouse.NormalizeEmail(id.Email)
 	if err != nil {
 		return nil, s.unavailable("identity e-mail", err)
@@ -104,6 +131,21 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 		}
 	}
 	name := truncate(id.Name, 200)
+	linked := id.ExternalID != "" && id.Provider != ""
+	if linked {
+		uid, err := s.store.FederatedUserID(ctx, org.ID, id.Provider, id.ExternalID)
+		switch gatehouse.ErrorCode(err) {
+		case "":
+			user, err := s.store.UserByID(ctx, org.ID, uid)
+			if err != nil {
+				return nil, s.unavailable("find linked user", err)
+			}
+			return s.refresh(ctx, user, name, phone, now)
+		case gatehouse.ENOTFOUND:
+		default:
+			return nil, s.unavailable("find linked user", err)
+		}
+	}
 	user, err := s.store.UserByEmail(ctx, org.ID, email)
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.ENOTFOUND:
@@ -113,19 +155,92 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 			if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
 				return nil, s.unavailable("create user", err)
 			}
-			// Another node created them a moment ago.
+			// Another node created them a moment ago: take the path of
+			// an existing user, link rules included.
 			if user, err = s.store.UserByEmail(ctx, org.ID, email); err != nil {
 				return nil, s.unavailable("find user", err)
 			}
-			return user, nil
+			return s.attach(ctx, org, user, id, ip, now)
 		}
 		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserCreated, Reason: string(org.Settings.AuthMethod), At: now,
 			Detail: map[string]string{"email": email, "provisioned": "first sign-in"}})
+		if linked {
+			if _, err := s.attach(ctx, org, user, id, ip, now); err != nil {
+				return nil, err
+			}
+		}
 		return user, nil
 	case "":
 	default:
 		return nil, s.unavailable("find user", err)
 	}
+	if user, err = s.attach(ctx, org, user, id, ip, now); err != nil {
+		return nil, err
+	}
+	return s.refresh(ctx, user, name, phone, now)
+}
+
+// attach links an existing user, found by e-mail address, to the
+// identity's external ID, under the rules of provision. Without an external
+// ID only the local-admin rule applies.
+func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, id *Identity, ip netip.Addr, now time.Time) (*gatehouse.User, error) {
+	refuse := func(reason string) error {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
+			ClientIP: ip, At: now, Detail: map[string]string{"provider": id.Provider, "external_id": truncate(id.ExternalID, 300)}})
+		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS,
+			Message: "Your account cannot be signed in through your organization's directory yet. Ask your admin to link it."}
+	}
+	if id.ExternalID == "" || id.Provider == "" {
+		// No identifier to check: only an explicit link of the admin at
+		// this provider, whatever it names, lets them in by address.
+		if user.Role == gatehouse.RoleAdmin && user.PasswordHash != "" {
+			if id.Provider == "" {
+				return nil, refuse(FederatedAdminNotLinked)
+			}
+			_, err := s.store.FederatedExternalID(ctx, org.ID, id.Provider, user.ID)
+			switch gatehouse.ErrorCode(err) {
+			case "":
+			case gatehouse.ENOTFOUND:
+				return nil, refuse(FederatedAdminNotLinked)
+			default:
+				return nil, s.unavailable("find link", err)
+			}
+		}
+		return user, nil
+	}
+	ext, err := s.store.FederatedExternalID(ctx, org.ID, id.Provider, user.ID)
+	switch gatehouse.ErrorCode(err) {
+	case "":
+		if ext != id.ExternalID {
+			return nil, refuse(FederatedIdentityMismatch)
+		}
+		return user, nil
+	case gatehouse.ENOTFOUND:
+	default:
+		return nil, s.unavailable("find link", err)
+	}
+	if user.Role == gatehouse.RoleAdmin && user.PasswordHash != "" {
+		return nil, refuse(FederatedAdminNotLinked)
+	}
+	err = s.store.LinkFederatedIdentity(ctx, &gatehouse.FederatedIdentity{OrgID: org.ID, Provider: id.Provider,
+		ExternalID: id.ExternalID, UserID: user.ID, CreatedAt: now})
+	switch gatehouse.ErrorCode(err) {
+	case "":
+		return user, nil
+	case gatehouse.ECONFLICT:
+		// A concurrent sign-in linked one of the two first: the same link
+		// is fine, anything else is the mismatch it looks like.
+		if uid, err := s.store.FederatedUserID(ctx, org.ID, id.Provider, id.ExternalID); err == nil && uid == user.ID {
+			return user, nil
+		}
+		return nil, refuse(FederatedIdentityMismatch)
+	default:
+		return nil, s.unavailable("link identity", err)
+	}
+}
+
+// refresh keeps the user's name and phone as the source gives them.
+func (s *Service) refresh(ctx context.Context, user *gatehouse.User, name, phone string, now time.Time) (*gatehouse.User, error) {
 	if (name != "" && name != user.Name) || (phone != "" && phone != user.Phone) {
 		u := *user
 		if name != "" {
@@ -143,10 +258,36 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 	return user, nil
 }
 
-// FederatedFailed records a refused SAML2 response in the audit log; the
-// reason is for admins, never shown to the user.
-func (s *Service) FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason string, ip netip.Addr) {
+// The reasons FederatedFailed records, as audit reasons.
+const (
+	// SAMLResponseRefused: the response failed a check of internal/saml.
+	SAMLResponseRefused = "saml2_response_refused"
+	// SAMLWrongBrowser: a response posted by a browser without the binding
+	// cookie of the request it answers (a login CSRF, or a sign-in
+	// finished in another browser).
+	SAMLWrongBrowser = "saml2_wrong_browser"
+	// SAMLRefusalsCounted: the refusals of one minute that were counted,
+	// not written one by one; Detail has a count per reason, "from" and
+	// "to".
+	SAMLRefusalsCounted = "saml2_refusals_counted"
+)
+
+// FederatedFailed records a refused SAML2 response in the audit log; reason
+// is SAMLResponseRefused or SAMLWrongBrowser, why the detail for admins,
+// never shown to the user. Anyone can post junk to the ACS, so the log is
+// bounded: per organization and node, the first refusal of each minute is
+// written in full, and the others of that minute are counted and written
+// as one SAMLRefusalsCounted event with the next refusal after it.
+func (s *Service) FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason, why string, ip netip.Addr) {
 	s.observe("invalid_credentials")
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: "saml2_response_refused",
-		ClientIP: ip, At: s.now(), Detail: map[string]string{"why": truncate(reason, 300)}})
+	now := s.now()
+	write, summary := s.refusals.note(org.ID, reason, now)
+	if summary != nil {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: SAMLRefusalsCounted,
+			At: now, Detail: summary})
+	}
+	if write {
+		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
+			ClientIP: ip, At: now, Detail: map[string]string{"why": truncate(why, 300)}})
+	}
 }

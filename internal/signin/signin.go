@@ -50,6 +50,7 @@ type Store interface {
 	SessionTokenHashIn(ctx context.Context, hashes [][]byte) ([]byte, error)
 	RekeyRememberedBrowser(ctx context.Context, id string, oldHash, newHash []byte) error
 	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
+	gatehouse.FederatedIdentityStore
 }
 
 // Hasher verifies and hashes passwords within a bounded pool
@@ -147,6 +148,7 @@ type Service struct {
 	rand     io.Reader
 	observe  func(string)
 	observeD func(channel, result string)
+	refusals refusalLog // SAML2 refusals, aggregated per organization and minute
 }
 
 // New returns a Service. Store and Hasher are required.

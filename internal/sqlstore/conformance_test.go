@@ -67,7 +67,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		}
 		var n int
 		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
-			t.Errorf("schema_migrations has %d rows (%v), want %d", n, err, len(ms))
+			t.Errorf("schema_migrations has %d rows (%v), want %d, one per migration", n, err, len(ms))
 		}
 	})
 
@@ -1566,12 +1566,12 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		a, b := newOrg(t, db, "clinic-a").ID, newOrg(t, db, "clinic-b").ID
 		until := t0.Add(5 * time.Minute)
 		for _, id := range []string{"req-1", "req-2"} {
-			if err := db.IssueSAMLRequest(ctx, a, id, until); err != nil {
+			if err := db.IssueSAMLRequest(ctx, a, id, []byte("browser"), until); err != nil {
 				t.Fatal(err)
 			}
 		}
-		checkCode(t, "IssueSAMLRequest with a taken id", db.IssueSAMLRequest(ctx, a, "req-1", until), gatehouse.ECONFLICT)
-		if err := db.IssueSAMLRequest(ctx, b, "req-2", until); err != nil {
+		checkCode(t, "IssueSAMLRequest with a taken id", db.IssueSAMLRequest(ctx, a, "req-1", []byte("browser"), until), gatehouse.ECONFLICT)
+		if err := db.IssueSAMLRequest(ctx, b, "req-2", []byte("browser"), until); err != nil {
 			t.Errorf("IssueSAMLRequest of another organization's id: %v", err)
 		}
 
@@ -1588,7 +1588,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 			{"the other organization's id of the same name", b, "req-2", t0, true},
 			{"the same name in its own organization, still there", a, "req-2", t0, true},
 		} {
-			got, err := db.ConsumeSAMLRequest(ctx, c.org, c.id, c.now)
+			_, got, err := db.ConsumeSAMLRequest(ctx, c.org, c.id, c.now)
 			if err != nil || got != c.want {
 				t.Errorf("ConsumeSAMLRequest %s = %v, %v; want %v", c.what, got, err, c.want)
 			}
@@ -1598,7 +1598,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 	t.Run("twenty concurrent consumers of one SAML request: exactly one takes it", func(t *testing.T) {
 		db := fresh(t)
 		org := newOrg(t, db, "clinic").ID
-		if err := db.IssueSAMLRequest(t.Context(), org, "req", t0.Add(5*time.Minute)); err != nil {
+		if err := db.IssueSAMLRequest(t.Context(), org, "req", []byte("browser"), t0.Add(5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		const n = 20
@@ -1606,7 +1606,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Go(func() { oks[i], errs[i] = db.ConsumeSAMLRequest(t.Context(), org, "req", t0) })
+			wg.Go(func() { _, oks[i], errs[i] = db.ConsumeSAMLRequest(t.Context(), org, "req", t0) })
 		}
 		wg.Wait()
 		taken := 0
@@ -1695,7 +1695,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 			id    string
 			until time.Time
 		}{{"expired", now}, {"live", now.Add(time.Millisecond)}} {
-			if err := db.IssueSAMLRequest(ctx, org, r.id, r.until); err != nil {
+			if err := db.IssueSAMLRequest(ctx, org, r.id, []byte("browser"), r.until); err != nil {
 				t.Fatal(err)
 			}
 			if fresh, err := db.RememberAssertion(ctx, org, r.id, r.until); err != nil || !fresh {
@@ -1733,7 +1733,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 				sqliteIndexOn(t, db, table, "expires_at") // the clean-up never scans the table
 			}
 		}
-		if ok, err := db.ConsumeSAMLRequest(ctx, org, "live", t0); err != nil || !ok {
+		if _, ok, err := db.ConsumeSAMLRequest(ctx, org, "live", t0); err != nil || !ok {
 			t.Errorf("ConsumeSAMLRequest(live) after the clean-up = %v, %v; want true", ok, err)
 		}
 	})
@@ -2319,6 +2319,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 
 	t.Run("PatchUser", func(t *testing.T) { testPatchUser(t, fresh, open, newURL) })
 	testKeyStore(t, newURL, open, fresh)
+	t.Run("SAML browser binding and federated identities", func(t *testing.T) { testSAMLBinding(t, newURL, open) })
 }
 
 func newOrg(t *testing.T, db *DB, slug string) *gatehouse.Organization {

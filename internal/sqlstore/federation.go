@@ -57,10 +57,16 @@ func (db *DB) SaveSignInConfig(ctx context.Context, c *gatehouse.SignInConfig) e
 }
 
 // IssueSAMLRequest remembers an AuthnRequest id of the organization until
-// it expires. Returns ECONFLICT if the id is already issued there.
-func (db *DB) IssueSAMLRequest(ctx context.Context, orgID, id string, until time.Time) error {
+// it expires, with the hash of the browser binding nonce (never the nonce).
+// Returns ECONFLICT if the id is already issued there, EINVALID for an
+// empty hash (a request no browser could answer).
+func (db *DB) IssueSAMLRequest(ctx context.Context, orgID, id string, browserHash []byte, until time.Time) error {
+	if len(browserHash) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "A SAML request needs a browser binding.")
+	}
 	_, err := db.write.ExecContext(ctx, `
-		INSERT INTO saml_requests (org_id, id, expires_at) VALUES ($1, $2, $3)`, orgID, id, millis(until))
+		INSERT INTO saml_requests (org_id, id, browser_hash, expires_at) VALUES ($1, $2, $3, $4)`,
+		orgID, id, browserHash, millis(until))
 	if violated(err) == uniqueViolation { // random ids never collide: a caller bug
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "The SAML request already exists.")
 	}
@@ -71,23 +77,24 @@ func (db *DB) IssueSAMLRequest(ctx context.Context, orgID, id string, until time
 }
 
 // ConsumeSAMLRequest takes an issued request id of the organization that is
-// unexpired at now, once: false when it is unknown, already taken or
-// expired. It is one conditional DELETE: on PostgreSQL a racing DELETE
+// unexpired at now, once, and returns the browser hash it was issued with:
+// false when it is unknown, already taken or expired. A row from before
+// migration 0010 has an empty hash, which no browser matches. It is one conditional DELETE: on PostgreSQL a racing DELETE
 // waits for the row lock and then finds the row gone, and on SQLite writes
 // take turns, so exactly one of any number of callers gets the row back.
 // An expired id is left for DeleteExpiredChallenges.
-func (db *DB) ConsumeSAMLRequest(ctx context.Context, orgID, id string, now time.Time) (bool, error) {
-	var got string
+func (db *DB) ConsumeSAMLRequest(ctx context.Context, orgID, id string, now time.Time) ([]byte, bool, error) {
+	var hash []byte
 	err := db.write.QueryRowContext(ctx, `
 		DELETE FROM saml_requests WHERE org_id = $1 AND id = $2 AND expires_at > $3
-		RETURNING id`, orgID, id, millis(now)).Scan(&got)
+		RETURNING browser_hash`, orgID, id, millis(now)).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: consume saml request: %w", err)
+		return nil, false, fmt.Errorf("sqlstore: consume saml request: %w", err)
 	}
-	return true, nil
+	return hash, true, nil
 }
 
 // rememberAssertion inserts the assertion's id, or takes over the row of an

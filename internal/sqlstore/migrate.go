@@ -11,11 +11,10 @@ import (
 	"time"
 )
 
-// Migrations are numbered from 0001 in increasing order, one folder per
-// dialect, and never edited once released: a change is a new file in both
-// folders. Numbers may skip (parallel branches reserve theirs); each
-// migration is applied by its own number, so a skipped one that lands later
-// is still applied.
+// Migrations are numbered from 0001 without gaps, one folder per dialect,
+// and never edited once released: a change is a new file in both folders.
+// Each is applied by its own number (a gap on a branch is renumbered when
+// it lands).
 //
 //go:embed migrations
 var migrationFiles embed.FS
@@ -36,7 +35,7 @@ func loadMigrations(dialect string) ([]migration, error) {
 	for _, e := range entries {
 		num, _, _ := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if err != nil || v < 1 || (len(ms) > 0 && v <= ms[len(ms)-1].version) || !strings.HasSuffix(e.Name(), ".sql") {
+		if err != nil || v != len(ms)+1 || !strings.HasSuffix(e.Name(), ".sql") {
 			return nil, fmt.Errorf("migration %s/%s is misnamed or out of sequence", dir, e.Name())
 		}
 		b, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))

@@ -154,7 +154,7 @@ func (s *Server) samlSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		EmailAttr: strings.TrimSpace(f.Get("email_attr")), NameAttr: strings.TrimSpace(f.Get("name_attr")), PhoneAttr: strings.TrimSpace(f.Get("phone_attr"))}
 	cfg := saml.Config{IdPMetadataXML: d.Config.IdPMetadataXML, IdPMetadataURL: d.Config.IdPMetadataURL,
 		EmailAttr: d.Config.EmailAttr, NameAttr: d.Config.NameAttr, PhoneAttr: d.Config.PhoneAttr}
-	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, nil, s.actor(r, cur)); err != nil {
+	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
 		if s.toReauth(w, r, err, "/settings/users/saml") {
 			return nil
 		}

@@ -18,7 +18,7 @@ type Federation interface {
 	LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, error)
 	SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.Actor) error
 	SAMLConfig(ctx context.Context, orgID string) (*saml.Config, error)
-	SetSAML(ctx context.Context, orgID string, cfg saml.Config, client *http.Client, actor gatehouse.Actor) error
+	SetSAML(ctx context.Context, orgID string, cfg saml.Config, policy saml.FetchPolicy, actor gatehouse.Actor) error
 	ServiceProvider(ctx context.Context, org *gatehouse.Organization, base *url.URL) (*saml.ServiceProvider, error)
 }
 
@@ -143,7 +143,7 @@ func (s *Server) apiPutSAML(w http.ResponseWriter, r *http.Request, cur *signin.
 	if cfg.IdPMetadataURL != "" {
 		cfg.IdPMetadataXML = ""
 	}
-	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, nil, s.actor(r, cur)); err != nil {
+	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
 		return err
 	}
 	j, err := s.samlAnswer(r, cur.Organization)

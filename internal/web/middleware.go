@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+
+	"github.com/gatehousehq/gatehouse/internal/saml"
 )
 
 // securityHeaders sets the headers every response carries. Pages load only
@@ -27,16 +29,29 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 }
 
 // limitBody bounds every request body; reading past the bound fails with
-// *http.MaxBytesError, which the renderer answers with 413.
+// *http.MaxBytesError, which the renderer answers with 413. The SAML2 ACS
+// has its own, larger bound (saml.MaxResponseForm): an IdP's response with
+// group claims is larger than any form or JSON body of ours.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
+		limit := s.cfg.MaxBodyBytes
+		if r.Method == http.MethodPost && isSAMLACS(r.URL.Path) {
+			limit = saml.MaxResponseForm
+		}
+		if r.ContentLength > limit {
 			s.renderError(w, r, isAPI(r), errTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isSAMLACS reports whether path is /saml/{slug}/acs.
+func isSAMLACS(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/saml/")
+	slug, tail, ok2 := strings.Cut(rest, "/")
+	return ok && ok2 && slug != "" && tail == "acs"
 }
 
 // withDeadline bounds the work of every request, so a database that hangs

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/saml"
@@ -14,8 +17,25 @@ import (
 // check: the identity provider's page posts to it, by design.
 func (s *Server) samlRoutes() {
 	s.page("GET /saml/{slug}/metadata", s.samlMetadata)
-	s.page("GET /saml/{slug}/login", s.samlLogin)
-	s.page("POST /saml/{slug}/acs", s.samlACS)
+	s.page("GET /saml/{slug}/login", s.samlLimited(s.samlLogin))
+	s.page("POST /saml/{slug}/acs", s.samlLimited(s.samlACS))
+}
+
+// maxLimitedNetworks bounds the memory of the SAML2 rate limit (about 100
+// bytes a network).
+const maxLimitedNetworks = 100_000
+
+// samlLimited rate-limits an anonymous SAML2 endpoint that writes (a request
+// row per login, a consumed request and an audit event per ACS post) per
+// client network, before anything is looked up (issue 8 item 14).
+func (s *Server) samlLimited(fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if ok, wait := s.samlLim.allow(s.cfg.ClientIP.ClientIP(r)); !ok {
+			return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait,
+				Message: "Too many sign-in attempts from your network. Please wait a moment and try again."}
+		}
+		return fn(w, r)
+	}
 }
 
 func (s *Server) samlOrg(r *http.Request) (*gatehouse.Organization, error) {
@@ -59,18 +79,57 @@ func (s *Server) samlMetadata(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// samlLogin sends the browser to the IdP with an AuthnRequest.
+// samlLogin sends the browser to the IdP with an AuthnRequest bound to this
+// browser: the request row keeps the hash of a nonce that only the browser's
+// binding cookie holds, and the ACS accepts the answer only with it.
 func (s *Server) samlLogin(w http.ResponseWriter, r *http.Request) error {
 	_, sp, err := s.samlSP(r)
 	if err != nil {
 		return err
 	}
-	to, err := sp.AuthnRequestURL(r.Context(), "")
+	// A browser that already holds a nonce keeps it, so that two sign-ins
+	// started in two tabs both finish.
+	nonce := s.cookieValue(r, samlBindingCookie)
+	if !saml.ValidBrowserNonce(nonce) {
+		if nonce, err = saml.NewBrowserNonce(nil); err != nil {
+			return err
+		}
+	}
+	to, err := sp.AuthnRequestURL(r.Context(), "", nonce)
 	if err != nil {
 		return err
 	}
+	s.setSAMLBindingCookie(w, nonce)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
+}
+
+// samlBindingCookie holds the nonce that binds a pending AuthnRequest to the
+// browser (issue 8 item 6, login CSRF). Over https it is
+// __Host-gatehouse_saml, Secure, SameSite=None: the IdP's page posts to the
+// ACS cross-site, and Lax would leave the cookie behind. Browsers take a
+// Secure cookie over plain http only from localhost, so the same holds in
+// development on a loopback public URL; over http to any other host the
+// cookie is not prefixed, not Secure and has no SameSite (None needs
+// Secure), and a browser that treats such cookies as Lax does not send it:
+// SAML2 sign-in then fails closed. Use https.
+const samlBindingCookie = "gatehouse_saml"
+
+func (s *Server) setSAMLBindingCookie(w http.ResponseWriter, nonce string) {
+	c := &http.Cookie{Name: s.cookieName(samlBindingCookie), Value: nonce, Path: "/",
+		MaxAge: int(saml.RequestLifetime / time.Second), HttpOnly: true}
+	if s.secure || isLoopbackHost(s.cfg.PublicURL.Hostname()) {
+		c.Secure, c.SameSite = true, http.SameSiteNoneMode
+	}
+	http.SetCookie(w, c)
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // samlACS takes the IdP's response, checked by internal/saml (signature,
@@ -81,17 +140,23 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := sp.ParseResponse(r.Context(), r)
+	id, err := sp.ParseResponse(r.Context(), r, s.cookieValue(r, samlBindingCookie))
 	if err != nil {
 		s.log.WarnContext(r.Context(), "SAML response refused", "org", org.Slug, "error", err)
 		if gatehouse.ErrorCode(err) == gatehouse.EUNAVAILABLE {
 			return err
 		}
-		s.cfg.SignIn.FederatedFailed(r.Context(), org, err.Error(), s.cfg.ClientIP.ClientIP(r))
+		reason := signin.SAMLResponseRefused
+		if errors.Is(err, saml.ErrWrongBrowser) {
+			reason = signin.SAMLWrongBrowser
+		}
+		s.cfg.SignIn.FederatedFailed(r.Context(), org, reason, err.Error(), s.cfg.ClientIP.ClientIP(r))
 		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "saml",
 			Message: "The sign-in from your identity provider could not be accepted. Start again from the sign-in page."}
 	}
-	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone},
+	ident := signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone,
+		Provider: "saml2:" + sp.IdPEntityID(), ExternalID: id.PersistentID}
+	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, ident,
 		s.cfg.ClientIP.ClientIP(r), r.UserAgent(), s.sessionToken(r))
 	if err != nil {
 		return err
@@ -100,3 +165,7 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
+
+// metadataPolicy is where an admin's IdP metadata URL may lead: https to
+// public addresses only, except in development mode.
+func (s *Server) metadataPolicy() saml.FetchPolicy { return saml.FetchPolicy{AllowPrivate: s.cfg.Dev} }

@@ -41,7 +41,7 @@ type SignIn interface {
 	ResendContactChange(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) (*signin.ContactChange, error)
 	ContactState(ctx context.Context, cur *signin.Current, id string) (*signin.ContactChange, string, error)
 	FederatedLogin(ctx context.Context, org *gatehouse.Organization, id signin.Identity, ip netip.Addr, userAgent, previousSession string) (*signin.LoginResult, error)
-	FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason string, ip netip.Addr)
+	FederatedFailed(ctx context.Context, org *gatehouse.Organization, reason, why string, ip netip.Addr)
 	RecentlyAuthenticated(cur *signin.Current) bool
 	StartReauth(ctx context.Context, cur *signin.Current, password string, ip netip.Addr) (*signin.Reauth, error)
 	VerifyReauth(ctx context.Context, cur *signin.Current, id, code string, ip netip.Addr) (*signin.Reauth, error)
@@ -111,10 +111,16 @@ type Config struct {
 	// Dev turns on the outbox page at /dev/outbox.
 	Dev    bool
 	Logger *slog.Logger
-	// MaxBodyBytes bounds every request body (default 64 KiB).
+	// MaxBodyBytes bounds every request body (default 64 KiB) but the
+	// SAML2 ACS's, which is saml.MaxResponseForm.
 	MaxBodyBytes int64
 	// RequestTimeout bounds the work of one request (default 15 s).
 	RequestTimeout time.Duration
+	// SAMLPerMinute bounds the anonymous SAML2 login and ACS requests of
+	// one client network on this node (default 30 a minute, as a burst).
+	SAMLPerMinute int
+	// Now is time.Now when nil.
+	Now func() time.Time
 }
 
 // Server is Gatehouse's http.Handler.
@@ -125,6 +131,7 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	pages   *pages
+	samlLim *networkLimiter
 }
 
 // New builds the server and its routes.
@@ -147,11 +154,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.SAMLPerMinute <= 0 {
+		cfg.SAMLPerMinute = 30
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, secure: cfg.PublicURL.Scheme == "https", mux: http.NewServeMux(), pages: p}
+	s := &Server{cfg: cfg, log: cfg.Logger, secure: cfg.PublicURL.Scheme == "https", mux: http.NewServeMux(), pages: p,
+		samlLim: newNetworkLimiter(cfg.SAMLPerMinute, maxLimitedNetworks, cfg.Now)}
 	s.routes()
 
 	cop := http.NewCrossOriginProtection()
