@@ -239,23 +239,24 @@ func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user 
 	}
 }
 
-// refresh keeps the user's name and phone as the source gives them.
+// refresh keeps the user's name and phone as the source gives them,
+// writing only those fields (a disable saved meanwhile stands).
 func (s *Service) refresh(ctx context.Context, user *gatehouse.User, name, phone string, now time.Time) (*gatehouse.User, error) {
-	if (name != "" && name != user.Name) || (phone != "" && phone != user.Phone) {
-		u := *user
-		if name != "" {
-			u.Name = name
-		}
-		if phone != "" {
-			u.Phone = phone
-		}
-		u.UpdatedAt = now
-		if err := s.store.UpdateUser(ctx, &u); err != nil {
-			return nil, s.unavailable("update user", err)
-		}
-		user = &u
+	var p gatehouse.UserPatch
+	if name != "" && name != user.Name {
+		p.Name = &name
 	}
-	return user, nil
+	if phone != "" && phone != user.Phone {
+		p.Phone = &phone
+	}
+	if p.Empty() {
+		return user, nil
+	}
+	u, err := s.store.PatchUser(ctx, user.OrgID, user.ID, p, now)
+	if err != nil {
+		return nil, s.unavailable("update user", err)
+	}
+	return u, nil
 }
 
 // The reasons FederatedFailed records, as audit reasons.

@@ -30,7 +30,7 @@ type Store interface {
 	UserByEmail(ctx context.Context, orgID, email string) (*gatehouse.User, error)
 	UserByID(ctx context.Context, orgID, id string) (*gatehouse.User, error)
 	SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error
-	UpdateUser(ctx context.Context, u *gatehouse.User) error
+	PatchUser(ctx context.Context, orgID, userID string, p gatehouse.UserPatch, at time.Time) (*gatehouse.User, error)
 	CreateUser(ctx context.Context, u *gatehouse.User) error
 	gatehouse.SessionStore
 	gatehouse.ThrottleStore
