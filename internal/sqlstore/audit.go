@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,20 +12,30 @@ import (
 
 // AppendAudit saves e and sets its ID.
 func (db *DB) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
+	if err := appendAudit(ctx, db.write, e); err != nil {
+		return fmt.Errorf("sqlstore: append audit: %w", err)
+	}
+	return nil
+}
+
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// appendAudit saves e through q (the writer, or a transaction that saves
+// the event with what it records) and sets its ID.
+func appendAudit(ctx context.Context, q rowQuerier, e *gatehouse.AuditEvent) error {
 	detail := []byte("{}")
 	if len(e.Detail) > 0 {
 		detail, _ = json.Marshal(e.Detail) // a map[string]string always marshals
 	}
-	err := db.write.QueryRowContext(ctx, `
+	return q.QueryRowContext(ctx, `
 		INSERT INTO audit_events (org_id, user_id, actor_id, event, reason, client_ip, detail, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		RETURNING id`,
 		e.OrgID, e.UserID, e.ActorID, e.Event, e.Reason, addrText(e.ClientIP), string(detail), millis(e.At)).
 		Scan(&e.ID)
-	if err != nil {
-		return fmt.Errorf("sqlstore: append audit: %w", err)
-	}
-	return nil
 }
 
 // ListAudit returns up to limit events of orgID, newest first, those with an

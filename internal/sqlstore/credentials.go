@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -96,16 +95,8 @@ func (db *DB) ChangeCredentials(ctx context.Context, c gatehouse.CredentialChang
 				return fmt.Errorf("sqlstore: change credentials: clear throttle: %w", err)
 			}
 		}
-		if e := c.Audit; e != nil {
-			detail := []byte("{}")
-			if len(e.Detail) > 0 {
-				detail, _ = json.Marshal(e.Detail)
-			}
-			if err := tx.QueryRowContext(ctx, `
-				INSERT INTO audit_events (org_id, user_id, actor_id, event, reason, client_ip, detail, at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				RETURNING id`,
-				e.OrgID, e.UserID, e.ActorID, e.Event, e.Reason, addrText(e.ClientIP), string(detail), millis(e.At)).Scan(&e.ID); err != nil {
+		if c.Audit != nil {
+			if err := appendAudit(ctx, tx, c.Audit); err != nil {
 				return fmt.Errorf("sqlstore: change credentials: audit: %w", err)
 			}
 		}
