@@ -60,7 +60,7 @@ func (m *messenger) Notify(ctx context.Context, n gatehouse.Notice) error {
 	case gatehouse.NoticePhoneAdded:
 		msg, err = mail.PhoneAddedMessage(n.To, n.OrgName, n.NewValue, n.At, ip)
 	case gatehouse.NoticeWrongCodes:
-		msg, err = mail.WrongCodesMessage(n.To, n.OrgName, n.At, ip)
+		msg, err = mail.WrongCodesMessage(n.To, n.OrgName, gatehouse.ChallengeMaxFailures, n.At, ip)
 	case gatehouse.NoticePasswordReset:
 		msg, err = mail.PasswordResetMessage(n.To, n.OrgName, n.Link, n.Lifetime)
 	case gatehouse.NoticeWelcome:

@@ -67,10 +67,6 @@ var (
 	phoneChangedTemplate  = mustParse[changedData]("phone_changed")
 )
 
-// wrongCodeLimit is the number of wrong codes after which a pending sign-in
-// is over and the user is told (DESIGN.md §3); the notice states it.
-const wrongCodeLimit = 5
-
 // CodeMessage is the e-mail with a 6-digit sign-in code. The code is in the
 // body only: subjects show up in notifications and lock screens.
 func CodeMessage(to, orgName, code string, lifetime time.Duration) (Message, error) {
@@ -106,11 +102,12 @@ func PhoneAddedMessage(to, orgName, phoneMasked string, at time.Time, ip string)
 }
 
 // WrongCodesMessage tells a user that their correct password was followed
-// by too many wrong codes: the password is probably known to someone else.
-func WrongCodesMessage(to, orgName string, at time.Time, ip string) (Message, error) {
+// by attempts wrong codes (the count that ends a pending sign-in): the
+// password is probably known to someone else.
+func WrongCodesMessage(to, orgName string, attempts int, at time.Time, ip string) (Message, error) {
 	return wrongCodesTemplate.render(to, wrongCodesData{
 		OrgName:  orgName,
-		Attempts: wrongCodeLimit,
+		Attempts: attempts,
 		When:     formatTime(at),
 		IP:       ip,
 	})

@@ -47,7 +47,7 @@ func TestMessages(t *testing.T) {
 		{
 			name: "the wrong codes notice says when, from where and to change the password",
 			render: func() (Message, error) {
-				return WrongCodesMessage(testTo, org, at, "2001:db8::7")
+				return WrongCodesMessage(testTo, org, 5, at, "2001:db8::7")
 			},
 			want: []string{when, "2001:db8::7", "5 times", "change it now"},
 		},
@@ -128,7 +128,7 @@ func TestMessagesWithoutAnAddress(t *testing.T) {
 			return PhoneAddedMessage(testTo, "Acme", "+358 •••• ••67", time.Now(), "")
 		}},
 		{"the wrong codes notice reads well without an address", func() (Message, error) {
-			return WrongCodesMessage(testTo, "Acme", time.Now(), "")
+			return WrongCodesMessage(testTo, "Acme", 5, time.Now(), "")
 		}},
 	}
 	for _, tt := range tests {

@@ -90,7 +90,8 @@ func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, kn
 // (the response already checked by internal/saml). Returns
 // EINVALIDCREDENTIALS for a disabled user, EINVALID when the organization
 // does not sign in with SAML2, EUNAVAILABLE on any failure.
-func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organization, id Identity, ip netip.Addr, userAgent, previousSession string) (*LoginResult, error) {
+func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organization, id Identity, ip netip.Addr, userAgent, previousSession string) (res *LoginResult, err error) {
+	defer func() { s.observe(federatedOutcome(err)) }()
 	now := s.now()
 	if org.Settings.AuthMethod != gatehouse.AuthSAML2 {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "This organization does not sign in with SAML2.")
@@ -108,6 +109,20 @@ func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organizatio
 		return nil, s.unavailable("decide", err)
 	}
 	return s.signIn(ctx, org, user, d, ip, userAgent, previousSession, now)
+}
+
+// federatedOutcome is the sign-in metric's outcome of a SAML2 sign-in that
+// ended with err: the names of Login's outcomes.
+func federatedOutcome(err error) string {
+	switch gatehouse.ErrorCode(err) {
+	case "":
+		return "authenticated"
+	case gatehouse.EINVALIDCREDENTIALS:
+		return "invalid_credentials"
+	case gatehouse.EINVALID:
+		return "invalid_input"
+	}
+	return "error"
 }
 
 // provision finds the user an identity names, creating them at their first

@@ -1,0 +1,53 @@
+package gatehouse
+
+import (
+	"net/netip"
+	"time"
+)
+
+// AuditEvent is one line of an organization's audit log. It never carries a
+// code, a password or a token.
+type AuditEvent struct {
+	ID       int64
+	OrgID    string // "" for events outside any organization
+	UserID   string // the subject, "" when unknown
+	ActorID  string // who did it, when not the subject
+	Event    string // e.g. "login.succeeded"
+	Reason   string // which rule decided, e.g. "not_enforced"
+	ClientIP netip.Addr
+	Detail   map[string]string
+	At       time.Time
+}
+
+// Audit event names.
+const (
+	AuditLoginSucceeded         = "login.succeeded"
+	AuditLoginFailed            = "login.failed"
+	AuditLoginThrottled         = "login.throttled"
+	AuditLoginTwoFactorRequired = "login.two_factor_required"
+	AuditLoginPhoneRequired     = "login.phone_required"
+	AuditCodeSent               = "code.sent"
+	AuditCodeDeliveryFailed     = "code.delivery_failed"
+	AuditCodeWrong              = "code.wrong"
+	AuditUserLocked             = "user.locked"
+	AuditPhoneAdded             = "user.phone_added"
+	AuditTwoFactorReset         = "user.two_factor_reset"
+	AuditUserUnlocked           = "user.unlocked"
+	AuditExemptionChanged       = "user.exemption_changed"
+	AuditUserDisabledChanged    = "user.disabled_changed"
+	AuditPasswordResetRequested = "user.password_reset_requested"
+	AuditPasswordReset          = "user.password_reset"
+	AuditBrowserRevoked         = "user.remembered_browser_revoked"
+	AuditContactChanged         = "user.contact_changed"
+	AuditUserEdited             = "user.edited"
+	AuditReauthenticated        = "session.reauthenticated"
+	AuditSignInConfigChanged    = "organization.sign_in_config_changed"
+	AuditLogout                 = "logout"
+	AuditSessionEnded           = "session.ended"
+	AuditOtherSessionsEnded     = "session.others_ended"
+	AuditOrgCreated             = "organization.created"
+	AuditSettingsChanged        = "organization.settings_changed"
+	AuditUserCreated            = "user.created"
+	AuditPasswordSet            = "user.password_set"
+	AuditPasswordRehashed       = "user.password_rehashed"
+)
