@@ -1,9 +1,7 @@
 package web
 
 import (
-	"context"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -11,21 +9,6 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/saml"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
-
-// Federation is the organizations' LDAP and SAML2 set-up
-// (internal/federation).
-type Federation interface {
-	LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, error)
-	SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.Actor) error
-	SAMLConfig(ctx context.Context, orgID string) (*saml.Config, error)
-	SetSAML(ctx context.Context, orgID string, cfg saml.Config, policy saml.FetchPolicy, actor gatehouse.Actor) error
-	ServiceProvider(ctx context.Context, org *gatehouse.Organization, base *url.URL) (*saml.ServiceProvider, error)
-}
-
-// OrgLookup finds an organization by slug, for the SAML2 endpoints.
-type OrgLookup interface {
-	OrganizationBySlug(ctx context.Context, slug string) (*gatehouse.Organization, error)
-}
 
 // ldapJSON is the LDAP set-up in the API. The service password is written,
 // never read back: GET says only whether one is saved.

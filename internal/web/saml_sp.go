@@ -12,32 +12,6 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// samlRoutes are the SAML2 service provider's endpoints, one per
-// organization. The ACS is the only route exempt from the cross-origin
-// check: the identity provider's page posts to it, by design.
-func (s *Server) samlRoutes() {
-	s.page("GET /saml/{slug}/metadata", s.samlMetadata)
-	s.page("GET /saml/{slug}/login", s.samlLimited(s.samlLogin))
-	s.page("POST /saml/{slug}/acs", s.samlLimited(s.samlACS))
-}
-
-// maxLimitedNetworks bounds the memory of the SAML2 rate limit (about 100
-// bytes a network).
-const maxLimitedNetworks = 100_000
-
-// samlLimited rate-limits an anonymous SAML2 endpoint that writes (a request
-// row per login, a consumed request and an audit event per ACS post) per
-// client network, before anything is looked up (issue 8 item 14).
-func (s *Server) samlLimited(fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if ok, wait := s.samlLim.allow(s.cfg.ClientIP.ClientIP(r)); !ok {
-			return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait,
-				Message: "Too many sign-in attempts from your network. Please wait a moment and try again."}
-		}
-		return fn(w, r)
-	}
-}
-
 func (s *Server) samlOrg(r *http.Request) (*gatehouse.Organization, error) {
 	org, err := s.cfg.Orgs.OrganizationBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
