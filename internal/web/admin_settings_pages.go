@@ -170,3 +170,10 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 	http.Redirect(w, r, "/settings/users/password?saved=1", http.StatusSeeOther)
 	return nil
 }
+
+// settingsHome is GET /settings: the console opens on the password
+// settings.
+func (s *Server) settingsHome(w http.ResponseWriter, r *http.Request) error {
+	http.Redirect(w, r, "/settings/users/password", http.StatusSeeOther)
+	return nil
+}

@@ -69,3 +69,8 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	return n, nil
 }
+
+// apiNotFound answers every /api/ path that no route takes.
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) error {
+	return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such API call.")
+}

@@ -199,3 +199,8 @@ type settingsNav struct {
 	Org     *gatehouse.Organization
 	Me      *gatehouse.User
 }
+
+// pageNotFound answers every path that no route takes.
+func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) error {
+	return gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist.")
+}

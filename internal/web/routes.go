@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/gatehousehq/gatehouse"
@@ -9,21 +8,43 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// routes registers every route. Each is wrapped with its own pattern, so
-// logs and metrics name the route and never the raw path.
+// samlACSRoute is the SAML2 assertion consumer service: the one route the
+// cross-origin check lets through, because the identity provider's page
+// posts to it from its own origin, by design (see New).
+const samlACSRoute = "POST /saml/{slug}/acs"
+
+// routes is the table of every route: its method and path, its handler and
+// what wraps the handler. It is the only place a route is registered.
+//
+// Every request first goes through the server-wide chain of New: panics
+// recovered, security headers, a bounded body, a deadline and the
+// cross-origin check (every route but samlACSRoute). Then, per route:
+//
+//   - s.api answers errors as JSON, s.page as an HTML page; s.route adds
+//     neither (both add the route's log line and metrics).
+//   - s.signedIn needs a session (401 otherwise); s.admin an admin of the
+//     organization in the path (404 for another organization, 403 for a
+//     member).
+//   - s.pageSignedIn needs a session (a redirect to /login otherwise) and
+//     speaks the user's language; s.pageAdmin an admin of the signed-in
+//     organization (a 403 page for a member).
+//   - s.samlLimited rate-limits an anonymous SAML2 endpoint per client
+//     network.
 func (s *Server) routes() {
-	// JSON API.
-	s.api("POST /api/v1/login", s.apiLogin)
+	// JSON API: the session (api_session.go, api_session_reauth.go).
 	s.api("GET /api/v1/session", s.apiSession)
 	s.api("POST /api/v1/logout", s.apiLogout)
 	s.api("POST /api/v1/session/reauthenticate", s.signedIn(s.apiReauthenticate))
 	s.api("POST /api/v1/session/reauthenticate/resend", s.signedIn(s.apiReauthResend))
+	// Signing in (api_login.go) and the forgotten password (api_password.go).
+	s.api("POST /api/v1/login", s.apiLogin)
 	s.api("POST /api/v1/login/verify", s.apiVerify)
 	s.api("POST /api/v1/login/resend", s.apiResend)
 	s.api("POST /api/v1/login/phone", s.apiPhone)
 	s.api("POST /api/v1/login/cancel", s.apiCancel)
 	s.api("POST /api/v1/password/forgot", s.apiForgot)
 	s.api("POST /api/v1/password/reset", s.apiReset)
+	// The signed-in user's own account (api_account_*.go).
 	s.api("GET /api/v1/account/remembered-browsers", s.signedIn(s.apiBrowsers))
 	s.api("DELETE /api/v1/account/remembered-browsers", s.signedIn(s.apiRevokeAllBrowsers))
 	s.api("DELETE /api/v1/account/remembered-browsers/{id}", s.signedIn(s.apiRevokeBrowser))
@@ -33,6 +54,7 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/account/contact", s.signedIn(s.apiContactStart))
 	s.api("POST /api/v1/account/contact/verify", s.signedIn(s.apiContactVerify))
 	s.api("POST /api/v1/account/contact/resend", s.signedIn(s.apiContactResend))
+	// An organization, for its admins (api_org_*.go).
 	s.api("GET /api/v1/organizations/{slug}/password-settings", s.admin(s.apiGetSettings))
 	s.api("PUT /api/v1/organizations/{slug}/password-settings", s.admin(s.apiPutSettings))
 	s.api("GET /api/v1/organizations/{slug}/users", s.admin(s.apiUsers))
@@ -41,18 +63,10 @@ func (s *Server) routes() {
 	s.api("PUT /api/v1/organizations/{slug}/users/{id}/two-factor-exemption", s.admin(s.apiExempt))
 	s.api("PUT /api/v1/organizations/{slug}/users/{id}/disabled", s.admin(s.apiDisabled))
 	s.api("GET /api/v1/organizations/{slug}/audit-events", s.admin(s.apiAudit))
-	if s.cfg.Federation != nil {
-		s.api("GET /api/v1/organizations/{slug}/ldap", s.admin(s.apiGetLDAP))
-		s.api("PUT /api/v1/organizations/{slug}/ldap", s.admin(s.apiPutLDAP))
-		s.api("GET /api/v1/organizations/{slug}/saml", s.admin(s.apiGetSAML))
-		s.api("PUT /api/v1/organizations/{slug}/saml", s.admin(s.apiPutSAML))
-		s.samlRoutes()
-	}
-	s.api("/api/", func(w http.ResponseWriter, r *http.Request) error {
-		return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such API call.")
-	})
+	s.api("/api/", s.apiNotFound)
 
-	// Pages.
+	// Pages: signing in (signin_pages.go, code_pages.go, reset_pages.go)
+	// and the signed-in home (home_page.go).
 	s.page("GET /{$}", s.home)
 	s.page("GET /login", s.loginPage)
 	s.page("POST /login", s.loginSubmit)
@@ -69,43 +83,21 @@ func (s *Server) routes() {
 	s.page("POST /forgot-password", s.forgotSubmit)
 	s.page("GET /reset-password", s.resetPage)
 	s.page("POST /reset-password", s.resetSubmit)
+	// The account page (account_page.go, account_contact_pages.go).
 	s.page("GET /account", s.pageSignedIn(s.accountPage))
 	s.page("POST /account/browsers/{id}/revoke", s.pageSignedIn(s.revokeBrowserSubmit))
 	s.page("POST /account/browsers/revoke-all", s.pageSignedIn(s.revokeAllSubmit))
 	s.page("POST /account/sessions/{id}/end", s.pageSignedIn(s.endSessionSubmit))
 	s.page("POST /account/sessions/end-others", s.pageSignedIn(s.endOtherSessionsSubmit))
 	s.page("POST /account/sessions/end-all", s.pageSignedIn(s.endAllSessionsSubmit))
+	s.page("POST /account/language", s.pageSignedIn(s.languageSubmit))
 	s.page("POST /account/contact", s.pageSignedIn(s.contactStartSubmit))
 	s.page("GET /account/contact/{id}", s.pageSignedIn(s.contactPage))
 	s.page("POST /account/contact/{id}", s.pageSignedIn(s.contactVerifySubmit))
 	s.page("POST /account/contact/{id}/resend", s.pageSignedIn(s.contactResendSubmit))
-	s.adminRoutes()
-	if s.cfg.Dev {
-		s.page("GET /dev/outbox", s.outbox)
-	}
-	s.route("GET /static/{file}", http.HandlerFunc(s.static))
-	s.page("/", func(w http.ResponseWriter, r *http.Request) error {
-		return gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist.")
-	})
-
-	// Operations.
-	s.route("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	}))
-	s.route("GET /readyz", http.HandlerFunc(s.readyz))
-	if s.cfg.Metrics != nil {
-		s.route("GET /metrics", s.cfg.Metrics.Handler())
-	}
-}
-
-// adminRoutes registers the admin console: Settings > Users > Password
-// settings, the users and the audit log of the signed-in organization.
-func (s *Server) adminRoutes() {
-	s.page("GET /settings", func(w http.ResponseWriter, r *http.Request) error {
-		http.Redirect(w, r, "/settings/users/password", http.StatusSeeOther)
-		return nil
-	})
+	// The admin console, Settings > Users > Password settings, the users
+	// and the audit log of the signed-in organization (admin_*_page(s).go).
+	s.page("GET /settings", s.settingsHome)
 	s.page("GET /settings/users/password", s.pageAdmin(s.settingsPage))
 	s.page("POST /settings/users/password", s.pageAdmin(s.settingsSubmit))
 	s.page("GET /settings/users", s.pageAdmin(s.usersPage))
@@ -114,25 +106,41 @@ func (s *Server) adminRoutes() {
 	s.page("POST /settings/users/{id}", s.pageAdmin(s.userEditSubmit))
 	s.page("POST /settings/users/{id}/{action}", s.pageAdmin(s.userActionSubmit))
 	s.page("GET /settings/audit", s.pageAdmin(s.auditPage))
+	s.page("GET /settings/audit.csv", s.pageAdmin(s.auditCSV))
 	s.page("GET /settings/reauth", s.pageAdmin(s.reauthPageGet))
 	s.page("POST /settings/reauth", s.pageAdmin(s.reauthSubmit))
+
+	// Federated sign-in, only with a Federation: the LDAP and SAML2 set-up
+	// (api_org_federation.go, admin_federation_pages.go) and the SAML2
+	// service provider of each organization (saml_sp.go).
 	if s.cfg.Federation != nil {
+		s.api("GET /api/v1/organizations/{slug}/ldap", s.admin(s.apiGetLDAP))
+		s.api("PUT /api/v1/organizations/{slug}/ldap", s.admin(s.apiPutLDAP))
+		s.api("GET /api/v1/organizations/{slug}/saml", s.admin(s.apiGetSAML))
+		s.api("PUT /api/v1/organizations/{slug}/saml", s.admin(s.apiPutSAML))
 		s.page("GET /settings/users/ldap", s.pageAdmin(s.ldapPage))
 		s.page("POST /settings/users/ldap", s.pageAdmin(s.ldapSubmit))
 		s.page("GET /settings/users/saml", s.pageAdmin(s.samlPage))
 		s.page("POST /settings/users/saml", s.pageAdmin(s.samlSubmit))
+		s.page("GET /saml/{slug}/metadata", s.samlMetadata)
+		s.page("GET /saml/{slug}/login", s.samlLimited(s.samlLogin))
+		s.page(samlACSRoute, s.samlLimited(s.samlACS))
 	}
-	s.page("GET /settings/audit.csv", s.pageAdmin(s.auditCSV))
-	s.page("POST /account/language", s.pageSignedIn(s.languageSubmit))
-}
 
-// samlRoutes are the SAML2 service provider's endpoints, one per
-// organization. The ACS is the only route exempt from the cross-origin
-// check: the identity provider's page posts to it, by design.
-func (s *Server) samlRoutes() {
-	s.page("GET /saml/{slug}/metadata", s.samlMetadata)
-	s.page("GET /saml/{slug}/login", s.samlLimited(s.samlLogin))
-	s.page("POST /saml/{slug}/acs", s.samlLimited(s.samlACS))
+	// The development outbox (outbox_page.go), assets and unknown pages
+	// (pages.go).
+	if s.cfg.Dev {
+		s.page("GET /dev/outbox", s.outbox)
+	}
+	s.route("GET /static/{file}", http.HandlerFunc(s.static))
+	s.page("/", s.pageNotFound)
+
+	// Operations (ops.go).
+	s.route("GET /healthz", http.HandlerFunc(s.healthz))
+	s.route("GET /readyz", http.HandlerFunc(s.readyz))
+	if s.cfg.Metrics != nil {
+		s.route("GET /metrics", s.cfg.Metrics.Handler())
+	}
 }
 
 // signedIn runs h with the request's session, or answers 401.

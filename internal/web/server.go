@@ -108,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	// The identity provider's page posts the SAML response to the ACS from
 	// its own origin: that one route is exempt from the check.
-	cop.AddInsecureBypassPattern("POST /saml/{slug}/acs")
+	cop.AddInsecureBypassPattern(samlACSRoute)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, isAPI(r), gatehouse.Errorf(gatehouse.EFORBIDDEN, "Cross-origin request refused."))
 	}))
