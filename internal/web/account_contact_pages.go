@@ -15,7 +15,7 @@ func (s *Server) contactStartSubmit(w http.ResponseWriter, r *http.Request, cur 
 	if r.PostForm.Get("kind") == "email" {
 		kind, value = gatehouse.ChallengeChangeEmail, r.PostForm.Get("email")
 	}
-	ch, err := s.cfg.SignIn.StartContactChange(r.Context(), cur, kind, value, r.PostForm.Get("password"), s.cfg.ClientIP.ClientIP(r), r.UserAgent())
+	ch, err := s.contacts.StartContactChange(r.Context(), cur, kind, value, r.PostForm.Get("password"), s.cfg.ClientIP.ClientIP(r), r.UserAgent())
 	if ch != nil && gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED {
 		http.Redirect(w, r, "/account/contact/"+ch.ChallengeID+"?failed=1", http.StatusSeeOther)
 		return nil
@@ -44,7 +44,7 @@ func (s *Server) contactStartSubmit(w http.ResponseWriter, r *http.Request, cur 
 }
 
 func (s *Server) renderContact(w http.ResponseWriter, r *http.Request, cur *signin.Current, status int, id string, err error) error {
-	ch, kind, serr := s.cfg.SignIn.ContactState(r.Context(), cur, id)
+	ch, kind, serr := s.contacts.ContactState(r.Context(), cur, id)
 	if serr != nil {
 		return serr
 	}
@@ -80,7 +80,7 @@ func (s *Server) contactVerifySubmit(w http.ResponseWriter, r *http.Request, cur
 	if err := r.ParseForm(); err != nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
 	}
-	ch, err := s.cfg.SignIn.VerifyContactChange(r.Context(), cur, r.PathValue("id"), r.PostForm.Get("code"), s.cfg.ClientIP.ClientIP(r))
+	ch, err := s.contacts.VerifyContactChange(r.Context(), cur, r.PathValue("id"), r.PostForm.Get("code"), s.cfg.ClientIP.ClientIP(r))
 	switch {
 	case err == nil && ch.Done:
 		http.Redirect(w, r, "/account?done=changed", http.StatusSeeOther)
@@ -99,7 +99,7 @@ func (s *Server) contactVerifySubmit(w http.ResponseWriter, r *http.Request, cur
 }
 
 func (s *Server) contactResendSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	_, err := s.cfg.SignIn.ResendContactChange(r.Context(), cur, r.PathValue("id"), s.cfg.ClientIP.ClientIP(r))
+	_, err := s.contacts.ResendContactChange(r.Context(), cur, r.PathValue("id"), s.cfg.ClientIP.ClientIP(r))
 	if err == nil {
 		http.Redirect(w, r, "/account/contact/"+r.PathValue("id"), http.StatusSeeOther)
 		return nil

@@ -21,11 +21,11 @@ type accountPage struct {
 }
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, cur *signin.Current, status int, data accountPage) error {
-	list, err := s.cfg.SignIn.RememberedBrowsers(r.Context(), cur)
+	list, err := s.browsers.RememberedBrowsers(r.Context(), cur)
 	if err != nil {
 		return err
 	}
-	sessions, err := s.cfg.SignIn.Sessions(r.Context(), cur)
+	sessions, err := s.sessions.Sessions(r.Context(), cur)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, cur *signin
 }
 
 func (s *Server) revokeBrowserSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	if err := s.cfg.SignIn.RevokeBrowser(r.Context(), cur, r.PathValue("id"), s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.browsers.RevokeBrowser(r.Context(), cur, r.PathValue("id"), s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account?done=revoked", http.StatusSeeOther)
@@ -63,7 +63,7 @@ func (s *Server) revokeBrowserSubmit(w http.ResponseWriter, r *http.Request, cur
 }
 
 func (s *Server) revokeAllSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	if err := s.cfg.SignIn.RevokeBrowser(r.Context(), cur, "", s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.browsers.RevokeBrowser(r.Context(), cur, "", s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account?done=revoked-all", http.StatusSeeOther)
@@ -73,7 +73,7 @@ func (s *Server) revokeAllSubmit(w http.ResponseWriter, r *http.Request, cur *si
 // endSessionSubmit is the page's "Sign out" button of one session.
 func (s *Server) endSessionSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	id := r.PathValue("id")
-	if err := s.cfg.SignIn.EndSession(r.Context(), cur, id, s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.sessions.EndSession(r.Context(), cur, id, s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	if id == cur.Session.PublicID {
@@ -87,7 +87,7 @@ func (s *Server) endSessionSubmit(w http.ResponseWriter, r *http.Request, cur *s
 
 // endOtherSessionsSubmit is the page's "Sign out everywhere else".
 func (s *Server) endOtherSessionsSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	if _, err := s.cfg.SignIn.EndOtherSessions(r.Context(), cur, s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if _, err := s.sessions.EndOtherSessions(r.Context(), cur, s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account?done=sessions-ended#sessions", http.StatusSeeOther)
@@ -97,10 +97,10 @@ func (s *Server) endOtherSessionsSubmit(w http.ResponseWriter, r *http.Request, 
 // endAllSessionsSubmit is the page's "Sign out everywhere, here too".
 func (s *Server) endAllSessionsSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	ip := s.cfg.ClientIP.ClientIP(r)
-	if _, err := s.cfg.SignIn.EndOtherSessions(r.Context(), cur, ip); err != nil {
+	if _, err := s.sessions.EndOtherSessions(r.Context(), cur, ip); err != nil {
 		return err
 	}
-	if err := s.cfg.SignIn.Logout(r.Context(), s.sessionToken(r), ip); err != nil {
+	if err := s.auth.Logout(r.Context(), s.sessionToken(r), ip); err != nil {
 		return err
 	}
 	s.clearSessionCookie(w)
@@ -116,7 +116,7 @@ func (s *Server) languageSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 	if lang != "" && s.pages.cat.messages[lang] == nil {
 		return gatehouse.FieldError("language", "Unknown language.")
 	}
-	if err := s.cfg.Console.SetLocale(r.Context(), cur.Organization.ID, cur.User.ID, lang); err != nil {
+	if err := s.locales.SetLocale(r.Context(), cur.Organization.ID, cur.User.ID, lang); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)

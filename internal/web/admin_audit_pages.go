@@ -82,7 +82,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, cur *signin.C
 	d.Nav = settingsNav{Section: "audit", Org: cur.Organization, Me: cur.User}
 	if err == nil {
 		var next int64
-		d.Events, next, err = s.cfg.Console.AuditSearch(r.Context(), cur.Organization.Slug, aq)
+		d.Events, next, err = s.auditSearch.AuditSearch(r.Context(), cur.Organization.Slug, aq)
 		if next != 0 {
 			older := r.URL.Query()
 			older.Set("before", strconv.FormatInt(next, 10))
@@ -113,7 +113,7 @@ func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request, cur *signin.Cu
 	cw.Write([]string{"id", "time", "event", "reason", "user_id", "actor_id", "client_ip", "detail"})
 	aq.Limit = 1000
 	for written := 0; written < 10000; {
-		events, next, err := s.cfg.Console.AuditSearch(r.Context(), cur.Organization.Slug, aq)
+		events, next, err := s.auditSearch.AuditSearch(r.Context(), cur.Organization.Slug, aq)
 		if err != nil {
 			return err
 		}

@@ -44,7 +44,7 @@ func (s *Server) settingsData(r *http.Request, cur *signin.Current, st gatehouse
 		Enforce: st.EnforceTwoFactor, Method: string(st.OTPMethod), Networks: strings.Join(nets, "\n"),
 		RememberDays: strconv.Itoa(st.RememberDays), AuthMethod: string(st.AuthMethod),
 		Federated: st.AuthMethod != gatehouse.AuthPassword, SMSAvailable: s.cfg.SMSAvailable, Errors: map[string]string{}}
-	cov, err := s.cfg.Console.Coverage(r.Context(), cur.Organization.Slug)
+	cov, err := s.coverage.Coverage(r.Context(), cur.Organization.Slug)
 	if err != nil {
 		return d, err
 	}
@@ -65,7 +65,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, cur *signi
 		return err
 	}
 	d.Saved = r.URL.Query().Get("saved") == "1"
-	d.NeedPassword = !s.cfg.SignIn.RecentlyAuthenticated(cur)
+	d.NeedPassword = !s.reauth.RecentlyAuthenticated(cur)
 	s.renderPage(w, r, http.StatusOK, "settings_password", d)
 	return nil
 }
@@ -124,7 +124,7 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 	}
 	d.ConfirmChecked = f.Get("confirm_disable") == "yes"
 	if len(d.NetworkErrors) > 0 || len(d.Errors) > 0 {
-		d.NeedPassword = !s.cfg.SignIn.RecentlyAuthenticated(cur)
+		d.NeedPassword = !s.reauth.RecentlyAuthenticated(cur)
 		s.renderPage(w, r, http.StatusBadRequest, "settings_password", d)
 		return nil
 	}
@@ -135,7 +135,7 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 		return err
 	}
 	change := accounts.SettingsChange{Settings: next, ConfirmTwoFactorOff: d.ConfirmChecked}
-	if _, err := s.cfg.Accounts.UpdateSettings(r.Context(), cur.Organization.Slug, change, s.actor(r, cur)); err != nil {
+	if _, err := s.settings.UpdateSettings(r.Context(), cur.Organization.Slug, change, s.actor(r, cur)); err != nil {
 		msg, field, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal
@@ -143,7 +143,7 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 		switch {
 		case field == accounts.FieldConfirmTwoFactorOff:
 			d.ConfirmDisable = true
-			d.NeedPassword = !s.cfg.SignIn.RecentlyAuthenticated(cur)
+			d.NeedPassword = !s.reauth.RecentlyAuthenticated(cur)
 			s.renderPage(w, r, http.StatusOK, "settings_password", d)
 			return nil
 		case gatehouse.ErrorCode(err) == gatehouse.EREAUTHREQUIRED:

@@ -34,7 +34,7 @@ func (s *Server) usersData(r *http.Request, cur *signin.Current) (usersPage, err
 	q := r.URL.Query()
 	d := usersPage{Nav: settingsNav{Section: "users", Org: cur.Organization, Me: cur.User}, Query: q.Get("q"),
 		SMS: cur.Organization.Settings.OTPMethod == gatehouse.OTPSMS, Now: time.Now()}
-	cov, err := s.cfg.Console.Coverage(r.Context(), cur.Organization.Slug)
+	cov, err := s.coverage.Coverage(r.Context(), cur.Organization.Slug)
 	if err != nil {
 		return d, err
 	}
@@ -43,7 +43,7 @@ func (s *Server) usersData(r *http.Request, cur *signin.Current) (usersPage, err
 		gatehouse.TwoFactorExempt, gatehouse.TwoFactorNotEnforced, gatehouse.TwoFactorFederated} {
 		d.Outcomes = append(d.Outcomes, outcomeCount{o, cov.SignIns[o]})
 	}
-	d.Users, d.Next, err = s.cfg.Console.SearchUsers(r.Context(), cur.Organization.Slug, d.Query, q.Get("after"), 50)
+	d.Users, d.Next, err = s.users.SearchUsers(r.Context(), cur.Organization.Slug, d.Query, q.Get("after"), 50)
 	return d, err
 }
 
@@ -63,7 +63,7 @@ func (s *Server) userCreateSubmit(w http.ResponseWriter, r *http.Request, cur *s
 	}
 	in := accounts.NewUser{OrgSlug: cur.Organization.Slug, Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"),
 		Phone: r.PostForm.Get("phone"), Admin: r.PostForm.Get("role") == "admin"}
-	u, err := s.cfg.Console.InviteUser(r.Context(), in, s.actor(r, cur))
+	u, err := s.users.InviteUser(r.Context(), in, s.actor(r, cur))
 	if err != nil && u == nil {
 		if s.toReauth(w, r, err, "/settings/users") {
 			return nil
@@ -97,11 +97,11 @@ type userPage struct {
 }
 
 func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, cur *signin.Current, status int, d userPage) error {
-	org, u, err := s.cfg.Console.User(r.Context(), cur.Organization.Slug, r.PathValue("id"))
+	org, u, err := s.users.User(r.Context(), cur.Organization.Slug, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	n, err := s.cfg.Console.RememberedCount(r.Context(), org.ID, u.ID)
+	n, err := s.users.RememberedCount(r.Context(), org.ID, u.ID)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *Server) userEditSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 	}
 	in := accounts.UserEdit{Name: r.PostForm.Get("name"), Email: r.PostForm.Get("email"), Phone: r.PostForm.Get("phone"),
 		Role: gatehouse.Role(r.PostForm.Get("role"))}
-	if _, err := s.cfg.Console.EditUser(r.Context(), cur.Organization.Slug, r.PathValue("id"), in, s.actor(r, cur)); err != nil {
+	if _, err := s.users.EditUser(r.Context(), cur.Organization.Slug, r.PathValue("id"), in, s.actor(r, cur)); err != nil {
 		if s.toReauth(w, r, err, "/settings/users/"+r.PathValue("id")) {
 			return nil
 		}
@@ -157,19 +157,19 @@ func (s *Server) userActionSubmit(w http.ResponseWriter, r *http.Request, cur *s
 	action := r.PathValue("action")
 	switch action {
 	case "reset-two-factor":
-		_, err = s.cfg.Accounts.ResetTwoFactor(ctx, slug, id, actor)
+		_, err = s.userAdmin.ResetTwoFactor(ctx, slug, id, actor)
 	case "unlock":
-		err = s.cfg.Accounts.Unlock(ctx, slug, id, actor)
+		err = s.userAdmin.Unlock(ctx, slug, id, actor)
 	case "exempt":
-		_, err = s.cfg.Accounts.SetExempt(ctx, slug, id, true, actor)
+		_, err = s.userAdmin.SetExempt(ctx, slug, id, true, actor)
 	case "unexempt":
-		_, err = s.cfg.Accounts.SetExempt(ctx, slug, id, false, actor)
+		_, err = s.userAdmin.SetExempt(ctx, slug, id, false, actor)
 	case "disable":
-		_, err = s.cfg.Accounts.SetDisabled(ctx, slug, id, true, actor)
+		_, err = s.userAdmin.SetDisabled(ctx, slug, id, true, actor)
 	case "enable":
-		_, err = s.cfg.Accounts.SetDisabled(ctx, slug, id, false, actor)
+		_, err = s.userAdmin.SetDisabled(ctx, slug, id, false, actor)
 	case "send-link":
-		err = s.cfg.Console.ResendWelcome(ctx, slug, id, actor)
+		err = s.users.ResendWelcome(ctx, slug, id, actor)
 	default:
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist.")
 	}

@@ -18,7 +18,7 @@ type browserJSON struct {
 
 // apiBrowsers is GET /api/v1/account/remembered-browsers.
 func (s *Server) apiBrowsers(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	list, err := s.cfg.SignIn.RememberedBrowsers(r.Context(), cur)
+	list, err := s.browsers.RememberedBrowsers(r.Context(), cur)
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (s *Server) apiBrowsers(w http.ResponseWriter, r *http.Request, cur *signin
 }
 
 func (s *Server) apiRevokeBrowser(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	if err := s.cfg.SignIn.RevokeBrowser(r.Context(), cur, r.PathValue("id"), s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.browsers.RevokeBrowser(r.Context(), cur, r.PathValue("id"), s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -41,7 +41,7 @@ func (s *Server) apiRevokeBrowser(w http.ResponseWriter, r *http.Request, cur *s
 }
 
 func (s *Server) apiRevokeAllBrowsers(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	if err := s.cfg.SignIn.RevokeBrowser(r.Context(), cur, "", s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.browsers.RevokeBrowser(r.Context(), cur, "", s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

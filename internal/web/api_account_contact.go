@@ -33,7 +33,7 @@ func (s *Server) apiContactStart(w http.ResponseWriter, r *http.Request, cur *si
 		return err
 	}
 	kind := map[string]string{"phone": gatehouse.ChallengeChangePhone, "email": gatehouse.ChallengeChangeEmail}[body.Kind]
-	ch, err := s.cfg.SignIn.StartContactChange(r.Context(), cur, kind, body.Value, body.Password, s.cfg.ClientIP.ClientIP(r), r.UserAgent())
+	ch, err := s.contacts.StartContactChange(r.Context(), cur, kind, body.Value, body.Password, s.cfg.ClientIP.ClientIP(r), r.UserAgent())
 	if err != nil {
 		return s.contactError(w, ch, err)
 	}
@@ -50,7 +50,7 @@ func (s *Server) apiContactVerify(w http.ResponseWriter, r *http.Request, cur *s
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	ch, err := s.cfg.SignIn.VerifyContactChange(r.Context(), cur, body.Challenge, body.Code, s.cfg.ClientIP.ClientIP(r))
+	ch, err := s.contacts.VerifyContactChange(r.Context(), cur, body.Challenge, body.Code, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		return s.contactError(w, ch, err)
 	}
@@ -66,7 +66,7 @@ func (s *Server) apiContactResend(w http.ResponseWriter, r *http.Request, cur *s
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	ch, err := s.cfg.SignIn.ResendContactChange(r.Context(), cur, body.Challenge, s.cfg.ClientIP.ClientIP(r))
+	ch, err := s.contacts.ResendContactChange(r.Context(), cur, body.Challenge, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		return err
 	}

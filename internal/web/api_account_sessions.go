@@ -28,7 +28,7 @@ type accountTwoFactorJS struct {
 
 // apiSessions is GET /api/v1/account/sessions.
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	list, err := s.cfg.SignIn.Sessions(r.Context(), cur)
+	list, err := s.sessions.Sessions(r.Context(), cur)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request, cur *signin
 // current session also clears its cookie.
 func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	id := r.PathValue("id")
-	if err := s.cfg.SignIn.EndSession(r.Context(), cur, id, s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.sessions.EndSession(r.Context(), cur, id, s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	if id == cur.Session.PublicID {
@@ -58,7 +58,7 @@ func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request, cur *sign
 
 // apiEndOtherSessions is POST /api/v1/account/sessions/end-others.
 func (s *Server) apiEndOtherSessions(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	n, err := s.cfg.SignIn.EndOtherSessions(r.Context(), cur, s.cfg.ClientIP.ClientIP(r))
+	n, err := s.sessions.EndOtherSessions(r.Context(), cur, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		return err
 	}

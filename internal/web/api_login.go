@@ -30,7 +30,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	res, err := s.cfg.SignIn.Login(r.Context(), s.loginRequest(r, body.Organization, body.Email, body.Password))
+	res, err := s.login.Login(r.Context(), s.loginRequest(r, body.Organization, body.Email, body.Password))
 	s.setLoginCookies(w, r, res)
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	res, err := s.cfg.SignIn.Verify(r.Context(), s.verifyRequest(r, body.Code))
+	res, err := s.login.Verify(r.Context(), s.verifyRequest(r, body.Code))
 	if err != nil {
 		s.clearPendingIfOver(w, err)
 		return err
@@ -119,7 +119,7 @@ func (s *Server) clearPendingIfOver(w http.ResponseWriter, err error) {
 
 // apiResend is POST /api/v1/login/resend.
 func (s *Server) apiResend(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.cfg.SignIn.Resend(r.Context(), s.pendingToken(r), s.cfg.ClientIP.ClientIP(r))
+	p, err := s.login.Resend(r.Context(), s.pendingToken(r), s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		s.clearPendingIfOver(w, err)
 		return err
@@ -136,7 +136,7 @@ func (s *Server) apiPhone(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	p, err := s.cfg.SignIn.Phone(r.Context(), s.pendingToken(r), body.Phone, s.cfg.ClientIP.ClientIP(r))
+	p, err := s.login.Phone(r.Context(), s.pendingToken(r), body.Phone, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		s.clearPendingIfOver(w, err)
 		return err
@@ -147,7 +147,7 @@ func (s *Server) apiPhone(w http.ResponseWriter, r *http.Request) error {
 
 // apiCancel is POST /api/v1/login/cancel.
 func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.SignIn.Cancel(r.Context(), s.pendingToken(r)); err != nil {
+	if err := s.login.Cancel(r.Context(), s.pendingToken(r)); err != nil {
 		return err
 	}
 	s.setCookie(w, pendingCookie, "", time.Time{})

@@ -31,7 +31,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, cur *signin.Cu
 			return gatehouse.FieldError("before", "before must be the \"next\" value of a previous page.")
 		}
 	}
-	events, next, err := s.cfg.Accounts.AuditPage(r.Context(), cur.Organization.Slug, before, limit)
+	events, next, err := s.auditLog.AuditPage(r.Context(), cur.Organization.Slug, before, limit)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func (j ldapJSON) config() ldap.Config {
 
 // apiGetLDAP is GET /api/v1/organizations/{slug}/ldap.
 func (s *Server) apiGetLDAP(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	cfg, err := s.cfg.Federation.LDAPConfig(r.Context(), cur.Organization.ID)
+	cfg, err := s.fedSetup.LDAPConfig(r.Context(), cur.Organization.ID)
 	if err != nil {
 		return err
 	}
@@ -65,10 +65,10 @@ func (s *Server) apiPutLDAP(w http.ResponseWriter, r *http.Request, cur *signin.
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := s.cfg.Federation.SetLDAP(r.Context(), cur.Organization.ID, body.config(), s.actor(r, cur)); err != nil {
+	if err := s.fedSetup.SetLDAP(r.Context(), cur.Organization.ID, body.config(), s.actor(r, cur)); err != nil {
 		return err
 	}
-	cfg, err := s.cfg.Federation.LDAPConfig(r.Context(), cur.Organization.ID)
+	cfg, err := s.fedSetup.LDAPConfig(r.Context(), cur.Organization.ID)
 	if err != nil {
 		return err
 	}
@@ -89,11 +89,11 @@ type samlJSON struct {
 }
 
 func (s *Server) samlAnswer(r *http.Request, org *gatehouse.Organization) (*samlJSON, error) {
-	cfg, err := s.cfg.Federation.SAMLConfig(r.Context(), org.ID)
+	cfg, err := s.fedSetup.SAMLConfig(r.Context(), org.ID)
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	sp, err := s.samlSPs.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (s *Server) apiPutSAML(w http.ResponseWriter, r *http.Request, cur *signin.
 	if cfg.IdPMetadataURL != "" {
 		cfg.IdPMetadataXML = ""
 	}
-	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
+	if err := s.fedSetup.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
 		return err
 	}
 	j, err := s.samlAnswer(r, cur.Organization)

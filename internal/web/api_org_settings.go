@@ -58,7 +58,7 @@ func (s *Server) apiPutSettings(w http.ResponseWriter, r *http.Request, cur *sig
 	}
 	next := gatehouse.PasswordSettings{EnforceTwoFactor: *body.EnforceTwoFactor, OTPMethod: gatehouse.OTPMethod(*body.OTPMethod),
 		SkipNetworks: nets, RememberDays: *body.RememberDays, AuthMethod: gatehouse.AuthMethod(*body.AuthMethod)}
-	org, err := s.cfg.Accounts.UpdateSettings(r.Context(), cur.Organization.Slug,
+	org, err := s.settings.UpdateSettings(r.Context(), cur.Organization.Slug,
 		accounts.SettingsChange{Settings: next, ConfirmTwoFactorOff: body.ConfirmTwoFactorOff}, s.actor(r, cur))
 	if err != nil {
 		return err

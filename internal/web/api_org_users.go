@@ -40,7 +40,7 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, cur *signin.Cu
 	if err != nil {
 		return err
 	}
-	users, next, err := s.cfg.Accounts.UsersPage(r.Context(), cur.Organization.Slug, r.URL.Query().Get("cursor"), limit)
+	users, next, err := s.userAdmin.UsersPage(r.Context(), cur.Organization.Slug, r.URL.Query().Get("cursor"), limit)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, cur *signin.Cu
 }
 
 func (s *Server) apiResetTwoFactor(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	if _, err := s.cfg.Accounts.ResetTwoFactor(r.Context(), cur.Organization.Slug, r.PathValue("id"), s.actor(r, cur)); err != nil {
+	if _, err := s.userAdmin.ResetTwoFactor(r.Context(), cur.Organization.Slug, r.PathValue("id"), s.actor(r, cur)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -65,7 +65,7 @@ func (s *Server) apiResetTwoFactor(w http.ResponseWriter, r *http.Request, cur *
 }
 
 func (s *Server) apiUnlock(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	if err := s.cfg.Accounts.Unlock(r.Context(), cur.Organization.Slug, r.PathValue("id"), s.actor(r, cur)); err != nil {
+	if err := s.userAdmin.Unlock(r.Context(), cur.Organization.Slug, r.PathValue("id"), s.actor(r, cur)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -82,7 +82,7 @@ func (s *Server) apiExempt(w http.ResponseWriter, r *http.Request, cur *signin.C
 	if body.Exempt == nil {
 		return gatehouse.FieldError("exempt", "The field \"exempt\" is required.")
 	}
-	u, err := s.cfg.Accounts.SetExempt(r.Context(), cur.Organization.Slug, r.PathValue("id"), *body.Exempt, s.actor(r, cur))
+	u, err := s.userAdmin.SetExempt(r.Context(), cur.Organization.Slug, r.PathValue("id"), *body.Exempt, s.actor(r, cur))
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (s *Server) apiDisabled(w http.ResponseWriter, r *http.Request, cur *signin
 	if body.Disabled == nil {
 		return gatehouse.FieldError("disabled", "The field \"disabled\" is required.")
 	}
-	u, err := s.cfg.Accounts.SetDisabled(r.Context(), cur.Organization.Slug, r.PathValue("id"), *body.Disabled, s.actor(r, cur))
+	u, err := s.userAdmin.SetDisabled(r.Context(), cur.Organization.Slug, r.PathValue("id"), *body.Disabled, s.actor(r, cur))
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ func (s *Server) apiForgot(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := s.cfg.Accounts.ForgotPassword(r.Context(), body.Organization, body.Email, s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.resets.ForgotPassword(r.Context(), body.Organization, body.Email, s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent_if_known"})
@@ -30,7 +30,7 @@ func (s *Server) apiReset(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := s.cfg.Accounts.ResetPassword(r.Context(), body.Token, body.Password, s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.resets.ResetPassword(r.Context(), body.Token, body.Password, s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -28,7 +28,7 @@ type orgJSON struct {
 
 // apiSession is GET /api/v1/session.
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.cfg.SignIn.Authenticate(r.Context(), s.sessionToken(r))
+	cur, err := s.auth.Authenticate(r.Context(), s.sessionToken(r))
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) error {
 
 // apiLogout is POST /api/v1/logout: 204 whether or not a session was there.
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.SignIn.Logout(r.Context(), s.sessionToken(r), s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.auth.Logout(r.Context(), s.sessionToken(r), s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	s.clearSessionCookie(w)

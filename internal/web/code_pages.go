@@ -62,7 +62,7 @@ func pendingOver(err error) bool {
 }
 
 func (s *Server) codePage(w http.ResponseWriter, r *http.Request) error {
-	p, org, err := s.cfg.SignIn.PendingState(r.Context(), s.pendingToken(r))
+	p, org, err := s.login.PendingState(r.Context(), s.pendingToken(r))
 	if pendingOver(err) {
 		return s.toLogin(w, r, err)
 	} else if err != nil {
@@ -79,7 +79,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
 	}
-	res, err := s.cfg.SignIn.Verify(r.Context(), s.verifyRequest(r, r.PostForm.Get("code")))
+	res, err := s.login.Verify(r.Context(), s.verifyRequest(r, r.PostForm.Get("code")))
 	if err == nil {
 		s.setLoginCookies(w, r, res)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -88,7 +88,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	if pendingOver(err) {
 		return s.toLogin(w, r, err)
 	}
-	p, org, perr := s.cfg.SignIn.PendingState(r.Context(), s.pendingToken(r))
+	p, org, perr := s.login.PendingState(r.Context(), s.pendingToken(r))
 	if pendingOver(perr) {
 		// Five wrong codes end the sign-in: say so on the password form.
 		return s.toLogin(w, r, err)
@@ -99,7 +99,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) resendSubmit(w http.ResponseWriter, r *http.Request) error {
-	_, err := s.cfg.SignIn.Resend(r.Context(), s.pendingToken(r), s.cfg.ClientIP.ClientIP(r))
+	_, err := s.login.Resend(r.Context(), s.pendingToken(r), s.cfg.ClientIP.ClientIP(r))
 	if err == nil {
 		http.Redirect(w, r, "/login/code?sent=1", http.StatusSeeOther)
 		return nil
@@ -107,7 +107,7 @@ func (s *Server) resendSubmit(w http.ResponseWriter, r *http.Request) error {
 	if pendingOver(err) {
 		return s.toLogin(w, r, err)
 	}
-	p, org, perr := s.cfg.SignIn.PendingState(r.Context(), s.pendingToken(r))
+	p, org, perr := s.login.PendingState(r.Context(), s.pendingToken(r))
 	if perr != nil {
 		return s.toLogin(w, r, perr)
 	}
@@ -115,7 +115,7 @@ func (s *Server) resendSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) cancelSubmit(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.SignIn.Cancel(r.Context(), s.pendingToken(r)); err != nil {
+	if err := s.login.Cancel(r.Context(), s.pendingToken(r)); err != nil {
 		return err
 	}
 	s.setCookie(w, pendingCookie, "", time.Time{})
@@ -130,7 +130,7 @@ type phonePage struct {
 }
 
 func (s *Server) phonePage(w http.ResponseWriter, r *http.Request) error {
-	p, org, err := s.cfg.SignIn.PendingState(r.Context(), s.pendingToken(r))
+	p, org, err := s.login.PendingState(r.Context(), s.pendingToken(r))
 	if pendingOver(err) {
 		return s.toLogin(w, r, err)
 	} else if err != nil {
@@ -149,7 +149,7 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
 	}
 	phone := r.PostForm.Get("phone")
-	_, err := s.cfg.SignIn.Phone(r.Context(), s.pendingToken(r), phone, s.cfg.ClientIP.ClientIP(r))
+	_, err := s.login.Phone(r.Context(), s.pendingToken(r), phone, s.cfg.ClientIP.ClientIP(r))
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/login/code", http.StatusSeeOther)
@@ -157,7 +157,7 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 	case pendingOver(err):
 		return s.toLogin(w, r, err)
 	case gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED:
-		p, org, perr := s.cfg.SignIn.PendingState(r.Context(), s.pendingToken(r))
+		p, org, perr := s.login.PendingState(r.Context(), s.pendingToken(r))
 		if perr != nil {
 			return s.toLogin(w, r, perr)
 		}
@@ -167,7 +167,7 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 	if internal != nil {
 		return internal
 	}
-	_, org, _ := s.cfg.SignIn.PendingState(r.Context(), s.pendingToken(r))
+	_, org, _ := s.login.PendingState(r.Context(), s.pendingToken(r))
 	data := phonePage{Phone: phone, Error: msg}
 	if org != nil {
 		data.OrgName = org.Name

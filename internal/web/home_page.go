@@ -43,7 +43,7 @@ func words[V ~string](s *Server, r *http.Request, keys map[V]string, value V) st
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.cfg.SignIn.Authenticate(r.Context(), s.sessionToken(r))
+	cur, err := s.auth.Authenticate(r.Context(), s.sessionToken(r))
 	if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil

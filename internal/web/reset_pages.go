@@ -23,7 +23,7 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
 		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
 	}
 	data := forgotPage{Organization: r.PostForm.Get("organization"), Email: r.PostForm.Get("email")}
-	err := s.cfg.Accounts.ForgotPassword(r.Context(), data.Organization, data.Email, s.cfg.ClientIP.ClientIP(r))
+	err := s.resets.ForgotPassword(r.Context(), data.Organization, data.Email, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		msg, _, status, internal := s.formError(w, r, err)
 		if internal != nil {
@@ -47,7 +47,7 @@ type resetPage struct {
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) error {
 	token := r.URL.Query().Get("token")
-	org, u, err := s.cfg.Accounts.PasswordResetUser(r.Context(), token)
+	org, u, err := s.resets.PasswordResetUser(r.Context(), token)
 	if err != nil {
 		return err
 	}
@@ -61,18 +61,18 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	token := r.PostForm.Get("token")
 	if r.PostForm.Get("password") != r.PostForm.Get("password2") {
-		org, u, err := s.cfg.Accounts.PasswordResetUser(r.Context(), token)
+		org, u, err := s.resets.PasswordResetUser(r.Context(), token)
 		if err != nil {
 			return err
 		}
 		s.renderPage(w, r, http.StatusBadRequest, "reset", resetPage{Token: token, Email: u.Email, OrgName: org.Name, Error: s.t(r, "reset.mismatch")})
 		return nil
 	}
-	org, u, err := s.cfg.Accounts.PasswordResetUser(r.Context(), token)
+	org, u, err := s.resets.PasswordResetUser(r.Context(), token)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Accounts.ResetPassword(r.Context(), token, r.PostForm.Get("password"), s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.resets.ResetPassword(r.Context(), token, r.PostForm.Get("password"), s.cfg.ClientIP.ClientIP(r)); err != nil {
 		msg, _, status, internal := s.formError(w, r, err)
 		if internal != nil {
 			return internal

@@ -146,7 +146,7 @@ func (s *Server) routes() {
 // signedIn runs h with the request's session, or answers 401.
 func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		cur, err := s.cfg.SignIn.Authenticate(r.Context(), s.sessionToken(r))
+		cur, err := s.auth.Authenticate(r.Context(), s.sessionToken(r))
 		if err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *signin.Curren
 // pageSignedIn runs h with the session, or sends the browser to sign in.
 func (s *Server) pageSignedIn(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		cur, err := s.cfg.SignIn.Authenticate(r.Context(), s.sessionToken(r))
+		cur, err := s.auth.Authenticate(r.Context(), s.sessionToken(r))
 		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return nil

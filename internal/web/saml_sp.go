@@ -29,7 +29,7 @@ func (s *Server) samlSP(r *http.Request) (*gatehouse.Organization, *saml.Service
 	if err != nil {
 		return nil, nil, err
 	}
-	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	sp, err := s.samlSPs.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,13 +124,13 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, saml.ErrWrongBrowser) {
 			reason = signin.SAMLWrongBrowser
 		}
-		s.cfg.SignIn.FederatedFailed(r.Context(), org, reason, err.Error(), s.cfg.ClientIP.ClientIP(r))
+		s.federated.FederatedFailed(r.Context(), org, reason, err.Error(), s.cfg.ClientIP.ClientIP(r))
 		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "saml",
 			Message: "The sign-in from your identity provider could not be accepted. Start again from the sign-in page."}
 	}
 	ident := signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone,
 		Provider: "saml2:" + sp.IdPEntityID(), ExternalID: id.PersistentID}
-	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, ident,
+	res, err := s.federated.FederatedLogin(r.Context(), org, ident,
 		s.cfg.ClientIP.ClientIP(r), r.UserAgent(), s.sessionToken(r))
 	if err != nil {
 		return err

@@ -4,8 +4,9 @@
 // logging). Handlers return errors to one renderer that answers in HTML or
 // JSON by route and never shows an internal detail.
 //
-// The package never imports the storage adapter: it consumes the signin
-// service and a few narrow interfaces.
+// The package never imports the storage adapter: it declares what it
+// consumes of the services as small interfaces, by capability
+// (services.go); every route is in one table (routes.go).
 package web
 
 import (
@@ -64,6 +65,29 @@ type Server struct {
 	handler http.Handler
 	pages   *pages
 	samlLim *networkLimiter
+
+	// The services by capability (services.go), taken from Config's
+	// service fields, so a handler names only the capability it uses.
+	auth      SessionAuth
+	login     CodeSignIn
+	federated FederatedSignIn
+	reauth    Reauthenticator
+	sessions  SessionList
+	browsers  BrowserList
+	contacts  ContactChanger
+
+	settings  SettingsEditor
+	userAdmin UserAdmin
+	auditLog  AuditLog
+	resets    PasswordReset
+
+	coverage    CoverageReporter
+	users       UserConsole
+	auditSearch AuditSearcher
+	locales     LocaleSetter
+
+	fedSetup FederationSetup // nil without a Federation
+	samlSPs  SAMLProviders   // nil without a Federation
 }
 
 // New builds the server and its routes.
@@ -97,7 +121,29 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, secure: cfg.PublicURL.Scheme == "https", mux: http.NewServeMux(), pages: p,
-		samlLim: newNetworkLimiter(cfg.SAMLPerMinute, maxLimitedNetworks, cfg.Now)}
+		samlLim: newNetworkLimiter(cfg.SAMLPerMinute, maxLimitedNetworks, cfg.Now),
+
+		auth:      cfg.SignIn,
+		login:     cfg.SignIn,
+		federated: cfg.SignIn,
+		reauth:    cfg.SignIn,
+		sessions:  cfg.SignIn,
+		browsers:  cfg.SignIn,
+		contacts:  cfg.SignIn,
+
+		settings:  cfg.Accounts,
+		userAdmin: cfg.Accounts,
+		auditLog:  cfg.Accounts,
+		resets:    cfg.Accounts,
+
+		coverage:    cfg.Console,
+		users:       cfg.Console,
+		auditSearch: cfg.Console,
+		locales:     cfg.Console,
+
+		fedSetup: cfg.Federation,
+		samlSPs:  cfg.Federation,
+	}
 	s.routes()
 
 	cop := http.NewCrossOriginProtection()

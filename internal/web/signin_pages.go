@@ -47,7 +47,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if slug := r.PathValue("slug"); slug != "" {
 		data.Organization, data.FixedOrganization, data.Action = slug, true, "/o/"+slug+"/login"
 	}
-	res, err := s.cfg.SignIn.Login(r.Context(), s.loginRequest(r, data.Organization, data.Email, r.PostForm.Get("password")))
+	res, err := s.login.Login(r.Context(), s.loginRequest(r, data.Organization, data.Email, r.PostForm.Get("password")))
 	s.setLoginCookies(w, r, res)
 	if res != nil && res.Pending != nil {
 		if err != nil {
@@ -82,7 +82,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.SignIn.Logout(r.Context(), s.sessionToken(r), s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.auth.Logout(r.Context(), s.sessionToken(r), s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	s.clearSessionCookie(w)
