@@ -6,8 +6,9 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// The signed-in user's sessions: the list, ending one, and signing out
-// everywhere else (or everywhere). A session is named by its public id
+// The signed-in user's sessions through the API: the list, ending one, and
+// signing out everywhere else (the account page's buttons, also "everywhere,
+// here too", are in account_page.go). A session is named by its public id
 // only; its token and the token's hash never leave the server.
 
 type accountSessionJSON struct {
