@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
 // sessionCookieName is the session cookie's name. Over https it carries the
@@ -108,4 +109,29 @@ func (s *Server) addRememberToken(w http.ResponseWriter, r *http.Request, token 
 	// The cookie outlives the newest token's expiry only by the older
 	// tokens' remaining life, which the server checks anyway.
 	s.setCookie(w, rememberCookie, strings.Join(tokens, "."), until)
+}
+
+// setLoginCookies sets what a sign-in step leaves in the browser: the
+// device cookie whenever the password was right, the pending cookie while a
+// code is awaited (also when its delivery failed, so a resend can follow),
+// or the session (and remember) cookie once in.
+func (s *Server) setLoginCookies(w http.ResponseWriter, r *http.Request, res *signin.LoginResult) {
+	if res != nil && res.DeviceToken != "" {
+		s.addDeviceToken(w, r, res.DeviceToken, res.DeviceUntil)
+	}
+	switch {
+	case res == nil:
+	case res.Pending != nil:
+		if res.Pending.Token != "" {
+			s.setCookie(w, pendingCookie, res.Pending.Token, res.Pending.ExpiresAt)
+		}
+	case res.SessionToken != "":
+		s.setSessionCookie(w, res.SessionToken, res.Session.ExpiresAt)
+		if s.pendingToken(r) != "" {
+			s.setCookie(w, pendingCookie, "", time.Time{})
+		}
+		if res.RememberToken != "" {
+			s.addRememberToken(w, r, res.RememberToken, res.RememberedUntil)
+		}
+	}
 }

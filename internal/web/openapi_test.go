@@ -25,10 +25,10 @@ var (
 )
 
 // registeredRoutes returns "METHOD /path" for every s.api route in
-// server.go, leaving out the catch-all "/api/".
+// routes.go, leaving out the catch-all "/api/".
 func registeredRoutes(t *testing.T) []string {
 	t.Helper()
-	src, err := os.ReadFile("server.go")
+	src, err := os.ReadFile("routes.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func registeredRoutes(t *testing.T) []string {
 		routes = append(routes, pattern)
 	}
 	if len(routes) == 0 {
-		t.Fatal("found no s.api routes in server.go; did routes() move?")
+		t.Fatal("found no s.api routes in routes.go; did routes() move?")
 	}
 	return routes
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
 //go:embed templates/*.html
@@ -130,20 +129,6 @@ func (s *Server) t(r *http.Request, key string, args ...any) string {
 	return s.pages.cat.T(s.lang(r), key, args...)
 }
 
-// browser is browserName in lang. browserName, shared with the JSON API,
-// answers in English ("Firefox on Windows", "Unknown browser"); of that
-// only the joining words and "Unknown browser" are language.
-func (c *catalog) browser(lang, ua string) string {
-	name, system, _ := strings.Cut(browserName(ua), " on ")
-	if name == "Unknown browser" {
-		name = c.T(lang, "browser.unknown")
-	}
-	if system == "" {
-		return name
-	}
-	return c.T(lang, "browser.on_system", name, system)
-}
-
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	b, ok := s.pages.files[r.PathValue("file")]
 	if !ok {
@@ -167,148 +152,55 @@ type errorPage struct {
 	Message string
 }
 
-type loginPage struct {
-	Organization string
-	// FixedOrganization is set on /o/{slug}/login, where the slug is part
-	// of the address and not asked for.
-	FixedOrganization bool
-	Email             string
-	Error             string
-	ErrorField        string
-	Action            string
+// formError splits err into what a page shows: the message in the
+// request's language, the field it belongs to and the status. Anything
+// that is not a *gatehouse.Error is returned as is, for the renderer's
+// "internal error".
+func (s *Server) formError(w http.ResponseWriter, r *http.Request, err error) (msg, field string, status int, internal error) {
+	var ge *gatehouse.Error
+	if !errors.As(err, &ge) {
+		return "", "", 0, err
+	}
+	if ge.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
+	}
+	return s.errorText(r, ge), ge.Field, statusFor(ge.Code), nil
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
-	data := loginPage{Action: "/login"}
-	if slug := r.PathValue("slug"); slug != "" {
-		// A SAML2 organization's users sign in at its identity provider.
-		if s.cfg.Orgs != nil {
-			if org, err := s.cfg.Orgs.OrganizationBySlug(r.Context(), slug); err == nil && org.Settings.AuthMethod == gatehouse.AuthSAML2 {
-				http.Redirect(w, r, "/saml/"+org.Slug+"/login", http.StatusSeeOther)
-				return nil
-			}
-		}
-		data.Organization, data.FixedOrganization, data.Action = slug, true, "/o/"+slug+"/login"
-	} else {
-		data.Organization = r.URL.Query().Get("organization")
-	}
-	s.renderPage(w, r, http.StatusOK, "login", data)
-	return nil
-}
-
-// loginSubmit is the HTML form's sign-in; it goes through the same
-// signin.Service.Login as the JSON API.
-func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
-	}
-	data := loginPage{Action: "/login", Organization: r.PostForm.Get("organization"), Email: r.PostForm.Get("email")}
-	if slug := r.PathValue("slug"); slug != "" {
-		data.Organization, data.FixedOrganization, data.Action = slug, true, "/o/"+slug+"/login"
-	}
-	res, err := s.cfg.SignIn.Login(r.Context(), s.loginRequest(r, data.Organization, data.Email, r.PostForm.Get("password")))
-	s.setLoginCookies(w, r, res)
-	if res != nil && res.Pending != nil {
-		if err != nil {
-			// The code could not be sent; the code page offers a resend.
-			return s.renderCodePage(w, r, http.StatusBadGateway, res.Pending, res.Organization, err)
-		}
-		if res.Pending.Status == signin.StatusPhoneRequired {
-			http.Redirect(w, r, "/login/phone", http.StatusSeeOther)
-		} else {
-			http.Redirect(w, r, "/login/code", http.StatusSeeOther)
-		}
-		return nil
-	}
-	if err != nil {
-		var ge *gatehouse.Error
-		if !errors.As(err, &ge) {
-			return err
-		}
-		if ge.Code == gatehouse.ESSOREQUIRED && ge.Location != "" {
-			http.Redirect(w, r, ge.Location, http.StatusSeeOther)
-			return nil
-		}
-		if ge.RetryAfter > 0 {
-			w.Header().Set("Retry-After", retryAfterSeconds(ge.RetryAfter))
-		}
-		data.Error, data.ErrorField = s.errorText(r, ge), ge.Field
-		s.renderPage(w, r, statusFor(ge.Code), "login", data)
-		return nil
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-	return nil
-}
-
-type homePage struct {
-	User         *gatehouse.User
-	Organization *gatehouse.Organization
-	// Role and TwoFactor are the user's role and how this session passed
-	// two-factor authentication, in words.
-	Role, TwoFactor string
-	AuthenticatedAt time.Time
-}
-
-// roleKeys and twoFactorKeys name the words for a role and a session's
-// two-factor state; an unknown value is shown as it is.
-var (
-	roleKeys = map[gatehouse.Role]string{
-		gatehouse.RoleAdmin:  "role.admin",
-		gatehouse.RoleMember: "role.member",
-	}
-	twoFactorKeys = map[string]string{
-		gatehouse.TwoFactorNotEnforced:    "two_factor.not_enforced",
-		gatehouse.TwoFactorExempt:         "two_factor.exempt",
-		gatehouse.TwoFactorAllowedNetwork: "two_factor.allowed_network",
-		gatehouse.TwoFactorRemembered:     "two_factor.remembered",
-		gatehouse.TwoFactorFederated:      "two_factor.federated",
-		gatehouse.TwoFactorVerified:       "two_factor.verified",
-	}
-)
-
-// words is the text of keys[value] for r, or value itself when keys has
-// no entry for it.
-func words[V ~string](s *Server, r *http.Request, keys map[V]string, value V) string {
-	if key, ok := keys[value]; ok {
-		return s.t(r, key)
-	}
-	return string(value)
-}
-
-func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
-	cur, err := s.cfg.SignIn.Authenticate(r.Context(), s.sessionToken(r))
-	if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return nil
-	} else if err != nil {
+// withChannel names the channel of a failed delivery as the error's field
+// ("email", "sms"), so the page can say which message did not go out: the
+// services say it only in the English words of the message.
+func withChannel(err error, method string) error {
+	var ge *gatehouse.Error
+	if !errors.As(err, &ge) || ge.Code != gatehouse.EDELIVERYFAILED || ge.Field != "" {
 		return err
 	}
-	r = withProfileLang(r, cur.User.Locale)
-	s.renderPage(w, r, http.StatusOK, "home", homePage{User: cur.User, Organization: cur.Organization,
-		Role: words(s, r, roleKeys, cur.User.Role), TwoFactor: words(s, r, twoFactorKeys, cur.Session.TwoFactorState),
-		AuthenticatedAt: cur.Session.CreatedAt})
-	return nil
+	named := *ge
+	named.Field = method
+	return &named
 }
 
-func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.SignIn.Logout(r.Context(), s.sessionToken(r), s.cfg.ClientIP.ClientIP(r)); err != nil {
-		return err
+// errorMessage is the text of err for a page, in the page's language.
+func (s *Server) errorMessage(r *http.Request, err error) string {
+	var ge *gatehouse.Error
+	if errors.As(err, &ge) {
+		return s.errorText(r, ge)
 	}
-	s.clearSessionCookie(w)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return nil
+	return s.t(r, "error.internal")
 }
 
-type outboxPage struct {
-	Messages []*gatehouse.OutboxMessage
+type messagePage struct {
+	Title, Message, Link, LinkText string
 }
 
-// outbox shows the development outbox; it is routed only in dev mode.
-func (s *Server) outbox(w http.ResponseWriter, r *http.Request) error {
-	msgs, err := s.cfg.Outbox.ListOutboxMessages(r.Context(), 50)
-	if err != nil {
-		return err
-	}
-	s.renderPage(w, r, http.StatusOK, "outbox", outboxPage{Messages: msgs})
-	return nil
+// settingsNav is what every settings page shows above its content.
+type settingsNav struct {
+	Section string // "password", "users", "audit"
+	Org     *gatehouse.Organization
+	Me      *gatehouse.User
+}
+
+// pageNotFound answers every path that no route takes.
+func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) error {
+	return gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist.")
 }

@@ -58,9 +58,9 @@ func (s *Server) apiReauthenticate(w http.ResponseWriter, r *http.Request, cur *
 		if body.Password != "" {
 			return gatehouse.FieldError("password", "Send either the password or the challenge and its code, not both.")
 		}
-		re, err = s.cfg.SignIn.VerifyReauth(r.Context(), cur, body.Challenge, body.Code, ip)
+		re, err = s.reauth.VerifyReauth(r.Context(), cur, body.Challenge, body.Code, ip)
 	default:
-		re, err = s.cfg.SignIn.StartReauth(r.Context(), cur, body.Password, ip)
+		re, err = s.reauth.StartReauth(r.Context(), cur, body.Password, ip)
 	}
 	if err != nil {
 		return reauthError(w, re, err)
@@ -78,7 +78,7 @@ func (s *Server) apiReauthResend(w http.ResponseWriter, r *http.Request, cur *si
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	re, err := s.cfg.SignIn.ResendReauth(r.Context(), cur, body.Challenge, s.cfg.ClientIP.ClientIP(r))
+	re, err := s.reauth.ResendReauth(r.Context(), cur, body.Challenge, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		return err
 	}

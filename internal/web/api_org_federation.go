@@ -1,9 +1,7 @@
 package web
 
 import (
-	"context"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -11,21 +9,6 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/saml"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
-
-// Federation is the organizations' LDAP and SAML2 set-up
-// (internal/federation).
-type Federation interface {
-	LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, error)
-	SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.Actor) error
-	SAMLConfig(ctx context.Context, orgID string) (*saml.Config, error)
-	SetSAML(ctx context.Context, orgID string, cfg saml.Config, policy saml.FetchPolicy, actor gatehouse.Actor) error
-	ServiceProvider(ctx context.Context, org *gatehouse.Organization, base *url.URL) (*saml.ServiceProvider, error)
-}
-
-// OrgLookup finds an organization by slug, for the SAML2 endpoints.
-type OrgLookup interface {
-	OrganizationBySlug(ctx context.Context, slug string) (*gatehouse.Organization, error)
-}
 
 // ldapJSON is the LDAP set-up in the API. The service password is written,
 // never read back: GET says only whether one is saved.
@@ -63,7 +46,7 @@ func (j ldapJSON) config() ldap.Config {
 
 // apiGetLDAP is GET /api/v1/organizations/{slug}/ldap.
 func (s *Server) apiGetLDAP(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	cfg, err := s.cfg.Federation.LDAPConfig(r.Context(), cur.Organization.ID)
+	cfg, err := s.fedSetup.LDAPConfig(r.Context(), cur.Organization.ID)
 	if err != nil {
 		return err
 	}
@@ -82,10 +65,10 @@ func (s *Server) apiPutLDAP(w http.ResponseWriter, r *http.Request, cur *signin.
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := s.cfg.Federation.SetLDAP(r.Context(), cur.Organization.ID, body.config(), s.actor(r, cur)); err != nil {
+	if err := s.fedSetup.SetLDAP(r.Context(), cur.Organization.ID, body.config(), s.actor(r, cur)); err != nil {
 		return err
 	}
-	cfg, err := s.cfg.Federation.LDAPConfig(r.Context(), cur.Organization.ID)
+	cfg, err := s.fedSetup.LDAPConfig(r.Context(), cur.Organization.ID)
 	if err != nil {
 		return err
 	}
@@ -106,11 +89,11 @@ type samlJSON struct {
 }
 
 func (s *Server) samlAnswer(r *http.Request, org *gatehouse.Organization) (*samlJSON, error) {
-	cfg, err := s.cfg.Federation.SAMLConfig(r.Context(), org.ID)
+	cfg, err := s.fedSetup.SAMLConfig(r.Context(), org.ID)
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	sp, err := s.samlSPs.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +126,7 @@ func (s *Server) apiPutSAML(w http.ResponseWriter, r *http.Request, cur *signin.
 	if cfg.IdPMetadataURL != "" {
 		cfg.IdPMetadataXML = ""
 	}
-	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
+	if err := s.fedSetup.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
 		return err
 	}
 	j, err := s.samlAnswer(r, cur.Organization)

@@ -15,7 +15,7 @@ import (
 // on (the service still decides); otherwise it has rendered the page (the
 // code step, or the error beside the field).
 func (s *Server) settingsReauth(w http.ResponseWriter, r *http.Request, cur *signin.Current, d *settingsPage) (done bool, err error) {
-	if s.cfg.SignIn.RecentlyAuthenticated(cur) {
+	if s.reauth.RecentlyAuthenticated(cur) {
 		return true, nil
 	}
 	f, ip := r.PostForm, s.cfg.ClientIP.ClientIP(r)
@@ -33,14 +33,14 @@ func (s *Server) settingsReauth(w http.ResponseWriter, r *http.Request, cur *sig
 	if id := f.Get("reauth_challenge"); id != "" {
 		d.NeedCode, d.ReauthChallenge, d.CodeDestination = true, id, f.Get("code_destination")
 		if f.Get("resend") == "1" {
-			re, err := s.cfg.SignIn.ResendReauth(r.Context(), cur, id, ip)
+			re, err := s.reauth.ResendReauth(r.Context(), cur, id, ip)
 			if err != nil {
 				return render(0, "code", err)
 			}
 			d.CodeDestination = re.Pending.Destination
 			return render(http.StatusOK, "", nil)
 		}
-		if _, err := s.cfg.SignIn.VerifyReauth(r.Context(), cur, id, f.Get("code"), ip); err != nil {
+		if _, err := s.reauth.VerifyReauth(r.Context(), cur, id, f.Get("code"), ip); err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.ELOGINEXPIRED {
 				// Over: start again from the password.
 				d.NeedCode, d.ReauthChallenge, d.NeedPassword = false, "", true
@@ -55,7 +55,7 @@ func (s *Server) settingsReauth(w http.ResponseWriter, r *http.Request, cur *sig
 		// answers EREAUTHREQUIRED when only this is missing.
 		return true, nil
 	}
-	re, err := s.cfg.SignIn.StartReauth(r.Context(), cur, f.Get("password"), ip)
+	re, err := s.reauth.StartReauth(r.Context(), cur, f.Get("password"), ip)
 	if re != nil && !re.Done {
 		d.NeedCode, d.ReauthChallenge, d.CodeDestination = true, re.ChallengeID, re.Pending.Destination
 		if err != nil {
@@ -130,13 +130,13 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request, cur *signi
 	if id := f.Get("reauth_challenge"); id != "" {
 		d.NeedCode, d.ReauthChallenge, d.CodeDestination = true, id, f.Get("code_destination")
 		if f.Get("resend") == "1" {
-			if re, err = s.cfg.SignIn.ResendReauth(r.Context(), cur, id, ip); err != nil {
+			if re, err = s.reauth.ResendReauth(r.Context(), cur, id, ip); err != nil {
 				return render("code", err)
 			}
 			d.CodeDestination = re.Pending.Destination
 			return render("", nil)
 		}
-		if _, err = s.cfg.SignIn.VerifyReauth(r.Context(), cur, id, f.Get("code"), ip); err != nil {
+		if _, err = s.reauth.VerifyReauth(r.Context(), cur, id, f.Get("code"), ip); err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.ELOGINEXPIRED {
 				d.NeedCode, d.ReauthChallenge = false, ""
 				return render("password", err)
@@ -144,7 +144,7 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request, cur *signi
 			return render("code", err)
 		}
 	} else {
-		re, err = s.cfg.SignIn.StartReauth(r.Context(), cur, f.Get("password"), ip)
+		re, err = s.reauth.StartReauth(r.Context(), cur, f.Get("password"), ip)
 		if re != nil && !re.Done {
 			d.NeedCode, d.ReauthChallenge, d.CodeDestination = true, re.ChallengeID, re.Pending.Destination
 			if err != nil {

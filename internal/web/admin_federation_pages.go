@@ -21,7 +21,7 @@ type ldapPage struct {
 
 func (s *Server) ldapData(r *http.Request, cur *signin.Current) (ldapPage, error) {
 	d := ldapPage{Nav: settingsNav{Section: "password", Org: cur.Organization, Me: cur.User}, Errors: map[string]string{}, Mode: "template"}
-	cfg, err := s.cfg.Federation.LDAPConfig(r.Context(), cur.Organization.ID)
+	cfg, err := s.fedSetup.LDAPConfig(r.Context(), cur.Organization.ID)
 	if err != nil {
 		return d, err
 	}
@@ -91,7 +91,7 @@ func (s *Server) ldapSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		s.renderPage(w, r, http.StatusBadRequest, "settings_ldap", d)
 		return nil
 	}
-	if err := s.cfg.Federation.SetLDAP(r.Context(), cur.Organization.ID, j.configWith(f.Get("service_password")), s.actor(r, cur)); err != nil {
+	if err := s.fedSetup.SetLDAP(r.Context(), cur.Organization.ID, j.configWith(f.Get("service_password")), s.actor(r, cur)); err != nil {
 		if s.toReauth(w, r, err, "/settings/users/ldap") {
 			return nil
 		}
@@ -154,7 +154,7 @@ func (s *Server) samlSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		EmailAttr: strings.TrimSpace(f.Get("email_attr")), NameAttr: strings.TrimSpace(f.Get("name_attr")), PhoneAttr: strings.TrimSpace(f.Get("phone_attr"))}
 	cfg := saml.Config{IdPMetadataXML: d.Config.IdPMetadataXML, IdPMetadataURL: d.Config.IdPMetadataURL,
 		EmailAttr: d.Config.EmailAttr, NameAttr: d.Config.NameAttr, PhoneAttr: d.Config.PhoneAttr}
-	if err := s.cfg.Federation.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
+	if err := s.fedSetup.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
 		if s.toReauth(w, r, err, "/settings/users/saml") {
 			return nil
 		}

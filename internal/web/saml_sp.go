@@ -12,32 +12,6 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// samlRoutes are the SAML2 service provider's endpoints, one per
-// organization. The ACS is the only route exempt from the cross-origin
-// check: the identity provider's page posts to it, by design.
-func (s *Server) samlRoutes() {
-	s.page("GET /saml/{slug}/metadata", s.samlMetadata)
-	s.page("GET /saml/{slug}/login", s.samlLimited(s.samlLogin))
-	s.page("POST /saml/{slug}/acs", s.samlLimited(s.samlACS))
-}
-
-// maxLimitedNetworks bounds the memory of the SAML2 rate limit (about 100
-// bytes a network).
-const maxLimitedNetworks = 100_000
-
-// samlLimited rate-limits an anonymous SAML2 endpoint that writes (a request
-// row per login, a consumed request and an audit event per ACS post) per
-// client network, before anything is looked up (issue 8 item 14).
-func (s *Server) samlLimited(fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if ok, wait := s.samlLim.allow(s.cfg.ClientIP.ClientIP(r)); !ok {
-			return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait,
-				Message: "Too many sign-in attempts from your network. Please wait a moment and try again."}
-		}
-		return fn(w, r)
-	}
-}
-
 func (s *Server) samlOrg(r *http.Request) (*gatehouse.Organization, error) {
 	org, err := s.cfg.Orgs.OrganizationBySlug(r.Context(), r.PathValue("slug"))
 	if err != nil {
@@ -55,7 +29,7 @@ func (s *Server) samlSP(r *http.Request) (*gatehouse.Organization, *saml.Service
 	if err != nil {
 		return nil, nil, err
 	}
-	sp, err := s.cfg.Federation.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
+	sp, err := s.samlSPs.ServiceProvider(r.Context(), org, s.cfg.PublicURL)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,13 +124,13 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, saml.ErrWrongBrowser) {
 			reason = signin.SAMLWrongBrowser
 		}
-		s.cfg.SignIn.FederatedFailed(r.Context(), org, reason, err.Error(), s.cfg.ClientIP.ClientIP(r))
+		s.federated.FederatedFailed(r.Context(), org, reason, err.Error(), s.cfg.ClientIP.ClientIP(r))
 		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "saml",
 			Message: "The sign-in from your identity provider could not be accepted. Start again from the sign-in page."}
 	}
 	ident := signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone,
 		Provider: "saml2:" + sp.IdPEntityID(), ExternalID: id.PersistentID}
-	res, err := s.cfg.SignIn.FederatedLogin(r.Context(), org, ident,
+	res, err := s.federated.FederatedLogin(r.Context(), org, ident,
 		s.cfg.ClientIP.ClientIP(r), r.UserAgent(), s.sessionToken(r))
 	if err != nil {
 		return err

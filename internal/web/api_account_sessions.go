@@ -6,8 +6,9 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// The signed-in user's sessions: the list, ending one, and signing out
-// everywhere else (or everywhere). A session is named by its public id
+// The signed-in user's sessions through the API: the list, ending one, and
+// signing out everywhere else (the account page's buttons, also "everywhere,
+// here too", are in account_page.go). A session is named by its public id
 // only; its token and the token's hash never leave the server.
 
 type accountSessionJSON struct {
@@ -28,7 +29,7 @@ type accountTwoFactorJS struct {
 
 // apiSessions is GET /api/v1/account/sessions.
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	list, err := s.cfg.SignIn.Sessions(r.Context(), cur)
+	list, err := s.sessions.Sessions(r.Context(), cur)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request, cur *signin
 // current session also clears its cookie.
 func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	id := r.PathValue("id")
-	if err := s.cfg.SignIn.EndSession(r.Context(), cur, id, s.cfg.ClientIP.ClientIP(r)); err != nil {
+	if err := s.sessions.EndSession(r.Context(), cur, id, s.cfg.ClientIP.ClientIP(r)); err != nil {
 		return err
 	}
 	if id == cur.Session.PublicID {
@@ -58,48 +59,10 @@ func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request, cur *sign
 
 // apiEndOtherSessions is POST /api/v1/account/sessions/end-others.
 func (s *Server) apiEndOtherSessions(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	n, err := s.cfg.SignIn.EndOtherSessions(r.Context(), cur, s.cfg.ClientIP.ClientIP(r))
+	n, err := s.sessions.EndOtherSessions(r.Context(), cur, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]int64{"ended": n})
-	return nil
-}
-
-// endSessionSubmit is the page's "Sign out" button of one session.
-func (s *Server) endSessionSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	id := r.PathValue("id")
-	if err := s.cfg.SignIn.EndSession(r.Context(), cur, id, s.cfg.ClientIP.ClientIP(r)); err != nil {
-		return err
-	}
-	if id == cur.Session.PublicID {
-		s.clearSessionCookie(w)
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return nil
-	}
-	http.Redirect(w, r, "/account?done=session-ended#sessions", http.StatusSeeOther)
-	return nil
-}
-
-// endOtherSessionsSubmit is the page's "Sign out everywhere else".
-func (s *Server) endOtherSessionsSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	if _, err := s.cfg.SignIn.EndOtherSessions(r.Context(), cur, s.cfg.ClientIP.ClientIP(r)); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account?done=sessions-ended#sessions", http.StatusSeeOther)
-	return nil
-}
-
-// endAllSessionsSubmit is the page's "Sign out everywhere, here too".
-func (s *Server) endAllSessionsSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	ip := s.cfg.ClientIP.ClientIP(r)
-	if _, err := s.cfg.SignIn.EndOtherSessions(r.Context(), cur, ip); err != nil {
-		return err
-	}
-	if err := s.cfg.SignIn.Logout(r.Context(), s.sessionToken(r), ip); err != nil {
-		return err
-	}
-	s.clearSessionCookie(w)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

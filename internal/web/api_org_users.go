@@ -1,0 +1,109 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+)
+
+type adminUserJSON struct {
+	ID        string            `json:"id"`
+	Email     string            `json:"email"`
+	Name      string            `json:"name"`
+	Phone     *string           `json:"phone"`
+	Role      string            `json:"role"`
+	Disabled  bool              `json:"disabled"`
+	TwoFactor userTwoFactorJSON `json:"two_factor"`
+}
+
+type userTwoFactorJSON struct {
+	Exempt         bool    `json:"exempt"`
+	Locked         bool    `json:"locked"`
+	WrongCodes     int     `json:"consecutive_wrong_codes"`
+	LastVerifiedAt *string `json:"last_verified_at"`
+}
+
+func toAdminUserJSON(u *gatehouse.User) adminUserJSON {
+	var phone *string
+	if u.Phone != "" {
+		phone = &u.Phone
+	}
+	return adminUserJSON{ID: u.ID, Email: u.Email, Name: u.Name, Phone: phone, Role: string(u.Role), Disabled: u.Disabled,
+		TwoFactor: userTwoFactorJSON{Exempt: u.TwoFactorExempt, Locked: u.OTPFailures >= gatehouse.OTPLockFailures,
+			WrongCodes: u.OTPFailures, LastVerifiedAt: timeJSON(u.LastVerifiedAt)}}
+}
+
+// apiUsers is GET /api/v1/organizations/{slug}/users?cursor=&limit=.
+func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	limit, err := queryInt(r, "limit", 50)
+	if err != nil {
+		return err
+	}
+	users, next, err := s.userAdmin.UsersPage(r.Context(), cur.Organization.Slug, r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]adminUserJSON, 0, len(users))
+	for _, u := range users {
+		out = append(out, toAdminUserJSON(u))
+	}
+	var nextJSON *string
+	if next != "" {
+		nextJSON = &next
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out, "next": nextJSON})
+	return nil
+}
+
+func (s *Server) apiResetTwoFactor(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	if _, err := s.userAdmin.ResetTwoFactor(r.Context(), cur.Organization.Slug, r.PathValue("id"), s.actor(r, cur)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiUnlock(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	if err := s.userAdmin.Unlock(r.Context(), cur.Organization.Slug, r.PathValue("id"), s.actor(r, cur)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiExempt(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	var body struct {
+		Exempt *bool `json:"exempt"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if body.Exempt == nil {
+		return gatehouse.FieldError("exempt", "The field \"exempt\" is required.")
+	}
+	u, err := s.userAdmin.SetExempt(r.Context(), cur.Organization.Slug, r.PathValue("id"), *body.Exempt, s.actor(r, cur))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
+	return nil
+}
+
+func (s *Server) apiDisabled(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	var body struct {
+		Disabled *bool `json:"disabled"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if body.Disabled == nil {
+		return gatehouse.FieldError("disabled", "The field \"disabled\" is required.")
+	}
+	u, err := s.userAdmin.SetDisabled(r.Context(), cur.Organization.Slug, r.PathValue("id"), *body.Disabled, s.actor(r, cur))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
+	return nil
+}

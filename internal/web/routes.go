@@ -1,0 +1,220 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/accounts"
+	"github.com/gatehousehq/gatehouse/internal/signin"
+)
+
+// samlACSRoute is the SAML2 assertion consumer service: the one route the
+// cross-origin check lets through, because the identity provider's page
+// posts to it from its own origin, by design (see New).
+const samlACSRoute = "POST /saml/{slug}/acs"
+
+// routes is the table of every route: its method and path, its handler and
+// what wraps the handler. It is the only place a route is registered.
+//
+// Every request first goes through the server-wide chain of New: panics
+// recovered, security headers, a bounded body, a deadline and the
+// cross-origin check (every route but samlACSRoute). Then, per route:
+//
+//   - s.api answers errors as JSON, s.page as an HTML page; s.route adds
+//     neither (both add the route's log line and metrics).
+//   - s.signedIn needs a session (401 otherwise); s.admin an admin of the
+//     organization in the path (404 for another organization, 403 for a
+//     member).
+//   - s.pageSignedIn needs a session (a redirect to /login otherwise) and
+//     speaks the user's language; s.pageAdmin an admin of the signed-in
+//     organization (a 403 page for a member).
+//   - s.samlLimited rate-limits an anonymous SAML2 endpoint per client
+//     network.
+func (s *Server) routes() {
+	// JSON API: the session (api_session.go, api_session_reauth.go).
+	s.api("GET /api/v1/session", s.apiSession)
+	s.api("POST /api/v1/logout", s.apiLogout)
+	s.api("POST /api/v1/session/reauthenticate", s.signedIn(s.apiReauthenticate))
+	s.api("POST /api/v1/session/reauthenticate/resend", s.signedIn(s.apiReauthResend))
+	// Signing in (api_login.go) and the forgotten password (api_password.go).
+	s.api("POST /api/v1/login", s.apiLogin)
+	s.api("POST /api/v1/login/verify", s.apiVerify)
+	s.api("POST /api/v1/login/resend", s.apiResend)
+	s.api("POST /api/v1/login/phone", s.apiPhone)
+	s.api("POST /api/v1/login/cancel", s.apiCancel)
+	s.api("POST /api/v1/password/forgot", s.apiForgot)
+	s.api("POST /api/v1/password/reset", s.apiReset)
+	// The signed-in user's own account (api_account_*.go).
+	s.api("GET /api/v1/account/remembered-browsers", s.signedIn(s.apiBrowsers))
+	s.api("DELETE /api/v1/account/remembered-browsers", s.signedIn(s.apiRevokeAllBrowsers))
+	s.api("DELETE /api/v1/account/remembered-browsers/{id}", s.signedIn(s.apiRevokeBrowser))
+	s.api("GET /api/v1/account/sessions", s.signedIn(s.apiSessions))
+	s.api("DELETE /api/v1/account/sessions/{id}", s.signedIn(s.apiEndSession))
+	s.api("POST /api/v1/account/sessions/end-others", s.signedIn(s.apiEndOtherSessions))
+	s.api("POST /api/v1/account/contact", s.signedIn(s.apiContactStart))
+	s.api("POST /api/v1/account/contact/verify", s.signedIn(s.apiContactVerify))
+	s.api("POST /api/v1/account/contact/resend", s.signedIn(s.apiContactResend))
+	// An organization, for its admins (api_org_*.go).
+	s.api("GET /api/v1/organizations/{slug}/password-settings", s.admin(s.apiGetSettings))
+	s.api("PUT /api/v1/organizations/{slug}/password-settings", s.admin(s.apiPutSettings))
+	s.api("GET /api/v1/organizations/{slug}/users", s.admin(s.apiUsers))
+	s.api("POST /api/v1/organizations/{slug}/users/{id}/reset-two-factor", s.admin(s.apiResetTwoFactor))
+	s.api("POST /api/v1/organizations/{slug}/users/{id}/unlock", s.admin(s.apiUnlock))
+	s.api("PUT /api/v1/organizations/{slug}/users/{id}/two-factor-exemption", s.admin(s.apiExempt))
+	s.api("PUT /api/v1/organizations/{slug}/users/{id}/disabled", s.admin(s.apiDisabled))
+	s.api("GET /api/v1/organizations/{slug}/audit-events", s.admin(s.apiAudit))
+	s.api("/api/", s.apiNotFound)
+
+	// Pages: signing in (signin_pages.go, code_pages.go, reset_pages.go)
+	// and the signed-in home (home_page.go).
+	s.page("GET /{$}", s.home)
+	s.page("GET /login", s.loginPage)
+	s.page("POST /login", s.loginSubmit)
+	s.page("GET /o/{slug}/login", s.loginPage)
+	s.page("POST /o/{slug}/login", s.loginSubmit)
+	s.page("POST /logout", s.logoutSubmit)
+	s.page("GET /login/code", s.codePage)
+	s.page("POST /login/code", s.codeSubmit)
+	s.page("POST /login/resend", s.resendSubmit)
+	s.page("POST /login/cancel", s.cancelSubmit)
+	s.page("GET /login/phone", s.phonePage)
+	s.page("POST /login/phone", s.phoneSubmit)
+	s.page("GET /forgot-password", s.forgotPage)
+	s.page("POST /forgot-password", s.forgotSubmit)
+	s.page("GET /reset-password", s.resetPage)
+	s.page("POST /reset-password", s.resetSubmit)
+	// The account page (account_page.go, account_contact_pages.go).
+	s.page("GET /account", s.pageSignedIn(s.accountPage))
+	s.page("POST /account/browsers/{id}/revoke", s.pageSignedIn(s.revokeBrowserSubmit))
+	s.page("POST /account/browsers/revoke-all", s.pageSignedIn(s.revokeAllSubmit))
+	s.page("POST /account/sessions/{id}/end", s.pageSignedIn(s.endSessionSubmit))
+	s.page("POST /account/sessions/end-others", s.pageSignedIn(s.endOtherSessionsSubmit))
+	s.page("POST /account/sessions/end-all", s.pageSignedIn(s.endAllSessionsSubmit))
+	s.page("POST /account/language", s.pageSignedIn(s.languageSubmit))
+	s.page("POST /account/contact", s.pageSignedIn(s.contactStartSubmit))
+	s.page("GET /account/contact/{id}", s.pageSignedIn(s.contactPage))
+	s.page("POST /account/contact/{id}", s.pageSignedIn(s.contactVerifySubmit))
+	s.page("POST /account/contact/{id}/resend", s.pageSignedIn(s.contactResendSubmit))
+	// The admin console, Settings > Users > Password settings, the users
+	// and the audit log of the signed-in organization (admin_*_page(s).go).
+	s.page("GET /settings", s.settingsHome)
+	s.page("GET /settings/users/password", s.pageAdmin(s.settingsPage))
+	s.page("POST /settings/users/password", s.pageAdmin(s.settingsSubmit))
+	s.page("GET /settings/users", s.pageAdmin(s.usersPage))
+	s.page("POST /settings/users", s.pageAdmin(s.userCreateSubmit))
+	s.page("GET /settings/users/{id}", s.pageAdmin(s.userPage))
+	s.page("POST /settings/users/{id}", s.pageAdmin(s.userEditSubmit))
+	s.page("POST /settings/users/{id}/{action}", s.pageAdmin(s.userActionSubmit))
+	s.page("GET /settings/audit", s.pageAdmin(s.auditPage))
+	s.page("GET /settings/audit.csv", s.pageAdmin(s.auditCSV))
+	s.page("GET /settings/reauth", s.pageAdmin(s.reauthPageGet))
+	s.page("POST /settings/reauth", s.pageAdmin(s.reauthSubmit))
+
+	// Federated sign-in, only with a Federation: the LDAP and SAML2 set-up
+	// (api_org_federation.go, admin_federation_pages.go) and the SAML2
+	// service provider of each organization (saml_sp.go).
+	if s.cfg.Federation != nil {
+		s.api("GET /api/v1/organizations/{slug}/ldap", s.admin(s.apiGetLDAP))
+		s.api("PUT /api/v1/organizations/{slug}/ldap", s.admin(s.apiPutLDAP))
+		s.api("GET /api/v1/organizations/{slug}/saml", s.admin(s.apiGetSAML))
+		s.api("PUT /api/v1/organizations/{slug}/saml", s.admin(s.apiPutSAML))
+		s.page("GET /settings/users/ldap", s.pageAdmin(s.ldapPage))
+		s.page("POST /settings/users/ldap", s.pageAdmin(s.ldapSubmit))
+		s.page("GET /settings/users/saml", s.pageAdmin(s.samlPage))
+		s.page("POST /settings/users/saml", s.pageAdmin(s.samlSubmit))
+		s.page("GET /saml/{slug}/metadata", s.samlMetadata)
+		s.page("GET /saml/{slug}/login", s.samlLimited(s.samlLogin))
+		s.page(samlACSRoute, s.samlLimited(s.samlACS))
+	}
+
+	// The development outbox (outbox_page.go), assets and unknown pages
+	// (pages.go).
+	if s.cfg.Dev {
+		s.page("GET /dev/outbox", s.outbox)
+	}
+	s.route("GET /static/{file}", http.HandlerFunc(s.static))
+	s.page("/", s.pageNotFound)
+
+	// Operations (ops.go).
+	s.route("GET /healthz", http.HandlerFunc(s.healthz))
+	s.route("GET /readyz", http.HandlerFunc(s.readyz))
+	if s.cfg.Metrics != nil {
+		s.route("GET /metrics", s.cfg.Metrics.Handler())
+	}
+}
+
+// signedIn runs h with the request's session, or answers 401.
+func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		cur, err := s.auth.Authenticate(r.Context(), s.sessionToken(r))
+		if err != nil {
+			return err
+		}
+		return h(w, r, cur)
+	}
+}
+
+// admin runs h for an admin of the organization named in the path. Another
+// organization's slug answers 404, as if it did not exist: nothing of one
+// organization is reachable through another.
+func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+		if r.PathValue("slug") != cur.Organization.Slug {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such organization.")
+		}
+		if cur.User.Role != gatehouse.RoleAdmin {
+			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only admins of this organization may do that.")
+		}
+		return h(w, r, cur)
+	})
+}
+
+// pageSignedIn runs h with the session, or sends the browser to sign in.
+func (s *Server) pageSignedIn(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		cur, err := s.auth.Authenticate(r.Context(), s.sessionToken(r))
+		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return h(w, withProfileLang(r, cur.User.Locale), cur)
+	}
+}
+
+// pageAdmin runs h for admins of the signed-in organization; members get a
+// 403 page.
+func (s *Server) pageAdmin(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
+	return s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+		if cur.User.Role != gatehouse.RoleAdmin {
+			return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: s.t(r, "admin.only")}
+		}
+		return h(w, r, cur)
+	})
+}
+
+// maxLimitedNetworks bounds the memory of the SAML2 rate limit (about 100
+// bytes a network).
+const maxLimitedNetworks = 100_000
+
+// samlLimited rate-limits an anonymous SAML2 endpoint that writes (a request
+// row per login, a consumed request and an audit event per ACS post) per
+// client network, before anything is looked up (issue 8 item 14).
+func (s *Server) samlLimited(fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if ok, wait := s.samlLim.allow(s.cfg.ClientIP.ClientIP(r)); !ok {
+			return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: wait,
+				Message: "Too many sign-in attempts from your network. Please wait a moment and try again."}
+		}
+		return fn(w, r)
+	}
+}
+
+// actor is the signed-in user as the services check them: who, their role
+// and organization, and when their session last authenticated.
+func (s *Server) actor(r *http.Request, cur *signin.Current) accounts.Actor {
+	return accounts.Actor{UserID: cur.User.ID, OrgID: cur.Organization.ID, Role: cur.User.Role,
+		ClientIP: s.cfg.ClientIP.ClientIP(r), AuthenticatedAt: cur.Session.LastAuthenticated(),
+		SessionHash: cur.Session.TokenHash}
+}
