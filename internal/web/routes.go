@@ -20,8 +20,9 @@ const samlACSRoute = "POST /saml/{slug}/acs"
 // recovered, security headers, a bounded body, a deadline and the
 // cross-origin check (every route but samlACSRoute). Then, per route:
 //
-//   - s.api answers errors as JSON, s.page as an HTML page; s.route adds
-//     neither (both add the route's log line and metrics).
+//   - s.api answers a handler's error as JSON, s.page as an HTML page;
+//     s.route takes a plain http.Handler. All three log the request and
+//     measure it under its pattern, never the raw path.
 //   - s.signedIn needs a session (401 otherwise); s.admin an admin of the
 //     organization in the path (404 for another organization, 403 for a
 //     member).
@@ -30,6 +31,9 @@ const samlACSRoute = "POST /saml/{slug}/acs"
 //     organization (a 403 page for a member).
 //   - s.samlLimited rate-limits an anonymous SAML2 endpoint per client
 //     network.
+//
+// The federation routes exist only with a Federation, the outbox only in
+// dev mode, /metrics only with Metrics.
 func (s *Server) routes() {
 	// JSON API: the session (api_session.go, api_session_reauth.go).
 	s.api("GET /api/v1/session", s.apiSession)
