@@ -1,16 +1,14 @@
 package sqlstore
 
 import (
-	"context"
 	"net/netip"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb/pgschema"
 )
 
 // eachDialect runs suite on SQLite and, when GATEHOUSE_TEST_POSTGRES_URL is
@@ -40,34 +38,8 @@ func eachDialect(t *testing.T, suite func(t *testing.T, nodes func(t *testing.T,
 		suite(t, nodesOn(func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db") }))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-		if base == "" {
-			t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-		}
-		admin, err := Open(t.Context(), base)
-		if err != nil {
-			t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
-		}
-		t.Cleanup(func() { admin.Close() })
-		suite(t, nodesOn(func(t *testing.T) string {
-			schema := "gh_" + gatehouse.NewID()
-			if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-				t.Fatalf("create schema: %v", err)
-			}
-			t.Cleanup(func() {
-				if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-					t.Errorf("drop schema %s: %v", schema, err)
-				}
-			})
-			u, err := url.Parse(base)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := u.Query()
-			q.Set("search_path", schema)
-			u.RawQuery = q.Encode()
-			return u.String()
-		}))
+		pgschema.Base(t)
+		suite(t, nodesOn(func(t *testing.T) string { return pgschema.URL(t) }))
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
+	"github.com/gatehousehq/gatehouse/internal/testdb/pgschema"
 )
 
 // The store's part of the user's list of sessions, ending one or all
@@ -38,9 +38,7 @@ func TestSessionListing(t *testing.T) {
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(testdb.EnvVar) == "" {
-			t.Skip("set " + testdb.EnvVar + " to run the PostgreSQL tests")
-		}
+		pgschema.Base(t)
 		testSessionListing(t, func(t *testing.T) *sqlstore.DB { return open(t, testdb.PostgresURL(t)) })
 	})
 }

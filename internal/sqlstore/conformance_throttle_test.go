@@ -1,10 +1,7 @@
 package sqlstore
 
 import (
-	"context"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -12,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb/pgschema"
 )
 
 // The throttle and device conformance tests (issue 8 items 2 and 4) run on
@@ -25,15 +23,16 @@ func TestThrottleSQLite(t *testing.T) {
 }
 
 func TestThrottlePostgres(t *testing.T) {
+	pgschema.Base(t)
 	t.Run("one node", func(t *testing.T) {
 		testThrottle(t, func(t *testing.T) (*DB, *DB) {
-			db := migrated(t, postgresSchemaURL(t))
+			db := migrated(t, pgschema.URL(t))
 			return db, db
 		})
 	})
 	t.Run("two nodes", func(t *testing.T) {
 		testThrottle(t, func(t *testing.T) (*DB, *DB) {
-			u := postgresSchemaURL(t)
+			u := pgschema.URL(t)
 			return migrated(t, u), migrated(t, u)
 		})
 	})
@@ -50,39 +49,6 @@ func migrated(t *testing.T, url string) *DB {
 		t.Fatal(err)
 	}
 	return db
-}
-
-// postgresSchemaURL returns the URL of a new schema on the test server,
-// dropped when the test ends.
-func postgresSchemaURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	admin, err := Open(t.Context(), base)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
-	}
-	schema := "gh_" + gatehouse.NewID()
-	if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // testThrottle holds ReserveAttempt, ReleaseAttempt and the device store to

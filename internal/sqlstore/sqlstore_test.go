@@ -1,9 +1,7 @@
 package sqlstore
 
 import (
-	"context"
 	"database/sql"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb/pgschema"
 )
 
 func TestSQLite(t *testing.T) {
@@ -23,35 +22,8 @@ func TestSQLite(t *testing.T) {
 // TestPostgres runs each test in a schema of its own, dropped afterwards, so
 // runs never see each other's rows and may share one database.
 func TestPostgres(t *testing.T) {
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	admin, err := Open(t.Context(), base)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-
-	testStore(t, func(t *testing.T) string {
-		schema := "gh_" + gatehouse.NewID() // lower-case letters and digits: safe unquoted
-		if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema) // pgx sends unknown parameters as run-time settings
-		u.RawQuery = q.Encode()
-		return u.String()
-	})
+	pgschema.Base(t)
+	testStore(t, func(t *testing.T) string { return pgschema.URL(t) })
 }
 
 func TestOpen(t *testing.T) {
