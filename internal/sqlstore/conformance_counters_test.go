@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -245,30 +244,12 @@ func testCounters(t *testing.T, newURL func(t *testing.T) string) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				a, b := nodes(t)
-				var wg sync.WaitGroup
-				var mu sync.Mutex
-				won := 0
-				for i := range racers {
-					db := a
-					if i%2 == 1 {
-						db = b
-					}
+				won := race(t, racers, func(i int) (bool, error) {
 					user, dest, ip := c.rec(i)
-					wg.Go(func() {
-						_, _, ok, err := db.ReserveSend(context.Background(),
-							gatehouse.SendRecord{UserID: user, Destination: dest, ClientIP: netip.MustParseAddr(ip), At: t0}, since, caps)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if ok {
-							mu.Lock()
-							won++
-							mu.Unlock()
-						}
-					})
-				}
-				wg.Wait()
+					_, _, ok, err := []*DB{a, b}[i%2].ReserveSend(context.Background(),
+						gatehouse.SendRecord{UserID: user, Destination: dest, ClientIP: netip.MustParseAddr(ip), At: t0}, since, caps)
+					return ok, err
+				})
 				if won != c.want {
 					t.Errorf("%d of %d parallel sends reserved, want exactly %d", won, racers, c.want)
 				}
@@ -363,27 +344,19 @@ func testCounters(t *testing.T, newURL func(t *testing.T) string) {
 			addCode(t, a, c.ID, "123456", t0)
 			cs = append(cs, c)
 		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		results := map[string]int{}
-		for i := range racers {
-			db := a
-			if i%2 == 1 {
-				db = b
+		each := make([]string, racers)
+		race(t, racers, func(i int) (bool, error) {
+			r, err := []*DB{a, b}[i%2].TakeCode(context.Background(), u.OrgID, u.ID, cs[i%len(cs)].ID, codeHash(fmt.Sprintf("w%d", i)), t0, gatehouse.ChallengeMaxFailures)
+			if err != nil {
+				return false, err
 			}
-			c := cs[i%len(cs)]
-			wg.Go(func() {
-				r, err := db.TakeCode(context.Background(), u.OrgID, u.ID, c.ID, codeHash(fmt.Sprintf("w%d", i)), t0, gatehouse.ChallengeMaxFailures)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				results[r.Result]++
-				mu.Unlock()
-			})
+			each[i] = r.Result
+			return true, nil
+		})
+		results := map[string]int{}
+		for _, r := range each {
+			results[r]++
 		}
-		wg.Wait()
 		got, err := a.UserByID(t.Context(), u.OrgID, u.ID)
 		if err != nil {
 			t.Fatal(err)

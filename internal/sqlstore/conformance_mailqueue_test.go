@@ -59,15 +59,13 @@ func TestMailQueue(t *testing.T) {
 				enqueue(t, dbs[0], fmt.Sprintf("user%d@example.com", i), t0)
 			}
 			claims := make([][]*gatehouse.QueuedMail, n)
-			errs := make([]error, n)
-			parallel(n, func(i int) {
-				claims[i], errs[i] = dbs[i%2].ClaimMail(t.Context(), t0.Add(time.Second), time.Minute, 3)
+			race(t, n, func(i int) (bool, error) {
+				var err error
+				claims[i], err = dbs[i%2].ClaimMail(t.Context(), t0.Add(time.Second), time.Minute, 3)
+				return true, err
 			})
 			seen := map[int64]int{}
 			for i := range n {
-				if errs[i] != nil {
-					t.Fatal(errs[i])
-				}
 				for _, m := range claims[i] {
 					seen[m.ID]++
 				}
@@ -96,12 +94,10 @@ func TestMailQueue(t *testing.T) {
 		t.Run("forty messages queued at once on two nodes stop at the bound", func(t *testing.T) {
 			dbs := nodes(t, 2)
 			const n, bound = 40, 10
-			oks := make([]bool, n)
-			errs := make([]error, n)
-			parallel(n, func(i int) {
-				oks[i], errs[i] = dbs[i%2].EnqueueMail(t.Context(), &gatehouse.QueuedMail{Kind: "k", To: "x@example.com", Payload: []byte("{}")}, t0, bound)
+			got := race(t, n, func(i int) (bool, error) {
+				return dbs[i%2].EnqueueMail(t.Context(), &gatehouse.QueuedMail{Kind: "k", To: "x@example.com", Payload: []byte("{}")}, t0, bound)
 			})
-			if got := countTrue(t, oks, errs); got != bound {
+			if got != bound {
 				t.Errorf("%d messages were queued, want %d", got, bound)
 			}
 			if c, err := dbs[0].CountMail(t.Context()); err != nil || c != bound {

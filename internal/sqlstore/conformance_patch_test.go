@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -62,31 +61,19 @@ func testPatchUser(t *testing.T, fresh func(*testing.T) *DB, open func(*testing.
 		ctx := t.Context()
 		org := newOrg(t, a, "acme")
 		u := newUser(t, a, org.ID, "a@example.com")
-		var wg sync.WaitGroup
-		errs := make([]error, 41)
-		start := make(chan struct{})
-		for i := range 40 {
-			node := []*DB{a, b}[i%2]
-			wg.Go(func() {
-				<-start
-				p := gatehouse.UserPatch{Name: ptr("Alice")}
-				if i%3 == 0 {
-					p = gatehouse.UserPatch{Phone: ptr("+358401234567")}
-				}
-				_, errs[i] = node.PatchUser(ctx, org.ID, u.ID, p, t0.Add(time.Duration(i)*time.Millisecond))
-			})
-		}
-		wg.Go(func() {
-			<-start
-			_, errs[40] = b.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{Disabled: &yes}, t0)
-		})
-		close(start)
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("patch %d: %v", i, err)
+		// Callers 0 to 39 edit; caller 40 disables.
+		race(t, 41, func(i int) (bool, error) {
+			if i == 40 {
+				_, err := b.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{Disabled: &yes}, t0)
+				return true, err
 			}
-		}
+			p := gatehouse.UserPatch{Name: ptr("Alice")}
+			if i%3 == 0 {
+				p = gatehouse.UserPatch{Phone: ptr("+358401234567")}
+			}
+			_, err := []*DB{a, b}[i%2].PatchUser(ctx, org.ID, u.ID, p, t0.Add(time.Duration(i)*time.Millisecond))
+			return true, err
+		})
 		got, err := a.UserByID(ctx, org.ID, u.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -74,17 +73,7 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 	t.Run("two nodes migrating a fresh database at once both succeed", func(t *testing.T) {
 		url := newURL(t)
 		a, b := open(t, url), open(t, url)
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i, db := range []*DB{a, b} {
-			wg.Go(func() { errs[i] = db.Migrate(t.Context()) })
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("Migrate on node %d: %v", i+1, err)
-			}
-		}
+		race(t, 2, func(i int) (bool, error) { return true, []*DB{a, b}[i].Migrate(t.Context()) })
 		want := latest(t, a.Dialect())
 		if v, err := b.SchemaVersion(t.Context()); err != nil || v != want {
 			t.Errorf("SchemaVersion() = %d, %v; want %d, nil", v, err, want)
@@ -563,20 +552,11 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		ctx := t.Context()
 		const n = 20
 		counts := make([]int, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				th, err := db.RecordFailure(ctx, "acct:ann", t0.Add(time.Duration(i)*time.Millisecond), time.Hour)
-				counts[i], errs[i] = th.Failures, err
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		race(t, n, func(i int) (bool, error) {
+			th, err := db.RecordFailure(ctx, "acct:ann", t0.Add(time.Duration(i)*time.Millisecond), time.Hour)
+			counts[i] = th.Failures
+			return true, err
+		})
 		slices.Sort(counts)
 		for i, c := range counts {
 			if c != i+1 {
@@ -783,17 +763,11 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
 		const n = 20
 		counts := make([]int, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { counts[i], errs[i] = db.RecordOTPFailure(t.Context(), u.OrgID, u.ID, t0) })
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		race(t, n, func(i int) (bool, error) {
+			var err error
+			counts[i], err = db.RecordOTPFailure(t.Context(), u.OrgID, u.ID, t0)
+			return true, err
+		})
 		slices.Sort(counts)
 		for i, c := range counts {
 			if c != i+1 {
@@ -958,19 +932,13 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		const n = 20
 		results := make([]string, n)
 		failures := make([]int, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				results[i], failures[i], errs[i] = db.ConsumeCode(t.Context(), c.ID, h, t0.Add(time.Minute), gatehouse.ChallengeMaxFailures)
-			})
-		}
-		wg.Wait()
+		race(t, n, func(i int) (bool, error) {
+			var err error
+			results[i], failures[i], err = db.ConsumeCode(t.Context(), c.ID, h, t0.Add(time.Minute), gatehouse.ChallengeMaxFailures)
+			return true, err
+		})
 		count := map[string]int{}
 		for i := range n {
-			if errs[i] != nil {
-				t.Fatal(errs[i])
-			}
 			if failures[i] != 0 {
 				t.Errorf("call %d: failures %d, want 0", i, failures[i])
 			}
@@ -989,19 +957,13 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		const n = 20
 		results := make([]string, n)
 		failures := make([]int, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				results[i], failures[i], errs[i] = db.ConsumeCode(t.Context(), c.ID, codeHash(fmt.Sprint(i)), t0, gatehouse.ChallengeMaxFailures)
-			})
-		}
-		wg.Wait()
+		race(t, n, func(i int) (bool, error) {
+			var err error
+			results[i], failures[i], err = db.ConsumeCode(t.Context(), c.ID, codeHash(fmt.Sprint(i)), t0, gatehouse.ChallengeMaxFailures)
+			return true, err
+		})
 		var wrong []int
 		for i := range n {
-			if errs[i] != nil {
-				t.Fatal(errs[i])
-			}
 			switch results[i] {
 			case gatehouse.CodeWrong:
 				wrong = append(wrong, failures[i])
@@ -1186,20 +1148,13 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		const n = 20
 		oks := make([]bool, n)
 		nexts := make([]time.Time, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
+		claimed := race(t, n, func(i int) (bool, error) {
+			var err error
+			oks[i], _, nexts[i], err = db.ClaimSend(t.Context(), c.ID, t0, gatehouse.ResendGap)
+			return oks[i], err
+		})
 		for i := range n {
-			wg.Go(func() { oks[i], _, nexts[i], errs[i] = db.ClaimSend(t.Context(), c.ID, t0, gatehouse.ResendGap) })
-		}
-		wg.Wait()
-		claimed := 0
-		for i := range n {
-			if errs[i] != nil {
-				t.Fatal(errs[i])
-			}
-			if oks[i] {
-				claimed++
-			} else if !nexts[i].Equal(t0.Add(gatehouse.ResendGap)) {
+			if !oks[i] && !nexts[i].Equal(t0.Add(gatehouse.ResendGap)) {
 				t.Errorf("a refused claim says next at %v, want %v", nexts[i], t0.Add(gatehouse.ResendGap))
 			}
 		}
@@ -1492,22 +1447,10 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		db := fresh(t)
 		r := newReset(t, db, newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com"), "reset")
 		const n = 20
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { _, errs[i] = db.ConsumePasswordReset(t.Context(), r.TokenHash, t0.Add(time.Minute)) })
-		}
-		wg.Wait()
-		used := 0
-		for _, err := range errs {
-			switch gatehouse.ErrorCode(err) {
-			case "":
-				used++
-			case gatehouse.ENOTFOUND:
-			default:
-				t.Fatal(err)
-			}
-		}
+		used := race(t, n, func(int) (bool, error) {
+			_, err := db.ConsumePasswordReset(t.Context(), r.TokenHash, t0.Add(time.Minute))
+			return wonUnless(gatehouse.ENOTFOUND, err)
+		})
 		if used != 1 {
 			t.Errorf("%d uses succeeded, want 1", used)
 		}
@@ -1602,22 +1545,10 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 			t.Fatal(err)
 		}
 		const n = 20
-		oks := make([]bool, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { _, oks[i], errs[i] = db.ConsumeSAMLRequest(t.Context(), org, "req", t0) })
-		}
-		wg.Wait()
-		taken := 0
-		for i := range n {
-			if errs[i] != nil {
-				t.Fatal(errs[i])
-			}
-			if oks[i] {
-				taken++
-			}
-		}
+		taken := race(t, n, func(int) (bool, error) {
+			_, ok, err := db.ConsumeSAMLRequest(t.Context(), org, "req", t0)
+			return ok, err
+		})
 		if taken != 1 {
 			t.Errorf("%d consumers took the request, want 1", taken)
 		}
@@ -1657,32 +1588,17 @@ func testStore(t *testing.T, newURL func(t *testing.T) string) {
 		org := newOrg(t, db, "clinic").ID
 		now := t0
 		db.now = func() time.Time { return now }
-		race := func(until time.Time) {
+		replay := func(until time.Time) {
 			t.Helper()
 			const n = 20
-			fresh := make([]bool, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() { fresh[i], errs[i] = db.RememberAssertion(t.Context(), org, "assertion", until) })
-			}
-			wg.Wait()
-			count := 0
-			for i := range n {
-				if errs[i] != nil {
-					t.Fatal(errs[i])
-				}
-				if fresh[i] {
-					count++
-				}
-			}
+			count := race(t, n, func(int) (bool, error) { return db.RememberAssertion(t.Context(), org, "assertion", until) })
 			if count != 1 {
 				t.Errorf("%d of %d were fresh, want 1", count, n)
 			}
 		}
-		race(t0.Add(5 * time.Minute)) // all racing to insert
+		replay(t0.Add(5 * time.Minute)) // all racing to insert
 		now = t0.Add(5 * time.Minute)
-		race(t0.Add(10 * time.Minute)) // all racing to take over the expired row
+		replay(t0.Add(10 * time.Minute)) // all racing to take over the expired row
 	})
 
 	t.Run("the clean-up removes expired SAML requests and assertion records", func(t *testing.T) {

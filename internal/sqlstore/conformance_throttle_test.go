@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -64,32 +63,18 @@ func testThrottle(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 		const n = 40
 		passed := make([]bool, n)
 		waits := make([]time.Duration, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			db := a
-			if i%2 == 1 {
-				db = b
+		ok := race(t, n, func(i int) (bool, error) {
+			r, wait, err := []*DB{a, b}[i%2].ReserveAttempt(t.Context(), t0, window,
+				gatehouse.ThrottleKey{Key: "acct:clinic:ann@example.com", Rule: acct},
+				gatehouse.ThrottleKey{Key: fmt.Sprintf("ip:192.0.2.%d", i), Rule: addr})
+			passed[i], waits[i] = r != nil, wait
+			if err == nil && (r != nil) == (wait > 0) {
+				err = fmt.Errorf("reservation %v with wait %v: want exactly one", r, wait)
 			}
-			wg.Go(func() {
-				r, wait, err := db.ReserveAttempt(t.Context(), t0, window,
-					gatehouse.ThrottleKey{Key: "acct:clinic:ann@example.com", Rule: acct},
-					gatehouse.ThrottleKey{Key: fmt.Sprintf("ip:192.0.2.%d", i), Rule: addr})
-				passed[i], waits[i], errs[i] = r != nil, wait, err
-				if (r != nil) == (wait > 0) {
-					errs[i] = fmt.Errorf("reservation %v with wait %v: want exactly one", r, wait)
-				}
-			})
-		}
-		wg.Wait()
-		ok := 0
+			return passed[i], err
+		})
 		for i := range n {
-			if errs[i] != nil {
-				t.Fatal(errs[i])
-			}
-			if passed[i] {
-				ok++
-			} else if waits[i] != 30*time.Second {
+			if !passed[i] && waits[i] != 30*time.Second {
 				t.Errorf("caller %d waits %v, want 30s", i, waits[i])
 			}
 		}
@@ -325,25 +310,11 @@ func testThrottle(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 			t.Fatal(err)
 		}
 		const n = 40
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			db := a
-			if i%2 == 1 {
-				db = b
-			}
-			wg.Go(func() {
-				at := t0.Add(time.Duration(i) * time.Second)
-				errs[i] = db.CreateDevice(ctx, &gatehouse.Device{ID: gatehouse.NewID(), TokenHash: codeHash(fmt.Sprint("ann-", i)),
-					OrgID: org.ID, UserID: ann.ID, CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(gatehouse.DeviceLifetime)})
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		race(t, n, func(i int) (bool, error) {
+			at := t0.Add(time.Duration(i) * time.Second)
+			return true, []*DB{a, b}[i%2].CreateDevice(ctx, &gatehouse.Device{ID: gatehouse.NewID(), TokenHash: codeHash(fmt.Sprint("ann-", i)),
+				OrgID: org.ID, UserID: ann.ID, CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(gatehouse.DeviceLifetime)})
+		})
 		var count int
 		if err := a.read.QueryRowContext(ctx, `SELECT count(*) FROM known_devices WHERE user_id = $1`, ann.ID).Scan(&count); err != nil {
 			t.Fatal(err)

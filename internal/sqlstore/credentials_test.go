@@ -3,8 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,24 +190,11 @@ func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
 		url := newURL(t)
 		f := newCredentialFixture(t, open(t, url))
 		nodes := []*sqlstore.DB{f.db, open(t, url)}
-		var wins, lost atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 40 {
-			wg.Go(func() {
-				err := nodes[i%2].ChangeCredentials(context.Background(), everything(f))
-				switch gatehouse.ErrorCode(err) {
-				case "":
-					wins.Add(1)
-				case gatehouse.ENOTFOUND:
-					lost.Add(1)
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if wins.Load() != 1 || lost.Load() != 39 {
-			t.Errorf("%d resets saved and %d were refused; want 1 and 39", wins.Load(), lost.Load())
+		wins := sqlstore.Race(t, 40, func(i int) (bool, error) {
+			return sqlstore.WonUnless(gatehouse.ENOTFOUND, nodes[i%2].ChangeCredentials(context.Background(), everything(f)))
+		})
+		if lost := 40 - wins; wins != 1 || lost != 39 {
+			t.Errorf("%d resets saved and %d were refused; want 1 and 39", wins, lost)
 		}
 		if got := f.state(t); got.audits != 1 {
 			t.Errorf("%d audit events, want 1", got.audits)
