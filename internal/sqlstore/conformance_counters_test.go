@@ -4,56 +4,36 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/testdb/pgschema"
 )
 
 // The counters that bound an attacker (issue 8, items 3 and 5), held to
 // their contract on SQLite, on PostgreSQL, and on two PostgreSQL nodes
 // sharing one schema.
 
-func TestCountersSQLite(t *testing.T) {
-	testCounters(t, func(t *testing.T) string {
-		return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
-	})
-}
-
-func TestCountersPostgres(t *testing.T) {
-	pgschema.Base(t)
-	testCounters(t, func(t *testing.T) string { return pgschema.URL(t) })
-}
+func TestCounters(t *testing.T) { forEachDB(t, testCounters) }
 
 // racers is how many parallel callers each race test runs.
 const racers = 40
 
-func testCounters(t *testing.T, newURL func(t *testing.T) string) {
-	open := func(t *testing.T, url string) *DB {
-		t.Helper()
-		db, err := Open(t.Context(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+func testCounters(t *testing.T, d engine) {
 	// nodes returns one migrated database and, on PostgreSQL, a second
 	// node on the same schema (on SQLite, the same one again).
 	nodes := func(t *testing.T) (*DB, *DB) {
 		t.Helper()
-		url := newURL(t)
-		a := open(t, url)
+		url := d.url(t)
+		a := d.open(t, url)
 		if err := a.Migrate(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		if a.Dialect() != "postgres" {
 			return a, a
 		}
-		return a, open(t, url)
+		return a, d.open(t, url)
 	}
 	caps := gatehouse.DefaultSendCaps()
 	since := t0.Add(-gatehouse.SendWindow)
@@ -172,7 +152,7 @@ func testCounters(t *testing.T, newURL func(t *testing.T) string) {
 	})
 
 	t.Run("sends logged before the upgrade still count as codes, IPv4 ones by their /24", func(t *testing.T) {
-		db := open(t, newURL(t))
+		db := d.open(t, d.url(t))
 		ms, err := loadMigrations(db.Dialect())
 		if err != nil {
 			t.Fatal(err)

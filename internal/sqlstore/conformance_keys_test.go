@@ -8,23 +8,21 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-// testKeyStore holds the store to what key rotation needs: hashes replaced
+// TestKeys holds the store to what key rotation needs: hashes replaced
 // only while they are the old ones (one winner among 40 callers, on one node
 // or two), sealed set-up replaced only while unchanged, and KeyUse counting
 // stored hashes by key ID without writing.
-func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *testing.T, url string) *DB, fresh func(t *testing.T) *DB) {
+func TestKeys(t *testing.T) { forEachDB(t, testKeyStore) }
+
+func testKeyStore(t *testing.T, d engine) {
 	// keyed stands in for a keyring hash: a 4-byte key ID and 32 bytes.
 	keyed := func(id, s string) []byte { return append([]byte(id), codeHash(s)...) }
 
 	// twoNodes returns two stores on one migrated database: on PostgreSQL
 	// two pools, as two servers would have.
 	twoNodes := func(t *testing.T) (*DB, *DB) {
-		url := newURL(t)
-		a := open(t, url)
-		if err := a.Migrate(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return a, open(t, url)
+		dbs := d.nodes(t, 2)
+		return dbs[0], dbs[1]
 	}
 
 	t.Run("keys: 40 callers re-keying one session on two nodes: one wins, the session keeps its row", func(t *testing.T) {
@@ -116,7 +114,7 @@ func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *t
 	})
 
 	t.Run("keys: KeyUse counts live hashes by length and key ID and every sealed part", func(t *testing.T) {
-		db := fresh(t)
+		db := d.fresh(t)
 		ctx := t.Context()
 		org := newOrg(t, db, "use")
 		u := newUser(t, db, org.ID, "use@example.com")

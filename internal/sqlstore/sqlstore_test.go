@@ -10,21 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/testdb/pgschema"
 )
-
-func TestSQLite(t *testing.T) {
-	testStore(t, func(t *testing.T) string {
-		return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
-	})
-}
-
-// TestPostgres runs each test in a schema of its own, dropped afterwards, so
-// runs never see each other's rows and may share one database.
-func TestPostgres(t *testing.T) {
-	pgschema.Base(t)
-	testStore(t, func(t *testing.T) string { return pgschema.URL(t) })
-}
 
 func TestOpen(t *testing.T) {
 	t.Run("an unknown scheme is refused, naming the accepted forms but not the password", func(t *testing.T) {
