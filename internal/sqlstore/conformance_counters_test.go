@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,69 +15,25 @@ import (
 // their contract on SQLite, on PostgreSQL, and on two PostgreSQL nodes
 // sharing one schema.
 
-func TestCountersSQLite(t *testing.T) {
-	testCounters(t, func(t *testing.T) string {
-		return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
-	})
-}
-
-func TestCountersPostgres(t *testing.T) {
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	admin, err := Open(t.Context(), base)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	testCounters(t, func(t *testing.T) string {
-		schema := "gh_" + gatehouse.NewID()
-		if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	})
-}
+func TestCounters(t *testing.T) { forEachDB(t, testCounters) }
 
 // racers is how many parallel callers each race test runs.
 const racers = 40
 
-func testCounters(t *testing.T, newURL func(t *testing.T) string) {
-	open := func(t *testing.T, url string) *DB {
-		t.Helper()
-		db, err := Open(t.Context(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+func testCounters(t *testing.T, d engine) {
 	// nodes returns one migrated database and, on PostgreSQL, a second
 	// node on the same schema (on SQLite, the same one again).
 	nodes := func(t *testing.T) (*DB, *DB) {
 		t.Helper()
-		url := newURL(t)
-		a := open(t, url)
+		url := d.url(t)
+		a := d.open(t, url)
 		if err := a.Migrate(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		if a.Dialect() != "postgres" {
 			return a, a
 		}
-		return a, open(t, url)
+		return a, d.open(t, url)
 	}
 	caps := gatehouse.DefaultSendCaps()
 	since := t0.Add(-gatehouse.SendWindow)
@@ -200,7 +152,7 @@ func testCounters(t *testing.T, newURL func(t *testing.T) string) {
 	})
 
 	t.Run("sends logged before the upgrade still count as codes, IPv4 ones by their /24", func(t *testing.T) {
-		db := open(t, newURL(t))
+		db := d.open(t, d.url(t))
 		ms, err := loadMigrations(db.Dialect())
 		if err != nil {
 			t.Fatal(err)
@@ -272,30 +224,12 @@ func testCounters(t *testing.T, newURL func(t *testing.T) string) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				a, b := nodes(t)
-				var wg sync.WaitGroup
-				var mu sync.Mutex
-				won := 0
-				for i := range racers {
-					db := a
-					if i%2 == 1 {
-						db = b
-					}
+				won := race(t, racers, func(i int) (bool, error) {
 					user, dest, ip := c.rec(i)
-					wg.Go(func() {
-						_, _, ok, err := db.ReserveSend(context.Background(),
-							gatehouse.SendRecord{UserID: user, Destination: dest, ClientIP: netip.MustParseAddr(ip), At: t0}, since, caps)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if ok {
-							mu.Lock()
-							won++
-							mu.Unlock()
-						}
-					})
-				}
-				wg.Wait()
+					_, _, ok, err := []*DB{a, b}[i%2].ReserveSend(context.Background(),
+						gatehouse.SendRecord{UserID: user, Destination: dest, ClientIP: netip.MustParseAddr(ip), At: t0}, since, caps)
+					return ok, err
+				})
 				if won != c.want {
 					t.Errorf("%d of %d parallel sends reserved, want exactly %d", won, racers, c.want)
 				}
@@ -390,27 +324,19 @@ func testCounters(t *testing.T, newURL func(t *testing.T) string) {
 			addCode(t, a, c.ID, "123456", t0)
 			cs = append(cs, c)
 		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		results := map[string]int{}
-		for i := range racers {
-			db := a
-			if i%2 == 1 {
-				db = b
+		each := make([]string, racers)
+		race(t, racers, func(i int) (bool, error) {
+			r, err := []*DB{a, b}[i%2].TakeCode(context.Background(), u.OrgID, u.ID, cs[i%len(cs)].ID, codeHash(fmt.Sprintf("w%d", i)), t0, gatehouse.ChallengeMaxFailures)
+			if err != nil {
+				return false, err
 			}
-			c := cs[i%len(cs)]
-			wg.Go(func() {
-				r, err := db.TakeCode(context.Background(), u.OrgID, u.ID, c.ID, codeHash(fmt.Sprintf("w%d", i)), t0, gatehouse.ChallengeMaxFailures)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				results[r.Result]++
-				mu.Unlock()
-			})
+			each[i] = r.Result
+			return true, nil
+		})
+		results := map[string]int{}
+		for _, r := range each {
+			results[r]++
 		}
-		wg.Wait()
 		got, err := a.UserByID(t.Context(), u.OrgID, u.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -2,30 +2,27 @@ package sqlstore
 
 import (
 	"bytes"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
 
-// testKeyStore holds the store to what key rotation needs: hashes replaced
+// TestKeys holds the store to what key rotation needs: hashes replaced
 // only while they are the old ones (one winner among 40 callers, on one node
 // or two), sealed set-up replaced only while unchanged, and KeyUse counting
 // stored hashes by key ID without writing.
-func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *testing.T, url string) *DB, fresh func(t *testing.T) *DB) {
+func TestKeys(t *testing.T) { forEachDB(t, testKeyStore) }
+
+func testKeyStore(t *testing.T, d engine) {
 	// keyed stands in for a keyring hash: a 4-byte key ID and 32 bytes.
 	keyed := func(id, s string) []byte { return append([]byte(id), codeHash(s)...) }
 
 	// twoNodes returns two stores on one migrated database: on PostgreSQL
 	// two pools, as two servers would have.
 	twoNodes := func(t *testing.T) (*DB, *DB) {
-		url := newURL(t)
-		a := open(t, url)
-		if err := a.Migrate(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return a, open(t, url)
+		dbs := d.nodes(t, 2)
+		return dbs[0], dbs[1]
 	}
 
 	t.Run("keys: 40 callers re-keying one session on two nodes: one wins, the session keeps its row", func(t *testing.T) {
@@ -34,11 +31,10 @@ func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *t
 		u := newUser(t, a, org.ID, "rekey@example.com")
 		old, cur := codeHash("old"), keyed("BBBB", "tok")
 		newSession(t, a, u, old)
-		wins, gone := race40(func(i int) error {
-			db := []*DB{a, b}[i%2]
-			return db.RekeySession(t.Context(), old, cur)
+		wins := race(t, 40, func(i int) (bool, error) {
+			return wonUnless(gatehouse.ENOTFOUND, []*DB{a, b}[i%2].RekeySession(t.Context(), old, cur))
 		})
-		if wins != 1 || gone != 39 {
+		if gone := 40 - wins; wins != 1 || gone != 39 {
 			t.Errorf("re-key: %d won, %d found it gone; want 1 and 39", wins, gone)
 		}
 		if _, err := a.SessionByTokenHash(t.Context(), old); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
@@ -66,10 +62,10 @@ func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *t
 		cur := keyed("BBBB", "tok")
 		checkCode(t, "RekeyRememberedBrowser with another browser's hash",
 			a.RekeyRememberedBrowser(t.Context(), br.ID, other.TokenHash, cur), gatehouse.ENOTFOUND)
-		wins, gone := race40(func(i int) error {
-			return []*DB{a, b}[i%2].RekeyRememberedBrowser(t.Context(), br.ID, br.TokenHash, cur)
+		wins := race(t, 40, func(i int) (bool, error) {
+			return wonUnless(gatehouse.ENOTFOUND, []*DB{a, b}[i%2].RekeyRememberedBrowser(t.Context(), br.ID, br.TokenHash, cur))
 		})
-		if wins != 1 || gone != 39 {
+		if gone := 40 - wins; wins != 1 || gone != 39 {
 			t.Errorf("re-key: %d won, %d found it gone; want 1 and 39", wins, gone)
 		}
 		got, err := b.FindRememberedBrowser(t.Context(), org.ID, u.ID, [][]byte{cur}, t0)
@@ -89,10 +85,10 @@ func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *t
 		if err := a.SaveSignInConfig(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
-		wins, gone := race40(func(i int) error {
-			return []*DB{a, b}[i%2].ResealSignInConfig(t.Context(), org.ID, SealedSAMLKey, []byte("key-old"), []byte("key-new"))
+		wins := race(t, 40, func(i int) (bool, error) {
+			return wonUnless(gatehouse.ENOTFOUND, []*DB{a, b}[i%2].ResealSignInConfig(t.Context(), org.ID, SealedSAMLKey, []byte("key-old"), []byte("key-new")))
 		})
-		if wins != 1 || gone != 39 {
+		if gone := 40 - wins; wins != 1 || gone != 39 {
 			t.Errorf("re-seal: %d won, %d found it changed; want 1 and 39", wins, gone)
 		}
 		// An admin saves a new LDAP set-up; a node that read the old one
@@ -118,7 +114,7 @@ func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *t
 	})
 
 	t.Run("keys: KeyUse counts live hashes by length and key ID and every sealed part", func(t *testing.T) {
-		db := fresh(t)
+		db := d.fresh(t)
 		ctx := t.Context()
 		org := newOrg(t, db, "use")
 		u := newUser(t, db, org.ID, "use@example.com")
@@ -165,31 +161,6 @@ func testKeyStore(t *testing.T, newURL func(t *testing.T) string, open func(t *t
 			t.Errorf("KeyUse changed the sessions: %d before, %d after (%v)", before, after, err)
 		}
 	})
-}
-
-// race40 runs fn from 40 goroutines at once and counts the nil answers and
-// the ENOTFOUND ones; any other answer fails neither count.
-func race40(fn func(i int) error) (wins, gone int) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range 40 {
-		wg.Go(func() {
-			<-start
-			err := fn(i)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND:
-				gone++
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	return wins, gone
 }
 
 func TestSessionTokenHashInBounds(t *testing.T) {

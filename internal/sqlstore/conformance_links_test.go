@@ -1,89 +1,15 @@
 package sqlstore
 
 import (
-	"context"
 	"net/netip"
-	"net/url"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
 
-// eachDialect runs suite on SQLite and, when GATEHOUSE_TEST_POSTGRES_URL is
-// set, on PostgreSQL, each test with a database of its own. nodes opens n
-// stores on one migrated database: n nodes of one deployment.
-func eachDialect(t *testing.T, suite func(t *testing.T, nodes func(t *testing.T, n int) []*DB)) {
-	nodesOn := func(newURL func(t *testing.T) string) func(t *testing.T, n int) []*DB {
-		return func(t *testing.T, n int) []*DB {
-			t.Helper()
-			u := newURL(t)
-			dbs := make([]*DB, n)
-			for i := range dbs {
-				db, err := Open(t.Context(), u)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				if err := db.Migrate(t.Context()); err != nil {
-					t.Fatal(err)
-				}
-				dbs[i] = db
-			}
-			return dbs
-		}
-	}
-	t.Run("sqlite", func(t *testing.T) {
-		suite(t, nodesOn(func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db") }))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-		if base == "" {
-			t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-		}
-		admin, err := Open(t.Context(), base)
-		if err != nil {
-			t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
-		}
-		t.Cleanup(func() { admin.Close() })
-		suite(t, nodesOn(func(t *testing.T) string {
-			schema := "gh_" + gatehouse.NewID()
-			if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-				t.Fatalf("create schema: %v", err)
-			}
-			t.Cleanup(func() {
-				if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-					t.Errorf("drop schema %s: %v", schema, err)
-				}
-			})
-			u, err := url.Parse(base)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := u.Query()
-			q.Set("search_path", schema)
-			u.RawQuery = q.Encode()
-			return u.String()
-		}))
-	})
-}
-
-// parallel runs f(i) for i in [0, n) at once, on alternating nodes.
-func parallel(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() { <-start; f(i) })
-	}
-	close(start)
-	wg.Wait()
-}
-
 func TestLinks(t *testing.T) {
-	eachDialect(t, func(t *testing.T, nodes func(t *testing.T, n int) []*DB) {
+	forEachDB(t, func(t *testing.T, d engine) {
 		now := t0.Add(time.Minute)
 		works := func(t *testing.T, db *DB, r *gatehouse.PasswordReset) bool {
 			t.Helper()
@@ -95,7 +21,7 @@ func TestLinks(t *testing.T) {
 		}
 
 		t.Run("a new link voids the user's older one, and no one else's", func(t *testing.T) {
-			db := nodes(t, 1)[0]
+			db := d.nodes(t, 1)[0]
 			org := newOrg(t, db, "clinic")
 			ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
 			old, theirs := newReset(t, db, ann, "ann-1"), newReset(t, db, bob, "bob-1")
@@ -112,7 +38,7 @@ func TestLinks(t *testing.T) {
 		})
 
 		t.Run("a link is dead once the user's e-mail is no longer the address it was sent to", func(t *testing.T) {
-			db := nodes(t, 1)[0]
+			db := d.nodes(t, 1)[0]
 			ann := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
 			r := newReset(t, db, ann, "ann-1")
 			ann.Email, ann.UpdatedAt = "ann@elsewhere.test", now
@@ -132,7 +58,7 @@ func TestLinks(t *testing.T) {
 		})
 
 		t.Run("voiding a user's links spends them all", func(t *testing.T) {
-			db := nodes(t, 1)[0]
+			db := d.nodes(t, 1)[0]
 			org := newOrg(t, db, "clinic")
 			ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
 			r, theirs := newReset(t, db, ann, "ann-1"), newReset(t, db, bob, "bob-1")
@@ -148,21 +74,17 @@ func TestLinks(t *testing.T) {
 		})
 
 		t.Run("forty links issued at once on two nodes leave exactly one working", func(t *testing.T) {
-			dbs := nodes(t, 2)
+			dbs := d.nodes(t, 2)
 			ann := newUser(t, dbs[0], newOrg(t, dbs[0], "clinic").ID, "ann@example.com")
 			const n = 40
 			rs := make([]*gatehouse.PasswordReset, n)
-			errs := make([]error, n)
-			parallel(n, func(i int) {
+			race(t, n, func(i int) (bool, error) {
 				rs[i] = &gatehouse.PasswordReset{TokenHash: codeHash(gatehouse.NewID()), OrgID: ann.OrgID, UserID: ann.ID,
 					Email: ann.Email, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-				errs[i] = dbs[i%2].CreatePasswordReset(t.Context(), rs[i])
+				return true, dbs[i%2].CreatePasswordReset(t.Context(), rs[i])
 			})
 			live := 0
-			for i, r := range rs {
-				if errs[i] != nil {
-					t.Fatal(errs[i])
-				}
+			for _, r := range rs {
 				if works(t, dbs[0], r) {
 					live++
 				}
@@ -173,7 +95,7 @@ func TestLinks(t *testing.T) {
 		})
 
 		t.Run("ending a user's challenges ends their sign-ins and changes, not others'", func(t *testing.T) {
-			db := nodes(t, 1)[0]
+			db := d.nodes(t, 1)[0]
 			org := newOrg(t, db, "clinic")
 			ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
 			login := newChallenge(t, db, ann, nil)
@@ -196,7 +118,7 @@ func TestLinks(t *testing.T) {
 		})
 
 		t.Run("a rehash replaces only the hash it was made from", func(t *testing.T) {
-			db := nodes(t, 1)[0]
+			db := d.nodes(t, 1)[0]
 			ann := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
 			if ok, err := db.RehashPassword(t.Context(), ann.OrgID, ann.ID, ann.PasswordHash, "$argon2id$rehashed", now); err != nil || !ok {
 				t.Fatalf("RehashPassword over the current hash = %v, %v; want true", ok, err)
@@ -213,16 +135,14 @@ func TestLinks(t *testing.T) {
 		})
 
 		t.Run("forty reset sends at once on two nodes pass the user cap exactly", func(t *testing.T) {
-			dbs := nodes(t, 2)
+			dbs := d.nodes(t, 2)
 			const n, perUser = 40, 3
-			oks := make([]bool, n)
-			errs := make([]error, n)
-			parallel(n, func(i int) {
+			got := race(t, n, func(i int) (bool, error) {
 				// Each from another network: only the user cap binds.
 				net := gatehouse.ResetSendNetwork(netipFrom(i))
-				oks[i], errs[i] = dbs[i%2].ReserveResetSend(t.Context(), "ann", net, now, now.Add(-time.Hour), perUser, 1000)
+				return dbs[i%2].ReserveResetSend(t.Context(), "ann", net, now, now.Add(-time.Hour), perUser, 1000)
 			})
-			if got := countTrue(t, oks, errs); got != perUser {
+			if got != perUser {
 				t.Errorf("%d reset sends passed, want %d", got, perUser)
 			}
 			var sends int
@@ -232,14 +152,12 @@ func TestLinks(t *testing.T) {
 		})
 
 		t.Run("forty reset sends from one network pass the network cap exactly, and the window moves on", func(t *testing.T) {
-			dbs := nodes(t, 2)
+			dbs := d.nodes(t, 2)
 			const n, perNet = 40, 10
-			oks := make([]bool, n)
-			errs := make([]error, n)
-			parallel(n, func(i int) {
-				oks[i], errs[i] = dbs[i%2].ReserveResetSend(t.Context(), gatehouse.NewID(), "2001:db8:1:2::/64", now, now.Add(-time.Hour), 3, perNet)
+			got := race(t, n, func(i int) (bool, error) {
+				return dbs[i%2].ReserveResetSend(t.Context(), gatehouse.NewID(), "2001:db8:1:2::/64", now, now.Add(-time.Hour), 3, perNet)
 			})
-			if got := countTrue(t, oks, errs); got != perNet {
+			if got != perNet {
 				t.Errorf("%d reset sends passed, want %d", got, perNet)
 			}
 			later := now.Add(time.Hour + time.Millisecond)
@@ -255,16 +173,60 @@ func TestLinks(t *testing.T) {
 
 func netipFrom(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}) }
 
-func countTrue(t *testing.T, oks []bool, errs []error) int {
-	t.Helper()
-	n := 0
-	for i, ok := range oks {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
-		if ok {
-			n++
-		}
-	}
-	return n
+// TestPasswordResets holds a password reset link to being used once.
+func TestPasswordResets(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("a password reset link works once, and only before it expires", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+			ann := newUser(t, db, a.ID, "ann@example.com")
+			r := newReset(t, db, ann, "reset-1")
+			now := t0.Add(time.Minute)
+			got, err := db.PasswordResetByTokenHash(ctx, r.TokenHash, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "PasswordResetByTokenHash", got, r)
+			got, err = db.ConsumePasswordReset(ctx, r.TokenHash, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "ConsumePasswordReset", got, r)
+			_, err = db.ConsumePasswordReset(ctx, r.TokenHash, now)
+			checkCode(t, "ConsumePasswordReset a second time", err, gatehouse.ENOTFOUND)
+			_, err = db.PasswordResetByTokenHash(ctx, r.TokenHash, now)
+			checkCode(t, "PasswordResetByTokenHash of a used link", err, gatehouse.ENOTFOUND)
+
+			late := newReset(t, db, ann, "reset-2")
+			if _, err := db.PasswordResetByTokenHash(ctx, late.TokenHash, late.ExpiresAt.Add(-time.Millisecond)); err != nil {
+				t.Errorf("PasswordResetByTokenHash just before expiry: %v", err)
+			}
+			_, err = db.PasswordResetByTokenHash(ctx, late.TokenHash, late.ExpiresAt)
+			checkCode(t, "PasswordResetByTokenHash of an expired link", err, gatehouse.ENOTFOUND)
+			_, err = db.ConsumePasswordReset(ctx, late.TokenHash, late.ExpiresAt)
+			checkCode(t, "ConsumePasswordReset of an expired link", err, gatehouse.ENOTFOUND)
+			_, err = db.ConsumePasswordReset(ctx, codeHash("nothing"), now)
+			checkCode(t, "ConsumePasswordReset of nothing", err, gatehouse.ENOTFOUND)
+
+			moved := *r
+			moved.TokenHash, moved.OrgID = codeHash("moved"), b.ID
+			checkCode(t, "CreatePasswordReset for a user of another organization",
+				db.CreatePasswordReset(ctx, &moved), gatehouse.ENOTFOUND)
+			checkCode(t, "CreatePasswordReset with a taken token", db.CreatePasswordReset(ctx, r), gatehouse.ECONFLICT)
+		})
+
+		t.Run("twenty concurrent uses of one password reset link: exactly one succeeds", func(t *testing.T) {
+			db := d.fresh(t)
+			r := newReset(t, db, newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com"), "reset")
+			const n = 20
+			used := race(t, n, func(int) (bool, error) {
+				_, err := db.ConsumePasswordReset(t.Context(), r.TokenHash, t0.Add(time.Minute))
+				return wonUnless(gatehouse.ENOTFOUND, err)
+			})
+			if used != 1 {
+				t.Errorf("%d uses succeeded, want 1", used)
+			}
+		})
+	})
 }

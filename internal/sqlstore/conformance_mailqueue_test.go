@@ -9,7 +9,7 @@ import (
 )
 
 func TestMailQueue(t *testing.T) {
-	eachDialect(t, func(t *testing.T, nodes func(t *testing.T, n int) []*DB) {
+	forEachDB(t, func(t *testing.T, d engine) {
 		enqueue := func(t *testing.T, db *DB, to string, at time.Time) *gatehouse.QueuedMail {
 			t.Helper()
 			m := &gatehouse.QueuedMail{Kind: gatehouse.NoticeWrongCodes, To: to, Payload: []byte(`{"to":"` + to + `"}`)}
@@ -20,7 +20,7 @@ func TestMailQueue(t *testing.T) {
 		}
 
 		t.Run("a message is claimed once, retried when due, reclaimed after its lease, and gone once deleted", func(t *testing.T) {
-			db := nodes(t, 1)[0]
+			db := d.nodes(t, 1)[0]
 			ctx := t.Context()
 			m := enqueue(t, db, "ann@example.com", t0)
 			got, err := db.ClaimMail(ctx, t0, time.Minute, 10)
@@ -53,21 +53,19 @@ func TestMailQueue(t *testing.T) {
 		})
 
 		t.Run("forty claimers on two nodes take each of forty messages exactly once", func(t *testing.T) {
-			dbs := nodes(t, 2)
+			dbs := d.nodes(t, 2)
 			const n = 40
 			for i := range n {
 				enqueue(t, dbs[0], fmt.Sprintf("user%d@example.com", i), t0)
 			}
 			claims := make([][]*gatehouse.QueuedMail, n)
-			errs := make([]error, n)
-			parallel(n, func(i int) {
-				claims[i], errs[i] = dbs[i%2].ClaimMail(t.Context(), t0.Add(time.Second), time.Minute, 3)
+			race(t, n, func(i int) (bool, error) {
+				var err error
+				claims[i], err = dbs[i%2].ClaimMail(t.Context(), t0.Add(time.Second), time.Minute, 3)
+				return true, err
 			})
 			seen := map[int64]int{}
 			for i := range n {
-				if errs[i] != nil {
-					t.Fatal(errs[i])
-				}
 				for _, m := range claims[i] {
 					seen[m.ID]++
 				}
@@ -94,19 +92,41 @@ func TestMailQueue(t *testing.T) {
 		})
 
 		t.Run("forty messages queued at once on two nodes stop at the bound", func(t *testing.T) {
-			dbs := nodes(t, 2)
+			dbs := d.nodes(t, 2)
 			const n, bound = 40, 10
-			oks := make([]bool, n)
-			errs := make([]error, n)
-			parallel(n, func(i int) {
-				oks[i], errs[i] = dbs[i%2].EnqueueMail(t.Context(), &gatehouse.QueuedMail{Kind: "k", To: "x@example.com", Payload: []byte("{}")}, t0, bound)
+			got := race(t, n, func(i int) (bool, error) {
+				return dbs[i%2].EnqueueMail(t.Context(), &gatehouse.QueuedMail{Kind: "k", To: "x@example.com", Payload: []byte("{}")}, t0, bound)
 			})
-			if got := countTrue(t, oks, errs); got != bound {
+			if got != bound {
 				t.Errorf("%d messages were queued, want %d", got, bound)
 			}
 			if c, err := dbs[0].CountMail(t.Context()); err != nil || c != bound {
 				t.Errorf("CountMail = %d, %v; want %d", c, err, bound)
 			}
+		})
+	})
+}
+
+// TestOutbox holds the outbox of messages to its contract.
+func TestOutbox(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("the outbox lists messages newest first", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			var msgs []*gatehouse.OutboxMessage
+			for i, ch := range []string{"email", "sms", "email"} {
+				m := &gatehouse.OutboxMessage{Channel: ch, To: fmt.Sprintf("to-%d", i), Subject: "Your code",
+					Body: "Your code is 123456.\n\n@gatehouse.example #123456", CreatedAt: t0.Add(time.Duration(i) * time.Second)}
+				if err := db.AddOutboxMessage(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				msgs = append(msgs, m)
+			}
+			got, err := db.ListOutboxMessages(ctx, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "ListOutboxMessages", got, []*gatehouse.OutboxMessage{msgs[2], msgs[1]})
 		})
 	})
 }

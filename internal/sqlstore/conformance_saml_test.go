@@ -3,28 +3,21 @@ package sqlstore
 import (
 	"bytes"
 	"fmt"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
 
-// testSAMLBinding holds the store to the browser binding of SAML requests
+// TestSAMLBinding holds the store to the browser binding of SAML requests
 // (issue 8 item 6): the hash a request is issued with comes back, once, to
 // whichever node consumes it.
-func testSAMLBinding(t *testing.T, newURL func(*testing.T) string, open func(*testing.T, string) *DB) {
-	t.Run("federated identities", func(t *testing.T) { testFederatedIdentities(t, newURL, open) })
-	node := func(t *testing.T, url string) *DB {
-		db := open(t, url)
-		if err := db.Migrate(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
+func TestSAMLBinding(t *testing.T) { forEachDB(t, testSAMLBinding) }
 
+func testSAMLBinding(t *testing.T, d engine) {
 	t.Run("the browser hash comes back with the request, and an empty one is refused", func(t *testing.T) {
-		db := node(t, newURL(t))
+		db := d.fresh(t)
 		ctx := t.Context()
 		org := newOrg(t, db, "clinic").ID
 		hash := bytes.Repeat([]byte{0xa5}, 32)
@@ -45,7 +38,7 @@ func testSAMLBinding(t *testing.T, newURL func(*testing.T) string, open func(*te
 	})
 
 	t.Run("a request pending from before the binding has an empty hash, which matches no browser", func(t *testing.T) {
-		db := node(t, newURL(t))
+		db := d.fresh(t)
 		ctx := t.Context()
 		org := newOrg(t, db, "clinic").ID
 		// As the code before migration 0010 wrote it.
@@ -60,9 +53,8 @@ func testSAMLBinding(t *testing.T, newURL func(*testing.T) string, open func(*te
 	})
 
 	t.Run("40 concurrent consumers on two nodes: exactly one gets the hash", func(t *testing.T) {
-		url := newURL(t)
-		a := node(t, url)
-		b := open(t, url)
+		dbs := d.nodes(t, 2)
+		a, b := dbs[0], dbs[1]
 		org := newOrg(t, a, "clinic").ID
 		hash := bytes.Repeat([]byte{7}, 32)
 		if err := a.IssueSAMLRequest(t.Context(), org, "req", hash, t0.Add(time.Minute)); err != nil {
@@ -71,26 +63,14 @@ func testSAMLBinding(t *testing.T, newURL func(*testing.T) string, open func(*te
 		const n = 40
 		oks := make([]bool, n)
 		hashes := make([][]byte, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
+		taken := race(t, n, func(i int) (bool, error) {
+			var err error
+			hashes[i], oks[i], err = []*DB{a, b}[i%2].ConsumeSAMLRequest(t.Context(), org, "req", t0)
+			return oks[i], err
+		})
 		for i := range n {
-			db := a
-			if i%2 == 1 {
-				db = b
-			}
-			wg.Go(func() { hashes[i], oks[i], errs[i] = db.ConsumeSAMLRequest(t.Context(), org, "req", t0) })
-		}
-		wg.Wait()
-		taken := 0
-		for i := range n {
-			if errs[i] != nil {
-				t.Fatal(errs[i])
-			}
-			if oks[i] {
-				taken++
-				if !bytes.Equal(hashes[i], hash) {
-					t.Errorf("the winner got hash %x, want %x", hashes[i], hash)
-				}
+			if oks[i] && !bytes.Equal(hashes[i], hash) {
+				t.Errorf("the winner got hash %x, want %x", hashes[i], hash)
 			}
 		}
 		if taken != 1 {
@@ -99,23 +79,18 @@ func testSAMLBinding(t *testing.T, newURL func(*testing.T) string, open func(*te
 	})
 }
 
-// testFederatedIdentities holds the store to the links of federated users:
+// TestFederatedIdentities holds the store to the links of federated users:
 // one user per external ID and one external ID per user and provider,
 // decided in one statement, also by two nodes at once.
-func testFederatedIdentities(t *testing.T, newURL func(*testing.T) string, open func(*testing.T, string) *DB) {
-	node := func(t *testing.T, url string) *DB {
-		db := open(t, url)
-		if err := db.Migrate(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
+func TestFederatedIdentities(t *testing.T) { forEachDB(t, testFederatedIdentities) }
+
+func testFederatedIdentities(t *testing.T, d engine) {
 	link := func(org, provider, ext, user string) *gatehouse.FederatedIdentity {
 		return &gatehouse.FederatedIdentity{OrgID: org, Provider: provider, ExternalID: ext, UserID: user, CreatedAt: t0}
 	}
 
 	t.Run("a link is found both ways, and each side is taken once", func(t *testing.T) {
-		db := node(t, newURL(t))
+		db := d.fresh(t)
 		ctx := t.Context()
 		org, other := newOrg(t, db, "clinic"), newOrg(t, db, "other")
 		ada, bob := newUser(t, db, org.ID, "ada@clinic.test"), newUser(t, db, org.ID, "bob@clinic.test")
@@ -159,40 +134,239 @@ func testFederatedIdentities(t *testing.T, newURL func(*testing.T) string, open 
 	})
 
 	t.Run("40 concurrent links of one external ID on two nodes: exactly one user gets it", func(t *testing.T) {
-		url := newURL(t)
-		a := node(t, url)
-		b := open(t, url)
+		dbs := d.nodes(t, 2)
+		a, b := dbs[0], dbs[1]
 		org := newOrg(t, a, "clinic")
 		const n = 40
 		users := make([]string, n)
 		for i := range n {
 			users[i] = newUser(t, a, org.ID, fmt.Sprintf("user%d@clinic.test", i)).ID
 		}
-		errs := make([]error, n)
-		var wg sync.WaitGroup
+		linked := make([]bool, n)
+		won := race(t, n, func(i int) (bool, error) {
+			var err error
+			linked[i], err = wonUnless(gatehouse.ECONFLICT, []*DB{a, b}[i%2].LinkFederatedIdentity(t.Context(), link(org.ID, "ldap", "uuid:same", users[i])))
+			return linked[i], err
+		})
 		for i := range n {
-			db := a
-			if i%2 == 1 {
-				db = b
+			if !linked[i] {
+				continue
 			}
-			wg.Go(func() { errs[i] = db.LinkFederatedIdentity(t.Context(), link(org.ID, "ldap", "uuid:same", users[i])) })
-		}
-		wg.Wait()
-		won := 0
-		for i, err := range errs {
-			switch gatehouse.ErrorCode(err) {
-			case "":
-				won++
-				if id, _ := a.FederatedUserID(t.Context(), org.ID, "ldap", "uuid:same"); id != users[i] {
-					t.Errorf("the winner is %s, the link names %s", users[i], id)
-				}
-			case gatehouse.ECONFLICT:
-			default:
-				t.Fatal(err)
+			if id, _ := a.FederatedUserID(t.Context(), org.ID, "ldap", "uuid:same"); id != users[i] {
+				t.Errorf("the winner is %s, the link names %s", users[i], id)
 			}
 		}
 		if won != 1 {
 			t.Errorf("%d of %d links succeeded, want exactly 1", won, n)
 		}
+	})
+}
+
+// TestSignInConfig holds the stored federation set-up to its contract.
+func TestSignInConfig(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("a sign-in configuration round-trips, nil parts staying nil, and saving replaces it", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+			_, err := db.SignInConfig(ctx, a.ID)
+			checkCode(t, "SignInConfig before any save", err, gatehouse.ENOTFOUND)
+
+			// LDAP nil and SAMLCert empty: both are "not set up" and read back nil.
+			c := &gatehouse.SignInConfig{OrgID: a.ID, SAML: []byte("sealed saml"), SAMLKey: []byte{0, 1, 2, 0xff},
+				SAMLCert: []byte{}, UpdatedAt: t0}
+			if err := db.SaveSignInConfig(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.SignInConfig(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &gatehouse.SignInConfig{OrgID: a.ID, SAML: []byte("sealed saml"), SAMLKey: []byte{0, 1, 2, 0xff}, UpdatedAt: t0}
+			checkEqual(t, "SignInConfig after the first save", got, want)
+
+			// The second save replaces every column, turning SAML off again.
+			c = &gatehouse.SignInConfig{OrgID: a.ID, LDAP: []byte("sealed ldap"), UpdatedAt: t0.Add(time.Hour)}
+			if err := db.SaveSignInConfig(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			got, err = db.SignInConfig(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "SignInConfig after the second save", got, c)
+
+			_, err = db.SignInConfig(ctx, b.ID)
+			checkCode(t, "SignInConfig of another organization", err, gatehouse.ENOTFOUND)
+			other := &gatehouse.SignInConfig{OrgID: b.ID, SAML: []byte("b's saml"), UpdatedAt: t0}
+			if err := db.SaveSignInConfig(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := db.SignInConfig(ctx, a.ID); err != nil || !bytes.Equal(got.LDAP, c.LDAP) || got.SAML != nil {
+				t.Errorf("SignInConfig(a) after saving b's = %s, %v; want a's unchanged", dump(got), err)
+			}
+
+			missing := &gatehouse.SignInConfig{OrgID: gatehouse.NewID(), LDAP: []byte("x"), UpdatedAt: t0}
+			checkCode(t, "SaveSignInConfig for a missing organization", db.SaveSignInConfig(ctx, missing), gatehouse.ENOTFOUND)
+			_, err = db.SignInConfig(ctx, missing.OrgID)
+			checkCode(t, "SignInConfig of a missing organization", err, gatehouse.ENOTFOUND)
+		})
+	})
+}
+
+// TestSAMLRequests holds SAML requests and assertion records to being
+// used once, in their organization, before they expire.
+func TestSAMLRequests(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("a SAML request is consumed once, only in its organization and before it expires", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			a, b := newOrg(t, db, "clinic-a").ID, newOrg(t, db, "clinic-b").ID
+			until := t0.Add(5 * time.Minute)
+			for _, id := range []string{"req-1", "req-2"} {
+				if err := db.IssueSAMLRequest(ctx, a, id, []byte("browser"), until); err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkCode(t, "IssueSAMLRequest with a taken id", db.IssueSAMLRequest(ctx, a, "req-1", []byte("browser"), until), gatehouse.ECONFLICT)
+			if err := db.IssueSAMLRequest(ctx, b, "req-2", []byte("browser"), until); err != nil {
+				t.Errorf("IssueSAMLRequest of another organization's id: %v", err)
+			}
+
+			for _, c := range []struct {
+				what, org, id string
+				now           time.Time
+				want          bool
+			}{
+				{"through another organization", b, "req-1", t0, false},
+				{"an unknown id", a, "req-9", t0, false},
+				{"at its expiry", a, "req-1", until, false},
+				{"just before its expiry", a, "req-1", until.Add(-time.Millisecond), true},
+				{"a second time", a, "req-1", t0, false},
+				{"the other organization's id of the same name", b, "req-2", t0, true},
+				{"the same name in its own organization, still there", a, "req-2", t0, true},
+			} {
+				_, got, err := db.ConsumeSAMLRequest(ctx, c.org, c.id, c.now)
+				if err != nil || got != c.want {
+					t.Errorf("ConsumeSAMLRequest %s = %v, %v; want %v", c.what, got, err, c.want)
+				}
+			}
+		})
+
+		t.Run("twenty concurrent consumers of one SAML request: exactly one takes it", func(t *testing.T) {
+			db := d.fresh(t)
+			org := newOrg(t, db, "clinic").ID
+			if err := db.IssueSAMLRequest(t.Context(), org, "req", []byte("browser"), t0.Add(5*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			const n = 20
+			taken := race(t, n, func(int) (bool, error) {
+				_, ok, err := db.ConsumeSAMLRequest(t.Context(), org, "req", t0)
+				return ok, err
+			})
+			if taken != 1 {
+				t.Errorf("%d consumers took the request, want 1", taken)
+			}
+		})
+
+		t.Run("an assertion is fresh once per organization, and again once its record expires", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			a, b := newOrg(t, db, "clinic-a").ID, newOrg(t, db, "clinic-b").ID
+			now := t0
+			db.now = func() time.Time { return now }
+			until := t0.Add(5 * time.Minute)
+			for _, c := range []struct {
+				what, org string
+				now       time.Time
+				until     time.Time
+				want      bool
+			}{
+				{"the first time", a, t0, until, true},
+				{"a replay", a, t0.Add(time.Minute), until, false},
+				{"in another organization", b, t0.Add(time.Minute), until, true},
+				{"a replay just before the record expires", a, until.Add(-time.Millisecond), until, false},
+				// An IdP that reuses an id after the first assertion expired.
+				{"once the record expired", a, until, until.Add(5 * time.Minute), true},
+				{"a replay of the second, held to its own expiry", a, until.Add(time.Minute), until.Add(5 * time.Minute), false},
+			} {
+				now = c.now
+				got, err := db.RememberAssertion(ctx, c.org, "assertion-1", c.until)
+				if err != nil || got != c.want {
+					t.Errorf("RememberAssertion %s = %v, %v; want %v", c.what, got, err, c.want)
+				}
+			}
+		})
+
+		t.Run("twenty concurrent uses of one assertion: exactly one is fresh, also after an expired record", func(t *testing.T) {
+			db := d.fresh(t)
+			org := newOrg(t, db, "clinic").ID
+			now := t0
+			db.now = func() time.Time { return now }
+			replay := func(until time.Time) {
+				t.Helper()
+				const n = 20
+				count := race(t, n, func(int) (bool, error) { return db.RememberAssertion(t.Context(), org, "assertion", until) })
+				if count != 1 {
+					t.Errorf("%d of %d were fresh, want 1", count, n)
+				}
+			}
+			replay(t0.Add(5 * time.Minute)) // all racing to insert
+			now = t0.Add(5 * time.Minute)
+			replay(t0.Add(10 * time.Minute)) // all racing to take over the expired row
+		})
+
+		t.Run("the clean-up removes expired SAML requests and assertion records", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			org := newOrg(t, db, "clinic").ID
+			now := t0.Add(5 * time.Minute)
+			db.now = func() time.Time { return t0 }
+			for _, r := range []struct {
+				id    string
+				until time.Time
+			}{{"expired", now}, {"live", now.Add(time.Millisecond)}} {
+				if err := db.IssueSAMLRequest(ctx, org, r.id, []byte("browser"), r.until); err != nil {
+					t.Fatal(err)
+				}
+				if fresh, err := db.RememberAssertion(ctx, org, r.id, r.until); err != nil || !fresh {
+					t.Fatalf("RememberAssertion(%s) = %v, %v", r.id, fresh, err)
+				}
+			}
+			n, err := db.DeleteExpiredChallenges(ctx, now, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 2 {
+				t.Errorf("DeleteExpiredChallenges removed %d, want 2 (a request and an assertion record)", n)
+			}
+			for _, table := range []string{"saml_requests", "saml_assertions"} {
+				var ids []string
+				rows, err := db.read.QueryContext(ctx, `SELECT id FROM `+table+` ORDER BY id`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rows.Next() {
+					var id string
+					if err := rows.Scan(&id); err != nil {
+						t.Fatal(err)
+					}
+					ids = append(ids, id)
+				}
+				if err := rows.Err(); err != nil {
+					t.Fatal(err)
+				}
+				rows.Close()
+				if !slices.Equal(ids, []string{"live"}) {
+					t.Errorf("%s keeps %v, want [live]", table, ids)
+				}
+				if db.Dialect() == "sqlite" {
+					sqliteIndexOn(t, db, table, "expires_at") // the clean-up never scans the table
+				}
+			}
+			if _, ok, err := db.ConsumeSAMLRequest(ctx, org, "live", t0); err != nil || !ok {
+				t.Errorf("ConsumeSAMLRequest(live) after the clean-up = %v, %v; want true", ok, err)
+			}
+		})
 	})
 }

@@ -1,55 +1,170 @@
-package sqlstore_test
+package sqlstore
 
 import (
 	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/sqlstore"
-	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
+
+// TestSessions holds the session store to its contract (the listing for
+// the user is TestSessionListing).
+func TestSessions(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("a session cannot name a user of another organization", func(t *testing.T) {
+			db := d.fresh(t)
+			a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+			u := newUser(t, db, a.ID, "ann@example.com")
+			s := &gatehouse.Session{TokenHash: []byte("h"), UserID: u.ID, OrgID: b.ID, TwoFactorState: gatehouse.TwoFactorVerified,
+				CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			checkCode(t, "CreateSession", db.CreateSession(t.Context(), s), gatehouse.ENOTFOUND)
+		})
+
+		t.Run("a session round-trips to the millisecond, in UTC", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+			helsinki := time.FixedZone("EET", 2*60*60)
+			created := time.Date(2026, 11, 27, 11, 30, 0, 123_456_789, helsinki)
+			for _, ip := range []string{"203.0.113.9", "2001:db8::1", "fe80::1%eth0", ""} {
+				hash := []byte("token-hash-" + ip)
+				s := &gatehouse.Session{
+					TokenHash: hash, UserID: u.ID, OrgID: u.OrgID, TwoFactorState: gatehouse.TwoFactorRemembered,
+					UserAgent: "Mozilla/5.0", CreatedAt: created, LastSeenAt: created.Add(time.Minute),
+					ExpiresAt: created.Add(7 * 24 * time.Hour),
+				}
+				if ip != "" { // and without an address, never re-authenticated: a zero ReauthAt
+					s.ClientIP = netip.MustParseAddr(ip)
+					s.ReauthAt = created.Add(2 * time.Minute)
+				}
+				if err := db.CreateSession(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+				got, err := db.SessionByTokenHash(ctx, hash)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := *s
+				want.CreatedAt = s.CreatedAt.Truncate(time.Millisecond).UTC()
+				want.LastSeenAt = s.LastSeenAt.Truncate(time.Millisecond).UTC()
+				want.ExpiresAt = s.ExpiresAt.Truncate(time.Millisecond).UTC()
+				if !s.ReauthAt.IsZero() {
+					want.ReauthAt = s.ReauthAt.Truncate(time.Millisecond).UTC()
+				}
+				checkEqual(t, "SessionByTokenHash", got, &want)
+			}
+			_, err := db.SessionByTokenHash(ctx, []byte("no such token"))
+			checkCode(t, "SessionByTokenHash of nothing", err, gatehouse.ENOTFOUND)
+		})
+
+		t.Run("touching a session moves its last activity forward only", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+			hash := []byte("h")
+			newSession(t, db, u, hash)
+			for _, c := range []struct {
+				touch, want time.Time
+			}{
+				{t0.Add(time.Minute), t0.Add(time.Minute)},
+				{t0.Add(30 * time.Second), t0.Add(time.Minute)}, // late arrival from another node
+				{t0.Add(time.Hour), t0.Add(time.Hour)},
+			} {
+				if err := db.TouchSession(ctx, hash, c.touch); err != nil {
+					t.Fatal(err)
+				}
+				s, err := db.SessionByTokenHash(ctx, hash)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !s.LastSeenAt.Equal(c.want) {
+					t.Errorf("after touching at %v: LastSeenAt = %v, want %v", c.touch, s.LastSeenAt, c.want)
+				}
+			}
+			checkCode(t, "TouchSession of nothing", db.TouchSession(ctx, []byte("gone"), t0), gatehouse.ENOTFOUND)
+		})
+
+		t.Run("sessions end one at a time, by user, or by expiry", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			org := newOrg(t, db, "clinic")
+			ann, bob := newUser(t, db, org.ID, "ann@example.com"), newUser(t, db, org.ID, "bob@example.com")
+			for _, h := range []string{"ann-1", "ann-2"} {
+				newSession(t, db, ann, []byte(h))
+			}
+			newSession(t, db, bob, []byte("bob-1"))
+
+			if err := db.DeleteSession(ctx, []byte("ann-1")); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.DeleteSession(ctx, []byte("ann-1")); err != nil {
+				t.Errorf("ending a missing session: %v, want nil", err)
+			}
+			_, err := db.SessionByTokenHash(ctx, []byte("ann-1"))
+			checkCode(t, "SessionByTokenHash after DeleteSession", err, gatehouse.ENOTFOUND)
+
+			newSession(t, db, ann, []byte("ann-3"))
+			if err := db.DeleteUserSessions(ctx, org.ID, ann.ID); err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range []string{"ann-2", "ann-3"} {
+				_, err := db.SessionByTokenHash(ctx, []byte(h))
+				checkCode(t, "SessionByTokenHash after DeleteUserSessions", err, gatehouse.ENOTFOUND)
+			}
+			if _, err := db.SessionByTokenHash(ctx, []byte("bob-1")); err != nil {
+				t.Errorf("another user's session: %v, want it kept", err)
+			}
+
+			// newSession: created and last seen at t0, expires at t0+7d.
+			now, idle := t0.Add(24*time.Hour), 12*time.Hour
+			mk := func(h string, lastSeen, expires time.Time) {
+				s := &gatehouse.Session{TokenHash: []byte(h), UserID: bob.ID, OrgID: org.ID, TwoFactorState: gatehouse.TwoFactorVerified,
+					CreatedAt: t0, LastSeenAt: lastSeen, ExpiresAt: expires}
+				if err := db.CreateSession(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mk("live", now.Add(-time.Hour), now.Add(time.Hour))
+			mk("past-absolute", now.Add(-time.Minute), now)
+			mk("idle", now.Add(-idle), now.Add(time.Hour))
+			if err := db.TouchSession(ctx, []byte("bob-1"), now.Add(-idle).Add(time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			n, err := db.DeleteExpiredSessions(ctx, now, now.Add(-idle))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 2 {
+				t.Errorf("DeleteExpiredSessions removed %d, want 2", n)
+			}
+			for h, kept := range map[string]bool{"live": true, "bob-1": true, "past-absolute": false, "idle": false} {
+				_, err := db.SessionByTokenHash(ctx, []byte(h))
+				if kept && err != nil || !kept && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+					t.Errorf("session %q: %v; want kept %v", h, err, kept)
+				}
+			}
+		})
+	})
+}
 
 // The store's part of the user's list of sessions, ending one or all
 // others, and ending an organization's sessions that did not pass
 // two-factor authentication, on both databases.
 func TestSessionListing(t *testing.T) {
-	open := func(t *testing.T, url string) *sqlstore.DB {
-		t.Helper()
-		db, err := sqlstore.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if err := db.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
-	t.Run("sqlite", func(t *testing.T) {
-		testSessionListing(t, func(t *testing.T) *sqlstore.DB {
-			return open(t, "sqlite:"+filepath.Join(t.TempDir(), "gatehouse.db"))
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(testdb.EnvVar) == "" {
-			t.Skip("set " + testdb.EnvVar + " to run the PostgreSQL tests")
-		}
-		testSessionListing(t, func(t *testing.T) *sqlstore.DB { return open(t, testdb.PostgresURL(t)) })
-	})
+	forEachDB(t, func(t *testing.T, d engine) { testSessionListing(t, d.fresh) })
 }
 
 var st0 = time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
 
 type sessionFixture struct {
 	t  *testing.T
-	db *sqlstore.DB
+	db *DB
 }
 
 func (f *sessionFixture) user(orgID, email string) *gatehouse.User {
@@ -90,7 +205,7 @@ func (f *sessionFixture) kept(s *gatehouse.Session) bool {
 	return err == nil
 }
 
-func testSessionListing(t *testing.T, fresh func(t *testing.T) *sqlstore.DB) {
+func testSessionListing(t *testing.T, fresh func(t *testing.T) *DB) {
 	ctx := context.Background()
 	week := st0.Add(7 * 24 * time.Hour)
 

@@ -1,13 +1,8 @@
 package sqlstore
 
 import (
-	"context"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,74 +10,23 @@ import (
 )
 
 // The throttle and device conformance tests (issue 8 items 2 and 4) run on
-// SQLite, on PostgreSQL, and on two PostgreSQL nodes sharing one schema.
+// SQLite and on PostgreSQL, on one node and on two sharing one database.
 
-func TestThrottleSQLite(t *testing.T) {
-	testThrottle(t, func(t *testing.T) (*DB, *DB) {
-		db := migrated(t, "sqlite:"+filepath.Join(t.TempDir(), "gatehouse.db"))
-		return db, db
-	})
-}
-
-func TestThrottlePostgres(t *testing.T) {
-	t.Run("one node", func(t *testing.T) {
-		testThrottle(t, func(t *testing.T) (*DB, *DB) {
-			db := migrated(t, postgresSchemaURL(t))
-			return db, db
+func TestThrottle(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("one node", func(t *testing.T) {
+			testThrottle(t, func(t *testing.T) (*DB, *DB) {
+				db := d.fresh(t)
+				return db, db
+			})
+		})
+		t.Run("two nodes", func(t *testing.T) {
+			testThrottle(t, func(t *testing.T) (*DB, *DB) {
+				dbs := d.nodes(t, 2)
+				return dbs[0], dbs[1]
+			})
 		})
 	})
-	t.Run("two nodes", func(t *testing.T) {
-		testThrottle(t, func(t *testing.T) (*DB, *DB) {
-			u := postgresSchemaURL(t)
-			return migrated(t, u), migrated(t, u)
-		})
-	})
-}
-
-func migrated(t *testing.T, url string) *DB {
-	t.Helper()
-	db, err := Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-// postgresSchemaURL returns the URL of a new schema on the test server,
-// dropped when the test ends.
-func postgresSchemaURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	admin, err := Open(t.Context(), base)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
-	}
-	schema := "gh_" + gatehouse.NewID()
-	if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // testThrottle holds ReserveAttempt, ReleaseAttempt and the device store to
@@ -98,32 +42,18 @@ func testThrottle(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 		const n = 40
 		passed := make([]bool, n)
 		waits := make([]time.Duration, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			db := a
-			if i%2 == 1 {
-				db = b
+		ok := race(t, n, func(i int) (bool, error) {
+			r, wait, err := []*DB{a, b}[i%2].ReserveAttempt(t.Context(), t0, window,
+				gatehouse.ThrottleKey{Key: "acct:clinic:ann@example.com", Rule: acct},
+				gatehouse.ThrottleKey{Key: fmt.Sprintf("ip:192.0.2.%d", i), Rule: addr})
+			passed[i], waits[i] = r != nil, wait
+			if err == nil && (r != nil) == (wait > 0) {
+				err = fmt.Errorf("reservation %v with wait %v: want exactly one", r, wait)
 			}
-			wg.Go(func() {
-				r, wait, err := db.ReserveAttempt(t.Context(), t0, window,
-					gatehouse.ThrottleKey{Key: "acct:clinic:ann@example.com", Rule: acct},
-					gatehouse.ThrottleKey{Key: fmt.Sprintf("ip:192.0.2.%d", i), Rule: addr})
-				passed[i], waits[i], errs[i] = r != nil, wait, err
-				if (r != nil) == (wait > 0) {
-					errs[i] = fmt.Errorf("reservation %v with wait %v: want exactly one", r, wait)
-				}
-			})
-		}
-		wg.Wait()
-		ok := 0
+			return passed[i], err
+		})
 		for i := range n {
-			if errs[i] != nil {
-				t.Fatal(errs[i])
-			}
-			if passed[i] {
-				ok++
-			} else if waits[i] != 30*time.Second {
+			if !passed[i] && waits[i] != 30*time.Second {
 				t.Errorf("caller %d waits %v, want 30s", i, waits[i])
 			}
 		}
@@ -359,25 +289,11 @@ func testThrottle(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 			t.Fatal(err)
 		}
 		const n = 40
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			db := a
-			if i%2 == 1 {
-				db = b
-			}
-			wg.Go(func() {
-				at := t0.Add(time.Duration(i) * time.Second)
-				errs[i] = db.CreateDevice(ctx, &gatehouse.Device{ID: gatehouse.NewID(), TokenHash: codeHash(fmt.Sprint("ann-", i)),
-					OrgID: org.ID, UserID: ann.ID, CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(gatehouse.DeviceLifetime)})
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		race(t, n, func(i int) (bool, error) {
+			at := t0.Add(time.Duration(i) * time.Second)
+			return true, []*DB{a, b}[i%2].CreateDevice(ctx, &gatehouse.Device{ID: gatehouse.NewID(), TokenHash: codeHash(fmt.Sprint("ann-", i)),
+				OrgID: org.ID, UserID: ann.ID, CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(gatehouse.DeviceLifetime)})
+		})
 		var count int
 		if err := a.read.QueryRowContext(ctx, `SELECT count(*) FROM known_devices WHERE user_id = $1`, ann.ID).Scan(&count); err != nil {
 			t.Fatal(err)
@@ -400,5 +316,94 @@ func testThrottle(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 		if _, err := a.FindDevice(ctx, org.ID, bob.ID, [][]byte{codeHash("bob")}, t0); err != nil {
 			t.Errorf("bob's device went with ann's: %v", err)
 		}
+	})
+}
+
+// TestFailures holds the failure counts (RecordFailure, ClearFailures,
+// Throttle) to their contract.
+func TestFailures(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("failures count up within the window and start again after it", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			const window = 15 * time.Minute
+			if th, err := db.Throttle(ctx, "acct:ann"); err != nil || th != (gatehouse.Throttle{}) {
+				t.Fatalf("Throttle of a new key = %+v, %v; want zero", th, err)
+			}
+			for _, c := range []struct {
+				at   time.Time
+				want int
+			}{
+				{t0, 1},
+				{t0.Add(time.Minute), 2},
+				{t0.Add(time.Minute + window), 3}, // exactly the window: still counting
+				{t0.Add(time.Minute + 2*window + time.Millisecond), 1},
+				{t0.Add(time.Minute + 2*window + 2*time.Millisecond), 2},
+			} {
+				th, err := db.RecordFailure(ctx, "acct:ann", c.at, window)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if th.Failures != c.want || !th.LastFailure.Equal(c.at) {
+					t.Errorf("RecordFailure at %v = %+v, want %d failures last at %v", c.at, th, c.want, c.at)
+				}
+				got, err := db.Throttle(ctx, "acct:ann")
+				if err != nil || got != th {
+					t.Errorf("Throttle() = %+v, %v; want %+v", got, err, th)
+				}
+			}
+			if th, err := db.Throttle(ctx, "ip:203.0.113.9"); err != nil || th.Failures != 0 {
+				t.Errorf("another key = %+v, %v; want zero", th, err)
+			}
+		})
+
+		t.Run("clearing failures forgets the count", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			for range 3 {
+				if _, err := db.RecordFailure(ctx, "acct:ann", t0, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.RecordFailure(ctx, "acct:bob", t0, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.ClearFailures(ctx, "acct:ann"); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.ClearFailures(ctx, "acct:nobody"); err != nil {
+				t.Errorf("clearing a missing key: %v", err)
+			}
+			if th, err := db.Throttle(ctx, "acct:ann"); err != nil || th != (gatehouse.Throttle{}) {
+				t.Errorf("after ClearFailures: %+v, %v; want zero", th, err)
+			}
+			if th, err := db.RecordFailure(ctx, "acct:ann", t0, time.Hour); err != nil || th.Failures != 1 {
+				t.Errorf("the next failure: %+v, %v; want 1", th, err)
+			}
+			if th, err := db.Throttle(ctx, "acct:bob"); err != nil || th.Failures != 1 {
+				t.Errorf("another key: %+v, %v; want 1 failure", th, err)
+			}
+		})
+
+		t.Run("twenty concurrent failures on one key count to exactly twenty", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			const n = 20
+			counts := make([]int, n)
+			race(t, n, func(i int) (bool, error) {
+				th, err := db.RecordFailure(ctx, "acct:ann", t0.Add(time.Duration(i)*time.Millisecond), time.Hour)
+				counts[i] = th.Failures
+				return true, err
+			})
+			slices.Sort(counts)
+			for i, c := range counts {
+				if c != i+1 {
+					t.Fatalf("the calls returned %v, want each of 1 to %d once", counts, n)
+				}
+			}
+			if th, err := db.Throttle(ctx, "acct:ann"); err != nil || th.Failures != n {
+				t.Errorf("Throttle() = %+v, %v; want %d failures", th, err, n)
+			}
+		})
 	})
 }

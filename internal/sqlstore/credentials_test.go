@@ -1,16 +1,11 @@
-package sqlstore_test
+package sqlstore
 
 import (
 	"context"
-	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/sqlstore"
-	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
 
 var credT0 = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
@@ -19,7 +14,7 @@ var credT0 = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 // two sessions, a remembered browser, a pending sign-in, a live reset
 // link and seven wrong codes.
 type credentialFixture struct {
-	db               *sqlstore.DB
+	db               *DB
 	org              *gatehouse.Organization
 	user             *gatehouse.User
 	other            *gatehouse.User
@@ -28,7 +23,7 @@ type credentialFixture struct {
 	challengeTokenID []byte
 }
 
-func newCredentialFixture(t *testing.T, db *sqlstore.DB) *credentialFixture {
+func newCredentialFixture(t *testing.T, db *DB) *credentialFixture {
 	t.Helper()
 	ctx := t.Context()
 	f := &credentialFixture{db: db}
@@ -102,27 +97,14 @@ func (f *credentialFixture) state(t *testing.T) credentialState {
 	return s
 }
 
-func TestChangeCredentialsSQLite(t *testing.T) {
+func TestChangeCredentials(t *testing.T) {
 	t.Parallel()
-	testChangeCredentials(t, func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db") })
-}
-
-func TestChangeCredentialsPostgres(t *testing.T) {
-	t.Parallel()
-	testChangeCredentials(t, func(t *testing.T) string { return testdb.PostgresURL(t) })
+	forEachDB(t, testChangeCredentials)
 }
 
 // testChangeCredentials holds ChangeCredentials to its contract on the
-// database newURL gives; two stores opened on one URL are two nodes.
-func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
-	open := func(t *testing.T, url string) *sqlstore.DB {
-		db, err := sqlstore.Open(t.Context(), url)
-		must(t, err)
-		t.Cleanup(func() { db.Close() })
-		must(t, db.Migrate(t.Context()))
-		return db
-	}
-	fresh := func(t *testing.T) *sqlstore.DB { return open(t, newURL(t)) }
+// database d.
+func testChangeCredentials(t *testing.T, d engine) {
 	before := credentialState{hash: "old-hash", email: "staff@clinic.test", sessions: 2, remembered: 1, pending: true, link: true, otpFailures: 7}
 	everything := func(f *credentialFixture) gatehouse.CredentialChange {
 		return gatehouse.CredentialChange{OrgID: f.org.ID, UserID: f.user.ID, At: credT0.Add(time.Minute),
@@ -132,7 +114,7 @@ func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
 	}
 
 	t.Run("a reset saves the password and ends everything of the old one, with its audit event", func(t *testing.T) {
-		f := newCredentialFixture(t, fresh(t))
+		f := newCredentialFixture(t, d.fresh(t))
 		if got := f.state(t); got != before {
 			t.Fatalf("fixture %+v, want %+v", got, before)
 		}
@@ -144,7 +126,7 @@ func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
 	})
 
 	t.Run("a spent or foreign link saves nothing", func(t *testing.T) {
-		f := newCredentialFixture(t, fresh(t))
+		f := newCredentialFixture(t, d.fresh(t))
 		c := everything(f)
 		c.SpendReset = []byte("no such link")
 		if err := f.db.ChangeCredentials(t.Context(), c); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
@@ -162,7 +144,7 @@ func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
 	})
 
 	t.Run("a taken e-mail address saves nothing, not even the ends", func(t *testing.T) {
-		f := newCredentialFixture(t, fresh(t))
+		f := newCredentialFixture(t, d.fresh(t))
 		taken := f.other.Email
 		c := everything(f)
 		c.SpendReset, c.SetPassword, c.Email = nil, false, &taken
@@ -175,7 +157,7 @@ func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
 	})
 
 	t.Run("an e-mail change keeps the session it was made in", func(t *testing.T) {
-		f := newCredentialFixture(t, fresh(t))
+		f := newCredentialFixture(t, d.fresh(t))
 		addr := "new@clinic.test"
 		must(t, f.db.ChangeCredentials(t.Context(), gatehouse.CredentialChange{OrgID: f.org.ID, UserID: f.user.ID, At: credT0,
 			Email: &addr, EndSessions: true, KeepSession: f.sessA, EndRememberedBrowsers: true, VoidResetLinks: true}))
@@ -189,27 +171,13 @@ func testChangeCredentials(t *testing.T, newURL func(t *testing.T) string) {
 	})
 
 	t.Run("forty resets on two nodes racing on one link: exactly one saves", func(t *testing.T) {
-		url := newURL(t)
-		f := newCredentialFixture(t, open(t, url))
-		nodes := []*sqlstore.DB{f.db, open(t, url)}
-		var wins, lost atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 40 {
-			wg.Go(func() {
-				err := nodes[i%2].ChangeCredentials(context.Background(), everything(f))
-				switch gatehouse.ErrorCode(err) {
-				case "":
-					wins.Add(1)
-				case gatehouse.ENOTFOUND:
-					lost.Add(1)
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if wins.Load() != 1 || lost.Load() != 39 {
-			t.Errorf("%d resets saved and %d were refused; want 1 and 39", wins.Load(), lost.Load())
+		nodes := d.nodes(t, 2)
+		f := newCredentialFixture(t, nodes[0])
+		wins := race(t, 40, func(i int) (bool, error) {
+			return wonUnless(gatehouse.ENOTFOUND, nodes[i%2].ChangeCredentials(context.Background(), everything(f)))
+		})
+		if lost := 40 - wins; wins != 1 || lost != 39 {
+			t.Errorf("%d resets saved and %d were refused; want 1 and 39", wins, lost)
 		}
 		if got := f.state(t); got.audits != 1 {
 			t.Errorf("%d audit events, want 1", got.audits)

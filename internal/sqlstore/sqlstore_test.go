@@ -1,9 +1,7 @@
 package sqlstore
 
 import (
-	"context"
 	"database/sql"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,46 +11,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 )
-
-func TestSQLite(t *testing.T) {
-	testStore(t, func(t *testing.T) string {
-		return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
-	})
-}
-
-// TestPostgres runs each test in a schema of its own, dropped afterwards, so
-// runs never see each other's rows and may share one database.
-func TestPostgres(t *testing.T) {
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("set GATEHOUSE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	admin, err := Open(t.Context(), base)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL is set but: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-
-	testStore(t, func(t *testing.T) string {
-		schema := "gh_" + gatehouse.NewID() // lower-case letters and digits: safe unquoted
-		if _, err := admin.write.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.write.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("GATEHOUSE_TEST_POSTGRES_URL: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema) // pgx sends unknown parameters as run-time settings
-		u.RawQuery = q.Encode()
-		return u.String()
-	})
-}
 
 func TestOpen(t *testing.T) {
 	t.Run("an unknown scheme is refused, naming the accepted forms but not the password", func(t *testing.T) {

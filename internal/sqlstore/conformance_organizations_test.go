@@ -1,0 +1,101 @@
+package sqlstore
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// TestOrganizations holds the organization store to its contract.
+func TestOrganizations(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("an organization round-trips through create, slug, id and list", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			org := &gatehouse.Organization{
+				ID: gatehouse.NewID(), Slug: "clinic", Name: "The Clinic",
+				Settings: gatehouse.PasswordSettings{
+					EnforceTwoFactor: true,
+					OTPMethod:        gatehouse.OTPSMS,
+					SkipNetworks:     []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/48")},
+					RememberDays:     7,
+					AuthMethod:       gatehouse.AuthPassword,
+				},
+				CreatedAt: t0, UpdatedAt: t0.Add(time.Second),
+			}
+			if err := db.CreateOrganization(ctx, org); err != nil {
+				t.Fatal(err)
+			}
+			other := newOrg(t, db, "another")
+
+			bySlug, err := db.OrganizationBySlug(ctx, "clinic")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "OrganizationBySlug", bySlug, org)
+			byID, err := db.OrganizationByID(ctx, org.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "OrganizationByID", byID, org)
+
+			list, err := db.ListOrganizations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "ListOrganizations", list, []*gatehouse.Organization{other, org})
+		})
+
+		t.Run("updating password settings replaces them as a whole", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			org := newOrg(t, db, "clinic")
+			for _, s := range []gatehouse.PasswordSettings{
+				{EnforceTwoFactor: false, OTPMethod: gatehouse.OTPSMS, SkipNetworks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, RememberDays: 0, AuthMethod: gatehouse.AuthPassword},
+				{EnforceTwoFactor: false, OTPMethod: gatehouse.OTPEmail, RememberDays: 365, AuthMethod: gatehouse.AuthSAML2},
+				{EnforceTwoFactor: true, OTPMethod: gatehouse.OTPEmail, RememberDays: 30, AuthMethod: gatehouse.AuthPassword},
+			} {
+				at := t0.Add(time.Hour)
+				if err := db.UpdatePasswordSettings(ctx, org.ID, s, at); err != nil {
+					t.Fatal(err)
+				}
+				got, err := db.OrganizationByID(ctx, org.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := *org
+				want.Settings, want.UpdatedAt = s, at
+				checkEqual(t, "after UpdatePasswordSettings", got, &want)
+			}
+		})
+
+		t.Run("a taken slug is a conflict", func(t *testing.T) {
+			db := d.fresh(t)
+			newOrg(t, db, "clinic")
+			err := db.CreateOrganization(t.Context(), &gatehouse.Organization{
+				ID: gatehouse.NewID(), Slug: "clinic", Name: "Another", Settings: gatehouse.DefaultPasswordSettings(),
+			})
+			checkCode(t, "CreateOrganization", err, gatehouse.ECONFLICT)
+			if want := `An organization with the slug "clinic" already exists.`; gatehouse.ErrorMessage(err) != want {
+				t.Errorf("message = %q, want %q", gatehouse.ErrorMessage(err), want)
+			}
+		})
+
+		t.Run("a missing organization is not found", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			_, err := db.OrganizationBySlug(ctx, "nobody")
+			checkCode(t, "OrganizationBySlug", err, gatehouse.ENOTFOUND)
+			_, err = db.OrganizationByID(ctx, gatehouse.NewID())
+			checkCode(t, "OrganizationByID", err, gatehouse.ENOTFOUND)
+			err = db.UpdatePasswordSettings(ctx, gatehouse.NewID(), gatehouse.DefaultPasswordSettings(), t0)
+			checkCode(t, "UpdatePasswordSettings", err, gatehouse.ENOTFOUND)
+			list, err := db.ListOrganizations(ctx)
+			if err != nil || list == nil || len(list) != 0 {
+				t.Errorf("ListOrganizations() = %v, %v; want an empty list", list, err)
+			}
+		})
+	})
+}
