@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -167,16 +168,43 @@ type ChallengeStore interface {
 	// user, destination and exact client address.
 	RecordSend(ctx context.Context, r SendRecord) error
 	CountSends(ctx context.Context, userID, destination string, ip netip.Addr, since time.Time) (SendCounts, error)
-	// DeleteExpiredChallenges is the periodic clean-up of short-lived
-	// rows. It removes challenges past their lifetime at now (with their
-	// codes), send records older than sendsBefore, reset-send records
-	// older than ResetSendWindow before now, SAML request and
-	// assertion records expired at now, remembered browsers expired at now,
-	// password reset links used or expired at now, and failure counts
-	// (ThrottleStore) whose last failure is more than 24 hours before now,
-	// the sign-in throttle's window. It returns how many rows it removed in
-	// all.
-	DeleteExpiredChallenges(ctx context.Context, now, sendsBefore time.Time) (int64, error)
+	// Purge is the periodic clean-up of short-lived rows. It removes
+	// challenges past their lifetime at now (with their codes), code-send
+	// records older than keep.Sends, reset-send records older than
+	// ResetSendWindow, SAML request and assertion records, remembered
+	// browsers and known devices expired at now, password reset links used
+	// or expired at now, and failure counts (ThrottleStore) whose last
+	// failure is older than keep.Throttle. It returns how many rows it
+	// removed in all. A keep shorter than the windows the rows count in is
+	// refused (Retention.Check), so a clean-up can never reset a cap.
+	Purge(ctx context.Context, now time.Time, keep Retention) (int64, error)
+}
+
+// Retention is how long Purge keeps the rows that bound an attacker after
+// they were written.
+type Retention struct {
+	// Sends is how long code-send records are kept: at least SendWindow,
+	// or the caps would forget sends that still count.
+	Sends time.Duration
+	// Throttle is how long a password failure count is kept after its
+	// last failure: the sign-in throttle's window, past which a count is
+	// worth nothing.
+	Throttle time.Duration
+}
+
+// SendRetention is how long the server keeps code-send records: a day,
+// longer than any cap's window, for the audit of a flood.
+const SendRetention = 24 * time.Hour
+
+// Check refuses a retention that would forget rows that still count.
+func (r Retention) Check() error {
+	if r.Sends < SendWindow {
+		return fmt.Errorf("gatehouse: send records must be kept at least %v, not %v", SendWindow, r.Sends)
+	}
+	if r.Throttle <= 0 {
+		return fmt.Errorf("gatehouse: failure counts must be kept for the throttle's window, not %v", r.Throttle)
+	}
+	return nil
 }
 
 // OTPCounterStore keeps each user's consecutive wrong codes, across

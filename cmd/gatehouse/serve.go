@@ -297,8 +297,8 @@ func cleanSessions(ctx context.Context, a *app, c *Config, log *slog.Logger) {
 			} else if n > 0 {
 				log.Debug("ended sessions removed", "count", n)
 			}
-			// Send records are kept a day: longer than any cap's window.
-			if _, err := a.store.DeleteExpiredChallenges(ctx, now, now.Add(-24*time.Hour)); err != nil {
+			keep := gatehouse.Retention{Sends: gatehouse.SendRetention, Throttle: a.signin.ThrottleWindow()}
+			if _, err := a.store.Purge(ctx, now, keep); err != nil {
 				log.Warn("challenge clean-up failed", "error", err)
 			}
 		}

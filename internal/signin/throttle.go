@@ -60,6 +60,10 @@ func (t Throttling) Wait(failures, free int) time.Duration {
 	return t.rule(free).Wait(failures)
 }
 
+// ThrottleWindow is how long a password failure counts: the clean-up keeps
+// failure counts this long (gatehouse.Retention.Throttle).
+func (s *Service) ThrottleWindow() time.Duration { return s.throttle.Window }
+
 // rule is the wait policy of a count with free failures.
 func (t Throttling) rule(free int) gatehouse.ThrottleRule {
 	return gatehouse.ThrottleRule{Free: free, FirstWait: t.FirstWait, MaxWait: t.MaxWait}

@@ -319,32 +319,24 @@ func (db *DB) CountSends(ctx context.Context, userID, destination string, ip net
 	return c, nil
 }
 
-// throttleRetention is how long a login_throttle row is kept after its last
-// failure: signin's throttle window (signin.DefaultThrottling().Window, which
-// the server always uses). A failure older than the window counts for
-// nothing: RecordFailure starts such a count again at 1 and signin ignores
-// it, so the row is dead weight. A signin.Config with a longer Window would
-// see its counts forgotten after this long.
-const throttleRetention = 24 * time.Hour
-
-// cleanup is one DELETE of DeleteExpiredChallenges; arg gives its $1 from
-// now and sendsBefore, or is nil for a query without one.
+// cleanup is one DELETE of Purge; arg gives its $1 from now and the
+// retention, or is nil for a query without one.
 type cleanup struct {
 	op, query string
-	arg       func(now, sendsBefore time.Time) time.Time
+	arg       func(now time.Time, keep gatehouse.Retention) time.Time
 }
 
-func atNow(now, _ time.Time) time.Time            { return now }
-func atSendsBefore(_, before time.Time) time.Time { return before }
+func atNow(now time.Time, _ gatehouse.Retention) time.Time { return now }
 
-// cleanups are DeleteExpiredChallenges' statements, in order. Each is served
+// cleanups are Purge's statements, in order. Each is served
 // by an index on the column it tests (the conformance tests check SQLite's
 // plans), so none walks a whole table.
 var cleanups = []cleanup{
 	{"delete expired challenges", `DELETE FROM challenges WHERE expires_at <= $1`, atNow},
-	{"delete old send records", `DELETE FROM code_sends WHERE sent_at < $1`, atSendsBefore},
+	{"delete old send records", `DELETE FROM code_sends WHERE sent_at < $1`,
+		func(now time.Time, keep gatehouse.Retention) time.Time { return now.Add(-keep.Sends) }},
 	{"delete old reset send records", `DELETE FROM reset_sends WHERE sent_at < $1`,
-		func(now, _ time.Time) time.Time { return now.Add(-gatehouse.ResetSendWindow) }},
+		func(now time.Time, _ gatehouse.Retention) time.Time { return now.Add(-gatehouse.ResetSendWindow) }},
 	{"delete expired saml requests", `DELETE FROM saml_requests WHERE expires_at <= $1`, atNow},
 	{"delete expired saml assertions", `DELETE FROM saml_assertions WHERE expires_at <= $1`, atNow},
 	{"delete expired remembered browsers", `DELETE FROM remembered_browsers WHERE expires_at <= $1`, atNow},
@@ -354,25 +346,22 @@ var cleanups = []cleanup{
 	{"delete expired password resets", `DELETE FROM password_resets WHERE expires_at <= $1`, atNow},
 	{"delete used password resets", `DELETE FROM password_resets WHERE used_at <> 0`, nil},
 	{"delete old throttle counts", `DELETE FROM login_throttle WHERE last_failure_at < $1`,
-		func(now, _ time.Time) time.Time { return now.Add(-throttleRetention) }},
+		func(now time.Time, keep gatehouse.Retention) time.Time { return now.Add(-keep.Throttle) }},
 }
 
-// DeleteExpiredChallenges removes the challenges past their lifetime at now
-// (with their codes), the send records from before sendsBefore, the SAML
-// requests and assertion records expired at now, the remembered browsers
-// expired at now, the password reset links used or expired at now, and the
-// failure counts whose last failure is more than throttleRetention (24 h)
-// before now, and returns how many rows it removed in all. They are purged
-// here, with the same now, so that the periodic clean-up needs no method of
-// its own. The statements run one by one, not in one transaction: on an
-// error, the rows already removed stay removed, and are counted in the total
-// returned with it.
-func (db *DB) DeleteExpiredChallenges(ctx context.Context, now, sendsBefore time.Time) (int64, error) {
+// Purge removes what gatehouse.ChallengeStore's Purge says, each kind of row
+// with its own statement on an index of its own. The statements run one by
+// one, not in one transaction: on an error, the rows already removed stay
+// removed, and are counted in the total returned with it.
+func (db *DB) Purge(ctx context.Context, now time.Time, keep gatehouse.Retention) (int64, error) {
+	if err := keep.Check(); err != nil {
+		return 0, err
+	}
 	var total int64
 	for _, d := range cleanups {
 		var args []any
 		if d.arg != nil {
-			args = append(args, millis(d.arg(now, sendsBefore)))
+			args = append(args, millis(d.arg(now, keep)))
 		}
 		n, err := deleted(db.write.ExecContext(ctx, d.query, args...))
 		if err != nil {

@@ -453,17 +453,17 @@ func TestChallenges(t *testing.T) {
 			expired := newChallenge(t, db, u, func(c *gatehouse.Challenge) { c.ExpiresAt = now })
 			addCode(t, db, live.ID, "111111", t0)
 			addCode(t, db, expired.ID, "222222", t0)
-			for _, at := range []time.Time{t0.Add(-time.Millisecond), t0} {
+			for _, at := range []time.Time{now.Add(-gatehouse.SendWindow - time.Millisecond), now.Add(-gatehouse.SendWindow)} {
 				if err := db.RecordSend(ctx, gatehouse.SendRecord{UserID: u.ID, Destination: u.Email, At: at}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			n, err := db.DeleteExpiredChallenges(ctx, now, t0)
+			n, err := db.Purge(ctx, now, gatehouse.Retention{Sends: gatehouse.SendWindow, Throttle: 24 * time.Hour})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n != 2 {
-				t.Errorf("DeleteExpiredChallenges removed %d, want 2 (a challenge and a send record)", n)
+				t.Errorf("Purge removed %d, want 2 (a challenge and a send record)", n)
 			}
 			_, err = db.ChallengeByID(ctx, u.OrgID, u.ID, expired.ID)
 			checkCode(t, "the expired challenge", err, gatehouse.ENOTFOUND)

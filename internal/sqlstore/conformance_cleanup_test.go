@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -9,10 +10,55 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
+// keepDefault is the retention the server purges with.
+var keepDefault = gatehouse.Retention{Sends: gatehouse.SendRetention, Throttle: 24 * time.Hour}
+
 // TestCleanUp holds the clean-up of expired rows to removing exactly what
 // has expired, across the stores.
 func TestCleanUp(t *testing.T) {
 	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("the throttle's window decides how long failure counts are kept", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			const window = 48 * time.Hour
+			if _, err := db.RecordFailure(ctx, "acct:slow", t0, window); err != nil {
+				t.Fatal(err)
+			}
+			now := t0.Add(36 * time.Hour)
+			if _, err := db.Purge(ctx, now, gatehouse.Retention{Sends: gatehouse.SendRetention, Throttle: window}); err != nil {
+				t.Fatal(err)
+			}
+			if th, err := db.Throttle(ctx, "acct:slow"); err != nil || th.Failures != 1 {
+				t.Errorf("a failure 36 h old under a 48 h window after the clean-up = %+v, %v; want it kept", th, err)
+			}
+			if _, err := db.Purge(ctx, now, gatehouse.Retention{Sends: gatehouse.SendRetention, Throttle: 24 * time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			if th, err := db.Throttle(ctx, "acct:slow"); err != nil || th.Failures != 0 {
+				t.Errorf("the same failure under a 24 h window = %+v, %v; want it gone", th, err)
+			}
+		})
+
+		t.Run("a retention shorter than the windows is refused and removes nothing", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+			if err := db.RecordSend(ctx, gatehouse.SendRecord{UserID: u.ID, Destination: u.Email, At: t0}); err != nil {
+				t.Fatal(err)
+			}
+			for _, keep := range []gatehouse.Retention{
+				{Sends: gatehouse.SendWindow - time.Second, Throttle: time.Hour},
+				{Sends: gatehouse.SendRetention},
+			} {
+				if n, err := db.Purge(ctx, t0.Add(gatehouse.SendWindow), keep); err == nil || n != 0 {
+					t.Errorf("Purge with %+v = %d, %v; want a refusal", keep, n, err)
+				}
+			}
+			if c, err := db.CountSends(ctx, u.ID, u.Email, netip.Addr{}, t0); err != nil || c.User != 1 {
+				t.Errorf("after the refused clean-ups the send counts %+v, %v; want the send kept", c, err)
+			}
+		})
+
 		t.Run("the clean-up removes expired remembered browsers, used or expired reset links and stale failure counts", func(t *testing.T) {
 			db := d.fresh(t)
 			ctx := t.Context()
@@ -59,15 +105,16 @@ func TestCleanUp(t *testing.T) {
 				}
 			}
 
-			n, err := db.DeleteExpiredChallenges(ctx, now, now.Add(-window))
+			keep := gatehouse.Retention{Sends: window, Throttle: window}
+			n, err := db.Purge(ctx, now, keep)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n != 5 {
-				t.Errorf("DeleteExpiredChallenges removed %d, want 5 (a browser, three reset links and a failure count)", n)
+				t.Errorf("Purge removed %d, want 5 (a browser, three reset links and a failure count)", n)
 			}
-			if n, err := db.DeleteExpiredChallenges(ctx, now, now.Add(-window)); err != nil || n != 0 {
-				t.Errorf("DeleteExpiredChallenges again = %d, %v; want 0, nil", n, err)
+			if n, err := db.Purge(ctx, now, keep); err != nil || n != 0 {
+				t.Errorf("Purge again = %d, %v; want 0, nil", n, err)
 			}
 
 			column := func(query string) []string {

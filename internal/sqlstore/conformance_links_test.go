@@ -164,7 +164,7 @@ func TestLinks(t *testing.T) {
 			if ok, err := dbs[0].ReserveResetSend(t.Context(), "zed", "2001:db8:1:2::/64", later, later.Add(-time.Hour), 3, perNet); err != nil || !ok {
 				t.Errorf("an hour later: %v, %v; want a send", ok, err)
 			}
-			if n, err := dbs[0].DeleteExpiredChallenges(t.Context(), later, later); err != nil || n != perNet {
+			if n, err := dbs[0].Purge(t.Context(), later, keepDefault); err != nil || n != perNet {
 				t.Errorf("the clean-up removed %d (%v), want the %d old reset sends", n, err, perNet)
 			}
 		})

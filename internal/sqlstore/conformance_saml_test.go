@@ -333,12 +333,12 @@ func TestSAMLRequests(t *testing.T) {
 					t.Fatalf("RememberAssertion(%s) = %v, %v", r.id, fresh, err)
 				}
 			}
-			n, err := db.DeleteExpiredChallenges(ctx, now, t0)
+			n, err := db.Purge(ctx, now, keepDefault)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n != 2 {
-				t.Errorf("DeleteExpiredChallenges removed %d, want 2 (a request and an assertion record)", n)
+				t.Errorf("Purge removed %d, want 2 (a request and an assertion record)", n)
 			}
 			for _, table := range []string{"saml_requests", "saml_assertions"} {
 				var ids []string

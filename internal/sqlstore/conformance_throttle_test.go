@@ -252,7 +252,7 @@ func testThrottle(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := db.DeleteExpiredChallenges(ctx, t0, t0); err != nil {
+		if _, err := db.Purge(ctx, t0, keepDefault); err != nil {
 			t.Fatal(err)
 		}
 		var left []string

@@ -82,7 +82,7 @@ func (db *DB) IssueSAMLRequest(ctx context.Context, orgID, id string, browserHas
 // migration 0010 has an empty hash, which no browser matches. It is one conditional DELETE: on PostgreSQL a racing DELETE
 // waits for the row lock and then finds the row gone, and on SQLite writes
 // take turns, so exactly one of any number of callers gets the row back.
-// An expired id is left for DeleteExpiredChallenges.
+// An expired id is left for Purge.
 func (db *DB) ConsumeSAMLRequest(ctx context.Context, orgID, id string, now time.Time) ([]byte, bool, error) {
 	var hash []byte
 	err := db.write.QueryRowContext(ctx, `
