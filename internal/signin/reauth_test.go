@@ -147,3 +147,27 @@ func TestSAML2UsersReauthenticateBySigningInAgain(t *testing.T) {
 		t.Errorf("location %q", ge.Location)
 	}
 }
+
+// TestReauthenticationRefusalsCarryTheirReasons: a signed-in user is told
+// about wrong passwords, not failed sign-ins, with the wait as the
+// argument, and a missing password is named.
+func TestReauthenticationRefusalsCarryTheirReasons(t *testing.T) {
+	ctx := context.Background()
+	ip := netip.MustParseAddr("198.51.100.7")
+	f := newFixture(t)
+	_, cur := reauthSession(t, f)
+
+	_, err := f.svc.StartReauth(ctx, cur, "", ip)
+	wantReason(t, wantCode(t, err, gatehouse.EINVALID), gatehouse.ReasonPasswordRequired)
+	for range 100 {
+		_, err = f.svc.StartReauth(ctx, cur, "wrong password", ip)
+		if gatehouse.ErrorCode(err) != gatehouse.EINVALIDCREDENTIALS {
+			break
+		}
+	}
+	ge := wantCode(t, err, gatehouse.ETOOMANYATTEMPTS)
+	wantReason(t, ge, gatehouse.ReasonWrongPasswords, ge.RetryAfter)
+	if ge.RetryAfter <= 0 {
+		t.Errorf("RetryAfter = %v, want a wait", ge.RetryAfter)
+	}
+}

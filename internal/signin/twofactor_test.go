@@ -210,6 +210,7 @@ func TestConsecutiveWrongCodesBackOffAcrossSignInsAndLockAt100(t *testing.T) {
 	if ge.RetryAfter != 30*time.Second {
 		t.Errorf("RetryAfter = %v, want the first wait of 30 s", ge.RetryAfter)
 	}
+	wantReason(t, ge, gatehouse.ReasonWrongCodes, 30*time.Second)
 	f.clock.Add(31 * time.Second)
 	res, err := f.svc.Login(ctx, req)
 	if err != nil {
@@ -234,6 +235,7 @@ func TestConsecutiveWrongCodesBackOffAcrossSignInsAndLockAt100(t *testing.T) {
 	if ge.RetryAfter != time.Hour || !strings.Contains(ge.Message, "locked") {
 		t.Errorf("a locked user is told %q, retry after %v; want the lock named and an hour", ge.Message, ge.RetryAfter)
 	}
+	wantReason(t, ge, gatehouse.ReasonLocked)
 	f.clock.Add(24 * time.Hour)
 	if _, err := f.svc.Login(ctx, req); gatehouse.ErrorCode(err) != gatehouse.ETOOMANYATTEMPTS {
 		t.Errorf("the lock ended by itself: %v", err)
@@ -252,6 +254,7 @@ func TestResends(t *testing.T) {
 	if ge.RetryAfter != 30*time.Second {
 		t.Errorf("RetryAfter = %v, want 30s", ge.RetryAfter)
 	}
+	wantReason(t, ge, "") // the gap between two sends, not the caps
 	f.clock.Add(30 * time.Second)
 	p, err := f.svc.Resend(ctx, res.Pending.Token, req.ClientIP)
 	if err != nil {
@@ -315,7 +318,7 @@ func TestAtMostFiveCodesPerUserInFifteenMinutes(t *testing.T) {
 		f.clock.Add(time.Minute)
 	}
 	_, err := f.svc.Login(ctx, req)
-	wantCode(t, err, gatehouse.ERESENDTOOSOON)
+	wantReason(t, wantCode(t, err, gatehouse.ERESENDTOOSOON), gatehouse.ReasonSendCapped, gatehouse.SendWindow)
 	f.clock.Add(11 * time.Minute)
 	if _, err := f.svc.Login(ctx, req); err != nil {
 		t.Errorf("after the window: %v", err)
@@ -345,7 +348,7 @@ func TestAFailedDeliveryCountsNothing(t *testing.T) {
 	_, u, req := f.strict(nil)
 	f.inbox.fail = true
 	res, err := f.svc.Login(ctx, req)
-	wantCode(t, err, gatehouse.EDELIVERYFAILED)
+	wantReason(t, wantCode(t, err, gatehouse.EDELIVERYFAILED), gatehouse.ReasonDeliveryEmail)
 	if res == nil || res.Pending == nil || res.Pending.Token == "" {
 		t.Fatal("a failed delivery left no pending sign-in to resend from")
 	}
