@@ -242,6 +242,25 @@ func TestConsecutiveWrongCodesBackOffAcrossSignInsAndLockAt100(t *testing.T) {
 	}
 }
 
+// TestTheLongestBackOffIsNotALock: a wait of exactly OTPMaxWait (the
+// failure this instant) is still a back-off; only the lock says "locked".
+func TestTheLongestBackOffIsNotALock(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	org, u, req := f.strict(nil)
+	for range gatehouse.OTPLockFailures - 1 {
+		if _, err := f.db.RecordOTPFailure(ctx, org.ID, u.ID, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := f.svc.Login(ctx, req)
+	ge := wantCode(t, err, gatehouse.ETOOMANYATTEMPTS)
+	if ge.RetryAfter != gatehouse.OTPMaxWait {
+		t.Fatalf("RetryAfter = %v, want the longest wait %v", ge.RetryAfter, gatehouse.OTPMaxWait)
+	}
+	wantReason(t, ge, gatehouse.ReasonWrongCodes, gatehouse.OTPMaxWait)
+}
+
 func TestResends(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
