@@ -400,7 +400,7 @@ func TestSMSWithoutAPhoneAsksForOneAndSavesItOnlyWhenVerified(t *testing.T) {
 		t.Fatal("a code was sent before a phone number was given")
 	}
 	_, err = f.verify(res.Pending.Token, "123456")
-	wantCode(t, err, gatehouse.EINVALID)
+	wantReason(t, wantCode(t, err, gatehouse.EINVALID), gatehouse.ReasonPhoneFirst)
 	_, err = f.svc.Phone(ctx, res.Pending.Token, "not a phone", req.ClientIP)
 	wantCode(t, err, gatehouse.EINVALIDPHONE)
 	p, err := f.svc.Phone(ctx, res.Pending.Token, "+358 40 123 4567", req.ClientIP)
