@@ -62,5 +62,5 @@ func (a Actor) RequireAdmin(orgID string) error {
 	if a.operator || (a.Role == RoleAdmin && a.OrgID == orgID && a.UserID != "") {
 		return nil
 	}
-	return Errorf(EFORBIDDEN, "Only admins of this organization may do that.")
+	return Reasoned(EFORBIDDEN, ReasonAdminOnly, "Only admins of this organization may do that.")
 }

@@ -46,6 +46,14 @@ type Error struct {
 	Code    string
 	Message string
 
+	// Reason, when set, is one of the Reason constants: what the error means
+	// beyond its code, for a page to say in the reader's language (Message
+	// is the services' English, which the JSON API sends). Args are the
+	// values the reason's text holds at {0}, {1}, …, as its constant's
+	// comment lists them; a time.Duration is a wait, said in words.
+	Reason string
+	Args   []any
+
 	// Field names the input field that was wrong, for EINVALID and friends.
 	Field string
 	// Entry quotes a bad list entry as typed (invalid_network).

@@ -55,14 +55,14 @@ const MaxEmailLength = 254
 func NormalizeEmail(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
-		return "", FieldError("email", "The e-mail address is required.")
+		return "", FieldReason("email", ReasonEmailRequired, "The e-mail address is required.")
 	}
 	if len(s) > MaxEmailLength {
-		return "", FieldError("email", "The e-mail address is longer than %d characters.", MaxEmailLength)
+		return "", FieldReason("email", ReasonEmailTooLong, "The e-mail address is longer than %d characters.", MaxEmailLength)
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" || strings.Count(s, "@") != 1 {
-		return "", FieldError("email", "%q is not an e-mail address.", s)
+		return "", FieldReason("email", ReasonEmailInvalid, "%q is not an e-mail address.", s)
 	}
 	return s, nil
 }

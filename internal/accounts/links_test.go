@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"net/netip"
 	"net/url"
 	"sync"
@@ -223,8 +224,10 @@ func TestOneLiveLinkPerUser(t *testing.T) {
 			s := newStack(t, newDB(t)(), true)
 			first := s.forgot(t)
 			second := s.forgot(t)
-			if err := s.accounts.ResetPassword(ctx, first, "a brand new passphrase", client); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-				t.Errorf("the older link after a newer one: %v, want not_found", err)
+			err := s.accounts.ResetPassword(ctx, first, "a brand new passphrase", client)
+			var ge *gatehouse.Error
+			if !errors.As(err, &ge) || ge.Code != gatehouse.ENOTFOUND || ge.Reason != gatehouse.ReasonResetLinkSpent {
+				t.Errorf("the older link after a newer one: %v, want not_found for a spent link", err)
 			}
 			if err := s.accounts.ResendWelcome(ctx, "acme", s.user.ID, gatehouse.OperatorActor()); err != nil {
 				t.Fatal(err)

@@ -188,5 +188,5 @@ func (s *Service) keys() (*keyring.Ring, error) {
 }
 
 func expiredLink() error {
-	return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "This link has expired or was already used. Ask for a new one."}
+	return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Reason: gatehouse.ReasonResetLinkSpent, Message: "This link has expired or was already used. Ask for a new one."}
 }

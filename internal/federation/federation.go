@@ -134,7 +134,7 @@ func (s *Service) SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, ac
 		}
 		if old != nil && old.ServicePassword != "" {
 			if !sameLDAPTarget(old, &cfg) {
-				return gatehouse.FieldError("service_password",
+				return gatehouse.FieldReason("service_password", gatehouse.ReasonServicePasswordAgain,
 					"Enter the service account's password again: the saved one is kept only while the URL, the TLS settings and the service DN stay the same.")
 			}
 			cfg.ServicePassword = old.ServicePassword

@@ -118,8 +118,9 @@ func TestTheSavedServicePasswordGoesOnlyWhereItWasSavedFor(t *testing.T) {
 				}
 				return
 			}
-			if ge, ok := err.(*gatehouse.Error); !ok || ge.Code != gatehouse.EINVALID || ge.Field != "service_password" {
-				t.Errorf("SetLDAP = %v, want invalid_input naming service_password", err)
+			if ge, ok := err.(*gatehouse.Error); !ok || ge.Code != gatehouse.EINVALID || ge.Field != "service_password" ||
+				ge.Reason != gatehouse.ReasonServicePasswordAgain {
+				t.Errorf("SetLDAP = %v, want invalid_input naming service_password, for its reason", err)
 			}
 			// Whatever is saved now, a sign-in must not carry the secret to
 			// the new server.

@@ -2,7 +2,6 @@ package password
 
 import (
 	_ "embed"
-	"fmt"
 	"strings"
 	"sync"
 	"unicode"
@@ -72,22 +71,24 @@ func (p Policy) Check(password, email string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case n < minLen:
-		return weak("The password must be at least %d characters long.", minLen)
+		return weak(gatehouse.ReasonPasswordTooShort, "The password must be at least %d characters long.", minLen)
 	case n > maxLen:
-		return weak("The password must be at most %d characters long.", maxLen)
+		return weak(gatehouse.ReasonPasswordTooLong, "The password must be at most %d characters long.", maxLen)
 	case oneCharacter(password):
-		return weak("The password must not be a single character repeated.")
+		return weak(gatehouse.ReasonPasswordOneCharacter, "The password must not be a single character repeated.")
 	case isCommon(password):
-		return weak("This password is one of the most commonly used passwords; choose one that is harder to guess.")
+		return weak(gatehouse.ReasonPasswordCommon, "This password is one of the most commonly used passwords; choose one that is harder to guess.")
 	}
 	if containsEmail(password, email) {
-		return weak("The password must not contain your e-mail address or the name before the @.")
+		return weak(gatehouse.ReasonPasswordContainsEmail, "The password must not contain your e-mail address or the name before the @.")
 	}
 	return nil
 }
 
-func weak(format string, args ...any) *gatehouse.Error {
-	return &gatehouse.Error{Code: gatehouse.EWEAKPASSWORD, Field: "password", Message: fmt.Sprintf(format, args...)}
+func weak(reason, format string, args ...any) *gatehouse.Error {
+	e := gatehouse.Reasoned(gatehouse.EWEAKPASSWORD, reason, format, args...)
+	e.Field = "password"
+	return e
 }
 
 func oneCharacter(s string) bool {

@@ -33,11 +33,11 @@ const MaxLength = 64
 // error and returns an ordinary error.
 func Normalize(raw, defaultRegion string) (string, error) {
 	if utf8.RuneCountInString(raw) > MaxLength {
-		return "", invalid("The phone number is longer than %d characters.", MaxLength)
+		return "", invalid(gatehouse.ReasonPhoneTooLong, "The phone number is longer than %d characters.", MaxLength)
 	}
 	typed := strings.TrimSpace(raw)
 	if typed == "" {
-		return "", invalid("Enter a phone number.")
+		return "", invalid(gatehouse.ReasonPhoneEmpty, "Enter a phone number.")
 	}
 	region := strings.ToUpper(defaultRegion)
 	if region != "" && !phonenumbers.GetSupportedRegions()[region] {
@@ -45,19 +45,19 @@ func Normalize(raw, defaultRegion string) (string, error) {
 	}
 	for _, r := range typed {
 		if !allowed(r) {
-			return "", invalid("%q is not a phone number: use only digits, spaces, dashes and parentheses.", typed)
+			return "", invalid(gatehouse.ReasonPhoneCharacters, "%q is not a phone number: use only digits, spaces, dashes and parentheses.", typed)
 		}
 	}
 	international := strings.HasPrefix(typed, "+") || strings.HasPrefix(typed, "＋")
 	if region == "" && !international {
-		return "", invalid("%q is not in international form: start with + and the country code, such as +358 40 123 4567.", typed)
+		return "", invalid(gatehouse.ReasonPhoneNotInternational, "%q is not in international form: start with + and the country code, such as +358 40 123 4567.", typed)
 	}
 	num, err := phonenumbers.Parse(typed, region)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		if international {
-			return "", invalid("%q is not a valid phone number; check the country code and the number.", typed)
+			return "", invalid(gatehouse.ReasonPhoneInvalidInternational, "%q is not a valid phone number; check the country code and the number.", typed)
 		}
-		return "", invalid("%q is not a valid phone number; check it, or write it with + and the country code.", typed)
+		return "", invalid(gatehouse.ReasonPhoneInvalid, "%q is not a valid phone number; check it, or write it with + and the country code.", typed)
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
@@ -69,6 +69,8 @@ func allowed(r rune) bool {
 	return unicode.IsDigit(r) || unicode.IsSpace(r) || strings.ContainsRune("+＋-‐‑–—()./", r)
 }
 
-func invalid(format string, args ...any) *gatehouse.Error {
-	return &gatehouse.Error{Code: gatehouse.EINVALIDPHONE, Field: "phone", Message: fmt.Sprintf(format, args...)}
+func invalid(reason, format string, args ...any) *gatehouse.Error {
+	e := gatehouse.Reasoned(gatehouse.EINVALIDPHONE, reason, format, args...)
+	e.Field = "phone"
+	return e
 }

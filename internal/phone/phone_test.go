@@ -2,6 +2,7 @@ package phone
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,22 +52,23 @@ func TestNormalizeRefuses(t *testing.T) {
 		raw     string
 		region  string
 		wantMsg string // a part of the message
+		reason  string
 	}{
-		{"an empty number", "", "FI", "Enter a phone number"},
-		{"only spaces", "   ", "FI", "Enter a phone number"},
-		{"a number too short", "040 123", "FI", `"040 123" is not a valid phone number`},
-		{"an international number too short", "+358 40", "", `"+358 40" is not a valid phone number`},
-		{"an unknown country code", "+999 40 123 4567", "", `"+999 40 123 4567" is not a valid phone number`},
-		{"a number that is not valid in its country", "+1 200 555 0123", "", `"+1 200 555 0123" is not a valid phone number`},
-		{"digits too many", "+358 40 123 4567 8901 2345", "", "is not a valid phone number"},
-		{"letters", "call me maybe", "FI", `"call me maybe" is not a phone number`},
-		{"a vanity number", "1-800-FLOWERS", "US", `"1-800-FLOWERS" is not a phone number`},
-		{"an extension", "+1 201 555 0123 ext. 7", "", "is not a phone number"},
-		{"a national number without a region", "040 123 4567", "", `"040 123 4567" is not in international form`},
-		{"a 00 number without a region", "00358401234567", "", "is not in international form"},
-		{"more than 64 characters", "+358 40 123 4567" + strings.Repeat(" ", 60), "", "longer than 64 characters"},
-		{"a very long input", strings.Repeat("1", 100000), "FI", "longer than 64 characters"},
-		{"control characters", "+358\x00401234567", "", `"+358\x00401234567" is not a phone number`},
+		{"an empty number", "", "FI", "Enter a phone number", gatehouse.ReasonPhoneEmpty},
+		{"only spaces", "   ", "FI", "Enter a phone number", gatehouse.ReasonPhoneEmpty},
+		{"a number too short", "040 123", "FI", `"040 123" is not a valid phone number`, gatehouse.ReasonPhoneInvalid},
+		{"an international number too short", "+358 40", "", `"+358 40" is not a valid phone number`, gatehouse.ReasonPhoneInvalidInternational},
+		{"an unknown country code", "+999 40 123 4567", "", `"+999 40 123 4567" is not a valid phone number`, gatehouse.ReasonPhoneInvalidInternational},
+		{"a number that is not valid in its country", "+1 200 555 0123", "", `"+1 200 555 0123" is not a valid phone number`, gatehouse.ReasonPhoneInvalidInternational},
+		{"digits too many", "+358 40 123 4567 8901 2345", "", "is not a valid phone number", gatehouse.ReasonPhoneInvalidInternational},
+		{"letters", "call me maybe", "FI", `"call me maybe" is not a phone number`, gatehouse.ReasonPhoneCharacters},
+		{"a vanity number", "1-800-FLOWERS", "US", `"1-800-FLOWERS" is not a phone number`, gatehouse.ReasonPhoneCharacters},
+		{"an extension", "+1 201 555 0123 ext. 7", "", "is not a phone number", gatehouse.ReasonPhoneCharacters},
+		{"a national number without a region", "040 123 4567", "", `"040 123 4567" is not in international form`, gatehouse.ReasonPhoneNotInternational},
+		{"a 00 number without a region", "00358401234567", "", "is not in international form", gatehouse.ReasonPhoneNotInternational},
+		{"more than 64 characters", "+358 40 123 4567" + strings.Repeat(" ", 60), "", "longer than 64 characters", gatehouse.ReasonPhoneTooLong},
+		{"a very long input", strings.Repeat("1", 100000), "FI", "longer than 64 characters", gatehouse.ReasonPhoneTooLong},
+		{"control characters", "+358\x00401234567", "", `"+358\x00401234567" is not a phone number`, gatehouse.ReasonPhoneCharacters},
 	}
 	for _, tt := range tests {
 		t.Run("Normalize refuses "+tt.name, func(t *testing.T) {
@@ -80,6 +82,9 @@ func TestNormalizeRefuses(t *testing.T) {
 			}
 			if !strings.Contains(e.Message, tt.wantMsg) {
 				t.Errorf("message = %q, want it to contain %q", e.Message, tt.wantMsg)
+			}
+			if e.Reason != tt.reason {
+				t.Errorf("reason = %q, want %q", e.Reason, tt.reason)
 			}
 			if got != "" {
 				t.Errorf("Normalize returned %q with an error, want \"\"", got)
@@ -95,5 +100,28 @@ func TestNormalizeUnknownRegion(t *testing.T) {
 	}
 	if code := gatehouse.ErrorCode(err); code != gatehouse.EINTERNAL {
 		t.Errorf("error code = %q, want %q: an unknown region is a programming error, not the user's", code, gatehouse.EINTERNAL)
+	}
+}
+
+// TestNormalizeArgs: a refusal carries what its reason's text says, the
+// number as typed (trimmed, not quoted) or the maximum length.
+func TestNormalizeArgs(t *testing.T) {
+	for _, tt := range []struct {
+		raw, region string
+		args        []any
+	}{
+		{"  call me maybe ", "FI", []any{"call me maybe"}},
+		{"040 123 4567", "", []any{"040 123 4567"}},
+		{strings.Repeat("1", 65), "FI", []any{MaxLength}},
+		{"", "FI", nil},
+	} {
+		_, err := Normalize(tt.raw, tt.region)
+		var e *gatehouse.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("Normalize(%q, %q) = %v, want a *gatehouse.Error", tt.raw, tt.region, err)
+		}
+		if !slices.Equal(e.Args, tt.args) {
+			t.Errorf("Normalize(%q, %q): args %v, want %v", tt.raw, tt.region, e.Args, tt.args)
+		}
 	}
 }

@@ -130,7 +130,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 		return s.unavailable("reserve send", err)
 	}
 	if !ok {
-		return &gatehouse.Error{Code: gatehouse.ERESENDTOOSOON, RetryAfter: gatehouse.SendWindow,
+		return &gatehouse.Error{Code: gatehouse.ERESENDTOOSOON, Reason: gatehouse.ReasonSendCapped, Args: []any{gatehouse.SendWindow}, RetryAfter: gatehouse.SendWindow,
 			Message: fmt.Sprintf("Too many codes were sent in the last %d minutes. Try again later.", int(gatehouse.SendWindow.Minutes()))}
 	}
 	ok, prev, next, err := s.store.ClaimSend(ctx, c.ID, now, gatehouse.ResendGap)
@@ -173,11 +173,11 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 		s.cancelSend(ctx, reservation)
 		s.audit(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeDeliveryFailed,
 			Reason: string(c.Channel), ClientIP: ip, At: now, Detail: map[string]string{"destination": Mask(c.Channel, c.Destination)}})
-		what := "e-mail"
+		what, reason := "e-mail", gatehouse.ReasonDeliveryEmail
 		if c.Channel == gatehouse.OTPSMS {
-			what = "text message"
+			what, reason = "text message", gatehouse.ReasonDeliverySMS
 		}
-		return &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED,
+		return &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED, Reason: reason,
 			Message: "We could not send the " + what + " with your code. Try again in a moment."}
 	}
 	s.observeD(string(c.Channel), "sent")
@@ -266,7 +266,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*LoginResult, 
 		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "code", Message: "The code is the 6 digits we sent you."}
 	}
 	if c.Destination == "" {
-		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "phone", Message: "Enter your phone number first; we will send the code to it."}
+		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "phone", Reason: gatehouse.ReasonPhoneFirst, Message: "Enter your phone number first; we will send the code to it."}
 	}
 	if err := s.takeCode(ctx, c, org, user, code, req.ClientIP, now, loginExpired); err != nil {
 		return nil, err
@@ -390,7 +390,7 @@ func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr
 		return nil, err
 	}
 	if c.Destination == "" {
-		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "phone", Message: "Enter your phone number first; we will send the code to it."}
+		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: "phone", Reason: gatehouse.ReasonPhoneFirst, Message: "Enter your phone number first; we will send the code to it."}
 	}
 	p := &Pending{}
 	if err := s.sendCode(ctx, c, org, user, ip, now, p); err != nil {
@@ -650,10 +650,11 @@ func otpLocked(wait time.Duration, locked bool) error {
 		// The lock lasts until an admin unlocks the user or the password
 		// is reset; Retry-After tells clients not to come back sooner than
 		// the longest back-off.
-		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: gatehouse.OTPMaxWait,
+		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, Reason: gatehouse.ReasonLocked, RetryAfter: gatehouse.OTPMaxWait,
 			Message: "Too many wrong codes: your account is locked. Ask your admin to unlock it, or reset your password."}
 	}
-	return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: max(wait, time.Second),
+	wait = max(wait, time.Second)
+	return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, Reason: gatehouse.ReasonWrongCodes, Args: []any{wait}, RetryAfter: wait,
 		Message: "Too many wrong codes. Wait a moment and try again."}
 }
 

@@ -40,14 +40,14 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 			return nil, err
 		}
 		if newValue == user.Phone {
-			return nil, gatehouse.FieldError("phone", "That is already your phone number.")
+			return nil, gatehouse.FieldReason("phone", gatehouse.ReasonPhoneSame, "That is already your phone number.")
 		}
 	case gatehouse.ChallengeChangeEmail:
 		if newValue, err = gatehouse.NormalizeEmail(value); err != nil {
 			return nil, err
 		}
 		if newValue == user.Email {
-			return nil, gatehouse.FieldError("email", "That is already your e-mail address.")
+			return nil, gatehouse.FieldReason("email", gatehouse.ReasonEmailSame, "That is already your e-mail address.")
 		}
 		if _, err := s.store.UserByEmail(ctx, org.ID, newValue); err == nil {
 			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: "Another user of this organization has that e-mail address."}
@@ -58,7 +58,7 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 		return nil, gatehouse.FieldError("kind", "kind must be \"phone\" or \"email\".")
 	}
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
-		return nil, gatehouse.FieldError("kind", "Contact details of this organization's users come from its directory or identity provider.")
+		return nil, gatehouse.FieldReason("kind", gatehouse.ReasonContactFromDirectory, "Contact details of this organization's users come from its directory or identity provider.")
 	}
 	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
 		return nil, otpLocked(wait, locked)
@@ -209,7 +209,7 @@ func (s *Service) ResendContactChange(ctx context.Context, cur *Current, id stri
 }
 
 func changeExpired() error {
-	return &gatehouse.Error{Code: gatehouse.ELOGINEXPIRED, Message: "This change has expired. Start it again."}
+	return &gatehouse.Error{Code: gatehouse.ELOGINEXPIRED, Reason: gatehouse.ReasonChangeExpired, Message: "This change has expired. Start it again."}
 }
 
 // ContactState describes a live change of the signed-in user, for its page.

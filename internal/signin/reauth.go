@@ -60,7 +60,7 @@ func (s *Service) StartReauth(ctx context.Context, cur *Current, password string
 			Message: "This organization signs in through its identity provider."}
 	}
 	if password == "" {
-		return nil, gatehouse.FieldError("password", "The password is required.")
+		return nil, gatehouse.FieldReason("password", gatehouse.ReasonPasswordRequired, "The password is required.")
 	}
 	now := s.now()
 	check := s.reauthPassword

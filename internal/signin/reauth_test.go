@@ -147,3 +147,57 @@ func TestSAML2UsersReauthenticateBySigningInAgain(t *testing.T) {
 		t.Errorf("location %q", ge.Location)
 	}
 }
+
+// TestReauthenticationRefusalsCarryTheirReasons: a signed-in user is told
+// about wrong passwords, not failed sign-ins, with the wait as the
+// argument, and a missing password is named.
+func TestReauthenticationRefusalsCarryTheirReasons(t *testing.T) {
+	ctx := context.Background()
+	ip := netip.MustParseAddr("198.51.100.7")
+	f := newFixture(t)
+	_, cur := reauthSession(t, f)
+
+	_, err := f.svc.StartReauth(ctx, cur, "", ip)
+	wantReason(t, wantCode(t, err, gatehouse.EINVALID), gatehouse.ReasonPasswordRequired)
+	for range 100 {
+		_, err = f.svc.StartReauth(ctx, cur, "wrong password", ip)
+		if gatehouse.ErrorCode(err) != gatehouse.EINVALIDCREDENTIALS {
+			break
+		}
+	}
+	ge := wantCode(t, err, gatehouse.ETOOMANYATTEMPTS)
+	wantReason(t, ge, gatehouse.ReasonWrongPasswords, ge.RetryAfter)
+	if ge.RetryAfter <= 0 {
+		t.Errorf("RetryAfter = %v, want a wait", ge.RetryAfter)
+	}
+}
+
+// TestSignedInRefusalsCarryTheirReasons: the refusals a signed-in user's
+// own pages show carry the reasons the pages translate.
+func TestSignedInRefusalsCarryTheirReasons(t *testing.T) {
+	ctx := context.Background()
+	ip := netip.MustParseAddr("198.51.100.7")
+	f := newFixture(t)
+	_, cur := reauthSession(t, f)
+	refusal := func(_ *signin.ContactChange, err error) error { return err }
+	cases := []struct {
+		name   string
+		err    error
+		code   string
+		reason string
+	}{
+		{"a change to the phone number the user has", refusal(f.svc.StartContactChange(ctx, cur, gatehouse.ChallengeChangePhone,
+			"+358 40 123 4567", testPassword, ip, "test")), gatehouse.EINVALID, gatehouse.ReasonPhoneSame},
+		{"a change to the e-mail address the user has", refusal(f.svc.StartContactChange(ctx, cur, gatehouse.ChallengeChangeEmail,
+			cur.User.Email, testPassword, ip, "test")), gatehouse.EINVALID, gatehouse.ReasonEmailSame},
+		{"a change that does not exist", refusal(f.svc.VerifyContactChange(ctx, cur, "no-such-change", "123456", ip)),
+			gatehouse.ELOGINEXPIRED, gatehouse.ReasonChangeExpired},
+		{"ending a session that does not exist", f.svc.EndSession(ctx, cur, "no-such-session", ip), gatehouse.ENOTFOUND, gatehouse.ReasonNoSuchSession},
+		{"forgetting a browser that is not remembered", f.svc.RevokeBrowser(ctx, cur, "no-such-browser", ip), gatehouse.ENOTFOUND, gatehouse.ReasonNoSuchBrowser},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wantReason(t, wantCode(t, tc.err, tc.code), tc.reason)
+		})
+	}
+}

@@ -33,7 +33,7 @@ func (s *Service) RevokeBrowser(ctx context.Context, cur *Current, id string, ip
 	} else {
 		err := s.store.DeleteRememberedBrowser(ctx, org.ID, user.ID, id)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "No such remembered browser."}
+			return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Reason: gatehouse.ReasonNoSuchBrowser, Message: "No such remembered browser."}
 		} else if err != nil {
 			return s.unavailable("revoke remembered browser", err)
 		}
@@ -79,7 +79,8 @@ func (s *Service) reauthPassword(ctx context.Context, cur *Current, password str
 func wrongPasswords(err error) error {
 	var ge *gatehouse.Error
 	if errors.As(err, &ge) && ge.Code == gatehouse.ETOOMANYATTEMPTS {
-		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: ge.RetryAfter, Message: "Too many wrong passwords. Wait a moment and try again."}
+		return &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, Reason: gatehouse.ReasonWrongPasswords, Args: []any{ge.RetryAfter},
+			RetryAfter: ge.RetryAfter, Message: "Too many wrong passwords. Wait a moment and try again."}
 	}
 	return err
 }

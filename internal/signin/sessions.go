@@ -96,5 +96,5 @@ func stillPasses(org *gatehouse.Organization, user *gatehouse.User, sess *gateho
 }
 
 func noSuchSession() error {
-	return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "No such session."}
+	return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Reason: gatehouse.ReasonNoSuchSession, Message: "No such session."}
 }

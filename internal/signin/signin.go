@@ -304,7 +304,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	}
 	if req.Password == "" {
 		outcome = "invalid_input"
-		return nil, gatehouse.FieldError("password", "The password is required.")
+		return nil, gatehouse.FieldReason("password", gatehouse.ReasonPasswordRequired, "The password is required.")
 	}
 	now := s.now()
 

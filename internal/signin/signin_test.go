@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -248,6 +249,15 @@ func wantCode(t *testing.T, err error, code string) *gatehouse.Error {
 	return ge
 }
 
+// wantReason checks that ge says reason with args, so pages can say it in
+// any language.
+func wantReason(t *testing.T, ge *gatehouse.Error, reason string, args ...any) {
+	t.Helper()
+	if ge.Reason != reason || !slices.Equal(ge.Args, args) {
+		t.Errorf("%s error: reason %q, args %v; want %q, %v", ge.Code, ge.Reason, ge.Args, reason, args)
+	}
+}
+
 func TestLoginStartsASessionWhenTwoFactorIsNotEnforced(t *testing.T) {
 	f := newFixture(t)
 	res, err := f.login("clinic", "  Staff@Clinic.test ", testPassword)
@@ -332,6 +342,7 @@ func TestPasswordFailuresBackOffPerAccount(t *testing.T) {
 			if ge.RetryAfter != 30*time.Second {
 				t.Errorf("RetryAfter = %v, want 30s", ge.RetryAfter)
 			}
+			wantReason(t, ge, gatehouse.ReasonSignInThrottled, 30*time.Second)
 			if f.hasher.verifies.Load() != before {
 				t.Error("a throttled attempt still hashed the password")
 			}

@@ -116,7 +116,8 @@ func (s *Service) checkPassword(ctx context.Context, now time.Time, keys []gateh
 		return false, s.unavailable("reserve attempt", err)
 	}
 	if r == nil {
-		return false, &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: max(wait, time.Second),
+		wait = max(wait, time.Second)
+		return false, &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, Reason: gatehouse.ReasonSignInThrottled, Args: []any{wait}, RetryAfter: wait,
 			Message: "Too many failed sign-in attempts. Wait a moment and try again."}
 	}
 	ok, err := verify(ctx)

@@ -210,6 +210,7 @@ func TestConsecutiveWrongCodesBackOffAcrossSignInsAndLockAt100(t *testing.T) {
 	if ge.RetryAfter != 30*time.Second {
 		t.Errorf("RetryAfter = %v, want the first wait of 30 s", ge.RetryAfter)
 	}
+	wantReason(t, ge, gatehouse.ReasonWrongCodes, 30*time.Second)
 	f.clock.Add(31 * time.Second)
 	res, err := f.svc.Login(ctx, req)
 	if err != nil {
@@ -234,10 +235,30 @@ func TestConsecutiveWrongCodesBackOffAcrossSignInsAndLockAt100(t *testing.T) {
 	if ge.RetryAfter != time.Hour || !strings.Contains(ge.Message, "locked") {
 		t.Errorf("a locked user is told %q, retry after %v; want the lock named and an hour", ge.Message, ge.RetryAfter)
 	}
+	wantReason(t, ge, gatehouse.ReasonLocked)
 	f.clock.Add(24 * time.Hour)
 	if _, err := f.svc.Login(ctx, req); gatehouse.ErrorCode(err) != gatehouse.ETOOMANYATTEMPTS {
 		t.Errorf("the lock ended by itself: %v", err)
 	}
+}
+
+// TestTheLongestBackOffIsNotALock: a wait of exactly OTPMaxWait (the
+// failure this instant) is still a back-off; only the lock says "locked".
+func TestTheLongestBackOffIsNotALock(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	org, u, req := f.strict(nil)
+	for range gatehouse.OTPLockFailures - 1 {
+		if _, err := f.db.RecordOTPFailure(ctx, org.ID, u.ID, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := f.svc.Login(ctx, req)
+	ge := wantCode(t, err, gatehouse.ETOOMANYATTEMPTS)
+	if ge.RetryAfter != gatehouse.OTPMaxWait {
+		t.Fatalf("RetryAfter = %v, want the longest wait %v", ge.RetryAfter, gatehouse.OTPMaxWait)
+	}
+	wantReason(t, ge, gatehouse.ReasonWrongCodes, gatehouse.OTPMaxWait)
 }
 
 func TestResends(t *testing.T) {
@@ -252,6 +273,7 @@ func TestResends(t *testing.T) {
 	if ge.RetryAfter != 30*time.Second {
 		t.Errorf("RetryAfter = %v, want 30s", ge.RetryAfter)
 	}
+	wantReason(t, ge, "") // the gap between two sends, not the caps
 	f.clock.Add(30 * time.Second)
 	p, err := f.svc.Resend(ctx, res.Pending.Token, req.ClientIP)
 	if err != nil {
@@ -315,7 +337,7 @@ func TestAtMostFiveCodesPerUserInFifteenMinutes(t *testing.T) {
 		f.clock.Add(time.Minute)
 	}
 	_, err := f.svc.Login(ctx, req)
-	wantCode(t, err, gatehouse.ERESENDTOOSOON)
+	wantReason(t, wantCode(t, err, gatehouse.ERESENDTOOSOON), gatehouse.ReasonSendCapped, gatehouse.SendWindow)
 	f.clock.Add(11 * time.Minute)
 	if _, err := f.svc.Login(ctx, req); err != nil {
 		t.Errorf("after the window: %v", err)
@@ -345,7 +367,7 @@ func TestAFailedDeliveryCountsNothing(t *testing.T) {
 	_, u, req := f.strict(nil)
 	f.inbox.fail = true
 	res, err := f.svc.Login(ctx, req)
-	wantCode(t, err, gatehouse.EDELIVERYFAILED)
+	wantReason(t, wantCode(t, err, gatehouse.EDELIVERYFAILED), gatehouse.ReasonDeliveryEmail)
 	if res == nil || res.Pending == nil || res.Pending.Token == "" {
 		t.Fatal("a failed delivery left no pending sign-in to resend from")
 	}
@@ -378,7 +400,7 @@ func TestSMSWithoutAPhoneAsksForOneAndSavesItOnlyWhenVerified(t *testing.T) {
 		t.Fatal("a code was sent before a phone number was given")
 	}
 	_, err = f.verify(res.Pending.Token, "123456")
-	wantCode(t, err, gatehouse.EINVALID)
+	wantReason(t, wantCode(t, err, gatehouse.EINVALID), gatehouse.ReasonPhoneFirst)
 	_, err = f.svc.Phone(ctx, res.Pending.Token, "not a phone", req.ClientIP)
 	wantCode(t, err, gatehouse.EINVALIDPHONE)
 	p, err := f.svc.Phone(ctx, res.Pending.Token, "+358 40 123 4567", req.ClientIP)

@@ -9,7 +9,7 @@ import (
 
 func (s *Server) contactStartSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	kind, value := gatehouse.ChallengeChangePhone, r.PostForm.Get("phone")
 	if r.PostForm.Get("kind") == "email" {
@@ -78,7 +78,7 @@ func (s *Server) contactPage(w http.ResponseWriter, r *http.Request, cur *signin
 
 func (s *Server) contactVerifySubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	ch, err := s.contacts.VerifyContactChange(r.Context(), cur, r.PathValue("id"), r.PostForm.Get("code"), s.cfg.ClientIP.ClientIP(r))
 	switch {

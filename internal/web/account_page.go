@@ -110,7 +110,7 @@ func (s *Server) endAllSessionsSubmit(w http.ResponseWriter, r *http.Request, cu
 
 func (s *Server) languageSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	lang := r.PostForm.Get("language")
 	if lang != "" && s.pages.cat.messages[lang] == nil {

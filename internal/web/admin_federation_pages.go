@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/ldap"
 	"github.com/gatehousehq/gatehouse/internal/saml"
 	"github.com/gatehousehq/gatehouse/internal/signin"
@@ -48,7 +47,7 @@ func (s *Server) ldapPage(w http.ResponseWriter, r *http.Request, cur *signin.Cu
 // nothing is saved until all are right.
 func (s *Server) ldapSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	f := r.PostForm
 	d, err := s.ldapData(r, cur)
@@ -146,7 +145,7 @@ func (s *Server) samlPage(w http.ResponseWriter, r *http.Request, cur *signin.Cu
 // nothing is saved.
 func (s *Server) samlSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	f := r.PostForm
 	d := samlPage{Nav: settingsNav{Section: "password", Org: cur.Organization, Me: cur.User}, Errors: map[string]string{}}

@@ -109,7 +109,7 @@ func (s *Server) reauthPageGet(w http.ResponseWriter, r *http.Request, cur *sign
 // and goes back to the page the change was made on.
 func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	f, ip := r.PostForm, s.cfg.ClientIP.ClientIP(r)
 	d := reauthPage{Next: reauthNext(f.Get("next")), Errors: map[string]string{}}

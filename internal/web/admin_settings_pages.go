@@ -75,7 +75,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, cur *signi
 // older than 10 minutes, and saves nothing until all of that is right.
 func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	f := r.PostForm
 	prev := cur.Organization.Settings

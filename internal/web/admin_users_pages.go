@@ -59,7 +59,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, cur *signin.C
 
 func (s *Server) userCreateSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	in := accounts.NewUser{OrgSlug: cur.Organization.Slug, Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"),
 		Phone: r.PostForm.Get("phone"), Admin: r.PostForm.Get("role") == "admin"}
@@ -129,7 +129,7 @@ func userNotices(s *Server, r *http.Request, done string) string {
 
 func (s *Server) userEditSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	in := accounts.UserEdit{Name: r.PostForm.Get("name"), Email: r.PostForm.Get("email"), Phone: r.PostForm.Get("phone"),
 		Role: gatehouse.Role(r.PostForm.Get("role"))}
@@ -171,7 +171,7 @@ func (s *Server) userActionSubmit(w http.ResponseWriter, r *http.Request, cur *s
 	case "send-link":
 		err = s.users.ResendWelcome(ctx, slug, id, actor)
 	default:
-		return gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist.")
+		return errNoSuchPage()
 	}
 	if err != nil {
 		if s.toReauth(w, r, err, "/settings/users/"+id) {

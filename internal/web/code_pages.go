@@ -77,7 +77,7 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	res, err := s.login.Verify(r.Context(), s.verifyRequest(r, r.PostForm.Get("code")))
 	if err == nil {
@@ -146,7 +146,7 @@ func (s *Server) phonePage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	phone := r.PostForm.Get("phone")
 	_, err := s.login.Phone(r.Context(), s.pendingToken(r), phone, s.cfg.ClientIP.ClientIP(r))

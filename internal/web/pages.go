@@ -202,5 +202,5 @@ type settingsNav struct {
 
 // pageNotFound answers every path that no route takes.
 func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) error {
-	return gatehouse.Errorf(gatehouse.ENOTFOUND, "This page does not exist.")
+	return errNoSuchPage()
 }

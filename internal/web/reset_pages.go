@@ -1,10 +1,6 @@
 package web
 
-import (
-	"net/http"
-
-	"github.com/gatehousehq/gatehouse"
-)
+import "net/http"
 
 type forgotPage struct {
 	Organization string
@@ -20,7 +16,7 @@ func (s *Server) forgotPage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	data := forgotPage{Organization: r.PostForm.Get("organization"), Email: r.PostForm.Get("email")}
 	err := s.resets.ForgotPassword(r.Context(), data.Organization, data.Email, s.cfg.ClientIP.ClientIP(r))
@@ -57,7 +53,7 @@ func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	token := r.PostForm.Get("token")
 	if r.PostForm.Get("password") != r.PostForm.Get("password2") {

@@ -167,7 +167,7 @@ func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *signin.Curren
 			return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such organization.")
 		}
 		if cur.User.Role != gatehouse.RoleAdmin {
-			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only admins of this organization may do that.")
+			return gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonAdminOnly, "Only admins of this organization may do that.")
 		}
 		return h(w, r, cur)
 	})

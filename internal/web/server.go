@@ -156,7 +156,7 @@ func New(cfg Config) (*Server, error) {
 	// its own origin: that one route is exempt from the check.
 	cop.AddInsecureBypassPattern(samlACSRoute)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, isAPI(r), gatehouse.Errorf(gatehouse.EFORBIDDEN, "Cross-origin request refused."))
+		s.renderError(w, r, isAPI(r), gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonCrossOrigin, "Cross-origin request refused."))
 	}))
 	s.handler = s.recoverPanics(s.securityHeaders(s.limitBody(s.withDeadline(cop.Handler(s.mux)))))
 	return s, nil

@@ -41,7 +41,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 // signin.Service.Login as the JSON API.
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The form could not be read.")
+		return errUnreadableForm()
 	}
 	data := loginPage{Action: "/login", Organization: r.PostForm.Get("organization"), Email: r.PostForm.Get("email")}
 	if slug := r.PathValue("slug"); slug != "" {
