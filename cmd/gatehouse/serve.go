@@ -155,7 +155,10 @@ func (a *app) startSignIn(c *Config, log *slog.Logger, keys *keyring.Ring, m *me
 // startFederation opens the organizations' LDAP and SAML2 set-up, sealed
 // under the server's keys.
 func (a *app) startFederation(keys *keyring.Ring) error {
-	a.federation = federation.NewWithKeys(a.store, keys, a.now)
+	var err error
+	if a.federation, err = federation.New(federation.Config{Store: a.store, Keys: keys, Now: a.now}); err != nil {
+		return err
+	}
 	a.accounts.Configured = a.federation.Configured
 	return nil
 }
