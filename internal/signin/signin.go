@@ -151,10 +151,18 @@ type Service struct {
 	refusals refusalLog // SAML2 refusals, aggregated per organization and minute
 }
 
-// New returns a Service. Store and Hasher are required.
+// New returns a Service, or an error naming the first required field
+// missing: Store, Hasher, Messenger, NormalizePhone, and Keys or Secret.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Hasher == nil || cfg.Messenger == nil || cfg.NormalizePhone == nil {
-		return nil, errors.New("signin: Store, Hasher, Messenger and NormalizePhone are required")
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("signin: Config.Store is required")
+	case cfg.Hasher == nil:
+		return nil, errors.New("signin: Config.Hasher is required")
+	case cfg.Messenger == nil:
+		return nil, errors.New("signin: Config.Messenger is required")
+	case cfg.NormalizePhone == nil:
+		return nil, errors.New("signin: Config.NormalizePhone is required")
 	}
 	keys := cfg.Keys
 	if keys == nil {
@@ -599,15 +607,14 @@ func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) error
 	return nil
 }
 
-// unavailable logs err once and returns the fail-closed answer.
+// unavailable logs err once and returns the fail-closed answer
+// (gatehouse.Unavailable); an answer that already is EUNAVAILABLE was
+// logged where it was made.
 func (s *Service) unavailable(op string, err error) error {
-	var ge *gatehouse.Error
-	if errors.As(err, &ge) && ge.Code == gatehouse.EUNAVAILABLE {
-		return err
+	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+		s.log.Error("sign-in step failed", "op", op, "error", err)
 	}
-	s.log.Error("sign-in step failed", "op", op, "error", err)
-	return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, RetryAfter: 5 * time.Second,
-		Message: "Sign-in is unavailable right now. Try again in a moment."}
+	return gatehouse.Unavailable(op, err)
 }
 
 // audit writes an audit event. A failed audit write is logged, not fatal:
