@@ -30,7 +30,7 @@ func userLink(ctx context.Context, e *env, args []string) error {
 	if slug == "" || email == "" || l.Provider == "" || l.ExternalID == "" {
 		return usageError("user link needs --org, --email, --provider and --external-id")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,21 @@ func node(t *testing.T, db signin.Store, c *clock, box *inbox) *signin.Service {
 	return svc
 }
 
+// accountsOn is the admin side of a race: an accounts service on db, on
+// the clock c.
+func accountsOn(t *testing.T, db *sqlstore.DB, c *clock) *accounts.Service {
+	t.Helper()
+	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := accounts.New(accounts.Config{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}
+
 func addOrgUser(t *testing.T, db *sqlstore.DB, c *clock, slug string, s gatehouse.PasswordSettings, email string) (*gatehouse.Organization, *gatehouse.User) {
 	t.Helper()
 	ctx := context.Background()
@@ -232,7 +247,7 @@ func TestSignInsRacingEnforcementGetNoSessionWithoutTwoFactor(t *testing.T) {
 		off := gatehouse.DefaultPasswordSettings()
 		off.EnforceTwoFactor = false
 		org, admin := addOrgUser(t, a, c, "clinic", off, "admin@clinic.test")
-		acc := &accounts.Service{Store: b, Now: c.Now}
+		acc := accountsOn(t, b, c)
 
 		const n = 40
 		var wg sync.WaitGroup
@@ -296,7 +311,7 @@ func TestASessionEndsWithTheExemptionOrNetworkThatLetItIn(t *testing.T) {
 		s.SkipNetworks = []netip.Prefix{office, elsewhere}
 		_, exempt := addOrgUser(t, a, c, "clinic", s, "exempt@clinic.test")
 		_, inOffice := addOrgUser(t, a, c, "clinic", s, "office@clinic.test")
-		acc := &accounts.Service{Store: b, Now: c.Now}
+		acc := accountsOn(t, b, c)
 		if _, err := acc.SetExempt(ctx, "clinic", exempt.ID, true, gatehouse.OperatorActor()); err != nil {
 			t.Fatal(err)
 		}
