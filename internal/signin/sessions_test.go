@@ -46,27 +46,14 @@ func onBothDatabases(t *testing.T, fn func(t *testing.T, a, b *sqlstore.DB)) {
 // node is one server's sign-in service over its own store.
 func node(t *testing.T, db signin.Store, c *clock, box *inbox) *signin.Service {
 	t.Helper()
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: []byte("0123456789abcdef0123456789abcdef"),
-		Now: c.Now, Messenger: box, NormalizePhone: phone.Normalize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
+	return newNode(t, db, withNow(c.Now), withMessenger(box))
 }
 
 // accountsOn is the admin side of a race: an accounts service on db, on
 // the clock c.
 func accountsOn(t *testing.T, db *sqlstore.DB, c *clock) *accounts.Service {
 	t.Helper()
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := accounts.New(accounts.Config{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Now: c.Now})
+	acc, err := accounts.New(accounts.Config{Store: db, Hasher: testHasher(t), Policy: password.DefaultPolicy(), Phone: phone.Normalize, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
