@@ -101,7 +101,7 @@ func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organizatio
 		return nil, err
 	}
 	if user.Disabled {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: "disabled", ClientIP: ip, At: now})
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: "disabled", ClientIP: ip, At: now})
 		return nil, &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "Your account is disabled. Ask your admin."}
 	}
 	d, err := Decide(org, user, ip, nil)
@@ -177,8 +177,10 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 			}
 			return s.attach(ctx, org, user, id, ip, now)
 		}
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserCreated, Reason: string(org.Settings.AuthMethod), At: now,
-			Detail: map[string]string{"email": email, "provisioned": "first sign-in"}})
+		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserCreated, Reason: string(org.Settings.AuthMethod), At: now,
+			Detail: map[string]string{"email": email, "provisioned": "first sign-in"}}); err != nil {
+			return nil, err
+		}
 		if linked {
 			if _, err := s.attach(ctx, org, user, id, ip, now); err != nil {
 				return nil, err
@@ -200,7 +202,7 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 // ID only the local-admin rule applies.
 func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, id *Identity, ip netip.Addr, now time.Time) (*gatehouse.User, error) {
 	refuse := func(reason string) error {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
 			ClientIP: ip, At: now, Detail: map[string]string{"provider": id.Provider, "external_id": truncate(id.ExternalID, 300)}})
 		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS,
 			Message: "Your account cannot be signed in through your organization's directory yet. Ask your admin to link it."}
@@ -299,11 +301,11 @@ func (s *Service) FederatedFailed(ctx context.Context, org *gatehouse.Organizati
 	now := s.now()
 	write, summary := s.refusals.note(org.ID, reason, now)
 	if summary != nil {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: SAMLRefusalsCounted,
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: SAMLRefusalsCounted,
 			At: now, Detail: summary})
 	}
 	if write {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
 			ClientIP: ip, At: now, Detail: map[string]string{"why": truncate(why, 300)}})
 	}
 }

@@ -198,7 +198,6 @@ func (s *Service) recordReauth(ctx context.Context, cur *Current, ip netip.Addr,
 		return s.unavailable("record re-authentication", err)
 	}
 	cur.Session.ReauthAt = now
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
 		Event: gatehouse.AuditReauthenticated, Reason: how, ClientIP: ip, At: now})
-	return nil
 }

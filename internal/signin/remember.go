@@ -39,9 +39,8 @@ func (s *Service) RevokeBrowser(ctx context.Context, cur *Current, id string, ip
 		}
 		detail["remembered_browser"] = id
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditBrowserRevoked,
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditBrowserRevoked,
 		ClientIP: ip, At: s.now(), Detail: detail})
-	return nil
 }
 
 // ReauthWindow is how recent a sign-in must be for changes that ask for it

@@ -51,9 +51,8 @@ func (s *Service) EndSession(ctx context.Context, cur *Current, publicID string,
 	if publicID == cur.Session.PublicID {
 		detail["current"] = "true"
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
 		Event: gatehouse.AuditSessionEnded, ClientIP: ip, At: s.now(), Detail: detail})
-	return nil
 }
 
 // EndOtherSessions ends every session of the signed-in user but the
@@ -64,8 +63,10 @@ func (s *Service) EndOtherSessions(ctx context.Context, cur *Current, ip netip.A
 	if err != nil {
 		return 0, s.unavailable("end other sessions", err)
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
-		Event: gatehouse.AuditOtherSessionsEnded, ClientIP: ip, At: s.now(), Detail: map[string]string{"ended": fmt.Sprint(n)}})
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
+		Event: gatehouse.AuditOtherSessionsEnded, ClientIP: ip, At: s.now(), Detail: map[string]string{"ended": fmt.Sprint(n)}}); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 

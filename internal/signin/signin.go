@@ -471,12 +471,12 @@ func (s *Service) failed(ctx context.Context, now time.Time, org *gatehouse.Orga
 	default:
 		ev.OrgID, ev.UserID, ev.Reason = org.ID, user.ID, "wrong_password"
 	}
-	s.audit(ctx, ev)
+	s.auditLogged(ctx, ev)
 	return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."}
 }
 
 func (s *Service) auditThrottled(ctx context.Context, slug, email string, ip netip.Addr, now time.Time) {
-	s.audit(ctx, &gatehouse.AuditEvent{Event: gatehouse.AuditLoginThrottled, ClientIP: ip,
+	s.auditLogged(ctx, &gatehouse.AuditEvent{Event: gatehouse.AuditLoginThrottled, ClientIP: ip,
 		Detail: map[string]string{"organization": slug, "email": email}, At: now})
 }
 
@@ -502,7 +502,7 @@ func (s *Service) rehash(ctx context.Context, org *gatehouse.Organization, user 
 		return // changed meanwhile; passwordStillHolds ends this sign-in
 	}
 	user.PasswordHash = phc
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPasswordRehashed, At: now})
+	s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPasswordRehashed, At: now})
 }
 
 func (s *Service) newSession(org *gatehouse.Organization, user *gatehouse.User, state string, ip netip.Addr, userAgent string, now time.Time) (string, *gatehouse.Session, error) {
@@ -574,8 +574,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 		if err := s.store.DeleteSession(ctx, hash); err != nil {
 			return nil, s.unavailable("end session the policy no longer lets in", err)
 		}
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
-			Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}})
+		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
+			Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}}); err != nil {
+			return nil, err
+		}
 		return nil, unauth
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
@@ -603,8 +605,7 @@ func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) error
 	if err := s.store.DeleteSession(ctx, sess.TokenHash); err != nil {
 		return s.unavailable("end session", err)
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: sess.OrgID, UserID: sess.UserID, Event: gatehouse.AuditLogout, ClientIP: ip, At: s.now()})
-	return nil
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: sess.OrgID, UserID: sess.UserID, Event: gatehouse.AuditLogout, ClientIP: ip, At: s.now()})
 }
 
 // unavailable logs err once and returns the fail-closed answer
@@ -617,9 +618,23 @@ func (s *Service) unavailable(op string, err error) error {
 	return gatehouse.Unavailable(op, err)
 }
 
-// audit writes an audit event. A failed audit write is logged, not fatal:
-// the decision it records has already been made and enforced.
-func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) {
+// audit writes the audit event of a change the call made (a session ended,
+// a browser forgotten, a code sent, …). A failed write fails the call
+// (EUNAVAILABLE, logged once), as accounts' and federation's do, so that no
+// change goes unrecorded without its caller knowing.
+func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) error {
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		return s.unavailable("audit "+e.Event, err)
+	}
+	return nil
+}
+
+// auditLogged writes the audit event of a refusal (a wrong password or
+// code, a throttled or refused sign-in) or of the best-effort rehash. A
+// failed write is logged, not fatal: the refusal it records has already
+// been made and enforced and the caller is refused either way, and a
+// rehash is not what the caller asked for.
+func (s *Service) auditLogged(ctx context.Context, e *gatehouse.AuditEvent) {
 	if err := s.store.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "event", e.Event, "error", err)
 	}
