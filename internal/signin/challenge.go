@@ -259,7 +259,8 @@ type VerifyRequest struct {
 // ECODEEXPIRED, EINVALIDCODE with AttemptsLeft, ETOOMANYATTEMPTS while the
 // user backs off or is locked, EINVALID for input that is not 6 digits, and
 // EUNAVAILABLE when anything on the way fails.
-func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*LoginResult, error) {
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ *LoginResult, err error) {
+	defer s.failure(&err, "Verify")
 	now := s.now()
 	code := normalizeCode(req.Code)
 	c, org, user, err := s.pending(ctx, req.PendingToken, now)
@@ -387,7 +388,8 @@ func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, us
 // Resend sends a new code for the pending sign-in; the previous code stays
 // valid. Returns ERESENDTOOSOON with RetryAfter, ENOPENDINGLOGIN,
 // ELOGINEXPIRED, EDELIVERYFAILED.
-func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr) (*Pending, error) {
+func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr) (_ *Pending, err error) {
+	defer s.failure(&err, "Resend")
 	now := s.now()
 	c, org, user, err := s.pending(ctx, pendingToken, now)
 	if err != nil {
@@ -407,7 +409,8 @@ func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr
 // phone on the profile), and sends a code to it. The number is saved only
 // when that code is entered. Returns EINVALIDPHONE, EPHONENOTEXPECTED, and
 // what Resend returns.
-func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip netip.Addr) (*Pending, error) {
+func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip netip.Addr) (_ *Pending, err error) {
+	defer s.failure(&err, "Phone")
 	now := s.now()
 	c, org, user, err := s.pending(ctx, pendingToken, now)
 	if err != nil {
@@ -437,7 +440,8 @@ func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip n
 }
 
 // Cancel ends the pending sign-in; ending none is not an error.
-func (s *Service) Cancel(ctx context.Context, pendingToken string) error {
+func (s *Service) Cancel(ctx context.Context, pendingToken string) (err error) {
+	defer s.failure(&err, "Cancel")
 	if err := s.endPending(ctx, pendingToken); err != nil {
 		return s.unavailable("cancel pending sign-in", err)
 	}
@@ -458,7 +462,8 @@ func (s *Service) endPending(ctx context.Context, token string) error {
 }
 
 // PendingState describes the pending sign-in of a token, for the code page.
-func (s *Service) PendingState(ctx context.Context, token string) (*Pending, *gatehouse.Organization, error) {
+func (s *Service) PendingState(ctx context.Context, token string) (_ *Pending, _ *gatehouse.Organization, err error) {
+	defer s.failure(&err, "PendingState")
 	now := s.now()
 	c, org, _, err := s.pending(ctx, token, now)
 	if err != nil {

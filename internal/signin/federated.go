@@ -91,6 +91,7 @@ func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, kn
 // EINVALIDCREDENTIALS for a disabled user, EINVALID when the organization
 // does not sign in with SAML2, EUNAVAILABLE on any failure.
 func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organization, id Identity, ip netip.Addr, userAgent, previousSession string) (res *LoginResult, err error) {
+	defer s.failure(&err, "FederatedLogin")
 	defer func() { s.observe(federatedOutcome(err)) }()
 	now := s.now()
 	if org.Settings.AuthMethod != gatehouse.AuthSAML2 {

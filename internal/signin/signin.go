@@ -284,6 +284,7 @@ type LoginResult struct {
 // fails: nobody is signed in then. When the policy asks for a code, the
 // result's Pending is set instead of a session.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult, err error) {
+	defer s.failure(&err, "Login")
 	outcome := "error"
 	defer func() { s.observe(outcome) }()
 
@@ -537,7 +538,8 @@ type Current struct {
 // organization's policy would no longer let it in without a code
 // (stillPasses); EUNAVAILABLE
 // when the database cannot be read.
-func (s *Service) Authenticate(ctx context.Context, token string) (*Current, error) {
+func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, err error) {
+	defer s.failure(&err, "Authenticate")
 	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
 	if token == "" || len(token) > 128 {
 		return nil, unauth
@@ -592,7 +594,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 }
 
 // Logout ends the session of token; ending no session is not an error.
-func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) error {
+func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) (err error) {
+	defer s.failure(&err, "Logout")
 	if token == "" || len(token) > 128 {
 		return nil
 	}
@@ -606,6 +609,19 @@ func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) error
 		return s.unavailable("end session", err)
 	}
 	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: sess.OrgID, UserID: sess.UserID, Event: gatehouse.AuditLogout, ClientIP: ip, At: s.now()})
+}
+
+// failure is deferred by every exported method, behind the explicit
+// unavailable calls: anything that is not a user-facing *gatehouse.Error
+// (a store error some path returned as it was) becomes EUNAVAILABLE through
+// gatehouse.WrapFailure, logged once, never the 500 of an unknown error.
+func (s *Service) failure(err *error, op string) {
+	var ge *gatehouse.Error
+	if *err == nil || errors.As(*err, &ge) {
+		return
+	}
+	s.log.Error("sign-in step failed", "op", op, "error", *err)
+	gatehouse.WrapFailure(err, op)
 }
 
 // unavailable logs err once and returns the fail-closed answer
