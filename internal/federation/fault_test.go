@@ -85,3 +85,19 @@ func TestAFailingStoreAnswersUnavailableAndNoChangeGoesUnaudited(t *testing.T) {
 		})
 	}
 }
+
+func TestNewNamesTheMissingField(t *testing.T) {
+	db := testdb.SQLite(t)
+	for _, tc := range []struct {
+		field string
+		cfg   federation.Config
+	}{
+		{"Config.Store", federation.Config{Secret: []byte(strings.Repeat("k", 32))}},
+		{"Config.Keys", federation.Config{Store: db}},
+		{"Config.Keys", federation.Config{Store: db, Secret: []byte("short")}},
+	} {
+		if _, err := federation.New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("New(%+v) = %v, want an error naming %s", tc.cfg, err, tc.field)
+		}
+	}
+}

@@ -8,9 +8,11 @@ package federation
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -45,6 +47,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of audit events and certificates; nil is time.Now.
 	Now func() time.Time
+	// Rand makes the SAML2 service provider's key pair; nil is crypto/rand.
+	Rand io.Reader
 }
 
 // Service is the organizations' federation set-up.
@@ -53,6 +57,7 @@ type Service struct {
 	sealer *keyring.Sealer
 	log    *slog.Logger
 	now    func() time.Time
+	rand   io.Reader
 }
 
 // New returns a Service, or an error naming the required field missing.
@@ -70,12 +75,15 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("federation: %w", err)
 		}
 	}
-	s := &Service{store: cfg.Store, sealer: keys.Sealer(sealPurpose, legacySealLabel), log: cfg.Logger, now: cfg.Now}
+	s := &Service{store: cfg.Store, sealer: keys.Sealer(sealPurpose, legacySealLabel), log: cfg.Logger, now: cfg.Now, rand: cfg.Rand}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
 	}
 	return s, nil
 }

@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -86,7 +85,7 @@ func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, po
 		return err
 	}
 	if c.SAMLKey == nil {
-		key, cert, err := saml.NewKeyPair(rand.Reader, "Gatehouse service provider", s.now())
+		key, cert, err := saml.NewKeyPair(s.rand, "Gatehouse service provider", s.now())
 		if err != nil {
 			return err
 		}

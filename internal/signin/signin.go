@@ -167,7 +167,7 @@ func New(cfg Config) (*Service, error) {
 	keys := cfg.Keys
 	if keys == nil {
 		if len(cfg.Secret) < MinSecretLength {
-			return nil, fmt.Errorf("signin: the server secret must be at least %d bytes", MinSecretLength)
+			return nil, fmt.Errorf("signin: Config.Keys, or a Config.Secret of at least %d bytes, is required", MinSecretLength)
 		}
 		var err error
 		if keys, err = keyring.New(cfg.Secret); err != nil {

@@ -1,6 +1,7 @@
 package signin_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
 
 // testSecret is the server secret of the nodes these tests build.
@@ -63,4 +65,27 @@ func testHasher(t testing.TB, hc ...password.HasherConfig) *password.Hasher {
 		t.Fatal(err)
 	}
 	return h
+}
+
+func TestNewNamesTheMissingField(t *testing.T) {
+	full := signin.Config{Store: testdb.SQLite(t), Hasher: testHasher(t), Secret: testSecret, Messenger: &inbox{}, NormalizePhone: phone.Normalize}
+	for _, tc := range []struct {
+		field string
+		drop  func(*signin.Config)
+	}{
+		{"Store", func(c *signin.Config) { c.Store = nil }},
+		{"Hasher", func(c *signin.Config) { c.Hasher = nil }},
+		{"Messenger", func(c *signin.Config) { c.Messenger = nil }},
+		{"NormalizePhone", func(c *signin.Config) { c.NormalizePhone = nil }},
+		{"Keys", func(c *signin.Config) { c.Secret = nil }},
+	} {
+		c := full
+		tc.drop(&c)
+		if _, err := signin.New(c); err == nil || !strings.Contains(err.Error(), "Config."+tc.field) {
+			t.Errorf("without %s: %v, want an error naming Config.%s", tc.field, err, tc.field)
+		}
+	}
+	if _, err := signin.New(full); err != nil {
+		t.Errorf("with every required field: %v", err)
+	}
 }
