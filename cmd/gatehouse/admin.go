@@ -67,7 +67,7 @@ func orgCreate(ctx context.Context, e *env, args []string) error {
 	if slug == "" || name == "" {
 		return usageError("org create needs --slug and --name")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func userCreate(ctx context.Context, e *env, args []string) error {
 	if in.OrgSlug == "" || in.Email == "" {
 		return usageError("user create needs --org and --email")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func userList(ctx context.Context, e *env, args []string) error {
 	if slug == "" {
 		return usageError("user list needs --org")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func userSetPassword(ctx context.Context, e *env, args []string) error {
 	if slug == "" || email == "" {
 		return usageError("user set-password needs --org and --email")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{operator: true})
 	if err != nil {
 		return err
 	}
@@ -288,19 +288,7 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 			next.EnforceTwoFactor = false
 		}
 	}
-	a.accounts.Configured = func(ctx context.Context, orgID string, m gatehouse.AuthMethod) (bool, error) {
-		c, err := a.store.SignInConfig(ctx, orgID)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return false, nil
-		} else if err != nil {
-			return false, err
-		}
-		return (m == gatehouse.AuthLDAP && c.LDAP != nil) || (m == gatehouse.AuthSAML2 && c.SAML != nil), nil
-	}
 	if len(given) > 1 || (len(given) == 1 && !given["org"]) {
-		// The operator at the console may choose SMS before the server
-		// that sends it is configured; serve refuses to start until it is.
-		a.accounts.SMSAvailable = true
 		// The operator is trusted, and naming --enforce-2fa=false is the
 		// confirmation that the pages ask for.
 		if org, err = a.accounts.UpdateSettings(ctx, slug, accounts.SettingsChange{Settings: next, ConfirmTwoFactorOff: true},
@@ -356,14 +344,11 @@ func orgLDAP(ctx context.Context, e *env, args []string) error {
 		}
 		lc.CACertPEM = string(b)
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{keys: keys})
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	if err := a.startFederation(keys); err != nil {
-		return err
-	}
 	org, err := a.accounts.Organization(ctx, slug)
 	if err != nil {
 		return err
@@ -417,14 +402,11 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 		}
 		sc.IdPMetadataXML = string(b)
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{keys: keys})
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	if err := a.startFederation(keys); err != nil {
-		return err
-	}
 	org, err := a.accounts.Organization(ctx, slug)
 	if err != nil {
 		return err
@@ -455,7 +437,7 @@ func userCommand(ctx context.Context, e *env, name string, args []string, act fu
 	if slug == "" || email == "" {
 		return usageError("user %s needs --org and --email", name)
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func userLink(ctx context.Context, e *env, args []string) error {
 	if slug == "" || email == "" || l.Provider == "" || l.ExternalID == "" {
 		return usageError("user link needs --org, --email, --provider and --external-id")
 	}
-	a, err := newApp(ctx, &c, newLogger(e, &c))
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
 	if err != nil {
 		return err
 	}
@@ -48,8 +48,12 @@ func userLink(ctx context.Context, e *env, args []string) error {
 	if err := a.store.LinkFederatedIdentity(ctx, &l); err != nil {
 		return err
 	}
-	_ = a.store.AppendAudit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditUserEdited,
-		Reason: "federated_identity_linked", At: l.CreatedAt, Detail: map[string]string{"provider": l.Provider, "external_id": l.ExternalID}})
+	// The link is saved; a failed audit write is still the command's
+	// failure, so the operator knows it went unrecorded.
+	if err := a.store.AppendAudit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditUserEdited,
+		Reason: "federated_identity_linked", At: l.CreatedAt, Detail: map[string]string{"provider": l.Provider, "external_id": l.ExternalID}}); err != nil {
+		return fmt.Errorf("linked, but the audit write failed: %w", err)
+	}
 	fmt.Fprintf(e.stdout, "%s: linked to %s at %s; that identity now signs in as this user\n", u.Email, l.ExternalID, l.Provider)
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -19,18 +18,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/accounts"
-	"github.com/gatehousehq/gatehouse/internal/clientip"
-	"github.com/gatehousehq/gatehouse/internal/dbclock"
-	"github.com/gatehousehq/gatehouse/internal/federation"
 	"github.com/gatehousehq/gatehouse/internal/keyring"
-	"github.com/gatehousehq/gatehouse/internal/mailqueue"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
-	"github.com/gatehousehq/gatehouse/internal/web"
 )
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -55,21 +47,6 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return serve(ctx, e, &c, log, keys, nil)
-}
-
-// app is the wired program: the store and the services built on it.
-type app struct {
-	store      *sqlstore.DB
-	hasher     *password.Hasher
-	signin     *signin.Service
-	accounts   *accounts.Service
-	federation *federation.Service
-	metrics    *metrics.Metrics
-	// now is the clock of every expiry and window (startClock); clock,
-	// on PostgreSQL, keeps it on the database's time.
-	now   func() time.Time
-	clock *dbclock.Clock
-	mail  *mailqueue.Queue
 }
 
 // openStore opens the database and applies pending migrations.
@@ -109,57 +86,6 @@ func newHasher(c *Config, m *metrics.Metrics) (*password.Hasher, error) {
 	return password.NewHasher(hc)
 }
 
-func newApp(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
-	db, err := openStore(ctx, c.DatabaseURL, c.Dev)
-	if err != nil {
-		return nil, err
-	}
-	a := &app{store: db, metrics: metrics.New()}
-	if err := a.startClock(ctx, c, log); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if a.hasher, err = newHasher(c, a.metrics); err != nil {
-		db.Close()
-		return nil, err
-	}
-	a.accounts = &accounts.Service{Store: db, Hasher: a.hasher, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Logger: log, Now: a.now}
-	return a, nil
-}
-
-// startSignIn adds what signing in needs beyond the data: the secret, the
-// delivery of codes and the public URL for links.
-//
-// Notices (password links, contact changes, …) go through the outgoing-mail
-// queue, so no request waits for the mail server; codes go straight out.
-func (a *app) startSignIn(c *Config, log *slog.Logger, keys *keyring.Ring, m *messenger, public *url.URL) error {
-	var err error
-	a.mail, err = mailqueue.New(mailqueue.Config{Store: a.store, Messenger: m, Logger: log, ObserveDelivery: a.metrics.Delivery, Now: a.now})
-	if err != nil {
-		return err
-	}
-	a.accounts.Keys, a.accounts.PublicURL, a.accounts.Messenger = keys, strings.TrimSuffix(public.String(), "/"), a.mail
-	a.accounts.SMSAvailable = m.sms != nil
-	if err := a.startFederation(keys); err != nil {
-		return err
-	}
-	a.signin, err = signin.New(signin.Config{
-		Store: a.store, Hasher: a.hasher, Logger: log, Keys: keys, Messenger: a.mail, NormalizePhone: phone.Normalize,
-		Federation:  a.federation,
-		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
-		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery, Now: a.now,
-	})
-	return err
-}
-
-// startFederation opens the organizations' LDAP and SAML2 set-up, sealed
-// under the server's keys.
-func (a *app) startFederation(keys *keyring.Ring) error {
-	a.federation = federation.NewWithKeys(a.store, keys, a.now)
-	a.accounts.Configured = a.federation.Configured
-	return nil
-}
-
 // checkProviders refuses to serve organizations whose code method has no
 // provider: their users could never finish a sign-in.
 func checkProviders(ctx context.Context, a *app, m *messenger) error {
@@ -186,55 +112,13 @@ func checkProviders(ctx context.Context, a *app, m *messenger) error {
 // ready, when set, runs once the listener is up (the demo prints its
 // sign-ins there).
 func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *keyring.Ring, ready func(ctx context.Context, a *app, base string) error) error {
-	trusted, err := clientip.ParseTrusted(c.TrustedProxies)
-	if err != nil {
-		return usageError("--trusted-proxies: %v", err)
-	}
-	if e.clock != nil {
-		c.clock = *e.clock
-	}
-	a, err := newApp(ctx, c, log)
+	s, err := newServer(ctx, e, c, log, keys)
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
-
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Addr, err)
-	}
-	defer ln.Close()
-	public, err := publicURL(c.PublicURL, ln.Addr())
-	if err != nil {
-		return err
-	}
-	m, err := newMessenger(c, a.store, public)
-	if err != nil {
-		return err
-	}
-	if err := checkProviders(ctx, a, m); err != nil {
-		return err
-	}
-	if err := a.startSignIn(c, log, keys, m, public); err != nil {
-		return err
-	}
+	defer s.close()
+	a, srv, ln, public := s.app, s.http, s.ln, s.public
 	resealAll(ctx, a, keys, log)
-	handler, err := web.New(web.Config{
-		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, Federation: a.federation, Orgs: a.store, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
-		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go cleanSessions(ctx, a, c, log)

@@ -31,24 +31,28 @@ type PasswordPolicy interface {
 // (internal/phone.Normalize).
 type PhoneNormalizer func(raw, defaultRegion string) (string, error)
 
-// Service manages organizations and users.
-type Service struct {
+// Config holds the Service's collaborators and settings. Store, Hasher,
+// Policy and Phone are required; the rest have defaults.
+type Config struct {
 	Store  gatehouse.Store
 	Hasher Hasher
 	Policy PasswordPolicy
 	Phone  PhoneNormalizer
+	// Logger is told failures once; nil discards.
 	Logger *slog.Logger
-	Now    func() time.Time
+	// Now is the clock of every change; nil is time.Now.
+	Now func() time.Time
 	// Rand makes the tokens of password links; nil means crypto/rand.
 	Rand io.Reader
 
-	// For forgot-password links: the server secret that keys stored token
-	// hashes, the public URL links start with, and the messenger that
-	// e-mails them.
+	// For forgot-password links: the server's keys, the current one first
+	// (links made under an old key still work), that key stored token
+	// hashes; Secret, when Keys is nil, is the one key (at least 32
+	// bytes). Without either, password links fail (EUNAVAILABLE).
+	Keys   *keyring.Ring
 	Secret []byte
-	// Keys, when set, replaces Secret: the server's keys, the current one
-	// first; links made under an old key still work.
-	Keys      *keyring.Ring
+	// PublicURL is what links start with; Messenger e-mails links and
+	// notices (nil: notices of admins' changes are not sent).
 	PublicURL string
 	Messenger gatehouse.Messenger
 	// SMSAvailable says whether an SMS provider is configured; without
@@ -59,18 +63,56 @@ type Service struct {
 	Configured func(ctx context.Context, orgID string, m gatehouse.AuthMethod) (bool, error)
 }
 
-func (s *Service) rand() io.Reader {
-	if s.Rand != nil {
-		return s.Rand
-	}
-	return rand.Reader
+// Service manages organizations and users. Make it with New; nothing in it
+// changes after.
+type Service struct {
+	store        gatehouse.Store
+	hasher       Hasher
+	policy       PasswordPolicy
+	phone        PhoneNormalizer
+	log          *slog.Logger
+	now          func() time.Time
+	rand         io.Reader
+	ring         *keyring.Ring // nil: no password links
+	publicURL    string
+	msg          gatehouse.Messenger
+	smsAvailable bool
+	configured   func(ctx context.Context, orgID string, m gatehouse.AuthMethod) (bool, error)
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+// New returns a Service, or an error naming the first required field
+// missing.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("accounts: Config.Store is required")
+	case cfg.Hasher == nil:
+		return nil, errors.New("accounts: Config.Hasher is required")
+	case cfg.Policy == nil:
+		return nil, errors.New("accounts: Config.Policy is required")
+	case cfg.Phone == nil:
+		return nil, errors.New("accounts: Config.Phone is required")
 	}
-	return time.Now()
+	s := &Service{store: cfg.Store, hasher: cfg.Hasher, policy: cfg.Policy, phone: cfg.Phone, log: cfg.Logger,
+		now: cfg.Now, rand: cfg.Rand, ring: cfg.Keys, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), msg: cfg.Messenger,
+		smsAvailable: cfg.SMSAvailable, configured: cfg.Configured}
+	if s.ring == nil && cfg.Secret != nil {
+		ring, err := keyring.New(cfg.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("accounts: Config.Secret: %w", err)
+		}
+		s.ring = ring
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	return s, nil
 }
 
 // NewOrganization is what creating an organization takes.
@@ -100,11 +142,13 @@ func (s *Service) CreateOrganization(ctx context.Context, in NewOrganization, ac
 	}
 	now := s.now()
 	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: name, Settings: settings, CreatedAt: now, UpdatedAt: now}
-	if err := s.Store.CreateOrganization(ctx, org); err != nil {
+	if err := s.store.CreateOrganization(ctx, org); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actorID, Event: gatehouse.AuditOrgCreated, At: now,
-		Detail: map[string]string{"slug": slug, "enforce_two_factor": boolString(settings.EnforceTwoFactor), "otp_method": string(settings.OTPMethod)}})
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actorID, Event: gatehouse.AuditOrgCreated, At: now,
+		Detail: map[string]string{"slug": slug, "enforce_two_factor": boolString(settings.EnforceTwoFactor), "otp_method": string(settings.OTPMethod)}}); err != nil {
+		return nil, err
+	}
 	return org, nil
 }
 
@@ -138,10 +182,10 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (_
 	}
 	hash := ""
 	if in.Password != "" {
-		if err := s.Policy.Check(in.Password, email); err != nil {
+		if err := s.policy.Check(in.Password, email); err != nil {
 			return nil, err
 		}
-		if hash, err = s.Hasher.Hash(ctx, in.Password); err != nil {
+		if hash, err = s.hasher.Hash(ctx, in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -152,14 +196,16 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (_
 	now := s.now()
 	u := &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: email, Name: name, Phone: phone, Role: role,
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
+	if err := s.store.CreateUser(ctx, u); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: gatehouse.ErrorMessage(err)}
 		}
 		return nil, err
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actorID, Event: gatehouse.AuditUserCreated, At: now,
-		Detail: map[string]string{"email": email, "role": string(role)}})
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actorID, Event: gatehouse.AuditUserCreated, At: now,
+		Detail: map[string]string{"email": email, "role": string(role)}}); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
@@ -180,21 +226,21 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.Store.UserByEmail(ctx, org.ID, email)
+	u, err := s.store.UserByEmail(ctx, org.ID, email)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Policy.Check(password, email); err != nil {
+	if err := s.policy.Check(password, email); err != nil {
 		return nil, err
 	}
-	hash, err := s.Hasher.Hash(ctx, password)
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return nil, err
 	}
 	// As a reset: the password and the end of everything the old one
 	// opened are saved together or not at all.
 	now := s.now()
-	if err := s.Store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
+	if err := s.store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
 		SetPassword: true, PasswordHash: hash,
 		EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
 		ClearThrottle: []string{gatehouse.AccountThrottleKey(org.Slug, u.Email)}, ForgetDevices: true,
@@ -207,10 +253,10 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 // endPending ends what a user has started but not finished: pending
 // sign-ins, pending contact changes and unused reset or welcome links.
 func (s *Service) endPending(ctx context.Context, orgID, userID string) error {
-	if _, err := s.Store.DeleteUserChallenges(ctx, orgID, userID); err != nil {
+	if _, err := s.store.DeleteUserChallenges(ctx, orgID, userID); err != nil {
 		return err
 	}
-	_, err := s.Store.VoidPasswordResets(ctx, orgID, userID, s.now())
+	_, err := s.store.VoidPasswordResets(ctx, orgID, userID, s.now())
 	return err
 }
 
@@ -224,7 +270,7 @@ func (s *Service) ListUsers(ctx context.Context, orgSlug string) (_ *gatehouse.O
 	var all []*gatehouse.User
 	after := ""
 	for {
-		page, err := s.Store.ListUsers(ctx, org.ID, after, 500)
+		page, err := s.store.ListUsers(ctx, org.ID, after, 500)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -239,7 +285,7 @@ func (s *Service) ListUsers(ctx context.Context, orgSlug string) (_ *gatehouse.O
 // organization finds an organization by slug; ENOTFOUND names the slug.
 func (s *Service) organization(ctx context.Context, slug string) (*gatehouse.Organization, error) {
 	slug = strings.TrimSpace(slug)
-	org, err := s.Store.OrganizationBySlug(ctx, slug)
+	org, err := s.store.OrganizationBySlug(ctx, slug)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Field: "organization", Message: fmt.Sprintf("There is no organization with the slug %q.", slug)}
 	}
@@ -247,11 +293,14 @@ func (s *Service) organization(ctx context.Context, slug string) (*gatehouse.Org
 }
 
 // audit records an administrative change after it is saved. A failed audit
-// write is logged; the change itself stands.
-func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) {
-	if err := s.Store.AppendAudit(ctx, e); err != nil && s.Logger != nil {
-		s.Logger.ErrorContext(ctx, "audit write failed", "event", e.Event, "error", err)
+// write fails the call (EUNAVAILABLE, through storeFailure): the change
+// stands, but no change goes unrecorded without its caller knowing, and
+// trying again records it.
+func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) error {
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Event, err)
 	}
+	return nil
 }
 
 func boolString(b bool) string {
@@ -275,10 +324,10 @@ func (s *Service) profile(email, name, phone string) (string, string, string, er
 	if strings.TrimSpace(phone) == "" {
 		return email, name, "", nil
 	}
-	if s.Phone == nil {
+	if s.phone == nil {
 		return "", "", "", errors.New("accounts: no phone normalizer")
 	}
-	if phone, err = s.Phone(phone, ""); err != nil {
+	if phone, err = s.phone(phone, ""); err != nil {
 		return "", "", "", err
 	}
 	return email, name, phone, nil
@@ -295,9 +344,6 @@ func (s *Service) storeFailure(ctx context.Context, err *error) {
 	if errors.As(*err, &ge) {
 		return
 	}
-	if s.Logger != nil {
-		s.Logger.ErrorContext(ctx, "account operation failed", "error", *err)
-	}
-	*err = &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, RetryAfter: 5 * time.Second,
-		Message: "This is unavailable right now. Try again in a moment."}
+	s.log.ErrorContext(ctx, "account operation failed", "error", *err)
+	gatehouse.WrapFailure(err, "account operation")
 }

@@ -8,20 +8,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
 	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
-	"github.com/gatehousehq/gatehouse/internal/sqlstore"
-	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
-
-func newService(t *testing.T) (*accounts.Service, *sqlstore.DB) {
-	t.Helper()
-	db := testdb.SQLite(t)
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize}, db
-}
 
 func TestCreateOrganization(t *testing.T) {
 	ctx := context.Background()

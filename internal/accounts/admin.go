@@ -80,8 +80,8 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 		// Switching to a directory that is not set up would lock every
 		// user out, the admin too.
 		ok := false
-		if s.Configured != nil {
-			if ok, err = s.Configured(ctx, org.ID, next.AuthMethod); err != nil {
+		if s.configured != nil {
+			if ok, err = s.configured(ctx, org.ID, next.AuthMethod); err != nil {
 				return nil, err
 			}
 		}
@@ -89,7 +89,7 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 			return nil, gatehouse.FieldError("auth_method", "%s sign-in is not set up for this organization yet, so it cannot be chosen.", strings.ToUpper(string(next.AuthMethod)))
 		}
 	}
-	if next.OTPMethod == gatehouse.OTPSMS && next.OTPMethod != org.Settings.OTPMethod && !s.SMSAvailable {
+	if next.OTPMethod == gatehouse.OTPSMS && next.OTPMethod != org.Settings.OTPMethod && !s.smsAvailable {
 		return nil, gatehouse.FieldError("otp_method", "This server has no SMS provider, so codes cannot go by SMS. Ask the operator to set GATEHOUSE_SMS_PROVIDER, or keep e-mail.")
 	}
 	prev := org.Settings
@@ -101,13 +101,13 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 		return nil, err
 	}
 	now := s.now()
-	if err := s.Store.UpdatePasswordSettings(ctx, org.ID, next, now); err != nil {
+	if err := s.store.UpdatePasswordSettings(ctx, org.ID, next, now); err != nil {
 		return nil, err
 	}
 	revoke := (next.EnforceTwoFactor && !prev.EnforceTwoFactor) || next.OTPMethod != prev.OTPMethod || next.AuthMethod != prev.AuthMethod
 	var revoked int64
 	if revoke {
-		if revoked, err = s.Store.DeleteOrgRememberedBrowsers(ctx, org.ID); err != nil {
+		if revoked, err = s.store.DeleteOrgRememberedBrowsers(ctx, org.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -117,7 +117,7 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 	// session as well, for one started while this change was saved.)
 	var ended int64
 	if next.EnforceTwoFactor {
-		if ended, err = s.Store.DeleteOrgSessionsWithoutTwoFactor(ctx, org.ID); err != nil {
+		if ended, err = s.store.DeleteOrgSessionsWithoutTwoFactor(ctx, org.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -128,8 +128,10 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 	if ended > 0 || (next.EnforceTwoFactor && !prev.EnforceTwoFactor) {
 		detail["sessions_ended"] = fmt.Sprint(ended)
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
-		Event: gatehouse.AuditSettingsChanged, At: now, Detail: detail})
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditSettingsChanged, At: now, Detail: detail}); err != nil {
+		return nil, err
+	}
 	org.Settings, org.UpdatedAt = next, now
 	return org, nil
 }
@@ -150,7 +152,7 @@ func (s *Service) User(ctx context.Context, orgSlug, userID string) (_ *gatehous
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := s.Store.UserByID(ctx, org.ID, userID)
+	u, err := s.store.UserByID(ctx, org.ID, userID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,7 +170,7 @@ func (s *Service) UserByEmail(ctx context.Context, orgSlug, email string) (_ *ga
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := s.Store.UserByEmail(ctx, org.ID, email)
+	u, err := s.store.UserByEmail(ctx, org.ID, email)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -183,12 +185,14 @@ func (s *Service) ResetTwoFactor(ctx context.Context, orgSlug, userID string, ac
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID)
+	n, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID)
 	if err != nil {
 		return 0, err
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
-		Event: gatehouse.AuditTwoFactorReset, At: s.now(), Detail: map[string]string{"remembered_browsers_revoked": fmt.Sprint(n)}})
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditTwoFactorReset, At: s.now(), Detail: map[string]string{"remembered_browsers_revoked": fmt.Sprint(n)}}); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 
@@ -200,12 +204,11 @@ func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Acto
 	if err != nil {
 		return err
 	}
-	if err := s.Store.ResetOTPFailures(ctx, org.ID, u.ID, time.Time{}); err != nil {
+	if err := s.store.ResetOTPFailures(ctx, org.ID, u.ID, time.Time{}); err != nil {
 		return err
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditUserUnlocked, At: s.now(), Detail: map[string]string{"consecutive_wrong_codes": fmt.Sprint(u.OTPFailures)}})
-	return nil
 }
 
 // SetExempt exempts a user from two-factor authentication, or ends the
@@ -226,13 +229,17 @@ func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt 
 		return u, nil
 	}
 	now := s.now()
-	if u, err = s.Store.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{TwoFactorExempt: &exempt}, now); err != nil {
+	if u, err = s.store.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{TwoFactorExempt: &exempt}, now); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	audited := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditExemptionChanged, At: now, Detail: map[string]string{"two_factor_exempt": boolString(exempt)}})
+	// The user is told of the saved change even when its audit failed.
 	s.tellUser(ctx, org, actor, now, gatehouse.Notice{Kind: gatehouse.NoticeChangedByAdmin, To: u.Email,
 		Field: gatehouse.NoticeFieldExemption, NewValue: boolString(exempt)})
+	if audited != nil {
+		return nil, audited
+	}
 	return u, nil
 }
 
@@ -259,22 +266,24 @@ func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disab
 		return u, nil
 	}
 	now := s.now()
-	if u, err = s.Store.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{Disabled: &disabled}, now); err != nil {
+	if u, err = s.store.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{Disabled: &disabled}, now); err != nil {
 		return nil, err
 	}
 	if disabled {
 		if err := s.endPending(ctx, org.ID, u.ID); err != nil {
 			return nil, err
 		}
-		if err := s.Store.DeleteUserSessions(ctx, org.ID, u.ID); err != nil {
+		if err := s.store.DeleteUserSessions(ctx, org.ID, u.ID); err != nil {
 			return nil, err
 		}
-		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
+		if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID); err != nil {
 			return nil, err
 		}
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
-		Event: gatehouse.AuditUserDisabledChanged, At: now, Detail: map[string]string{"disabled": boolString(disabled)}})
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditUserDisabledChanged, At: now, Detail: map[string]string{"disabled": boolString(disabled)}}); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
@@ -288,7 +297,7 @@ func (s *Service) UsersPage(ctx context.Context, orgSlug, cursor string, limit i
 		return nil, "", err
 	}
 	limit = min(max(limit, 1), 200)
-	users, err := s.Store.ListUsers(ctx, org.ID, cursor, limit+1)
+	users, err := s.store.ListUsers(ctx, org.ID, cursor, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -310,7 +319,7 @@ func (s *Service) AuditPage(ctx context.Context, orgSlug string, before int64, l
 		return nil, 0, err
 	}
 	limit = min(max(limit, 1), 200)
-	events, err := s.Store.ListAudit(ctx, org.ID, before, limit+1)
+	events, err := s.store.ListAudit(ctx, org.ID, before, limit+1)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -46,8 +46,7 @@ func TestSettingsChangesThatRevokeRememberedBrowsers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			svc, db := newService(t)
-			svc.SMSAvailable = true
+			svc, db := newService(t, withSMS())
 			off := false
 			org, _ := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme", EnforceTwoFactor: &off}, "")
 			u, _ := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "a@acme.test", Password: "a long enough passphrase"}, "")

@@ -34,15 +34,15 @@ func (s *Service) Coverage(ctx context.Context, orgSlug string) (_ *Coverage, er
 		return nil, err
 	}
 	since := s.now().Add(-30 * 24 * time.Hour)
-	stats, err := s.Store.UserStats(ctx, org.ID, since)
+	stats, err := s.store.UserStats(ctx, org.ID, since)
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.Store.CountAuditReasons(ctx, org.ID, gatehouse.AuditLoginSucceeded, since)
+	ok, err := s.store.CountAuditReasons(ctx, org.ID, gatehouse.AuditLoginSucceeded, since)
 	if err != nil {
 		return nil, err
 	}
-	failed, err := s.Store.CountAuditReasons(ctx, org.ID, gatehouse.AuditLoginFailed, since)
+	failed, err := s.store.CountAuditReasons(ctx, org.ID, gatehouse.AuditLoginFailed, since)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Service) SearchUsers(ctx context.Context, orgSlug, query, cursor string
 		return nil, "", err
 	}
 	limit = min(max(limit, 1), 200)
-	users, err := s.Store.SearchUsers(ctx, org.ID, strings.TrimSpace(query), cursor, limit+1)
+	users, err := s.store.SearchUsers(ctx, org.ID, strings.TrimSpace(query), cursor, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -82,7 +82,7 @@ func (s *Service) SearchUsers(ctx context.Context, orgSlug, query, cursor string
 	for i, u := range users {
 		ids[i] = u.ID
 	}
-	counts, err := s.Store.CountRememberedBrowsers(ctx, org.ID, ids, s.now())
+	counts, err := s.store.CountRememberedBrowsers(ctx, org.ID, ids, s.now())
 	if err != nil {
 		return nil, "", err
 	}
@@ -96,7 +96,7 @@ func (s *Service) SearchUsers(ctx context.Context, orgSlug, query, cursor string
 // RememberedCount returns how many remembered browsers one user has.
 func (s *Service) RememberedCount(ctx context.Context, orgID, userID string) (_ int, err error) {
 	defer s.storeFailure(ctx, &err)
-	counts, err := s.Store.CountRememberedBrowsers(ctx, orgID, []string{userID}, s.now())
+	counts, err := s.store.CountRememberedBrowsers(ctx, orgID, []string{userID}, s.now())
 	return counts[userID], err
 }
 
@@ -130,8 +130,8 @@ func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *g
 	if err != nil {
 		return nil, err
 	}
-	link := strings.TrimSuffix(s.PublicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
-	if err := s.Messenger.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
+	link := strings.TrimSuffix(s.publicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
+	if err := s.msg.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
 		At: s.now(), ClientIP: actor.ClientIP, Link: link, Lifetime: WelcomeLinkLifetime}); err != nil {
 		return u, &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED,
 			Message: fmt.Sprintf("The user %s was created, but the e-mail with the link could not be sent. Try again from the user's page.", u.Email)}
@@ -153,8 +153,8 @@ func (s *Service) ResendWelcome(ctx context.Context, orgSlug, userID string, act
 	if err != nil {
 		return err
 	}
-	link := strings.TrimSuffix(s.PublicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
-	if err := s.Messenger.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
+	link := strings.TrimSuffix(s.publicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
+	if err := s.msg.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
 		At: s.now(), ClientIP: actor.ClientIP, Link: link, Lifetime: WelcomeLinkLifetime}); err != nil {
 		return &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED, Message: "The e-mail could not be sent. Try again in a moment."}
 	}
@@ -228,10 +228,10 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 		if before.ID == actor.UserID {
 			keep = actor.SessionHash
 		}
-		if ended, err = s.Store.DeleteOtherUserSessions(ctx, org.ID, before.ID, keep); err != nil {
+		if ended, err = s.store.DeleteOtherUserSessions(ctx, org.ID, before.ID, keep); err != nil {
 			return nil, err
 		}
-		if _, err := s.Store.DeleteUserRememberedBrowsers(ctx, org.ID, before.ID); err != nil {
+		if _, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, before.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -239,11 +239,11 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 		// A link sent to the old address dies with it (a link works only
 		// while its address is the user's); voided too, so that changing
 		// the address back does not revive it.
-		if _, err := s.Store.VoidPasswordResets(ctx, org.ID, before.ID, now); err != nil {
+		if _, err := s.store.VoidPasswordResets(ctx, org.ID, before.ID, now); err != nil {
 			return nil, err
 		}
 	}
-	u, err := s.Store.PatchUser(ctx, org.ID, before.ID, p, now)
+	u, err := s.store.PatchUser(ctx, org.ID, before.ID, p, now)
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: "Another user of this organization has that e-mail address."}
@@ -262,10 +262,12 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	if contactChanged {
 		detail["sessions_ended"] = fmt.Sprint(ended)
 	}
+	var audited error
 	if len(detail) > 0 {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		audited = s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
 			Event: gatehouse.AuditUserEdited, At: now, Detail: detail})
 	}
+	// The user is told of the saved change even when its audit failed.
 	if p.Email != nil {
 		for _, to := range []string{before.Email, u.Email} {
 			s.tellUser(ctx, org, actor, now, gatehouse.Notice{Kind: gatehouse.NoticeChangedByAdmin, To: to,
@@ -275,6 +277,9 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	if p.Phone != nil {
 		s.tellUser(ctx, org, actor, now, gatehouse.Notice{Kind: gatehouse.NoticeChangedByAdmin, To: u.Email,
 			Field: gatehouse.NoticeFieldPhone, OldValue: maskPhone(before.Phone), NewValue: maskPhone(u.Phone)})
+	}
+	if audited != nil {
+		return nil, audited
 	}
 	return u, nil
 }
@@ -311,7 +316,7 @@ func (s *Service) AuditSearch(ctx context.Context, orgSlug string, q AuditQuery)
 		if err != nil {
 			return nil, 0, err
 		}
-		u, err := s.Store.UserByEmail(ctx, org.ID, email)
+		u, err := s.store.UserByEmail(ctx, org.ID, email)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 			return nil, 0, nil
 		} else if err != nil {
@@ -319,7 +324,7 @@ func (s *Service) AuditSearch(ctx context.Context, orgSlug string, q AuditQuery)
 		}
 		f.UserID = u.ID
 	}
-	events, err := s.Store.ListAuditFiltered(ctx, f)
+	events, err := s.store.ListAuditFiltered(ctx, f)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -334,6 +339,6 @@ func (s *Service) AuditSearch(ctx context.Context, orgSlug string, q AuditQuery)
 // SetLocale saves a user's language for pages ("" for the browser's).
 func (s *Service) SetLocale(ctx context.Context, orgID, userID, locale string) (err error) {
 	defer s.storeFailure(ctx, &err)
-	_, err = s.Store.PatchUser(ctx, orgID, userID, gatehouse.UserPatch{Locale: &locale}, s.now())
+	_, err = s.store.PatchUser(ctx, orgID, userID, gatehouse.UserPatch{Locale: &locale}, s.now())
 	return err
 }

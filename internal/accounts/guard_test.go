@@ -9,8 +9,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
-	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
@@ -50,19 +48,18 @@ type guarded struct {
 	admin, member *gatehouse.User
 	now           time.Time
 	box           *notices
+	// opts wire svc; another service on the same clock takes them too.
+	opts []option
 }
 
 func newGuarded(t *testing.T, db *sqlstore.DB) *guarded {
 	t.Helper()
 	ctx := context.Background()
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	g := &guarded{db: db, now: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC), box: &notices{}}
-	g.svc = &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize,
-		Messenger: g.box, Now: func() time.Time { return g.now }, PublicURL: "https://sign-in.example.com", Secret: make([]byte, 32),
-		SMSAvailable: true}
+	g.opts = []option{withMessenger(g.box, "https://sign-in.example.com"), withNow(func() time.Time { return g.now }),
+		withSecret(make([]byte, 32)), withSMS()}
+	g.svc = newAccounts(t, db, g.opts...)
+	var err error
 	if g.org, err = g.svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -301,13 +298,11 @@ func TestAnEditDoesNotUndoAConcurrentDisable(t *testing.T) {
 			ctx := context.Background()
 			g := newGuarded(t, tc.db(t))
 			actor := freshActor(g.org, g.admin, g.now)
-			other := *g.svc
-			editor := &other
-			editor.Store = &readHook{Store: g.db, hook: func() {
+			editor := newAccounts(t, &readHook{Store: g.db, hook: func() {
 				if _, err := g.svc.SetDisabled(ctx, "acme", g.member.ID, true, actor); err != nil {
 					t.Errorf("disable: %v", err)
 				}
-			}}
+			}}, g.opts...)
 			if _, err := editor.EditUser(ctx, "acme", g.member.ID, accounts.UserEdit{Name: "Alice", Email: g.member.Email, Phone: g.member.Phone, Role: gatehouse.RoleMember}, actor); err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"io"
 	"net/netip"
 	"strings"
 	"testing"
@@ -36,9 +37,7 @@ func TestPasswordLinksSurviveAKeyRotation(t *testing.T) {
 		if err := db.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		svc, _ := newService(t)
-		svc.Store = db
-		testLinksRotation(t, svc, db)
+		testLinksRotation(t, newAccounts(t, db), db)
 	})
 }
 
@@ -70,7 +69,7 @@ func testLinksRotation(t *testing.T, svc *accounts.Service, db *sqlstore.DB) {
 	hashes := map[string][]byte{"old-release-link": m.Sum(nil), "a-link": ringA.Hash("password reset", "a-link"),
 		"a-link-2": ringA.Hash("password reset", "a-link-2")}
 
-	with := func(r *keyring.Ring) *accounts.Service { c := *svc; c.Keys = r; return &c }
+	with := func(r *keyring.Ring) *accounts.Service { return newAccounts(t, db, withKeys(r)) }
 	ba := with(ringBA)
 	for _, tok := range []string{"old-release-link", "a-link"} {
 		link(hashes[tok])
@@ -111,17 +110,24 @@ func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no entrop
 // none (fail closed).
 func TestResetLinksUseTheInjectedRandomSourceAndTheCurrentKey(t *testing.T) {
 	ctx := context.Background()
-	svc, db := newService(t)
 	ring, _ := keyring.New(bytes.Repeat([]byte("B"), 32), bytes.Repeat([]byte("A"), 32))
 	box := &linkInbox{}
-	svc.Keys, svc.Messenger, svc.PublicURL = ring, box, "https://login.example.com"
+	// Each random source is its own service on the one store.
+	random := func(r io.Reader) option {
+		return func(c *accounts.Config) {
+			withKeys(ring)(c)
+			withMessenger(box, "https://login.example.com")(c)
+			c.Rand = r
+		}
+	}
+	svc, db := newService(t, random(nil))
 	if _, err := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "a@acme.test"}, ""); err != nil {
 		t.Fatal(err)
 	}
-	svc.Rand = bytes.NewReader(bytes.Repeat([]byte{7}, 32))
+	svc = newAccounts(t, db, random(bytes.NewReader(bytes.Repeat([]byte{7}, 32))))
 	if err := svc.ForgotPassword(ctx, "acme", "a@acme.test", netip.Addr{}); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +139,7 @@ func TestResetLinksUseTheInjectedRandomSourceAndTheCurrentKey(t *testing.T) {
 		t.Errorf("the link is not stored under the current key: %v", err)
 	}
 
-	svc.Rand = failingReader{}
+	svc = newAccounts(t, db, random(failingReader{}))
 	if err := svc.ForgotPassword(ctx, "acme", "a@acme.test", netip.Addr{}); gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
 		t.Errorf("a failing random source: %v, want unavailable", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"net/netip"
 	"net/url"
 	"sync"
@@ -118,14 +119,18 @@ func onBothDatabases(t *testing.T, f func(t *testing.T, newDB func(t *testing.T)
 // "acme" (2FA by e-mail) and its member nurse@acme.test first.
 func newStack(t *testing.T, db *sqlstore.DB, seed bool) *stack {
 	t.Helper()
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return newStackWith(t, db, seed, rand.Reader)
+}
+
+// newStackWith is newStack with the accounts service's random source.
+func newStackWith(t *testing.T, db *sqlstore.DB, seed bool, random io.Reader) *stack {
+	t.Helper()
+	h := testHasher(t)
 	s := &stack{db: db, inbox: &inbox{}, now: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return s.now }
-	s.accounts = &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize,
-		Now: clock, Rand: rand.Reader, Secret: linkSecret, PublicURL: "https://sign-in.example.test", Messenger: s.inbox}
+	s.accounts = newAccounts(t, db, withHasher(h), withNow(clock), withRand(random), withSecret(linkSecret),
+		withMessenger(s.inbox, "https://sign-in.example.test"))
+	var err error
 	s.signin, err = signin.New(signin.Config{Store: db, Hasher: h, Secret: linkSecret, Messenger: s.inbox,
 		NormalizePhone: phone.Normalize, Now: clock})
 	if err != nil {
@@ -312,8 +317,7 @@ func (s *sequence) Read(p []byte) (int, error) {
 }
 
 func TestResetLinksUseTheInjectedRandomness(t *testing.T) {
-	s := newStack(t, testdb.SQLite(t), true)
-	s.accounts.Rand = &sequence{}
+	s := newStackWith(t, testdb.SQLite(t), true, &sequence{})
 	want, _ := gatehouse.NewToken(&sequence{})
 	if got := s.forgot(t); got != want {
 		t.Errorf("the link's token is %q, want %q from the injected reader", got, want)

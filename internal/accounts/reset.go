@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -25,7 +26,7 @@ func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip 
 	if err != nil {
 		return err
 	}
-	org, err := s.Store.OrganizationBySlug(ctx, strings.ToLower(strings.TrimSpace(orgSlug)))
+	org, err := s.store.OrganizationBySlug(ctx, strings.ToLower(strings.TrimSpace(orgSlug)))
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -34,7 +35,7 @@ func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip 
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
 		return nil
 	}
-	u, err := s.Store.UserByEmail(ctx, org.ID, email)
+	u, err := s.store.UserByEmail(ctx, org.ID, email)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -47,29 +48,27 @@ func (s *Service) ForgotPassword(ctx context.Context, orgSlug, email string, ip 
 	// Reset e-mails have caps of their own, never the code-send caps: any
 	// stranger can ask for a reset, and must not use up the user's sign-in
 	// codes. The check and the count are one step in the store.
-	ok, err := s.Store.ReserveResetSend(ctx, u.ID, gatehouse.ResetSendNetwork(ip), now, now.Add(-gatehouse.ResetSendWindow),
+	ok, err := s.store.ReserveResetSend(ctx, u.ID, gatehouse.ResetSendNetwork(ip), now, now.Add(-gatehouse.ResetSendWindow),
 		gatehouse.MaxResetSendsPerUser, gatehouse.MaxResetSendsPerNetwork)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordResetRequested,
+		return s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordResetRequested,
 			Reason: "capped", ClientIP: ip, At: now})
-		return nil
 	}
 	token, err := s.newResetToken(ctx, u, gatehouse.PasswordResetLifetime)
 	if err != nil {
 		return err
 	}
-	link := strings.TrimSuffix(s.PublicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
-	if err := s.Messenger.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticePasswordReset, To: u.Email, OrgName: org.Name,
+	link := s.publicURL + "/reset-password?token=" + url.QueryEscape(token)
+	if err := s.msg.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticePasswordReset, To: u.Email, OrgName: org.Name,
 		At: now, ClientIP: ip, Link: link, Lifetime: gatehouse.PasswordResetLifetime}); err != nil {
-		if s.Logger != nil {
-			s.Logger.WarnContext(ctx, "password reset e-mail failed", "org_id", org.ID, "user_id", u.ID, "error", err)
+		if s.log != nil {
+			s.log.WarnContext(ctx, "password reset e-mail failed", "org_id", org.ID, "user_id", u.ID, "error", err)
 		}
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordResetRequested, ClientIP: ip, At: now})
-	return nil
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, Event: gatehouse.AuditPasswordResetRequested, ClientIP: ip, At: now})
 }
 
 // PasswordResetUser returns whom a reset link is for, while it is unused and
@@ -85,7 +84,7 @@ func (s *Service) PasswordResetUser(ctx context.Context, token string) (_ *gateh
 	}
 	var r *gatehouse.PasswordReset
 	for _, c := range keys.Candidates(resetPurpose, resetPurpose, token) {
-		if r, err = s.Store.PasswordResetByTokenHash(ctx, c.Hash, s.now()); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		if r, err = s.store.PasswordResetByTokenHash(ctx, c.Hash, s.now()); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 			break
 		}
 	}
@@ -94,11 +93,11 @@ func (s *Service) PasswordResetUser(ctx context.Context, token string) (_ *gateh
 	} else if err != nil {
 		return nil, nil, err
 	}
-	org, err := s.Store.OrganizationByID(ctx, r.OrgID)
+	org, err := s.store.OrganizationByID(ctx, r.OrgID)
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := s.Store.UserByID(ctx, r.OrgID, r.UserID)
+	u, err := s.store.UserByID(ctx, r.OrgID, r.UserID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -120,10 +119,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 	}
 	// Check and hash before spending the link, so a weak password does not
 	// use it up.
-	if err := s.Policy.Check(password, u.Email); err != nil {
+	if err := s.policy.Check(password, u.Email); err != nil {
 		return err
 	}
-	hash, err := s.Hasher.Hash(ctx, password)
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -139,7 +138,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 	// (the others hold no such link, so trying them spends and saves
 	// nothing).
 	for _, c := range keys.Candidates(resetPurpose, resetPurpose, token) {
-		err = s.Store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
+		err = s.store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: now,
 			SpendReset: c.Hash, SetPassword: true, PasswordHash: hash,
 			EndSessions: true, EndRememberedBrowsers: true, EndPending: true, VoidResetLinks: true, ClearCodeLock: true,
 			ClearThrottle: []string{gatehouse.AccountThrottleKey(org.Slug, u.Email)}, ForgetDevices: true,
@@ -158,7 +157,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, ip 
 // bound to the user's address and voiding their older links, and returns
 // its token.
 func (s *Service) newResetToken(ctx context.Context, u *gatehouse.User, lifetime time.Duration) (string, error) {
-	token, err := keyring.NewToken(s.rand())
+	token, err := keyring.NewToken(s.rand)
 	if err != nil {
 		return "", fmt.Errorf("accounts: password link: %w", err)
 	}
@@ -169,7 +168,7 @@ func (s *Service) newResetToken(ctx context.Context, u *gatehouse.User, lifetime
 	}
 	r := &gatehouse.PasswordReset{TokenHash: keys.Hash(resetPurpose, token), OrgID: u.OrgID, UserID: u.ID, Email: u.Email,
 		CreatedAt: now, ExpiresAt: now.Add(lifetime)}
-	if err := s.Store.CreatePasswordReset(ctx, r); err != nil {
+	if err := s.store.CreatePasswordReset(ctx, r); err != nil {
 		return "", err
 	}
 	return token, nil
@@ -179,12 +178,13 @@ func (s *Service) newResetToken(ctx context.Context, u *gatehouse.User, lifetime
 // the keyring was the same).
 const resetPurpose = "password reset"
 
-// keys returns the server's keys: Keys, or a ring of Secret alone.
+// keys returns the server's keys (Config.Keys, or a ring of Config.Secret
+// alone); without them no link can be made or checked.
 func (s *Service) keys() (*keyring.Ring, error) {
-	if s.Keys != nil {
-		return s.Keys, nil
+	if s.ring == nil {
+		return nil, errors.New("accounts: no server keys (Config.Keys or Config.Secret) for password links")
 	}
-	return keyring.New(s.Secret)
+	return s.ring, nil
 }
 
 func expiredLink() error {

@@ -10,8 +10,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
-	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
@@ -28,11 +26,7 @@ func sessionsOnBothDatabases(t *testing.T, fn func(t *testing.T, svc *accounts.S
 		if err := db.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(t, &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize, SMSAvailable: true}, db)
+		fn(t, newAccounts(t, db, withSMS()), db)
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, "sqlite:"+filepath.Join(t.TempDir(), "gatehouse.db")) })
 	t.Run("postgres", func(t *testing.T) { run(t, testdb.PostgresURL(t)) })
@@ -253,7 +247,7 @@ func TestAnAdminsEditIsNotSavedWhenTheUsersSessionsCannotEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	session := addSession(t, db, ann, "one", gatehouse.TwoFactorVerified)
-	svc.Store = endsFail{db}
+	svc = newAccounts(t, endsFail{db})
 	_, err = svc.EditUser(ctx, "acme", ann.ID, accounts.UserEdit{Email: ann.Email, Phone: "+358401234567", Role: gatehouse.RoleMember}, gatehouse.OperatorActor())
 	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
 		t.Fatalf("EditUser = %v, want unavailable", err)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
-	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
@@ -41,15 +40,12 @@ func TestANewPasswordClearsTheAccountsFailures(t *testing.T) {
 		t.Run("after "+how, func(t *testing.T) {
 			ctx := context.Background()
 			db := testdb.SQLite(t)
-			h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := testHasher(t)
 			now := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
 			clock := func() time.Time { return now }
 			mail := &links{}
-			acc := &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Now: clock,
-				Secret: make([]byte, 32), PublicURL: "https://login.example.test", Messenger: mail}
+			acc := newAccounts(t, db, withHasher(h), withNow(clock), withSecret(make([]byte, 32)),
+				withMessenger(mail, "https://login.example.test"))
 			off := false
 			if _, err := acc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme", EnforceTwoFactor: &off}, ""); err != nil {
 				t.Fatal(err)

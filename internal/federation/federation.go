@@ -8,9 +8,12 @@ package federation
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -28,33 +31,73 @@ type Store interface {
 	ResealSignInConfig(ctx context.Context, orgID, part string, oldSealed, newSealed []byte) error
 }
 
+// Config holds the Service's collaborators.
+type Config struct {
+	// Store keeps the set-up and the audit log; required.
+	Store Store
+	// Keys are the server's keys, the current one first: the set-up is
+	// sealed under the current one, and what an old key (or the single
+	// secret of before the keyring) sealed still opens and is sealed again
+	// under the current one when read. Required unless Secret is given.
+	Keys *keyring.Ring
+	// Secret, when Keys is nil, is the one server key (at least 32 bytes).
+	Secret []byte
+	// Logger is told, once, the cause of every failure answered
+	// EUNAVAILABLE; nil discards.
+	Logger *slog.Logger
+	// Now is the clock of audit events and certificates; nil is time.Now.
+	Now func() time.Time
+	// Rand makes the SAML2 service provider's key pair; nil is crypto/rand.
+	Rand io.Reader
+}
+
 // Service is the organizations' federation set-up.
 type Service struct {
 	store  Store
 	sealer *keyring.Sealer
+	log    *slog.Logger
 	now    func() time.Time
+	rand   io.Reader
 }
 
-// New returns a Service sealing with a key derived from secret.
-func New(store Store, secret []byte, now func() time.Time) (*Service, error) {
-	if len(secret) < 32 {
-		return nil, errors.New("federation: the server secret must be at least 32 bytes")
+// New returns a Service, or an error naming the required field missing.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("federation: Config.Store is required")
 	}
-	keys, err := keyring.New(secret)
-	if err != nil {
-		return nil, fmt.Errorf("federation: %w", err)
+	keys := cfg.Keys
+	if keys == nil {
+		if len(cfg.Secret) < 32 {
+			return nil, errors.New("federation: Config.Keys, or a Config.Secret of at least 32 bytes, is required")
+		}
+		var err error
+		if keys, err = keyring.New(cfg.Secret); err != nil {
+			return nil, fmt.Errorf("federation: %w", err)
+		}
 	}
-	return NewWithKeys(store, keys, now), nil
+	s := &Service{store: cfg.Store, sealer: keys.Sealer(sealPurpose, legacySealLabel), log: cfg.Logger, now: cfg.Now, rand: cfg.Rand}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	return s, nil
 }
 
-// NewWithKeys returns a Service sealing with the ring's current key. What an
-// old key sealed (or the single secret before the keyring) still opens, and
-// is sealed again under the current key when it is read.
-func NewWithKeys(store Store, keys *keyring.Ring, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// fail is deferred by every method: a failure of the store (anything that
+// is not a user-facing *gatehouse.Error) is logged here, once, and answered
+// EUNAVAILABLE (503) like sign-in's and accounts', never "internal error".
+func (s *Service) fail(ctx context.Context, err *error, op string) {
+	var ge *gatehouse.Error
+	if *err == nil || errors.As(*err, &ge) {
+		return
 	}
-	return &Service{store: store, sealer: keys.Sealer(sealPurpose, legacySealLabel), now: now}
+	s.log.ErrorContext(ctx, "federation operation failed", "op", op, "error", *err)
+	gatehouse.WrapFailure(err, op)
 }
 
 const (
@@ -97,7 +140,8 @@ func (s *Service) config(ctx context.Context, orgID string) (*gatehouse.SignInCo
 
 // LDAPConfig returns the organization's LDAP set-up, or nil when there is
 // none. The service password is in it: callers showing it must not.
-func (s *Service) LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, error) {
+func (s *Service) LDAPConfig(ctx context.Context, orgID string) (_ *ldap.Config, err error) {
+	defer s.fail(ctx, &err, "read ldap set-up")
 	c, err := s.config(ctx, orgID)
 	if err != nil || c.LDAP == nil {
 		return nil, err
@@ -123,7 +167,8 @@ func (s *Service) LDAPConfig(ctx context.Context, orgID string) (*ldap.Config, e
 // The actor must be an admin of the organization (or the operator) who
 // authenticated recently. Returns EFORBIDDEN, EREAUTHREQUIRED, EINVALID
 // naming the first bad field (ldap.Config.Problems has all).
-func (s *Service) SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.Actor) error {
+func (s *Service) SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, actor gatehouse.Actor) (err error) {
+	defer s.fail(ctx, &err, "save ldap set-up")
 	if err := guard(actor, orgID, s.now()); err != nil {
 		return err
 	}
@@ -155,9 +200,8 @@ func (s *Service) SetLDAP(ctx context.Context, orgID string, cfg ldap.Config, ac
 	if err := s.store.SaveSignInConfig(ctx, c); err != nil {
 		return err
 	}
-	s.audit(ctx, orgID, "ldap", actor, map[string]string{"url": cfg.URL, "bind_dn_template": cfg.BindDNTemplate,
+	return s.audit(ctx, orgID, "ldap", actor, map[string]string{"url": cfg.URL, "bind_dn_template": cfg.BindDNTemplate,
 		"service_dn": cfg.ServiceDN, "search_base": cfg.SearchBase, "search_filter": cfg.SearchFilter})
-	return nil
 }
 
 // sameLDAPTarget reports whether a saved service password would reach the
@@ -176,20 +220,24 @@ func guard(actor gatehouse.Actor, orgID string, now time.Time) error {
 	return actor.RequireRecent(now)
 }
 
-// audit records a change of set-up; actor carries who and from where.
-func (s *Service) audit(ctx context.Context, orgID, kind string, actor gatehouse.Actor, detail map[string]string) {
+// audit records a change of set-up; actor carries who and from where. Its
+// failure fails the change's call (EUNAVAILABLE): a change of who can sign
+// in is never left unrecorded without the caller knowing. The set-up itself
+// is saved by then, so trying again saves the same and records it.
+func (s *Service) audit(ctx context.Context, orgID, kind string, actor gatehouse.Actor, detail map[string]string) error {
 	for k, v := range detail {
 		if v == "" {
 			delete(detail, k)
 		}
 	}
-	_ = s.store.AppendAudit(ctx, &gatehouse.AuditEvent{OrgID: orgID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	return s.store.AppendAudit(ctx, &gatehouse.AuditEvent{OrgID: orgID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditSignInConfigChanged, Reason: kind, At: s.now(), Detail: detail})
 }
 
 // Configured reports whether the organization has set up the method, so
 // that choosing it cannot lock everyone out.
-func (s *Service) Configured(ctx context.Context, orgID string, m gatehouse.AuthMethod) (bool, error) {
+func (s *Service) Configured(ctx context.Context, orgID string, m gatehouse.AuthMethod) (_ bool, err error) {
+	defer s.fail(ctx, &err, "read set-up")
 	c, err := s.config(ctx, orgID)
 	if err != nil {
 		return false, err
@@ -206,7 +254,8 @@ func (s *Service) Configured(ctx context.Context, orgID string, m gatehouse.Auth
 }
 
 // Directory opens the organization's LDAP directory for a sign-in.
-func (s *Service) Directory(ctx context.Context, org *gatehouse.Organization) (signin.Directory, error) {
+func (s *Service) Directory(ctx context.Context, org *gatehouse.Organization) (_ signin.Directory, err error) {
+	defer s.fail(ctx, &err, "open directory")
 	cfg, err := s.LDAPConfig(ctx, org.ID)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func newFederation(t *testing.T) (*federation.Service, *sqlstore.DB, *gatehouse.
 	if err := db.CreateOrganization(context.Background(), org); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := federation.New(db, bytes.Repeat([]byte("k"), 32), func() time.Time { return now })
+	svc, err := federation.New(federation.Config{Store: db, Secret: bytes.Repeat([]byte("k"), 32), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,11 @@ func node(t *testing.T, db *sqlstore.DB, secrets ...[]byte) *federation.Service 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return federation.NewWithKeys(db, r, nil)
+	svc, err := federation.New(federation.Config{Store: db, Keys: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // TestSealedSetUpIsResealedUnderTheCurrentKey: an LDAP set-up sealed by the

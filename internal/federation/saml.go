@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -28,7 +27,8 @@ type SAMLSetup struct {
 // SAMLConfig returns the organization's SAML2 set-up, or nil when there is
 // none. IdPMetadataXML holds the document in use, also when it was fetched
 // from IdPMetadataURL.
-func (s *Service) SAMLConfig(ctx context.Context, orgID string) (*saml.Config, error) {
+func (s *Service) SAMLConfig(ctx context.Context, orgID string) (_ *saml.Config, err error) {
+	defer s.fail(ctx, &err, "read saml set-up")
 	st, err := s.samlSetup(ctx, orgID)
 	if err != nil || st == nil {
 		return nil, err
@@ -62,7 +62,8 @@ func (s *Service) samlSetup(ctx context.Context, orgID string) (*SAMLSetup, erro
 // addresses only, outside development mode). Returns EFORBIDDEN,
 // EREAUTHREQUIRED, EINVALID naming the bad field, EUNAVAILABLE when the URL
 // cannot be fetched.
-func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, policy saml.FetchPolicy, actor gatehouse.Actor) error {
+func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, policy saml.FetchPolicy, actor gatehouse.Actor) (err error) {
+	defer s.fail(ctx, &err, "save saml set-up")
 	if err := guard(actor, orgID, s.now()); err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, po
 		return err
 	}
 	if c.SAMLKey == nil {
-		key, cert, err := saml.NewKeyPair(rand.Reader, "Gatehouse service provider", s.now())
+		key, cert, err := saml.NewKeyPair(s.rand, "Gatehouse service provider", s.now())
 		if err != nil {
 			return err
 		}
@@ -98,13 +99,13 @@ func (s *Service) SetSAML(ctx context.Context, orgID string, cfg saml.Config, po
 	if err := s.store.SaveSignInConfig(ctx, c); err != nil {
 		return err
 	}
-	s.audit(ctx, orgID, "saml2", actor, map[string]string{"idp": md.EntityID(), "idp_metadata_url": cfg.IdPMetadataURL})
-	return nil
+	return s.audit(ctx, orgID, "saml2", actor, map[string]string{"idp": md.EntityID(), "idp_metadata_url": cfg.IdPMetadataURL})
 }
 
 // ServiceProvider builds the organization's SAML2 service provider under
 // the public URL base. Returns ENOTFOUND when SAML2 is not set up.
-func (s *Service) ServiceProvider(ctx context.Context, org *gatehouse.Organization, base *url.URL) (*saml.ServiceProvider, error) {
+func (s *Service) ServiceProvider(ctx context.Context, org *gatehouse.Organization, base *url.URL) (_ *saml.ServiceProvider, err error) {
+	defer s.fail(ctx, &err, "build service provider")
 	c, err := s.config(ctx, org.ID)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,11 @@ func sealing(t *testing.T, secrets ...[]byte) (*Service, *sqlstore.DB, [2]*gateh
 			t.Fatal(err)
 		}
 	}
-	return NewWithKeys(db, ring, func() time.Time { return sealT0 }), db, orgs
+	svc, err := New(Config{Store: db, Keys: ring, Now: func() time.Time { return sealT0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, db, orgs
 }
 
 var sealKey = bytes.Repeat([]byte("k"), 32)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 )
@@ -27,14 +26,8 @@ func benchService(b *testing.B, p password.Params) (*signin.Service, signin.Logi
 	if err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	h, err := password.NewHasher(password.HasherConfig{Params: p, Workers: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Messenger: &inbox{}, NormalizePhone: phone.Normalize})
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := testHasher(b, password.HasherConfig{Params: p, Workers: 1})
+	svc := newNode(b, db, withHasher(h), withSecret(make([]byte, 32)))
 	s := gatehouse.DefaultPasswordSettings()
 	s.EnforceTwoFactor = false
 	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "bench", Name: "Bench", Settings: s}

@@ -81,8 +81,10 @@ func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organizatio
 		Pending: &Pending{Token: token, Method: c.Channel, ExpiresAt: c.ExpiresAt}}
 	if d.Outcome == NeedPhone {
 		res.Pending.Status = StatusPhoneRequired
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginPhoneRequired,
-			Reason: "sms_without_phone", ClientIP: req.ClientIP, At: now})
+		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginPhoneRequired,
+			Reason: "sms_without_phone", ClientIP: req.ClientIP, At: now}); err != nil {
+			return nil, err
+		}
 		return res, nil
 	}
 	if err := s.sendCode(ctx, c, org, user, req.ClientIP, now, res.Pending); err != nil {
@@ -111,7 +113,7 @@ func (s *Service) passwordStillHolds(ctx context.Context, user *gatehouse.User, 
 	if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return s.unavailable("find user", err)
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: user.OrgID, UserID: user.ID, Event: gatehouse.AuditLoginFailed,
+	s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: user.OrgID, UserID: user.ID, Event: gatehouse.AuditLoginFailed,
 		Reason: "password_changed", ClientIP: ip, At: at})
 	return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."}
 }
@@ -171,7 +173,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 		}
 		s.releaseSend(ctx, c.ID, prev)
 		s.cancelSend(ctx, reservation)
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeDeliveryFailed,
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeDeliveryFailed,
 			Reason: string(c.Channel), ClientIP: ip, At: now, Detail: map[string]string{"destination": Mask(c.Channel, c.Destination)}})
 		what, reason := "e-mail", gatehouse.ReasonDeliveryEmail
 		if c.Channel == gatehouse.OTPSMS {
@@ -181,8 +183,10 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 			Message: "We could not send the " + what + " with your code. Try again in a moment."}
 	}
 	s.observeD(string(c.Channel), "sent")
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeSent,
-		Reason: string(c.Channel), ClientIP: ip, At: now, Detail: map[string]string{"destination": Mask(c.Channel, c.Destination)}})
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: c.OrgID, UserID: c.UserID, Event: gatehouse.AuditCodeSent,
+		Reason: string(c.Channel), ClientIP: ip, At: now, Detail: map[string]string{"destination": Mask(c.Channel, c.Destination)}}); err != nil {
+		return err
+	}
 	p.Status = StatusCodeSent
 	p.Method = c.Channel
 	p.Destination = Mask(c.Channel, c.Destination)
@@ -255,7 +259,8 @@ type VerifyRequest struct {
 // ECODEEXPIRED, EINVALIDCODE with AttemptsLeft, ETOOMANYATTEMPTS while the
 // user backs off or is locked, EINVALID for input that is not 6 digits, and
 // EUNAVAILABLE when anything on the way fails.
-func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*LoginResult, error) {
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ *LoginResult, err error) {
+	defer s.failure(&err, "Verify")
 	now := s.now()
 	code := normalizeCode(req.Code)
 	c, org, user, err := s.pending(ctx, req.PendingToken, now)
@@ -335,10 +340,10 @@ func (s *Service) takeCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 // when a pending sign-in runs out of tries.
 func (s *Service) wrongCode(ctx context.Context, c *gatehouse.Challenge, org *gatehouse.Organization, user *gatehouse.User,
 	failures, total int, ip netip.Addr, now time.Time) error {
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditCodeWrong, ClientIP: ip, At: now,
+	s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditCodeWrong, ClientIP: ip, At: now,
 		Detail: map[string]string{"attempt": fmt.Sprint(failures), "consecutive": fmt.Sprint(total)}})
 	if total >= gatehouse.OTPLockFailures {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserLocked, Reason: "wrong_codes", ClientIP: ip, At: now})
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserLocked, Reason: "wrong_codes", ClientIP: ip, At: now})
 	}
 	if failures >= gatehouse.ChallengeMaxFailures {
 		s.notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWrongCodes, To: user.Email, OrgName: org.Name, At: now, ClientIP: ip})
@@ -383,7 +388,8 @@ func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, us
 // Resend sends a new code for the pending sign-in; the previous code stays
 // valid. Returns ERESENDTOOSOON with RetryAfter, ENOPENDINGLOGIN,
 // ELOGINEXPIRED, EDELIVERYFAILED.
-func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr) (*Pending, error) {
+func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr) (_ *Pending, err error) {
+	defer s.failure(&err, "Resend")
 	now := s.now()
 	c, org, user, err := s.pending(ctx, pendingToken, now)
 	if err != nil {
@@ -403,7 +409,8 @@ func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr
 // phone on the profile), and sends a code to it. The number is saved only
 // when that code is entered. Returns EINVALIDPHONE, EPHONENOTEXPECTED, and
 // what Resend returns.
-func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip netip.Addr) (*Pending, error) {
+func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip netip.Addr) (_ *Pending, err error) {
+	defer s.failure(&err, "Phone")
 	now := s.now()
 	c, org, user, err := s.pending(ctx, pendingToken, now)
 	if err != nil {
@@ -433,7 +440,8 @@ func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip n
 }
 
 // Cancel ends the pending sign-in; ending none is not an error.
-func (s *Service) Cancel(ctx context.Context, pendingToken string) error {
+func (s *Service) Cancel(ctx context.Context, pendingToken string) (err error) {
+	defer s.failure(&err, "Cancel")
 	if err := s.endPending(ctx, pendingToken); err != nil {
 		return s.unavailable("cancel pending sign-in", err)
 	}
@@ -454,7 +462,8 @@ func (s *Service) endPending(ctx context.Context, token string) error {
 }
 
 // PendingState describes the pending sign-in of a token, for the code page.
-func (s *Service) PendingState(ctx context.Context, token string) (*Pending, *gatehouse.Organization, error) {
+func (s *Service) PendingState(ctx context.Context, token string) (_ *Pending, _ *gatehouse.Organization, err error) {
+	defer s.failure(&err, "PendingState")
 	now := s.now()
 	c, org, _, err := s.pending(ctx, token, now)
 	if err != nil {

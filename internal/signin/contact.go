@@ -29,11 +29,11 @@ type ContactChange struct {
 // EINVALIDCREDENTIALS for a wrong password, EINVALIDPHONE / EINVALID for the
 // new value, ECONFLICT for an e-mail address taken in the organization, and
 // what sending a code returns.
-func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, value, password string, ip netip.Addr, userAgent string) (*ContactChange, error) {
+func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, value, password string, ip netip.Addr, userAgent string) (_ *ContactChange, err error) {
+	defer s.failure(&err, "StartContactChange")
 	now := s.now()
 	org, user := cur.Organization, cur.User
 	var newValue string
-	var err error
 	switch kind {
 	case gatehouse.ChallengeChangePhone:
 		if newValue, err = s.phone(value, ""); err != nil {
@@ -115,7 +115,8 @@ func (s *Service) change(ctx context.Context, cur *Current, id string, now time.
 // change, revokes the user's remembered browsers, ends the user's other
 // sessions and tells both the old and
 // the new address (or, for a phone, the e-mail address).
-func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, code string, ip netip.Addr) (*ContactChange, error) {
+func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, code string, ip netip.Addr) (_ *ContactChange, err error) {
+	defer s.failure(&err, "VerifyContactChange")
 	now := s.now()
 	c, err := s.change(ctx, cur, id, now)
 	if err != nil {
@@ -195,7 +196,8 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 }
 
 // ResendContactChange sends another code for the current step of a change.
-func (s *Service) ResendContactChange(ctx context.Context, cur *Current, id string, ip netip.Addr) (*ContactChange, error) {
+func (s *Service) ResendContactChange(ctx context.Context, cur *Current, id string, ip netip.Addr) (_ *ContactChange, err error) {
+	defer s.failure(&err, "ResendContactChange")
 	now := s.now()
 	c, err := s.change(ctx, cur, id, now)
 	if err != nil {
@@ -213,7 +215,8 @@ func changeExpired() error {
 }
 
 // ContactState describes a live change of the signed-in user, for its page.
-func (s *Service) ContactState(ctx context.Context, cur *Current, id string) (*ContactChange, string, error) {
+func (s *Service) ContactState(ctx context.Context, cur *Current, id string) (_ *ContactChange, _ string, err error) {
+	defer s.failure(&err, "ContactState")
 	now := s.now()
 	c, err := s.change(ctx, cur, id, now)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
@@ -86,21 +85,11 @@ func (c *cluster) node(i int) *signin.Service { return c.nodes[i%len(c.nodes)] }
 // on one clock, delivering through m.
 func newCluster(t *testing.T, m gatehouse.Messenger, dbs []*sqlstore.DB) *cluster {
 	t.Helper()
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams(), MaxWait: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := testHasher(t, password.HasherConfig{Params: password.TestParams(), MaxWait: time.Minute})
 	c := &cluster{db: dbs[0], clock: newClock()}
 	for _, db := range dbs {
-		// The password throttle lets only its free allowance hash at once;
-		// raised here so that all racers reach the send caps under test.
-		svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: []byte("0123456789abcdef0123456789abcdef"),
-			Now: c.clock.Now, Messenger: m, NormalizePhone: phone.Normalize,
-			Throttling: signin.Throttling{AccountFree: 1000, AddressFree: 1000}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.nodes = append(c.nodes, svc)
+		// All racers reach the send caps under test, not the throttle.
+		c.nodes = append(c.nodes, newNode(t, db, withHasher(h), withNow(c.clock.Now), withMessenger(m), unthrottled()))
 	}
 	return c
 }

@@ -91,6 +91,7 @@ func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, kn
 // EINVALIDCREDENTIALS for a disabled user, EINVALID when the organization
 // does not sign in with SAML2, EUNAVAILABLE on any failure.
 func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organization, id Identity, ip netip.Addr, userAgent, previousSession string) (res *LoginResult, err error) {
+	defer s.failure(&err, "FederatedLogin")
 	defer func() { s.observe(federatedOutcome(err)) }()
 	now := s.now()
 	if org.Settings.AuthMethod != gatehouse.AuthSAML2 {
@@ -101,7 +102,7 @@ func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organizatio
 		return nil, err
 	}
 	if user.Disabled {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: "disabled", ClientIP: ip, At: now})
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: "disabled", ClientIP: ip, At: now})
 		return nil, &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "Your account is disabled. Ask your admin."}
 	}
 	d, err := Decide(org, user, ip, nil)
@@ -177,8 +178,10 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 			}
 			return s.attach(ctx, org, user, id, ip, now)
 		}
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserCreated, Reason: string(org.Settings.AuthMethod), At: now,
-			Detail: map[string]string{"email": email, "provisioned": "first sign-in"}})
+		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditUserCreated, Reason: string(org.Settings.AuthMethod), At: now,
+			Detail: map[string]string{"email": email, "provisioned": "first sign-in"}}); err != nil {
+			return nil, err
+		}
 		if linked {
 			if _, err := s.attach(ctx, org, user, id, ip, now); err != nil {
 				return nil, err
@@ -200,7 +203,7 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 // ID only the local-admin rule applies.
 func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, id *Identity, ip netip.Addr, now time.Time) (*gatehouse.User, error) {
 	refuse := func(reason string) error {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
 			ClientIP: ip, At: now, Detail: map[string]string{"provider": id.Provider, "external_id": truncate(id.ExternalID, 300)}})
 		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS,
 			Message: "Your account cannot be signed in through your organization's directory yet. Ask your admin to link it."}
@@ -299,11 +302,11 @@ func (s *Service) FederatedFailed(ctx context.Context, org *gatehouse.Organizati
 	now := s.now()
 	write, summary := s.refusals.note(org.ID, reason, now)
 	if summary != nil {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: SAMLRefusalsCounted,
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: SAMLRefusalsCounted,
 			At: now, Detail: summary})
 	}
 	if write {
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
+		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
 			ClientIP: ip, At: now, Detail: map[string]string{"why": truncate(why, 300)}})
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
@@ -42,15 +40,7 @@ func ldapFixture(t *testing.T) (*fixture, *signin.Service, *directory) {
 	s.EnforceTwoFactor, s.AuthMethod = false, gatehouse.AuthLDAP
 	f.addOrg("dir", s)
 	d := &directory{users: map[string]string{"ada@dir.test": "directory password"}}
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := signin.New(signin.Config{Store: f.db, Hasher: h, Secret: make([]byte, 32), Now: f.clock.Now,
-		Messenger: f.inbox, NormalizePhone: phone.Normalize, Federation: federation{d}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newNode(t, f.db, withSecret(make([]byte, 32)), withNow(f.clock.Now), withMessenger(f.inbox), withFederation(federation{d}))
 	return f, svc, d
 }
 

@@ -12,8 +12,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/keyring"
-	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
@@ -44,23 +42,20 @@ func keyNode(t *testing.T, f *fixture, secrets ...[]byte) *signin.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The password throttle lets only its free allowance hash at once;
-	// raised so that the races here are of re-keying, not of the throttle.
-	svc, err := signin.New(signin.Config{Store: f.store, Hasher: f.hasher, Keys: ring, Now: f.clock.Now, Messenger: f.inbox, NormalizePhone: phone.Normalize,
-		Throttling: signin.Throttling{AccountFree: 1000, AddressFree: 1000}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
+	// The races here are of re-keying, not of the throttle.
+	return f.node(withKeys(ring), unthrottled())
 }
 
 func fixtureOn(t *testing.T, db *sqlstore.DB) *fixture {
 	t.Helper()
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{t: t, db: db, store: &faultyStore{DB: db, fail: map[string]bool{}}, hasher: &countingHasher{Hasher: h}, clock: newClock(), inbox: &inbox{}}
+	return &fixture{t: t, db: db, store: &faultyStore{DB: db, fail: map[string]bool{}}, hasher: &countingHasher{Hasher: testHasher(t)}, clock: newClock(), inbox: &inbox{}}
+}
+
+// node is a sign-in service over the fixture's faulty store, hasher,
+// clock and inbox, then opts.
+func (f *fixture) node(opts ...option) *signin.Service {
+	f.t.Helper()
+	return newNode(f.t, f.store, append([]option{withHasher(f.hasher), withNow(f.clock.Now), withMessenger(f.inbox)}, opts...)...)
 }
 
 // TestKeyRotation: sessions, remembered browsers and pending sign-ins made

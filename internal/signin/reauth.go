@@ -31,7 +31,8 @@ type Reauth struct {
 // for one (not exempt, not in a skip network). A remembered browser does
 // not count: the point is a factor that a stolen session cookie does not
 // carry.
-func (s *Service) ReauthNeedsCode(cur *Current, ip netip.Addr) (bool, error) {
+func (s *Service) ReauthNeedsCode(cur *Current, ip netip.Addr) (_ bool, err error) {
+	defer s.failure(&err, "ReauthNeedsCode")
 	d, err := Decide(cur.Organization, cur.User, ip, nil)
 	if err != nil {
 		return false, s.unavailable("decide re-authentication", err)
@@ -52,7 +53,8 @@ func (s *Service) ReauthNeedsCode(cur *Current, ip netip.Addr) (bool, error) {
 // locked by wrong codes, EBUSY, and what sending a code returns
 // (EDELIVERYFAILED and ERESENDTOOSOON together with the result, so the
 // client can resend).
-func (s *Service) StartReauth(ctx context.Context, cur *Current, password string, ip netip.Addr) (*Reauth, error) {
+func (s *Service) StartReauth(ctx context.Context, cur *Current, password string, ip netip.Addr) (_ *Reauth, err error) {
+	defer s.failure(&err, "StartReauth")
 	if cur.Organization.Settings.AuthMethod == gatehouse.AuthSAML2 {
 		// No password here: a new sign-in through the identity provider
 		// starts a fresh session.
@@ -135,7 +137,8 @@ func (s *Service) reauthDirectory(ctx context.Context, cur *Current, password st
 // session's; ECODEEXPIRED, EINVALIDCODE with AttemptsLeft (counted against
 // the user like any wrong code), ETOOMANYATTEMPTS while the user backs off
 // or is locked, EINVALID for input that is not 6 digits.
-func (s *Service) VerifyReauth(ctx context.Context, cur *Current, id, code string, ip netip.Addr) (*Reauth, error) {
+func (s *Service) VerifyReauth(ctx context.Context, cur *Current, id, code string, ip netip.Addr) (_ *Reauth, err error) {
+	defer s.failure(&err, "VerifyReauth")
 	now := s.now()
 	c, err := s.reauthChallenge(ctx, cur, id, now)
 	if err != nil {
@@ -158,7 +161,8 @@ func (s *Service) VerifyReauth(ctx context.Context, cur *Current, id, code strin
 }
 
 // ResendReauth sends another code for a re-authentication of this session.
-func (s *Service) ResendReauth(ctx context.Context, cur *Current, id string, ip netip.Addr) (*Reauth, error) {
+func (s *Service) ResendReauth(ctx context.Context, cur *Current, id string, ip netip.Addr) (_ *Reauth, err error) {
+	defer s.failure(&err, "ResendReauth")
 	now := s.now()
 	c, err := s.reauthChallenge(ctx, cur, id, now)
 	if err != nil {
@@ -198,7 +202,6 @@ func (s *Service) recordReauth(ctx context.Context, cur *Current, ip netip.Addr,
 		return s.unavailable("record re-authentication", err)
 	}
 	cur.Session.ReauthAt = now
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
 		Event: gatehouse.AuditReauthenticated, Reason: how, ClientIP: ip, At: now})
-	return nil
 }

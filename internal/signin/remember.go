@@ -11,7 +11,8 @@ import (
 )
 
 // RememberedBrowsers lists the signed-in user's remembered browsers.
-func (s *Service) RememberedBrowsers(ctx context.Context, cur *Current) ([]*gatehouse.RememberedBrowser, error) {
+func (s *Service) RememberedBrowsers(ctx context.Context, cur *Current) (_ []*gatehouse.RememberedBrowser, err error) {
+	defer s.failure(&err, "RememberedBrowsers")
 	list, err := s.store.ListRememberedBrowsers(ctx, cur.Organization.ID, cur.User.ID, s.now())
 	if err != nil {
 		return nil, s.unavailable("list remembered browsers", err)
@@ -21,7 +22,8 @@ func (s *Service) RememberedBrowsers(ctx context.Context, cur *Current) ([]*gate
 
 // RevokeBrowser forgets one of the signed-in user's remembered browsers, or
 // all of them when id is "". Returns ENOTFOUND for an id that is not theirs.
-func (s *Service) RevokeBrowser(ctx context.Context, cur *Current, id string, ip netip.Addr) error {
+func (s *Service) RevokeBrowser(ctx context.Context, cur *Current, id string, ip netip.Addr) (err error) {
+	defer s.failure(&err, "RevokeBrowser")
 	org, user := cur.Organization, cur.User
 	detail := map[string]string{}
 	if id == "" {
@@ -39,9 +41,8 @@ func (s *Service) RevokeBrowser(ctx context.Context, cur *Current, id string, ip
 		}
 		detail["remembered_browser"] = id
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditBrowserRevoked,
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, ActorID: user.ID, Event: gatehouse.AuditBrowserRevoked,
 		ClientIP: ip, At: s.now(), Detail: detail})
-	return nil
 }
 
 // ReauthWindow is how recent a sign-in must be for changes that ask for it

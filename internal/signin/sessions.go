@@ -19,7 +19,8 @@ type SessionInfo struct {
 // Sessions lists the signed-in user's live sessions, the most recently used
 // first, at most gatehouse.MaxListedSessions. Returns EUNAVAILABLE when the
 // database cannot be read.
-func (s *Service) Sessions(ctx context.Context, cur *Current) ([]SessionInfo, error) {
+func (s *Service) Sessions(ctx context.Context, cur *Current) (_ []SessionInfo, err error) {
+	defer s.failure(&err, "Sessions")
 	now := s.now()
 	list, err := s.store.ListUserSessions(ctx, cur.Organization.ID, cur.User.ID, now, now.Add(-s.idle), gatehouse.MaxListedSessions)
 	if err != nil {
@@ -37,11 +38,12 @@ func (s *Service) Sessions(ctx context.Context, cur *Current) ([]SessionInfo, er
 // EndSession ends one of the signed-in user's sessions by its public id
 // (the current one too: that is signing out) and audits it. Returns
 // ENOTFOUND for an id that is not one of the user's sessions.
-func (s *Service) EndSession(ctx context.Context, cur *Current, publicID string, ip netip.Addr) error {
+func (s *Service) EndSession(ctx context.Context, cur *Current, publicID string, ip netip.Addr) (err error) {
+	defer s.failure(&err, "EndSession")
 	if publicID == "" || len(publicID) > 64 {
 		return noSuchSession()
 	}
-	err := s.store.DeleteUserSession(ctx, cur.Organization.ID, cur.User.ID, publicID)
+	err = s.store.DeleteUserSession(ctx, cur.Organization.ID, cur.User.ID, publicID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return noSuchSession()
 	} else if err != nil {
@@ -51,21 +53,23 @@ func (s *Service) EndSession(ctx context.Context, cur *Current, publicID string,
 	if publicID == cur.Session.PublicID {
 		detail["current"] = "true"
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
 		Event: gatehouse.AuditSessionEnded, ClientIP: ip, At: s.now(), Detail: detail})
-	return nil
 }
 
 // EndOtherSessions ends every session of the signed-in user but the
 // current one ("sign out everywhere else"), audits it and returns how many
 // ended.
-func (s *Service) EndOtherSessions(ctx context.Context, cur *Current, ip netip.Addr) (int64, error) {
+func (s *Service) EndOtherSessions(ctx context.Context, cur *Current, ip netip.Addr) (_ int64, err error) {
+	defer s.failure(&err, "EndOtherSessions")
 	n, err := s.store.DeleteOtherUserSessions(ctx, cur.Organization.ID, cur.User.ID, cur.Session.TokenHash)
 	if err != nil {
 		return 0, s.unavailable("end other sessions", err)
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
-		Event: gatehouse.AuditOtherSessionsEnded, ClientIP: ip, At: s.now(), Detail: map[string]string{"ended": fmt.Sprint(n)}})
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: cur.Organization.ID, UserID: cur.User.ID, ActorID: cur.User.ID,
+		Event: gatehouse.AuditOtherSessionsEnded, ClientIP: ip, At: s.now(), Detail: map[string]string{"ended": fmt.Sprint(n)}}); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 

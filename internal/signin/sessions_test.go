@@ -46,16 +46,18 @@ func onBothDatabases(t *testing.T, fn func(t *testing.T, a, b *sqlstore.DB)) {
 // node is one server's sign-in service over its own store.
 func node(t *testing.T, db signin.Store, c *clock, box *inbox) *signin.Service {
 	t.Helper()
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
+	return newNode(t, db, withNow(c.Now), withMessenger(box))
+}
+
+// accountsOn is the admin side of a race: an accounts service on db, on
+// the clock c.
+func accountsOn(t *testing.T, db *sqlstore.DB, c *clock) *accounts.Service {
+	t.Helper()
+	acc, err := accounts.New(accounts.Config{Store: db, Hasher: testHasher(t), Policy: password.DefaultPolicy(), Phone: phone.Normalize, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: []byte("0123456789abcdef0123456789abcdef"),
-		Now: c.Now, Messenger: box, NormalizePhone: phone.Normalize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
+	return acc
 }
 
 func addOrgUser(t *testing.T, db *sqlstore.DB, c *clock, slug string, s gatehouse.PasswordSettings, email string) (*gatehouse.Organization, *gatehouse.User) {
@@ -232,7 +234,7 @@ func TestSignInsRacingEnforcementGetNoSessionWithoutTwoFactor(t *testing.T) {
 		off := gatehouse.DefaultPasswordSettings()
 		off.EnforceTwoFactor = false
 		org, admin := addOrgUser(t, a, c, "clinic", off, "admin@clinic.test")
-		acc := &accounts.Service{Store: b, Now: c.Now}
+		acc := accountsOn(t, b, c)
 
 		const n = 40
 		var wg sync.WaitGroup
@@ -296,7 +298,7 @@ func TestASessionEndsWithTheExemptionOrNetworkThatLetItIn(t *testing.T) {
 		s.SkipNetworks = []netip.Prefix{office, elsewhere}
 		_, exempt := addOrgUser(t, a, c, "clinic", s, "exempt@clinic.test")
 		_, inOffice := addOrgUser(t, a, c, "clinic", s, "office@clinic.test")
-		acc := &accounts.Service{Store: b, Now: c.Now}
+		acc := accountsOn(t, b, c)
 		if _, err := acc.SetExempt(ctx, "clinic", exempt.ID, true, gatehouse.OperatorActor()); err != nil {
 			t.Fatal(err)
 		}

@@ -151,15 +151,23 @@ type Service struct {
 	refusals refusalLog // SAML2 refusals, aggregated per organization and minute
 }
 
-// New returns a Service. Store and Hasher are required.
+// New returns a Service, or an error naming the first required field
+// missing: Store, Hasher, Messenger, NormalizePhone, and Keys or Secret.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Hasher == nil || cfg.Messenger == nil || cfg.NormalizePhone == nil {
-		return nil, errors.New("signin: Store, Hasher, Messenger and NormalizePhone are required")
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("signin: Config.Store is required")
+	case cfg.Hasher == nil:
+		return nil, errors.New("signin: Config.Hasher is required")
+	case cfg.Messenger == nil:
+		return nil, errors.New("signin: Config.Messenger is required")
+	case cfg.NormalizePhone == nil:
+		return nil, errors.New("signin: Config.NormalizePhone is required")
 	}
 	keys := cfg.Keys
 	if keys == nil {
 		if len(cfg.Secret) < MinSecretLength {
-			return nil, fmt.Errorf("signin: the server secret must be at least %d bytes", MinSecretLength)
+			return nil, fmt.Errorf("signin: Config.Keys, or a Config.Secret of at least %d bytes, is required", MinSecretLength)
 		}
 		var err error
 		if keys, err = keyring.New(cfg.Secret); err != nil {
@@ -276,6 +284,7 @@ type LoginResult struct {
 // fails: nobody is signed in then. When the policy asks for a code, the
 // result's Pending is set instead of a session.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult, err error) {
+	defer s.failure(&err, "Login")
 	outcome := "error"
 	defer func() { s.observe(outcome) }()
 
@@ -463,12 +472,12 @@ func (s *Service) failed(ctx context.Context, now time.Time, org *gatehouse.Orga
 	default:
 		ev.OrgID, ev.UserID, ev.Reason = org.ID, user.ID, "wrong_password"
 	}
-	s.audit(ctx, ev)
+	s.auditLogged(ctx, ev)
 	return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."}
 }
 
 func (s *Service) auditThrottled(ctx context.Context, slug, email string, ip netip.Addr, now time.Time) {
-	s.audit(ctx, &gatehouse.AuditEvent{Event: gatehouse.AuditLoginThrottled, ClientIP: ip,
+	s.auditLogged(ctx, &gatehouse.AuditEvent{Event: gatehouse.AuditLoginThrottled, ClientIP: ip,
 		Detail: map[string]string{"organization": slug, "email": email}, At: now})
 }
 
@@ -494,7 +503,7 @@ func (s *Service) rehash(ctx context.Context, org *gatehouse.Organization, user 
 		return // changed meanwhile; passwordStillHolds ends this sign-in
 	}
 	user.PasswordHash = phc
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPasswordRehashed, At: now})
+	s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditPasswordRehashed, At: now})
 }
 
 func (s *Service) newSession(org *gatehouse.Organization, user *gatehouse.User, state string, ip netip.Addr, userAgent string, now time.Time) (string, *gatehouse.Session, error) {
@@ -529,7 +538,8 @@ type Current struct {
 // organization's policy would no longer let it in without a code
 // (stillPasses); EUNAVAILABLE
 // when the database cannot be read.
-func (s *Service) Authenticate(ctx context.Context, token string) (*Current, error) {
+func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, err error) {
+	defer s.failure(&err, "Authenticate")
 	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
 	if token == "" || len(token) > 128 {
 		return nil, unauth
@@ -566,8 +576,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 		if err := s.store.DeleteSession(ctx, hash); err != nil {
 			return nil, s.unavailable("end session the policy no longer lets in", err)
 		}
-		s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
-			Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}})
+		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
+			Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}}); err != nil {
+			return nil, err
+		}
 		return nil, unauth
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
@@ -582,7 +594,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Current, err
 }
 
 // Logout ends the session of token; ending no session is not an error.
-func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) error {
+func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) (err error) {
+	defer s.failure(&err, "Logout")
 	if token == "" || len(token) > 128 {
 		return nil
 	}
@@ -595,24 +608,49 @@ func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) error
 	if err := s.store.DeleteSession(ctx, sess.TokenHash); err != nil {
 		return s.unavailable("end session", err)
 	}
-	s.audit(ctx, &gatehouse.AuditEvent{OrgID: sess.OrgID, UserID: sess.UserID, Event: gatehouse.AuditLogout, ClientIP: ip, At: s.now()})
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: sess.OrgID, UserID: sess.UserID, Event: gatehouse.AuditLogout, ClientIP: ip, At: s.now()})
+}
+
+// failure is deferred by every exported method, behind the explicit
+// unavailable calls: anything that is not a user-facing *gatehouse.Error
+// (a store error some path returned as it was) becomes EUNAVAILABLE through
+// gatehouse.WrapFailure, logged once, never the 500 of an unknown error.
+func (s *Service) failure(err *error, op string) {
+	var ge *gatehouse.Error
+	if *err == nil || errors.As(*err, &ge) {
+		return
+	}
+	s.log.Error("sign-in step failed", "op", op, "error", *err)
+	gatehouse.WrapFailure(err, op)
+}
+
+// unavailable logs err once and returns the fail-closed answer
+// (gatehouse.Unavailable); an answer that already is EUNAVAILABLE was
+// logged where it was made.
+func (s *Service) unavailable(op string, err error) error {
+	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+		s.log.Error("sign-in step failed", "op", op, "error", err)
+	}
+	return gatehouse.Unavailable(op, err)
+}
+
+// audit writes the audit event of a change the call made (a session ended,
+// a browser forgotten, a code sent, …). A failed write fails the call
+// (EUNAVAILABLE, logged once), as accounts' and federation's do, so that no
+// change goes unrecorded without its caller knowing.
+func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) error {
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		return s.unavailable("audit "+e.Event, err)
+	}
 	return nil
 }
 
-// unavailable logs err once and returns the fail-closed answer.
-func (s *Service) unavailable(op string, err error) error {
-	var ge *gatehouse.Error
-	if errors.As(err, &ge) && ge.Code == gatehouse.EUNAVAILABLE {
-		return err
-	}
-	s.log.Error("sign-in step failed", "op", op, "error", err)
-	return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, RetryAfter: 5 * time.Second,
-		Message: "Sign-in is unavailable right now. Try again in a moment."}
-}
-
-// audit writes an audit event. A failed audit write is logged, not fatal:
-// the decision it records has already been made and enforced.
-func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) {
+// auditLogged writes the audit event of a refusal (a wrong password or
+// code, a throttled or refused sign-in) or of the best-effort rehash. A
+// failed write is logged, not fatal: the refusal it records has already
+// been made and enforced and the caller is refused either way, and a
+// rehash is not what the caller asked for.
+func (s *Service) auditLogged(ctx context.Context, e *gatehouse.AuditEvent) {
 	if err := s.store.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "event", e.Event, "error", err)
 	}

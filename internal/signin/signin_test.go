@@ -12,7 +12,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
@@ -195,15 +194,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := testdb.SQLite(t)
-	h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, db: db, store: &faultyStore{DB: db, fail: map[string]bool{}}, hasher: &countingHasher{Hasher: h}, clock: newClock(), inbox: &inbox{}}
-	f.svc, err = signin.New(signin.Config{Store: f.store, Hasher: f.hasher, Secret: []byte("0123456789abcdef0123456789abcdef"), Now: f.clock.Now, Messenger: f.inbox, NormalizePhone: phone.Normalize})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := fixtureOn(t, db)
+	f.svc = f.node()
 	settings := gatehouse.DefaultPasswordSettings()
 	settings.EnforceTwoFactor = false
 	f.org = f.addOrg("clinic", settings)
@@ -538,14 +530,8 @@ func TestAWeakerHashIsReplacedAtSignIn(t *testing.T) {
 	}
 	stronger := weak
 	stronger.Time++
-	h, err := password.NewHasher(password.HasherConfig{Params: stronger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := signin.New(signin.Config{Store: f.db, Hasher: h, Secret: make([]byte, 32), Now: f.clock.Now, Messenger: f.inbox, NormalizePhone: phone.Normalize})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := testHasher(t, password.HasherConfig{Params: stronger})
+	svc := f.node(withStore(f.db), withHasher(h), withSecret(make([]byte, 32)))
 	if _, err := svc.Login(ctx, signin.LoginRequest{Organization: "clinic", Email: "staff@clinic.test", Password: testPassword}); err != nil {
 		t.Fatal(err)
 	}
@@ -565,11 +551,8 @@ func TestAFullHashingPoolAnswersBusy(t *testing.T) {
 	f := newFixture(t)
 	// The pool's own waiting is tested in internal/password; here a hasher
 	// whose pool is full shows that its answer reaches the caller as is.
-	svc, err := signin.New(signin.Config{Store: f.db, Hasher: fullPool{}, Secret: make([]byte, 32), Now: f.clock.Now, Messenger: f.inbox, NormalizePhone: phone.Normalize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = svc.Login(context.Background(), signin.LoginRequest{Organization: "clinic", Email: "staff@clinic.test", Password: testPassword})
+	svc := f.node(withStore(f.db), withHasher(fullPool{}), withSecret(make([]byte, 32)))
+	_, err := svc.Login(context.Background(), signin.LoginRequest{Organization: "clinic", Email: "staff@clinic.test", Password: testPassword})
 	ge := wantCode(t, err, gatehouse.EBUSY)
 	if ge.RetryAfter <= 0 {
 		t.Error("busy answer has no RetryAfter")

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/password"
-	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
 	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
@@ -94,17 +93,9 @@ func newThrottleCluster(t *testing.T, stores ...*sqlstore.DB) *throttleCluster {
 	for _, db := range stores {
 		// Callers wait for the pool rather than being turned away busy:
 		// only the throttle may stop one.
-		h, err := password.NewHasher(password.HasherConfig{Params: password.TestParams(), Workers: 2, MaxWait: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := testHasher(t, password.HasherConfig{Params: password.TestParams(), Workers: 2, MaxWait: time.Minute})
 		dir := countingDirectory{users: map[string]string{"ada@dir.test": "directory password"}, n: &c.binds}
-		svc, err := signin.New(signin.Config{Store: db, Hasher: tallyHasher{h, &c.verifies}, Secret: []byte("0123456789abcdef0123456789abcdef"),
-			Now: c.clock.Now, Messenger: &inbox{}, NormalizePhone: phone.Normalize, Federation: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.nodes = append(c.nodes, svc)
+		c.nodes = append(c.nodes, newNode(t, db, withHasher(tallyHasher{h, &c.verifies}), withNow(c.clock.Now), withFederation(dir)))
 	}
 	s := gatehouse.DefaultPasswordSettings()
 	s.EnforceTwoFactor = false
@@ -276,11 +267,7 @@ func TestEveryPasswordCheckCountsTheClientAddress(t *testing.T) {
 func TestABusyHasherGivesTheAttemptBack(t *testing.T) {
 	c := newThrottleCluster(t, testdb.SQLite(t))
 	ctx := context.Background()
-	busy, err := signin.New(signin.Config{Store: c.stores[0], Hasher: fullPool{}, Secret: []byte("0123456789abcdef0123456789abcdef"),
-		Now: c.clock.Now, Messenger: &inbox{}, NormalizePhone: phone.Normalize})
-	if err != nil {
-		t.Fatal(err)
-	}
+	busy := newNode(t, c.stores[0], withHasher(fullPool{}), withNow(c.clock.Now))
 	req := signin.LoginRequest{Organization: "clinic", Email: "ann@clinic.test", Password: testPassword, ClientIP: addr(1)}
 	for range 10 {
 		_, err := busy.Login(ctx, req)

@@ -97,8 +97,11 @@ func newEnv(t *testing.T, opt options) *env {
 		pub = "http://" + e.srv.Listener.Addr().String()
 	}
 	u, _ := url.Parse(pub)
-	acc := &accounts.Service{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Now: opt.now,
-		Secret: make([]byte, 32), PublicURL: pub, Messenger: box, SMSAvailable: true}
+	acc, err := accounts.New(accounts.Config{Store: db, Hasher: h, Policy: password.DefaultPolicy(), Phone: phone.Normalize, Now: opt.now,
+		Secret: make([]byte, 32), PublicURL: pub, Messenger: box, SMSAvailable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Console: acc, SMSAvailable: true, Ready: e.ready, Outbox: db, ClientIP: clientip.New(nil),
 		Metrics: m, PublicURL: u, Dev: opt.dev})
 	if err != nil {
