@@ -12,7 +12,7 @@ type SendCaps struct {
 	User, Destination, Network int
 }
 
-// DefaultSendCaps are the caps of DESIGN.md §3, within SendWindow.
+// DefaultSendCaps are the caps of docs/design.md §3, within SendWindow.
 func DefaultSendCaps() SendCaps {
 	return SendCaps{User: MaxSendsPerUser, Destination: MaxSendsPerDest, Network: MaxSendsPerAddress}
 }

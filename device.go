@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Bounds of known devices (DESIGN.md §3).
+// Bounds of known devices (docs/design.md §3).
 const (
 	// DeviceLifetime is how long a browser stays known after the user last
 	// gave their password on it.

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Error codes. They are part of the JSON API contract (DESIGN.md §5): clients
+// Error codes. They are part of the JSON API contract (docs/design.md §5): clients
 // match on them, so they never change once released. The web package holds
 // the only table from code to HTTP status.
 const (

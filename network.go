@@ -5,7 +5,7 @@ import "net/netip"
 // Client networks: the send caps count clients by the network they sit in
 // rather than by their exact address, because one attacker holds a whole
 // IPv6 /64 (the smallest prefix a site is given; SLAAC picks any address in
-// it) and often many IPv4 addresses side by side (DESIGN.md §12).
+// it) and often many IPv4 addresses side by side (docs/design.md §12).
 const (
 	ClientNetworkBitsIPv4 = 24
 	ClientNetworkBitsIPv6 = 64

@@ -26,7 +26,7 @@ const (
 	AuthSAML2    AuthMethod = "saml2"
 )
 
-// Bounds of the password settings (DESIGN.md §3).
+// Bounds of the password settings (docs/design.md §3).
 const (
 	DefaultRememberDays = 30
 	MaxRememberDays     = 365

@@ -7,7 +7,7 @@ import (
 )
 
 // Two-factor states of a signed-in session: which branch of the sign-in
-// decision (DESIGN.md §4) let the user in.
+// decision (docs/design.md §4) let the user in.
 const (
 	TwoFactorNotEnforced    = "not_enforced"
 	TwoFactorExempt         = "exempt"

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Bounds of two-factor authentication (DESIGN.md §3), in one place.
+// Bounds of two-factor authentication (docs/design.md §3), in one place.
 const (
 	CodeDigits   = 6
 	CodeLifetime = 10 * time.Minute

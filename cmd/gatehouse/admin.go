@@ -284,7 +284,7 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 	if given["auth-method"] {
 		next.AuthMethod = gatehouse.AuthMethod(strings.ToLower(authMethod))
 		if next.AuthMethod != gatehouse.AuthPassword && !given["enforce-2fa"] {
-			// 2FA is not available with LDAP or SAML2 (DESIGN.md §2).
+			// 2FA is not available with LDAP or SAML2 (docs/design.md §2).
 			next.EnforceTwoFactor = false
 		}
 	}

@@ -85,7 +85,7 @@ func intSetting(flagName, env, def, usage string, field func(*Config) *int) sett
 	}}
 }
 
-// The settings, by the names of DESIGN.md §5.
+// The settings, by the names of docs/design.md §5.
 var (
 	sAddr = stringSetting("addr", "GATEHOUSE_ADDR", "127.0.0.1:8080", "listen address",
 		func(c *Config) *string { return &c.Addr })
@@ -121,7 +121,7 @@ var (
 		func(c *Config) *string { return &c.DataDir })
 )
 
-// Delivery of codes (DESIGN.md §5).
+// Delivery of codes (docs/design.md §5).
 var (
 	sSMTP = stringSetting("smtp-url", "GATEHOUSE_SMTP_URL", "", "smtp://user:pass@host:587 (STARTTLS required), smtps://user:pass@host:465, or smtp://host:port?tls=none (loopback only); required outside dev mode",
 		func(c *Config) *string { return &c.SMTPURL })

@@ -123,7 +123,7 @@ type NewOrganization struct {
 	EnforceTwoFactor *bool
 }
 
-// CreateOrganization creates an organization with DESIGN.md's default
+// CreateOrganization creates an organization with the default
 // settings: two-factor authentication enforced, by e-mail.
 // Returns EINVALID naming the bad field, ECONFLICT if the slug is taken.
 func (s *Service) CreateOrganization(ctx context.Context, in NewOrganization, actorID string) (_ *gatehouse.Organization, err error) {

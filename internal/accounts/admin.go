@@ -47,7 +47,7 @@ func (s *Service) Organization(ctx context.Context, slug string) (_ *gatehouse.O
 // UpdateSettings replaces an organization's password settings after
 // validating them as a whole; nothing is saved when anything is wrong.
 // Turning enforcement on, or changing the code method or the sign-in
-// method, revokes every remembered browser of the organization (DESIGN.md
+// method, revokes every remembered browser of the organization (docs/design.md
 // §3). With enforcement on, every session of the organization that did not
 // pass two-factor authentication ends (gatehouse.PassedTwoFactorPolicy),
 // the acting admin's too; a change of method alone ends no session, and a

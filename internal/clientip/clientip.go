@@ -1,5 +1,5 @@
 // Package clientip finds the address of the client behind a request
-// (DESIGN.md §4).
+// (docs/design.md §4).
 //
 // The client address decides whether a sign-in may skip two-factor
 // verification ("Skip two-factor verification from specific IP addresses")

@@ -1,5 +1,5 @@
 // Package ldap signs users of an LDAP organization in against the
-// organization's own directory (DESIGN.md §7): it binds as the user with the
+// organization's own directory (docs/design.md §7): it binds as the user with the
 // password they typed and, when the directory accepts it, returns the user's
 // DN, e-mail, name and phone so that the caller can create or update the
 // Gatehouse user.

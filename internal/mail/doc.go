@@ -1,5 +1,5 @@
 // Package mail sends Gatehouse's e-mail: sign-in codes and the notices that
-// tell a user about changes to their account (DESIGN.md §2 and §5, "Delivery
+// tell a user about changes to their account (docs/design.md §2 and §5, "Delivery
 // of codes"). It speaks SMTP with STARTTLS or implicit TLS through
 // github.com/wneessen/go-mail, and renders every message from an embedded
 // pair of templates, plain text and HTML.

@@ -90,7 +90,7 @@ func ChangeCodeMessage(to, orgName, code string, lifetime time.Duration) (Messag
 
 // PhoneAddedMessage tells a user that a phone number was saved to their
 // profile during sign-in, so that a stolen password cannot quietly bind an
-// attacker's phone (DESIGN.md §2, rule 4). ip is the client address; it may
+// attacker's phone (docs/design.md §2, rule 4). ip is the client address; it may
 // be empty.
 func PhoneAddedMessage(to, orgName, phoneMasked string, at time.Time, ip string) (Message, error) {
 	return phoneAddedTemplate.render(to, phoneAddedData{

@@ -6,7 +6,7 @@
 // Passwords are hashed with argon2id (RFC 9106), the memory-hard variant that
 // resists both GPU cracking and side-channel attacks. The default parameters
 // are the first set OWASP's Password Storage Cheat Sheet recommends: 19 MiB of
-// memory, 2 passes, 1 lane (DESIGN.md §3). One lane keeps a hash on one core,
+// memory, 2 passes, 1 lane (docs/design.md §3). One lane keeps a hash on one core,
 // so the number of hashes running at once is the number of cores in use; a
 // single hash takes a few tens of milliseconds on a current server core,
 // which is slow for an attacker with a stolen database and fast enough for a

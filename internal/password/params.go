@@ -39,7 +39,7 @@ type Params struct {
 
 // DefaultParams are the parameters new hashes are made with in production:
 // argon2id with m=19456 KiB (19 MiB), t=2, p=1, a 32-byte hash and a 16-byte
-// salt, as OWASP recommends (DESIGN.md §3).
+// salt, as OWASP recommends (docs/design.md §3).
 func DefaultParams() Params {
 	return Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}
 }

@@ -46,7 +46,7 @@ func benchService(b *testing.B, p password.Params) (*signin.Service, signin.Logi
 
 // BenchmarkSignIn and BenchmarkRawArgon2id run in one invocation so the
 // two can be compared on the same machine at the same moment
-// (DESIGN.md §8: sign-in throughput at least 90% of the raw hash rate):
+// (docs/design.md §8: sign-in throughput at least 90% of the raw hash rate):
 //
 //	go test -run '^$' -bench 'SignIn|RawArgon2id' -benchtime 200x ./internal/signin
 func BenchmarkSignIn(b *testing.B) {
@@ -70,7 +70,7 @@ func BenchmarkRawArgon2id(b *testing.B) {
 }
 
 // BenchmarkSessionCheck is GET /api/v1/session's work: no password hash,
-// only indexed reads (DESIGN.md §8: thousands per second on two cores).
+// only indexed reads (docs/design.md §8: thousands per second on two cores).
 func BenchmarkSessionCheck(b *testing.B) {
 	svc, req := benchService(b, password.TestParams())
 	ctx := context.Background()

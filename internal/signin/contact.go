@@ -10,7 +10,7 @@ import (
 
 // ContactChange is a signed-in user's change of their own phone number or
 // e-mail address in progress: the password, then a code to the current
-// channel, then a code to the new one (DESIGN.md §2).
+// channel, then a code to the new one (docs/design.md §2).
 type ContactChange struct {
 	// ChallengeID names the change in the next call.
 	ChallengeID string

@@ -13,7 +13,7 @@ const (
 	NeedPhone = "phone_required"
 )
 
-// Decision is the result of DESIGN.md §4 after a correct password.
+// Decision is the result of docs/design.md §4 after a correct password.
 type Decision struct {
 	// Outcome is one of the gatehouse.TwoFactor* states when the user is
 	// signed in, or NeedCode / NeedPhone.
@@ -28,7 +28,7 @@ type Decision struct {
 func (d Decision) SignedIn() bool { return d.Outcome != NeedCode && d.Outcome != NeedPhone }
 
 // Decide applies the organization's policy to a user whose password was
-// correct, in the order of DESIGN.md §4. It is the only place that decides
+// correct, in the order of docs/design.md §4. It is the only place that decides
 // whether a code is needed.
 //
 // remembered returns the id of a remembered browser of this user, or "". It

@@ -1,4 +1,4 @@
-// Package signin is the sign-in decision and flow of DESIGN.md §4: password,
+// Package signin is the sign-in decision and flow of docs/design.md §4: password,
 // then the organization's policy, then (in a later step) the second factor,
 // then a session. Every path that accepts a password goes through
 // (*Service).Login, so the decision is made in exactly one place.
@@ -64,7 +64,7 @@ type Hasher interface {
 }
 
 // Config holds the Service's collaborators and bounds. Zero durations take
-// DESIGN.md's defaults.
+// the defaults of docs/design.md §3.
 type Config struct {
 	Store  Store
 	Hasher Hasher
@@ -113,7 +113,7 @@ type Config struct {
 	ObserveDelivery func(channel, result string)
 }
 
-// Defaults of DESIGN.md §3.
+// Defaults of docs/design.md §3.
 const (
 	DefaultSessionIdle     = 12 * time.Hour
 	DefaultSessionAbsolute = 7 * 24 * time.Hour
@@ -267,7 +267,7 @@ type LoginResult struct {
 	Session      *gatehouse.Session
 	User         *gatehouse.User
 	Organization *gatehouse.Organization
-	// Decision says which branch of DESIGN.md §4 let the user in.
+	// Decision says which branch of docs/design.md §4 let the user in.
 	Decision Decision
 }
 

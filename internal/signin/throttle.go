@@ -9,7 +9,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-// Throttling bounds password guessing (DESIGN.md §3): failures are counted
+// Throttling bounds password guessing (docs/design.md §3): failures are counted
 // per account and per client address in the database, so the counts hold
 // across nodes; past a free allowance each further failure doubles the wait,
 // up to a cap. It never locks an account outright, so an attacker cannot

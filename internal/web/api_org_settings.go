@@ -8,7 +8,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// settingsJSON is the password-settings contract of DESIGN.md §5: these
+// settingsJSON is the password-settings contract of docs/design.md §5: these
 // five fields, and on PUT the optional confirmation that turning 2FA off
 // is meant.
 type settingsJSON struct {

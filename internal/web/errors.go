@@ -52,7 +52,7 @@ var (
 	errPanic    = errors.New("web: handler panicked")
 )
 
-// apiError is the JSON form of an error (DESIGN.md §5).
+// apiError is the JSON form of an error (docs/design.md §5).
 type apiError struct {
 	Error apiErrorBody `json:"error"`
 }
