@@ -100,11 +100,20 @@ func (s *Service) RememberedCount(ctx context.Context, orgID, userID string) (_ 
 	return counts[userID], err
 }
 
+// Invitation is what InviteUser did.
+type Invitation struct {
+	User *gatehouse.User
+	// NotSent, when set, is why the e-mail with the link did not go out
+	// (EDELIVERYFAILED). The user exists; ResendWelcome sends another.
+	NotSent *gatehouse.Error
+}
+
 // InviteUser creates a user without a password and e-mails them a link to
 // choose one (valid WelcomeLinkLifetime). Inviting an admin needs the
 // actor's recent authentication. Returns what CreateUser returns,
-// EFORBIDDEN, EREAUTHREQUIRED.
-func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *gatehouse.User, err error) {
+// EFORBIDDEN, EREAUTHREQUIRED; an e-mail that could not be sent is the
+// result's NotSent.
+func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *Invitation, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, err := s.organization(ctx, in.OrgSlug)
 	if err != nil {
@@ -124,7 +133,7 @@ func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *g
 		return nil, err
 	}
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
-		return u, nil // they sign in through the directory or identity provider
+		return &Invitation{User: u}, nil // they sign in through the directory or identity provider
 	}
 	token, err := s.newResetToken(ctx, u, WelcomeLinkLifetime)
 	if err != nil {
@@ -133,10 +142,11 @@ func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *g
 	link := strings.TrimSuffix(s.publicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
 	if err := s.msg.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
 		At: s.now(), ClientIP: actor.ClientIP, Link: link, Lifetime: WelcomeLinkLifetime}); err != nil {
-		return u, &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED,
-			Message: fmt.Sprintf("The user %s was created, but the e-mail with the link could not be sent. Try again from the user's page.", u.Email)}
+		s.log.WarnContext(ctx, "welcome e-mail not sent", "org_id", org.ID, "user_id", u.ID, "error", err)
+		return &Invitation{User: u, NotSent: &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED, Reason: gatehouse.ReasonDeliveryEmail,
+			Message: fmt.Sprintf("The user %s was created, but the e-mail with the link could not be sent. Try again from the user's page.", u.Email)}}, nil
 	}
-	return u, nil
+	return &Invitation{User: u}, nil
 }
 
 // ResendWelcome e-mails a new link to choose a password.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -28,6 +29,20 @@ type Pending struct {
 	CodeExpiresAt time.Time
 	ResendAt      time.Time
 	ExpiresAt     time.Time
+	// NotSent, when set, is why this step's code did not go out
+	// (EDELIVERYFAILED: the provider failed; ERESENDTOOSOON: a send cap
+	// is reached). The step lives on and nothing was counted against the
+	// user, so a resend may work; the caller answers with NotSent.
+	NotSent *gatehouse.Error
+}
+
+// Undelivered is p's NotSent as an error, nil when the code went out (or p
+// is nil).
+func (p *Pending) Undelivered() error {
+	if p == nil || p.NotSent == nil {
+		return nil
+	}
+	return p.NotSent
 }
 
 const (
@@ -36,8 +51,9 @@ const (
 )
 
 // startChallenge begins the code step of a sign-in whose password was right.
-// A delivery failure returns the result (so the browser gets its pending
-// cookie and can resend) together with EDELIVERYFAILED.
+// A failed delivery is the result's Pending.NotSent, so the browser gets its
+// pending cookie and can resend; a reached send cap is an error (no pending
+// sign-in).
 func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, d Decision, req LoginRequest, now time.Time) (*LoginResult, error) {
 	if wait, locked := gatehouse.OTPWait(user.OTPFailures, user.OTPLastFailureAt, now); locked || wait > 0 {
 		return nil, otpLocked(wait, locked)
@@ -87,11 +103,11 @@ func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organizatio
 		}
 		return res, nil
 	}
-	if err := s.sendCode(ctx, c, org, user, req.ClientIP, now, res.Pending); err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED {
-			return res, err
-		}
+	if err := s.sendFirst(ctx, c, org, user, req.ClientIP, now, res.Pending); err != nil {
 		return nil, err
+	}
+	if n := res.Pending.NotSent; n != nil && n.Code == gatehouse.ERESENDTOOSOON {
+		return nil, n
 	}
 	return res, nil
 }
@@ -194,6 +210,21 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	p.ResendAt = now.Add(gatehouse.ResendGap)
 	p.ExpiresAt = c.ExpiresAt
 	return nil
+}
+
+// sendFirst sends the first code of a step that lives on without it (a
+// pending sign-in, a contact change, a re-authentication): a failed
+// delivery or a reached send cap becomes p.NotSent; any other failure is
+// the error.
+func (s *Service) sendFirst(ctx context.Context, c *gatehouse.Challenge, org *gatehouse.Organization, user *gatehouse.User,
+	ip netip.Addr, now time.Time, p *Pending) error {
+	err := s.sendCode(ctx, c, org, user, ip, now, p)
+	var ge *gatehouse.Error
+	if errors.As(err, &ge) && (ge.Code == gatehouse.EDELIVERYFAILED || ge.Code == gatehouse.ERESENDTOOSOON) {
+		p.NotSent = ge
+		return nil
+	}
+	return err
 }
 
 // cancelSend gives back a reserved send that was not delivered. If that
@@ -407,8 +438,8 @@ func (s *Service) Resend(ctx context.Context, pendingToken string, ip netip.Addr
 
 // Phone takes the phone number of a user asked for one (SMS method, no
 // phone on the profile), and sends a code to it. The number is saved only
-// when that code is entered. Returns EINVALIDPHONE, EPHONENOTEXPECTED, and
-// what Resend returns.
+// when that code is entered. A failed delivery is the result's NotSent.
+// Returns EINVALIDPHONE, EPHONENOTEXPECTED, and what Resend returns.
 func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip netip.Addr) (_ *Pending, err error) {
 	defer s.failure(&err, "Phone")
 	now := s.now()
@@ -430,11 +461,15 @@ func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip n
 	}
 	c.Destination, c.NewValue = phone, phone
 	p := &Pending{}
-	if err := s.sendCode(ctx, c, org, user, ip, now, p); err != nil {
-		if gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED {
-			p.Status, p.Method, p.Destination, p.ExpiresAt = StatusCodeSent, gatehouse.OTPSMS, Mask(gatehouse.OTPSMS, phone), c.ExpiresAt
-		}
+	if err := s.sendFirst(ctx, c, org, user, ip, now, p); err != nil {
 		return nil, err
+	}
+	switch {
+	case p.NotSent == nil:
+	case p.NotSent.Code == gatehouse.ERESENDTOOSOON:
+		return nil, p.NotSent
+	default:
+		p.Status, p.Method, p.Destination, p.ExpiresAt = StatusCodeSent, gatehouse.OTPSMS, Mask(gatehouse.OTPSMS, phone), c.ExpiresAt
 	}
 	return p, nil
 }

@@ -84,8 +84,8 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 		return nil, s.unavailable("save change", err)
 	}
 	ch := &ContactChange{ChallengeID: c.ID, Step: 1}
-	if err := s.sendCode(ctx, c, org, user, ip, now, &ch.Pending); err != nil {
-		return ch, err
+	if err := s.sendFirst(ctx, c, org, user, ip, now, &ch.Pending); err != nil {
+		return nil, err
 	}
 	return ch, nil
 }
@@ -145,8 +145,8 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 			return nil, s.unavailable("save change", err)
 		}
 		ch := &ContactChange{ChallengeID: next.ID, Step: 2}
-		if err := s.sendCode(ctx, &next, org, user, ip, now, &ch.Pending); err != nil {
-			return ch, err
+		if err := s.sendFirst(ctx, &next, org, user, ip, now, &ch.Pending); err != nil {
+			return nil, err
 		}
 		return ch, nil
 	}

@@ -50,9 +50,8 @@ func (s *Service) ReauthNeedsCode(cur *Current, ip netip.Addr) (_ bool, err erro
 // Returns ESSOREQUIRED for a SAML2 organization (sign in again at its
 // Location), EINVALID for an empty password, EINVALIDCREDENTIALS for a wrong
 // one (counted like a failed sign-in), ETOOMANYATTEMPTS while backing off or
-// locked by wrong codes, EBUSY, and what sending a code returns
-// (EDELIVERYFAILED and ERESENDTOOSOON together with the result, so the
-// client can resend).
+// locked by wrong codes, EBUSY, and EUNAVAILABLE. A code that could not be
+// sent is the result's Pending.NotSent, so the client can resend.
 func (s *Service) StartReauth(ctx context.Context, cur *Current, password string, ip netip.Addr) (_ *Reauth, err error) {
 	defer s.failure(&err, "StartReauth")
 	if cur.Organization.Settings.AuthMethod == gatehouse.AuthSAML2 {
@@ -96,8 +95,8 @@ func (s *Service) StartReauth(ctx context.Context, cur *Current, password string
 		return nil, s.unavailable("save re-authentication", err)
 	}
 	r := &Reauth{ChallengeID: c.ID}
-	if err := s.sendCode(ctx, c, cur.Organization, user, ip, now, &r.Pending); err != nil {
-		return r, err
+	if err := s.sendFirst(ctx, c, cur.Organization, user, ip, now, &r.Pending); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

@@ -278,11 +278,11 @@ type LoginResult struct {
 // organization or e-mail, a wrong password or a disabled user (one answer
 // for all, after the same hashing work), ETOOMANYATTEMPTS with RetryAfter
 // when the account or the client address is backing off, EBUSY when the
-// hashing pool is full, EDELIVERYFAILED when the first code could not be
-// sent (the result still carries the pending sign-in), ERESENDTOOSOON when
-// the send caps are reached, and EUNAVAILABLE when anything on the way
-// fails: nobody is signed in then. When the policy asks for a code, the
-// result's Pending is set instead of a session.
+// hashing pool is full, ERESENDTOOSOON when the send caps are reached, and
+// EUNAVAILABLE when anything on the way fails: nobody is signed in then.
+// When the policy asks for a code, the result's Pending is set instead of a
+// session; a first code that could not be sent is its NotSent
+// (EDELIVERYFAILED), and the pending sign-in lives on for a resend.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult, err error) {
 	defer s.failure(&err, "Login")
 	outcome := "error"
@@ -400,10 +400,10 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	if !d.SignedIn() {
 		res, err := s.startChallenge(ctx, org, user, d, req, now)
 		switch {
+		case err == nil && res.Pending.NotSent != nil:
+			outcome = "delivery_failed"
 		case err == nil:
 			outcome = "two_factor_required"
-		case gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED:
-			outcome = "delivery_failed"
 		case gatehouse.ErrorCode(err) == gatehouse.ETOOMANYATTEMPTS || gatehouse.ErrorCode(err) == gatehouse.ERESENDTOOSOON:
 			outcome = "throttled"
 		}

@@ -367,10 +367,13 @@ func TestAFailedDeliveryCountsNothing(t *testing.T) {
 	_, u, req := f.strict(nil)
 	f.inbox.fail = true
 	res, err := f.svc.Login(ctx, req)
-	wantReason(t, wantCode(t, err, gatehouse.EDELIVERYFAILED), gatehouse.ReasonDeliveryEmail)
+	if err != nil {
+		t.Fatalf("a failed delivery is a state of the result, not an error: %v", err)
+	}
 	if res == nil || res.Pending == nil || res.Pending.Token == "" {
 		t.Fatal("a failed delivery left no pending sign-in to resend from")
 	}
+	wantReason(t, wantCode(t, res.Pending.Undelivered(), gatehouse.EDELIVERYFAILED), gatehouse.ReasonDeliveryEmail)
 	counts, _ := f.db.CountSends(ctx, u.ID, u.Email, req.ClientIP, f.clock.Now().Add(-time.Hour))
 	if counts.User != 0 {
 		t.Errorf("a failed delivery counted %d sends", counts.User)
@@ -403,9 +406,21 @@ func TestSMSWithoutAPhoneAsksForOneAndSavesItOnlyWhenVerified(t *testing.T) {
 	wantReason(t, wantCode(t, err, gatehouse.EINVALID), gatehouse.ReasonPhoneFirst)
 	_, err = f.svc.Phone(ctx, res.Pending.Token, "not a phone", req.ClientIP)
 	wantCode(t, err, gatehouse.EINVALIDPHONE)
+	// A text message that does not go out leaves a result that says where
+	// it was to go, for the code page's resend.
+	f.inbox.fail = true
 	p, err := f.svc.Phone(ctx, res.Pending.Token, "+358 40 123 4567", req.ClientIP)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("an undelivered code is a state of the result, not an error: %v", err)
+	}
+	wantReason(t, wantCode(t, p.Undelivered(), gatehouse.EDELIVERYFAILED), gatehouse.ReasonDeliverySMS)
+	if p.Status != signin.StatusCodeSent || p.Destination != "+358•••••••67" {
+		t.Errorf("after a failed delivery: %+v; want the code step and the masked number", p)
+	}
+	f.inbox.fail = false
+	p, err = f.svc.Phone(ctx, res.Pending.Token, "+358 40 123 4567", req.ClientIP)
+	if err != nil || p.NotSent != nil {
+		t.Fatal(err, p.NotSent)
 	}
 	sent := f.inbox.lastCode(t)
 	if sent.Channel != gatehouse.OTPSMS || sent.To != "+358401234567" || p.Destination != "+358•••••••67" {

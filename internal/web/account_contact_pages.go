@@ -16,6 +16,9 @@ func (s *Server) contactStartSubmit(w http.ResponseWriter, r *http.Request, cur 
 		kind, value = gatehouse.ChallengeChangeEmail, r.PostForm.Get("email")
 	}
 	ch, err := s.contacts.StartContactChange(r.Context(), cur, kind, value, r.PostForm.Get("password"), s.cfg.ClientIP.ClientIP(r), r.UserAgent())
+	if err == nil {
+		err = ch.Pending.Undelivered()
+	}
 	if ch != nil && gatehouse.ErrorCode(err) == gatehouse.EDELIVERYFAILED {
 		http.Redirect(w, r, "/account/contact/"+ch.ChallengeID+"?failed=1", http.StatusSeeOther)
 		return nil
@@ -81,6 +84,9 @@ func (s *Server) contactVerifySubmit(w http.ResponseWriter, r *http.Request, cur
 		return errUnreadableForm()
 	}
 	ch, err := s.contacts.VerifyContactChange(r.Context(), cur, r.PathValue("id"), r.PostForm.Get("code"), s.cfg.ClientIP.ClientIP(r))
+	if err == nil {
+		err = ch.Pending.Undelivered()
+	}
 	switch {
 	case err == nil && ch.Done:
 		http.Redirect(w, r, "/account?done=changed", http.StatusSeeOther)

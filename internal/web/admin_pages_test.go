@@ -299,3 +299,35 @@ func TestAUserChoosesTheirLanguage(t *testing.T) {
 		t.Errorf("back to the browser's language: %q", res.Header.Get("Content-Language"))
 	}
 }
+
+// TestAnInvitationWhoseEMailFailedSaysSo: the user is created, and the
+// page says the link did not go out instead of claiming it did.
+func TestAnInvitationWhoseEMailFailedSaysSo(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	e.signInWithCode("admin@acme.test")
+	for _, c := range []struct {
+		email, want string
+		fail        bool
+	}{
+		{"sent@acme.test", "sent@acme.test was created and e-mailed a link to choose a password.", false},
+		{"unsent@acme.test", "unsent@acme.test was created, but the e-mail with the link could not be sent.", true},
+	} {
+		e.box.mu.Lock()
+		e.box.failNotice = c.fail
+		e.box.mu.Unlock()
+		res := e.form("/settings/users", url.Values{"email": {c.email}, "name": {"New"}, "role": {"member"}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("creating %s: %d, want 303", c.email, res.StatusCode)
+		}
+		page := text(parseHTML(t, wantStatus(t, e.do("GET", res.Header.Get("Location"), "", ""), 200)))
+		if !strings.Contains(page, c.want) {
+			t.Errorf("after creating %s the page does not say %q:\n%s", c.email, c.want, page)
+		}
+		if org, err := e.db.OrganizationBySlug(context.Background(), "acme"); err != nil {
+			t.Fatal(err)
+		} else if _, err := e.db.UserByEmail(context.Background(), org.ID, c.email); err != nil {
+			t.Errorf("%s was not created: %v", c.email, err)
+		}
+	}
+}

@@ -56,6 +56,9 @@ func (s *Server) settingsReauth(w http.ResponseWriter, r *http.Request, cur *sig
 		return true, nil
 	}
 	re, err := s.reauth.StartReauth(r.Context(), cur, f.Get("password"), ip)
+	if err == nil {
+		err = re.Pending.Undelivered()
+	}
 	if re != nil && !re.Done {
 		d.NeedCode, d.ReauthChallenge, d.CodeDestination = true, re.ChallengeID, re.Pending.Destination
 		if err != nil {
@@ -145,6 +148,9 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request, cur *signi
 		}
 	} else {
 		re, err = s.reauth.StartReauth(r.Context(), cur, f.Get("password"), ip)
+		if err == nil {
+			err = re.Pending.Undelivered()
+		}
 		if re != nil && !re.Done {
 			d.NeedCode, d.ReauthChallenge, d.CodeDestination = true, re.ChallengeID, re.Pending.Destination
 			if err != nil {

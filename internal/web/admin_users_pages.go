@@ -19,6 +19,7 @@ type usersPage struct {
 	Next     string
 	Now      time.Time
 	Created  string
+	Unsent   bool // the e-mail to the created user did not go out
 	Error    string
 	Field    string
 	New      accounts.NewUser
@@ -52,7 +53,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, cur *signin.C
 	if err != nil {
 		return err
 	}
-	d.Created = r.URL.Query().Get("created")
+	d.Created, d.Unsent = r.URL.Query().Get("created"), r.URL.Query().Get("unsent") != ""
 	s.renderPage(w, r, http.StatusOK, "settings_users", d)
 	return nil
 }
@@ -63,8 +64,8 @@ func (s *Server) userCreateSubmit(w http.ResponseWriter, r *http.Request, cur *s
 	}
 	in := accounts.NewUser{OrgSlug: cur.Organization.Slug, Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"),
 		Phone: r.PostForm.Get("phone"), Admin: r.PostForm.Get("role") == "admin"}
-	u, err := s.users.InviteUser(r.Context(), in, s.actor(r, cur))
-	if err != nil && u == nil {
+	inv, err := s.users.InviteUser(r.Context(), in, s.actor(r, cur))
+	if err != nil {
 		if s.toReauth(w, r, err, "/settings/users") {
 			return nil
 		}
@@ -80,7 +81,11 @@ func (s *Server) userCreateSubmit(w http.ResponseWriter, r *http.Request, cur *s
 		s.renderPage(w, r, status, "settings_users", d)
 		return nil
 	}
-	http.Redirect(w, r, "/settings/users?created="+url.QueryEscape(in.Email), http.StatusSeeOther)
+	q := url.Values{"created": {inv.User.Email}}
+	if inv.NotSent != nil {
+		q.Set("unsent", "1")
+	}
+	http.Redirect(w, r, "/settings/users?"+q.Encode(), http.StatusSeeOther)
 	return nil
 }
 

@@ -34,6 +34,9 @@ func (s *Server) apiContactStart(w http.ResponseWriter, r *http.Request, cur *si
 	}
 	kind := map[string]string{"phone": gatehouse.ChallengeChangePhone, "email": gatehouse.ChallengeChangeEmail}[body.Kind]
 	ch, err := s.contacts.StartContactChange(r.Context(), cur, kind, body.Value, body.Password, s.cfg.ClientIP.ClientIP(r), r.UserAgent())
+	if err == nil {
+		err = ch.Pending.Undelivered()
+	}
 	if err != nil {
 		return s.contactError(w, ch, err)
 	}
@@ -51,6 +54,9 @@ func (s *Server) apiContactVerify(w http.ResponseWriter, r *http.Request, cur *s
 		return err
 	}
 	ch, err := s.contacts.VerifyContactChange(r.Context(), cur, body.Challenge, body.Code, s.cfg.ClientIP.ClientIP(r))
+	if err == nil {
+		err = ch.Pending.Undelivered()
+	}
 	if err != nil {
 		return s.contactError(w, ch, err)
 	}

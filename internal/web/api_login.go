@@ -35,6 +35,11 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if res.Pending != nil {
+		if err := res.Pending.Undelivered(); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, loginJSON(res))
 	return nil
 }
@@ -139,6 +144,9 @@ func (s *Server) apiPhone(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.login.Phone(r.Context(), s.pendingToken(r), body.Phone, s.cfg.ClientIP.ClientIP(r))
 	if err != nil {
 		s.clearPendingIfOver(w, err)
+		return err
+	}
+	if err := p.Undelivered(); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, pendingJSON(p))

@@ -62,6 +62,9 @@ func (s *Server) apiReauthenticate(w http.ResponseWriter, r *http.Request, cur *
 	default:
 		re, err = s.reauth.StartReauth(r.Context(), cur, body.Password, ip)
 	}
+	if err == nil {
+		err = re.Pending.Undelivered()
+	}
 	if err != nil {
 		return reauthError(w, re, err)
 	}

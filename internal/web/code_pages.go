@@ -149,7 +149,10 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 		return errUnreadableForm()
 	}
 	phone := r.PostForm.Get("phone")
-	_, err := s.login.Phone(r.Context(), s.pendingToken(r), phone, s.cfg.ClientIP.ClientIP(r))
+	p, err := s.login.Phone(r.Context(), s.pendingToken(r), phone, s.cfg.ClientIP.ClientIP(r))
+	if err == nil {
+		err = p.Undelivered()
+	}
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/login/code", http.StatusSeeOther)

@@ -150,7 +150,7 @@ type CoverageReporter interface {
 type UserConsole interface {
 	SearchUsers(ctx context.Context, orgSlug, query, cursor string, limit int) ([]accounts.UserRow, string, error)
 	RememberedCount(ctx context.Context, orgID, userID string) (int, error)
-	InviteUser(ctx context.Context, in accounts.NewUser, actor accounts.Actor) (*gatehouse.User, error)
+	InviteUser(ctx context.Context, in accounts.NewUser, actor accounts.Actor) (*accounts.Invitation, error)
 	ResendWelcome(ctx context.Context, orgSlug, userID string, actor accounts.Actor) error
 	EditUser(ctx context.Context, orgSlug, userID string, in accounts.UserEdit, actor accounts.Actor) (*gatehouse.User, error)
 	User(ctx context.Context, orgSlug, userID string) (*gatehouse.Organization, *gatehouse.User, error)

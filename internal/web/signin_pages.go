@@ -50,7 +50,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.login.Login(r.Context(), s.loginRequest(r, data.Organization, data.Email, r.PostForm.Get("password")))
 	s.setLoginCookies(w, r, res)
 	if res != nil && res.Pending != nil {
-		if err != nil {
+		if err := res.Pending.Undelivered(); err != nil {
 			// The code could not be sent; the code page offers a resend.
 			return s.renderCodePage(w, r, http.StatusBadGateway, res.Pending, res.Organization, err)
 		}

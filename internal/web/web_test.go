@@ -513,9 +513,10 @@ func TestInternalErrorsShowNothingInternal(t *testing.T) {
 // outboxMessenger keeps codes and notices in the development outbox, as
 // dev mode does, so tests read them the way a developer would.
 type outboxMessenger struct {
-	db   *sqlstore.DB
-	mu   sync.Mutex
-	fail bool
+	db         *sqlstore.DB
+	mu         sync.Mutex
+	fail       bool
+	failNotice bool // notices (links, warnings) fail to go out
 }
 
 func (o *outboxMessenger) SendCode(ctx context.Context, m gatehouse.CodeMessage) error {
@@ -529,6 +530,12 @@ func (o *outboxMessenger) SendCode(ctx context.Context, m gatehouse.CodeMessage)
 }
 
 func (o *outboxMessenger) Notify(ctx context.Context, n gatehouse.Notice) error {
+	o.mu.Lock()
+	fail := o.failNotice
+	o.mu.Unlock()
+	if fail {
+		return errors.New("mail server down")
+	}
 	return o.db.AddOutboxMessage(ctx, &gatehouse.OutboxMessage{Channel: "email", To: n.To, Subject: n.Kind, Body: n.Link, CreatedAt: time.Now()})
 }
 
