@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // RememberedBrowsers lists the signed-in user's remembered browsers.
@@ -84,4 +86,86 @@ func wrongPasswords(err error) error {
 			RetryAfter: ge.RetryAfter, Message: "Too many wrong passwords. Wait a moment and try again."}
 	}
 	return err
+}
+
+// remembered returns the id of an unexpired remembered browser of the user
+// among the browser's tokens, checking expiry against the organization's
+// current setting too (it may have been shortened).
+func (s *Service) remembered(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, tokens []string, now time.Time) (string, error) {
+	var live []string
+	for _, t := range tokens {
+		if t != "" && len(t) <= 128 && len(live) < gatehouse.MaxRememberedPerBrowser {
+			live = append(live, t)
+		}
+	}
+	if len(live) == 0 {
+		return "", nil
+	}
+	// One lookup per way a key of the ring may have hashed the tokens, the
+	// current key's first: usually the only one.
+	var forms [][]keyring.Candidate
+	for _, t := range live {
+		forms = append(forms, s.candidates("remember token", t))
+	}
+	var b *gatehouse.RememberedBrowser
+	// The current key's form is tried last again: another node may re-key
+	// the browser between the first lookup and the old key's.
+	for _, i := range append(indexes(len(forms[0])), 0) {
+		hashes := make([][]byte, len(live))
+		for j := range live {
+			hashes[j] = forms[j][i].Hash
+		}
+		var err error
+		b, err = s.store.FindRememberedBrowser(ctx, org.ID, user.ID, hashes, now)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			b = nil
+			continue
+		} else if err != nil {
+			return "", err
+		}
+		if !forms[0][i].Current {
+			if err := s.rekeyBrowser(ctx, b, live, forms, i); err != nil {
+				return "", err
+			}
+		}
+		break
+	}
+	if b == nil {
+		return "", nil
+	}
+	if !now.Before(b.CreatedAt.Add(time.Duration(org.Settings.RememberDays) * 24 * time.Hour)) {
+		return "", nil
+	}
+	if err := s.store.TouchRememberedBrowser(ctx, b.ID, now); err != nil {
+		return "", err
+	}
+	return b.ID, nil
+}
+
+func indexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// rekeyBrowser stores a remembered browser found under an old key (form i)
+// with the current key's hash of its token, so it keeps working once the
+// old key is removed. The cookie stays as it is: the token is random and no
+// key made it. Losing the race to another node that re-keyed it is fine.
+func (s *Service) rekeyBrowser(ctx context.Context, b *gatehouse.RememberedBrowser, live []string, forms [][]keyring.Candidate, i int) error {
+	for j, t := range live {
+		if !bytes.Equal(forms[j][i].Hash, b.TokenHash) {
+			continue
+		}
+		cur := s.keyed("remember token", t)
+		err := s.store.RekeyRememberedBrowser(ctx, b.ID, b.TokenHash, cur)
+		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			return err
+		}
+		b.TokenHash = cur
+		return nil
+	}
+	return nil
 }

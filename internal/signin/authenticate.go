@@ -1,0 +1,171 @@
+package signin
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+func (s *Service) newSession(org *gatehouse.Organization, user *gatehouse.User, state string, ip netip.Addr, userAgent string, now time.Time) (string, *gatehouse.Session, error) {
+	token, err := NewToken(s.rand)
+	if err != nil {
+		return "", nil, err
+	}
+	ua := truncate(userAgent, 512)
+	return token, &gatehouse.Session{
+		TokenHash:      s.hashToken(token),
+		PublicID:       gatehouse.NewID(),
+		UserID:         user.ID,
+		OrgID:          org.ID,
+		TwoFactorState: state,
+		ClientIP:       ip,
+		UserAgent:      ua,
+		CreatedAt:      now,
+		LastSeenAt:     now,
+		ExpiresAt:      now.Add(s.absolute),
+	}, nil
+}
+
+// Current is a checked session with its user and organization.
+type Current struct {
+	Session      *gatehouse.Session
+	User         *gatehouse.User
+	Organization *gatehouse.Organization
+}
+
+// Authenticate checks a session token. Returns EUNAUTHORIZED when there is
+// no such session, it has timed out, its user is disabled, or the
+// organization's policy would no longer let it in without a code
+// (stillPasses); EUNAVAILABLE
+// when the database cannot be read.
+func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, err error) {
+	defer s.failure(&err, "Authenticate")
+	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
+	if token == "" || len(token) > 128 {
+		return nil, unauth
+	}
+	sess, err := s.findSession(ctx, token, true)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, unauth
+	} else if err != nil {
+		return nil, s.unavailable("find session", err)
+	}
+	hash := sess.TokenHash
+	now := s.now()
+	if sess.Expired(now, s.idle) {
+		if err := s.store.DeleteSession(ctx, hash); err != nil {
+			return nil, s.unavailable("end expired session", err)
+		}
+		return nil, unauth
+	}
+	org, err := s.store.OrganizationByID(ctx, sess.OrgID)
+	if err != nil {
+		return nil, s.unavailable("find session organization", err)
+	}
+	user, err := s.store.UserByID(ctx, sess.OrgID, sess.UserID)
+	if err != nil {
+		return nil, s.unavailable("find session user", err)
+	}
+	if user.Disabled {
+		if err := s.store.DeleteUserSessions(ctx, org.ID, user.ID); err != nil {
+			return nil, s.unavailable("end disabled user's sessions", err)
+		}
+		return nil, unauth
+	}
+	if !stillPasses(org, user, sess) {
+		if err := s.store.DeleteSession(ctx, hash); err != nil {
+			return nil, s.unavailable("end session the policy no longer lets in", err)
+		}
+		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
+			Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}}); err != nil {
+			return nil, err
+		}
+		return nil, unauth
+	}
+	if now.Sub(sess.LastSeenAt) >= touchInterval {
+		if err := s.store.TouchSession(ctx, hash, now); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return nil, unauth // signed out on another node meanwhile
+		} else if err != nil {
+			return nil, s.unavailable("touch session", err)
+		}
+		sess.LastSeenAt = now
+	}
+	return &Current{Session: sess, User: user, Organization: org}, nil
+}
+
+// Logout ends the session of token; ending no session is not an error.
+func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) (err error) {
+	defer s.failure(&err, "Logout")
+	if token == "" || len(token) > 128 {
+		return nil
+	}
+	sess, err := s.findSession(ctx, token, false)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return s.unavailable("find session", err)
+	}
+	if err := s.store.DeleteSession(ctx, sess.TokenHash); err != nil {
+		return s.unavailable("end session", err)
+	}
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: sess.OrgID, UserID: sess.UserID, Event: gatehouse.AuditLogout, ClientIP: ip, At: s.now()})
+}
+
+// hashToken is how a session token is stored: its keyed hash under the
+// current key, with a purpose of its own (see internal/keyring).
+func (s *Service) hashToken(token string) []byte { return s.keyed("session token", token) }
+
+// findSession finds the session of a token under any key of the ring: one
+// lookup under the current key, and when that finds nothing one query for
+// every other form (so an unknown token costs two queries, whatever the
+// number of keys). With rekey, a session found under an old key is re-keyed
+// under the current one (returned with its new hash), so that the old key
+// can be retired. Returns ENOTFOUND when there is none.
+func (s *Service) findSession(ctx context.Context, token string, rekey bool) (*gatehouse.Session, error) {
+	cands := s.candidates("session token", token)
+	cur := cands[0].Hash
+	sess, err := s.store.SessionByTokenHash(ctx, cur)
+	if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		return sess, err
+	}
+	hashes := make([][]byte, len(cands))
+	for i, c := range cands {
+		hashes[i] = c.Hash
+	}
+	old, err := s.store.SessionTokenHashIn(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(old, cur) {
+		// Re-keyed on another node since the first lookup.
+		return s.store.SessionByTokenHash(ctx, cur)
+	}
+	sess, err = s.store.SessionByTokenHash(ctx, old)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return s.store.SessionByTokenHash(ctx, cur) // re-keyed or ended meanwhile
+	} else if err != nil || !rekey {
+		return sess, err
+	}
+	err = s.store.RekeySession(ctx, old, cur)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return s.store.SessionByTokenHash(ctx, cur)
+	} else if err != nil {
+		return nil, err
+	}
+	sess.TokenHash = cur
+	return sess, nil
+}
+
+// endSession ends the session of a token, under whichever key it was made.
+func (s *Service) endSession(ctx context.Context, token string) error {
+	sess, err := s.findSession(ctx, token, false)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.store.DeleteSession(ctx, sess.TokenHash)
+}
