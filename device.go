@@ -46,7 +46,4 @@ type DeviceStore interface {
 	// expiry to expires; neither moves backwards. Returns ENOTFOUND if it
 	// is gone.
 	TouchDevice(ctx context.Context, id string, now, expires time.Time) error
-	// DeleteUserDevices forgets every device of a user and returns how
-	// many.
-	DeleteUserDevices(ctx context.Context, orgID, userID string) (int64, error)
 }

@@ -33,6 +33,4 @@ type MailQueueStore interface {
 	// RetryMail gives up the claim on a message whose delivery failed; it
 	// is due again at next.
 	RetryMail(ctx context.Context, id int64, next time.Time) error
-	// CountMail returns how many messages are queued.
-	CountMail(ctx context.Context) (int, error)
 }

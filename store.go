@@ -66,17 +66,10 @@ type UserStore interface {
 	// ListUsers returns up to limit users of orgID ordered by e-mail, those
 	// after afterEmail ("" for the first page).
 	ListUsers(ctx context.Context, orgID, afterEmail string, limit int) ([]*User, error)
-	// UpdateUser saves the user's e-mail, name, phone, locale, role, disabled,
-	// exemption and UpdatedAt as the caller set them (not the password). Returns ENOTFOUND unless the user exists
-	// in u.OrgID, ECONFLICT if the new e-mail is taken.
-	UpdateUser(ctx context.Context, u *User) error
 	// PatchUser writes only the fields set in p, and UpdatedAt = at, in
 	// one statement, and returns the user as saved. Returns ENOTFOUND
 	// unless the user exists in orgID, ECONFLICT if the new e-mail is taken.
 	PatchUser(ctx context.Context, orgID, userID string, p UserPatch, at time.Time) (*User, error)
-	// SetPasswordHash replaces the user's password hash. Returns ENOTFOUND
-	// unless the user exists in orgID.
-	SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error
 }
 
 // SessionStore keeps signed-in sessions by the hash of their token.
@@ -121,12 +114,6 @@ type Throttle struct {
 // ThrottleStore counts failures in the database, so the counts hold across
 // nodes and restarts.
 type ThrottleStore interface {
-	// RecordFailure atomically counts one failure under key at now and
-	// returns the new count. A failure more than window after the last one
-	// starts the count again at 1.
-	RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (Throttle, error)
-	// Throttle returns the count under key; the zero Throttle if none.
-	Throttle(ctx context.Context, key string) (Throttle, error)
 	// ClearFailures forgets the count under key.
 	ClearFailures(ctx context.Context, key string) error
 	// ReserveAttempt checks every key at now and, when none of them is

@@ -154,20 +154,6 @@ type ChallengeStore interface {
 	AddCode(ctx context.Context, challengeID string, hash []byte, now, expires time.Time) error
 	// DeleteCode drops one code (its delivery failed).
 	DeleteCode(ctx context.Context, challengeID string, hash []byte) error
-	// ConsumeCode is the one conditional UPDATE … RETURNING that takes a
-	// code: on a live challenge with fewer than maxFailures failures, a hash
-	// matching an unexpired code ends the challenge (CodeAccepted, exactly
-	// once however many race), a hash matching an expired code changes
-	// nothing (CodeExpired), and anything else counts one failure
-	// (CodeWrong). CodeOver when the challenge is not live. failures is the
-	// count after the call.
-	ConsumeCode(ctx context.Context, challengeID string, hash []byte, now time.Time, maxFailures int) (result string, failures int, err error)
-	// RecordSend logs a delivered message that is not a code (a password
-	// reset e-mail); codes are logged by ReserveSend (CounterStore), whose
-	// caps count only codes. CountSends counts every send logged since, by
-	// user, destination and exact client address.
-	RecordSend(ctx context.Context, r SendRecord) error
-	CountSends(ctx context.Context, userID, destination string, ip netip.Addr, since time.Time) (SendCounts, error)
 	// Purge is the periodic clean-up of short-lived rows. It removes
 	// challenges past their lifetime at now (with their codes), code-send
 	// records older than keep.Sends, reset-send records older than
@@ -210,8 +196,6 @@ func (r Retention) Check() error {
 // OTPCounterStore keeps each user's consecutive wrong codes, across
 // challenges; a resend or a new sign-in never resets it.
 type OTPCounterStore interface {
-	// RecordOTPFailure adds one and returns the new count.
-	RecordOTPFailure(ctx context.Context, orgID, userID string, now time.Time) (int, error)
 	// ResetOTPFailures sets the count to zero (a right code, an admin's
 	// unlock, a password reset) and, when verified is not zero, records it
 	// as the user's last verification.
@@ -274,10 +258,6 @@ type ResetStore interface {
 	// PasswordResetByTokenHash returns an unused, unexpired link whose
 	// address is still the user's e-mail, or ENOTFOUND.
 	PasswordResetByTokenHash(ctx context.Context, hash []byte, now time.Time) (*PasswordReset, error)
-	// ConsumePasswordReset marks the link used if it is unused, unexpired
-	// and its address is still the user's (one conditional UPDATE), else
-	// ENOTFOUND.
-	ConsumePasswordReset(ctx context.Context, hash []byte, now time.Time) (*PasswordReset, error)
 }
 
 // Messenger delivers codes and notices (e-mail, SMS or the development

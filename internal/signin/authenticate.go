@@ -56,27 +56,27 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 	hash := sess.TokenHash
 	now := s.now()
 	if sess.Expired(now, s.idle) {
-		if err := s.store.DeleteSession(ctx, hash); err != nil {
+		if err := s.sessions.DeleteSession(ctx, hash); err != nil {
 			return nil, s.unavailable("end expired session", err)
 		}
 		return nil, unauth
 	}
-	org, err := s.store.OrganizationByID(ctx, sess.OrgID)
+	org, err := s.dir.OrganizationByID(ctx, sess.OrgID)
 	if err != nil {
 		return nil, s.unavailable("find session organization", err)
 	}
-	user, err := s.store.UserByID(ctx, sess.OrgID, sess.UserID)
+	user, err := s.dir.UserByID(ctx, sess.OrgID, sess.UserID)
 	if err != nil {
 		return nil, s.unavailable("find session user", err)
 	}
 	if user.Disabled {
-		if err := s.store.DeleteUserSessions(ctx, org.ID, user.ID); err != nil {
+		if err := s.sessions.DeleteUserSessions(ctx, org.ID, user.ID); err != nil {
 			return nil, s.unavailable("end disabled user's sessions", err)
 		}
 		return nil, unauth
 	}
 	if !stillPasses(org, user, sess) {
-		if err := s.store.DeleteSession(ctx, hash); err != nil {
+		if err := s.sessions.DeleteSession(ctx, hash); err != nil {
 			return nil, s.unavailable("end session the policy no longer lets in", err)
 		}
 		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
@@ -86,7 +86,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 		return nil, unauth
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
-		if err := s.store.TouchSession(ctx, hash, now); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		if err := s.sessions.TouchSession(ctx, hash, now); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 			return nil, unauth // signed out on another node meanwhile
 		} else if err != nil {
 			return nil, s.unavailable("touch session", err)
@@ -108,7 +108,7 @@ func (s *Service) Logout(ctx context.Context, token string, ip netip.Addr) (err 
 	} else if err != nil {
 		return s.unavailable("find session", err)
 	}
-	if err := s.store.DeleteSession(ctx, sess.TokenHash); err != nil {
+	if err := s.sessions.DeleteSession(ctx, sess.TokenHash); err != nil {
 		return s.unavailable("end session", err)
 	}
 	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: sess.OrgID, UserID: sess.UserID, Event: gatehouse.AuditLogout, ClientIP: ip, At: s.now()})
@@ -127,7 +127,7 @@ func (s *Service) hashToken(token string) []byte { return s.keyed("session token
 func (s *Service) findSession(ctx context.Context, token string, rekey bool) (*gatehouse.Session, error) {
 	cands := s.candidates("session token", token)
 	cur := cands[0].Hash
-	sess, err := s.store.SessionByTokenHash(ctx, cur)
+	sess, err := s.sessions.SessionByTokenHash(ctx, cur)
 	if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return sess, err
 	}
@@ -135,23 +135,23 @@ func (s *Service) findSession(ctx context.Context, token string, rekey bool) (*g
 	for i, c := range cands {
 		hashes[i] = c.Hash
 	}
-	old, err := s.store.SessionTokenHashIn(ctx, hashes)
+	old, err := s.sessions.SessionTokenHashIn(ctx, hashes)
 	if err != nil {
 		return nil, err
 	}
 	if bytes.Equal(old, cur) {
 		// Re-keyed on another node since the first lookup.
-		return s.store.SessionByTokenHash(ctx, cur)
+		return s.sessions.SessionByTokenHash(ctx, cur)
 	}
-	sess, err = s.store.SessionByTokenHash(ctx, old)
+	sess, err = s.sessions.SessionByTokenHash(ctx, old)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return s.store.SessionByTokenHash(ctx, cur) // re-keyed or ended meanwhile
+		return s.sessions.SessionByTokenHash(ctx, cur) // re-keyed or ended meanwhile
 	} else if err != nil || !rekey {
 		return sess, err
 	}
-	err = s.store.RekeySession(ctx, old, cur)
+	err = s.sessions.RekeySession(ctx, old, cur)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return s.store.SessionByTokenHash(ctx, cur)
+		return s.sessions.SessionByTokenHash(ctx, cur)
 	} else if err != nil {
 		return nil, err
 	}
@@ -167,5 +167,5 @@ func (s *Service) endSession(ctx context.Context, token string) error {
 	} else if err != nil {
 		return err
 	}
-	return s.store.DeleteSession(ctx, sess.TokenHash)
+	return s.sessions.DeleteSession(ctx, sess.TokenHash)
 }

@@ -82,10 +82,10 @@ func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organizatio
 	default:
 		c.Destination = user.Email
 	}
-	if err := s.store.CreateChallenge(ctx, c); err != nil {
+	if err := s.codes.CreateChallenge(ctx, c); err != nil {
 		return nil, s.unavailable("save pending sign-in", err)
 	}
-	if err := s.passwordStillHolds(ctx, user, req.ClientIP, now, func() error { return s.store.DeleteChallenge(ctx, c.ID) }); err != nil {
+	if err := s.passwordStillHolds(ctx, user, req.ClientIP, now, func() error { return s.codes.DeleteChallenge(ctx, c.ID) }); err != nil {
 		return nil, err
 	}
 	res := &LoginResult{User: user, Organization: org, Decision: d,
@@ -114,7 +114,7 @@ func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organizatio
 // it finds the new hash here and undoes itself, so a sign-in with the old
 // password never outlives the change.
 func (s *Service) passwordStillHolds(ctx context.Context, user *gatehouse.User, ip netip.Addr, at time.Time, undo func() error) error {
-	now, err := s.store.UserByID(ctx, user.OrgID, user.ID)
+	now, err := s.dir.UserByID(ctx, user.OrgID, user.ID)
 	if err == nil && now.PasswordHash == user.PasswordHash && !now.Disabled {
 		return nil
 	}
@@ -137,7 +137,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	// The send is reserved under the caps, atomically, before anything is
 	// delivered: racing sign-ins on any node cannot all pass a check that
 	// only a later write would have closed.
-	reservation, _, ok, err := s.store.ReserveSend(ctx, gatehouse.SendRecord{UserID: user.ID, Destination: c.Destination, ClientIP: ip, At: now},
+	reservation, _, ok, err := s.codes.ReserveSend(ctx, gatehouse.SendRecord{UserID: user.ID, Destination: c.Destination, ClientIP: ip, At: now},
 		now.Add(-gatehouse.SendWindow), gatehouse.DefaultSendCaps())
 	if err != nil {
 		return s.unavailable("reserve send", err)
@@ -146,7 +146,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 		return &gatehouse.Error{Code: gatehouse.ERESENDTOOSOON, Reason: gatehouse.ReasonSendCapped, Args: []any{gatehouse.SendWindow}, RetryAfter: gatehouse.SendWindow,
 			Message: fmt.Sprintf("Too many codes were sent in the last %d minutes. Try again later.", int(gatehouse.SendWindow.Minutes()))}
 	}
-	ok, prev, next, err := s.store.ClaimSend(ctx, c.ID, now, gatehouse.ResendGap)
+	ok, prev, next, err := s.codes.ClaimSend(ctx, c.ID, now, gatehouse.ResendGap)
 	if err != nil || !ok {
 		s.cancelSend(ctx, reservation)
 	}
@@ -167,7 +167,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	}
 	hash := s.codeHash(c, code)
 	expires := now.Add(gatehouse.CodeLifetime)
-	if err := s.store.AddCode(ctx, c.ID, hash, now, expires); err != nil {
+	if err := s.codes.AddCode(ctx, c.ID, hash, now, expires); err != nil {
 		s.releaseSend(ctx, c.ID, prev)
 		s.cancelSend(ctx, reservation)
 		return s.unavailable("save code", err)
@@ -179,7 +179,7 @@ func (s *Service) sendCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	if err != nil {
 		s.log.WarnContext(ctx, "code delivery failed", "channel", c.Channel, "org_id", c.OrgID, "user_id", c.UserID, "error", err)
 		s.observeD(string(c.Channel), "failed")
-		if derr := s.store.DeleteCode(ctx, c.ID, hash); derr != nil {
+		if derr := s.codes.DeleteCode(ctx, c.ID, hash); derr != nil {
 			s.log.ErrorContext(ctx, "could not drop undelivered code", "error", derr)
 		}
 		s.releaseSend(ctx, c.ID, prev)
@@ -225,13 +225,13 @@ func (s *Service) sendFirst(ctx context.Context, c *gatehouse.Challenge, org *ga
 // cancelSend gives back a reserved send that was not delivered. If that
 // fails the reservation stays and counts: closed, not open.
 func (s *Service) cancelSend(ctx context.Context, id int64) {
-	if err := s.store.CancelSend(ctx, id); err != nil {
+	if err := s.codes.CancelSend(ctx, id); err != nil {
 		s.log.ErrorContext(ctx, "could not cancel a reserved send", "error", err)
 	}
 }
 
 func (s *Service) releaseSend(ctx context.Context, id string, prev time.Time) {
-	if err := s.store.ReleaseSend(ctx, id, prev); err != nil {
+	if err := s.codes.ReleaseSend(ctx, id, prev); err != nil {
 		s.log.ErrorContext(ctx, "could not release a send", "error", err)
 	}
 }
@@ -255,11 +255,11 @@ func (s *Service) pending(ctx context.Context, token string, now time.Time) (*ga
 	if !now.Before(c.ExpiresAt) || c.Failures >= gatehouse.ChallengeMaxFailures {
 		return nil, nil, nil, loginExpired()
 	}
-	org, err := s.store.OrganizationByID(ctx, c.OrgID)
+	org, err := s.dir.OrganizationByID(ctx, c.OrgID)
 	if err != nil {
 		return nil, nil, nil, s.unavailable("find organization", err)
 	}
-	user, err := s.store.UserByID(ctx, c.OrgID, c.UserID)
+	user, err := s.dir.UserByID(ctx, c.OrgID, c.UserID)
 	if err != nil {
 		return nil, nil, nil, s.unavailable("find user", err)
 	}
@@ -284,7 +284,7 @@ func (s *Service) notify(ctx context.Context, n gatehouse.Notice) {
 // key of the ring. A pending sign-in lives minutes, so it is not re-keyed.
 func (s *Service) challengeByToken(ctx context.Context, token string) (*gatehouse.Challenge, error) {
 	for _, cand := range s.candidates("pending token", token) {
-		c, err := s.store.ChallengeByTokenHash(ctx, cand.Hash)
+		c, err := s.codes.ChallengeByTokenHash(ctx, cand.Hash)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 			continue
 		}

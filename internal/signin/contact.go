@@ -49,7 +49,7 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 		if newValue == user.Email {
 			return nil, gatehouse.FieldReason("email", gatehouse.ReasonEmailSame, "That is already your e-mail address.")
 		}
-		if _, err := s.store.UserByEmail(ctx, org.ID, newValue); err == nil {
+		if _, err := s.dir.UserByEmail(ctx, org.ID, newValue); err == nil {
 			return nil, &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: "Another user of this organization has that e-mail address."}
 		} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 			return nil, s.unavailable("check e-mail", err)
@@ -80,7 +80,7 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 	if kind == gatehouse.ChallengeChangePhone && user.Phone != "" {
 		c.Channel, c.Destination = gatehouse.OTPSMS, user.Phone
 	}
-	if err := s.store.CreateChallenge(ctx, c); err != nil {
+	if err := s.codes.CreateChallenge(ctx, c); err != nil {
 		return nil, s.unavailable("save change", err)
 	}
 	ch := &ContactChange{ChallengeID: c.ID, Step: 1}
@@ -95,7 +95,7 @@ func (s *Service) change(ctx context.Context, cur *Current, id string, now time.
 	if id == "" || len(id) > 64 {
 		return nil, gatehouse.FieldError("challenge", "The change to confirm is missing.")
 	}
-	c, err := s.store.ChallengeByID(ctx, cur.Organization.ID, cur.User.ID, id)
+	c, err := s.codes.ChallengeByID(ctx, cur.Organization.ID, cur.User.ID, id)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, changeExpired()
 	} else if err != nil {
@@ -130,7 +130,7 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 	if err := s.takeCode(ctx, c, org, user, code, ip, now, changeExpired); err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteChallenge(ctx, c.ID); err != nil {
+	if err := s.codes.DeleteChallenge(ctx, c.ID); err != nil {
 		return nil, s.unavailable("end change step", err)
 	}
 	if c.Step == 1 {
@@ -141,7 +141,7 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 		if c.Kind == gatehouse.ChallengeChangePhone {
 			next.Channel = gatehouse.OTPSMS
 		}
-		if err := s.store.CreateChallenge(ctx, &next); err != nil {
+		if err := s.codes.CreateChallenge(ctx, &next); err != nil {
 			return nil, s.unavailable("save change", err)
 		}
 		ch := &ContactChange{ChallengeID: next.ID, Step: 2}
@@ -181,7 +181,7 @@ func (s *Service) VerifyContactChange(ctx context.Context, cur *Current, id, cod
 		change.Email = &u.Email
 		change.VoidResetLinks = true // a link sent to the old address dies with it
 	}
-	if err := s.store.ChangeCredentials(ctx, change); err != nil {
+	if err := s.creds.ChangeCredentials(ctx, change); err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			return nil, err
 		}

@@ -25,7 +25,7 @@ func (s *Service) knownDevice(ctx context.Context, org *gatehouse.Organization, 
 	if len(hashes) == 0 {
 		return nil, "", nil
 	}
-	d, err := s.store.FindDevice(ctx, org.ID, user.ID, hashes, s.now())
+	d, err := s.browsers.FindDevice(ctx, org.ID, user.ID, hashes, s.now())
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, "", nil
 	} else if err != nil {
@@ -51,7 +51,7 @@ func (s *Service) knowDevice(ctx context.Context, org *gatehouse.Organization, u
 	now := s.now()
 	until := now.Add(gatehouse.DeviceLifetime)
 	if known != nil {
-		if err := s.store.TouchDevice(ctx, known.ID, now, until); err == nil {
+		if err := s.browsers.TouchDevice(ctx, known.ID, now, until); err == nil {
 			res.DeviceToken, res.DeviceUntil = token, until
 			return
 		} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
@@ -66,7 +66,7 @@ func (s *Service) knowDevice(ctx context.Context, org *gatehouse.Organization, u
 	}
 	d := &gatehouse.Device{ID: gatehouse.NewID(), TokenHash: s.deviceHash(token), OrgID: org.ID, UserID: user.ID,
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: until}
-	if err := s.store.CreateDevice(ctx, d); err != nil {
+	if err := s.browsers.CreateDevice(ctx, d); err != nil {
 		s.log.WarnContext(ctx, "could not save a known device", "org_id", org.ID, "user_id", user.ID, "error", err)
 		return
 	}

@@ -149,10 +149,10 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 	name := truncate(id.Name, 200)
 	linked := id.ExternalID != "" && id.Provider != ""
 	if linked {
-		uid, err := s.store.FederatedUserID(ctx, org.ID, id.Provider, id.ExternalID)
+		uid, err := s.dir.FederatedUserID(ctx, org.ID, id.Provider, id.ExternalID)
 		switch gatehouse.ErrorCode(err) {
 		case "":
-			user, err := s.store.UserByID(ctx, org.ID, uid)
+			user, err := s.dir.UserByID(ctx, org.ID, uid)
 			if err != nil {
 				return nil, s.unavailable("find linked user", err)
 			}
@@ -162,18 +162,18 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 			return nil, s.unavailable("find linked user", err)
 		}
 	}
-	user, err := s.store.UserByEmail(ctx, org.ID, email)
+	user, err := s.dir.UserByEmail(ctx, org.ID, email)
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.ENOTFOUND:
 		user = &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: email, Name: name, Phone: phone,
 			Role: gatehouse.RoleMember, CreatedAt: now, UpdatedAt: now}
-		if err := s.store.CreateUser(ctx, user); err != nil {
+		if err := s.dir.CreateUser(ctx, user); err != nil {
 			if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
 				return nil, s.unavailable("create user", err)
 			}
 			// Another node created them a moment ago: take the path of
 			// an existing user, link rules included.
-			if user, err = s.store.UserByEmail(ctx, org.ID, email); err != nil {
+			if user, err = s.dir.UserByEmail(ctx, org.ID, email); err != nil {
 				return nil, s.unavailable("find user", err)
 			}
 			return s.attach(ctx, org, user, id, ip, now)
@@ -215,7 +215,7 @@ func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user 
 			if id.Provider == "" {
 				return nil, refuse(FederatedAdminNotLinked)
 			}
-			_, err := s.store.FederatedExternalID(ctx, org.ID, id.Provider, user.ID)
+			_, err := s.dir.FederatedExternalID(ctx, org.ID, id.Provider, user.ID)
 			switch gatehouse.ErrorCode(err) {
 			case "":
 			case gatehouse.ENOTFOUND:
@@ -226,7 +226,7 @@ func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user 
 		}
 		return user, nil
 	}
-	ext, err := s.store.FederatedExternalID(ctx, org.ID, id.Provider, user.ID)
+	ext, err := s.dir.FederatedExternalID(ctx, org.ID, id.Provider, user.ID)
 	switch gatehouse.ErrorCode(err) {
 	case "":
 		if ext != id.ExternalID {
@@ -240,7 +240,7 @@ func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user 
 	if user.Role == gatehouse.RoleAdmin && user.PasswordHash != "" {
 		return nil, refuse(FederatedAdminNotLinked)
 	}
-	err = s.store.LinkFederatedIdentity(ctx, &gatehouse.FederatedIdentity{OrgID: org.ID, Provider: id.Provider,
+	err = s.dir.LinkFederatedIdentity(ctx, &gatehouse.FederatedIdentity{OrgID: org.ID, Provider: id.Provider,
 		ExternalID: id.ExternalID, UserID: user.ID, CreatedAt: now})
 	switch gatehouse.ErrorCode(err) {
 	case "":
@@ -248,7 +248,7 @@ func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user 
 	case gatehouse.ECONFLICT:
 		// A concurrent sign-in linked one of the two first: the same link
 		// is fine, anything else is the mismatch it looks like.
-		if uid, err := s.store.FederatedUserID(ctx, org.ID, id.Provider, id.ExternalID); err == nil && uid == user.ID {
+		if uid, err := s.dir.FederatedUserID(ctx, org.ID, id.Provider, id.ExternalID); err == nil && uid == user.ID {
 			return user, nil
 		}
 		return nil, refuse(FederatedIdentityMismatch)
@@ -270,7 +270,7 @@ func (s *Service) refresh(ctx context.Context, user *gatehouse.User, name, phone
 	if p.Empty() {
 		return user, nil
 	}
-	u, err := s.store.PatchUser(ctx, user.OrgID, user.ID, p, now)
+	u, err := s.dir.PatchUser(ctx, user.OrgID, user.ID, p, now)
 	if err != nil {
 		return nil, s.unavailable("update user", err)
 	}

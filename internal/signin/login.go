@@ -81,7 +81,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		outcome = "invalid_input"
 		return nil, gatehouse.FieldError("organization", "The organization is required.")
 	}
-	org, err := s.store.OrganizationBySlug(ctx, slug)
+	org, err := s.dir.OrganizationBySlug(ctx, slug)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		org = nil
 	} else if err != nil {
@@ -107,7 +107,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 
 	var user *gatehouse.User
 	if org != nil {
-		user, err = s.store.UserByEmail(ctx, org.ID, email)
+		user, err = s.dir.UserByEmail(ctx, org.ID, email)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 			user = nil
 		} else if err != nil {
@@ -201,7 +201,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	if err != nil {
 		return nil, err
 	}
-	if err := s.passwordStillHolds(ctx, user, req.ClientIP, now, func() error { return s.store.DeleteSession(ctx, res.Session.TokenHash) }); err != nil {
+	if err := s.passwordStillHolds(ctx, user, req.ClientIP, now, func() error { return s.sessions.DeleteSession(ctx, res.Session.TokenHash) }); err != nil {
 		return nil, err
 	}
 	outcome = "authenticated"
@@ -221,7 +221,7 @@ func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user 
 	if err != nil {
 		return nil, s.unavailable("make session", err)
 	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if err := s.sessions.CreateSession(ctx, sess); err != nil {
 		return nil, s.unavailable("save session", err)
 	}
 	ev := &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginSucceeded,
@@ -233,8 +233,8 @@ func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user 
 		ev.Detail = map[string]string{"remembered_browser": d.RememberedID}
 	}
 	// A sign-in that cannot be audited does not happen.
-	if err := s.store.AppendAudit(ctx, ev); err != nil {
-		if derr := s.store.DeleteSession(ctx, sess.TokenHash); derr != nil {
+	if err := s.auditLog.AppendAudit(ctx, ev); err != nil {
+		if derr := s.sessions.DeleteSession(ctx, sess.TokenHash); derr != nil {
 			s.log.ErrorContext(ctx, "could not end unaudited session", "error", derr)
 		}
 		return nil, s.unavailable("audit sign-in", err)
@@ -281,7 +281,7 @@ func (s *Service) rehash(ctx context.Context, org *gatehouse.Organization, user 
 	if err == nil {
 		// Only over the hash just checked: a password changed meanwhile
 		// must not be replaced by the old one, rehashed.
-		ok, err = s.store.RehashPassword(ctx, org.ID, user.ID, user.PasswordHash, phc, now)
+		ok, err = s.dir.RehashPassword(ctx, org.ID, user.ID, user.PasswordHash, phc, now)
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "org_id", org.ID, "user_id", user.ID, "error", err)

@@ -91,7 +91,7 @@ func (s *Service) StartReauth(ctx context.Context, cur *Current, password string
 	if cur.Organization.Settings.OTPMethod == gatehouse.OTPSMS && user.Phone != "" {
 		c.Channel, c.Destination = gatehouse.OTPSMS, user.Phone
 	}
-	if err := s.store.CreateChallenge(ctx, c); err != nil {
+	if err := s.codes.CreateChallenge(ctx, c); err != nil {
 		return nil, s.unavailable("save re-authentication", err)
 	}
 	r := &Reauth{ChallengeID: c.ID}
@@ -150,7 +150,7 @@ func (s *Service) VerifyReauth(ctx context.Context, cur *Current, id, code strin
 	if err := s.takeCode(ctx, c, cur.Organization, cur.User, code, ip, now, changeExpired); err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteChallenge(ctx, c.ID); err != nil {
+	if err := s.codes.DeleteChallenge(ctx, c.ID); err != nil {
 		return nil, s.unavailable("end re-authentication", err)
 	}
 	if err := s.recordReauth(ctx, cur, ip, now, "code"); err != nil {
@@ -179,7 +179,7 @@ func (s *Service) reauthChallenge(ctx context.Context, cur *Current, id string, 
 	if id == "" || len(id) > 64 {
 		return nil, gatehouse.FieldError("challenge", "The confirmation to finish is missing.")
 	}
-	c, err := s.store.ChallengeByID(ctx, cur.Organization.ID, cur.User.ID, id)
+	c, err := s.codes.ChallengeByID(ctx, cur.Organization.ID, cur.User.ID, id)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, changeExpired()
 	} else if err != nil {
@@ -197,7 +197,7 @@ func (s *Service) reauthChallenge(ctx context.Context, cur *Current, id string, 
 
 // recordReauth marks the session freshly authenticated at now.
 func (s *Service) recordReauth(ctx context.Context, cur *Current, ip netip.Addr, now time.Time, how string) error {
-	if err := s.store.SetSessionReauth(ctx, cur.Session.TokenHash, now); err != nil {
+	if err := s.sessions.SetSessionReauth(ctx, cur.Session.TokenHash, now); err != nil {
 		return s.unavailable("record re-authentication", err)
 	}
 	cur.Session.ReauthAt = now

@@ -15,7 +15,7 @@ import (
 // RememberedBrowsers lists the signed-in user's remembered browsers.
 func (s *Service) RememberedBrowsers(ctx context.Context, cur *Current) (_ []*gatehouse.RememberedBrowser, err error) {
 	defer s.failure(&err, "RememberedBrowsers")
-	list, err := s.store.ListRememberedBrowsers(ctx, cur.Organization.ID, cur.User.ID, s.now())
+	list, err := s.browsers.ListRememberedBrowsers(ctx, cur.Organization.ID, cur.User.ID, s.now())
 	if err != nil {
 		return nil, s.unavailable("list remembered browsers", err)
 	}
@@ -29,13 +29,13 @@ func (s *Service) RevokeBrowser(ctx context.Context, cur *Current, id string, ip
 	org, user := cur.Organization, cur.User
 	detail := map[string]string{}
 	if id == "" {
-		n, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID)
+		n, err := s.browsers.DeleteUserRememberedBrowsers(ctx, org.ID, user.ID)
 		if err != nil {
 			return s.unavailable("revoke remembered browsers", err)
 		}
 		detail["revoked"] = fmt.Sprint(n)
 	} else {
-		err := s.store.DeleteRememberedBrowser(ctx, org.ID, user.ID, id)
+		err := s.browsers.DeleteRememberedBrowser(ctx, org.ID, user.ID, id)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 			return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Reason: gatehouse.ReasonNoSuchBrowser, Message: "No such remembered browser."}
 		} else if err != nil {
@@ -116,7 +116,7 @@ func (s *Service) remembered(ctx context.Context, org *gatehouse.Organization, u
 			hashes[j] = forms[j][i].Hash
 		}
 		var err error
-		b, err = s.store.FindRememberedBrowser(ctx, org.ID, user.ID, hashes, now)
+		b, err = s.browsers.FindRememberedBrowser(ctx, org.ID, user.ID, hashes, now)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 			b = nil
 			continue
@@ -136,7 +136,7 @@ func (s *Service) remembered(ctx context.Context, org *gatehouse.Organization, u
 	if !now.Before(b.CreatedAt.Add(time.Duration(org.Settings.RememberDays) * 24 * time.Hour)) {
 		return "", nil
 	}
-	if err := s.store.TouchRememberedBrowser(ctx, b.ID, now); err != nil {
+	if err := s.browsers.TouchRememberedBrowser(ctx, b.ID, now); err != nil {
 		return "", err
 	}
 	return b.ID, nil
@@ -160,7 +160,7 @@ func (s *Service) rekeyBrowser(ctx context.Context, b *gatehouse.RememberedBrows
 			continue
 		}
 		cur := s.keyed("remember token", t)
-		err := s.store.RekeyRememberedBrowser(ctx, b.ID, b.TokenHash, cur)
+		err := s.browsers.RekeyRememberedBrowser(ctx, b.ID, b.TokenHash, cur)
 		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 			return err
 		}

@@ -22,7 +22,7 @@ type SessionInfo struct {
 func (s *Service) Sessions(ctx context.Context, cur *Current) (_ []SessionInfo, err error) {
 	defer s.failure(&err, "Sessions")
 	now := s.now()
-	list, err := s.store.ListUserSessions(ctx, cur.Organization.ID, cur.User.ID, now, now.Add(-s.idle), gatehouse.MaxListedSessions)
+	list, err := s.sessions.ListUserSessions(ctx, cur.Organization.ID, cur.User.ID, now, now.Add(-s.idle), gatehouse.MaxListedSessions)
 	if err != nil {
 		return nil, s.unavailable("list sessions", err)
 	}
@@ -43,7 +43,7 @@ func (s *Service) EndSession(ctx context.Context, cur *Current, publicID string,
 	if publicID == "" || len(publicID) > 64 {
 		return noSuchSession()
 	}
-	err = s.store.DeleteUserSession(ctx, cur.Organization.ID, cur.User.ID, publicID)
+	err = s.sessions.DeleteUserSession(ctx, cur.Organization.ID, cur.User.ID, publicID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return noSuchSession()
 	} else if err != nil {
@@ -62,7 +62,7 @@ func (s *Service) EndSession(ctx context.Context, cur *Current, publicID string,
 // ended.
 func (s *Service) EndOtherSessions(ctx context.Context, cur *Current, ip netip.Addr) (_ int64, err error) {
 	defer s.failure(&err, "EndOtherSessions")
-	n, err := s.store.DeleteOtherUserSessions(ctx, cur.Organization.ID, cur.User.ID, cur.Session.TokenHash)
+	n, err := s.sessions.DeleteOtherUserSessions(ctx, cur.Organization.ID, cur.User.ID, cur.Session.TokenHash)
 	if err != nil {
 		return 0, s.unavailable("end other sessions", err)
 	}

@@ -20,36 +20,6 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
-// Store is the part of gatehouse.Store that signing in needs.
-type Store interface {
-	OrganizationBySlug(ctx context.Context, slug string) (*gatehouse.Organization, error)
-	OrganizationByID(ctx context.Context, id string) (*gatehouse.Organization, error)
-	UserByEmail(ctx context.Context, orgID, email string) (*gatehouse.User, error)
-	UserByID(ctx context.Context, orgID, id string) (*gatehouse.User, error)
-	SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error
-	PatchUser(ctx context.Context, orgID, userID string, p gatehouse.UserPatch, at time.Time) (*gatehouse.User, error)
-	CreateUser(ctx context.Context, u *gatehouse.User) error
-	gatehouse.SessionStore
-	gatehouse.ThrottleStore
-	gatehouse.ChallengeStore
-	gatehouse.OTPCounterStore
-	gatehouse.CounterStore
-	gatehouse.RememberStore
-	gatehouse.CredentialStore
-	gatehouse.DeviceStore
-	SetSessionReauth(ctx context.Context, hash []byte, at time.Time) error
-	VoidPasswordResets(ctx context.Context, orgID, userID string, now time.Time) (int64, error)
-	RehashPassword(ctx context.Context, orgID, userID, old, hash string, at time.Time) (bool, error)
-	// RekeySession and RekeyRememberedBrowser replace a hash made with an
-	// old key, only while it is still there (ENOTFOUND otherwise).
-	RekeySession(ctx context.Context, oldHash, newHash []byte) error
-	// SessionTokenHashIn returns which of hashes a session has.
-	SessionTokenHashIn(ctx context.Context, hashes [][]byte) ([]byte, error)
-	RekeyRememberedBrowser(ctx context.Context, id string, oldHash, newHash []byte) error
-	AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error
-	gatehouse.FederatedIdentityStore
-}
-
 // Hasher verifies and hashes passwords within a bounded pool
 // (internal/password.Hasher).
 type Hasher interface {
@@ -130,22 +100,28 @@ const (
 
 // Service signs users in and checks their sessions.
 type Service struct {
-	store    Store
-	hasher   Hasher
-	msg      gatehouse.Messenger
-	fed      Federation
-	phone    func(raw, region string) (string, error)
-	deliver  time.Duration
-	keys     *keyring.Ring
-	log      *slog.Logger
-	idle     time.Duration
-	absolute time.Duration
-	throttle Throttling
-	now      func() time.Time
-	rand     io.Reader
-	observe  func(string)
-	observeD func(channel, result string)
-	refusals refusalLog // SAML2 refusals, aggregated per organization and minute
+	dir       Accounts
+	sessions  Sessions
+	throttles Throttles
+	codes     Codes
+	browsers  Browsers
+	creds     Credentials
+	auditLog  Audit
+	hasher    Hasher
+	msg       gatehouse.Messenger
+	fed       Federation
+	phone     func(raw, region string) (string, error)
+	deliver   time.Duration
+	keys      *keyring.Ring
+	log       *slog.Logger
+	idle      time.Duration
+	absolute  time.Duration
+	throttle  Throttling
+	now       func() time.Time
+	rand      io.Reader
+	observe   func(string)
+	observeD  func(channel, result string)
+	refusals  refusalLog // SAML2 refusals, aggregated per organization and minute
 }
 
 // New returns a Service, or an error naming the first required field
@@ -172,21 +148,27 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{
-		store:    cfg.Store,
-		hasher:   cfg.Hasher,
-		msg:      cfg.Messenger,
-		fed:      cfg.Federation,
-		phone:    cfg.NormalizePhone,
-		deliver:  cfg.DeliveryTimeout,
-		keys:     keys,
-		log:      cfg.Logger,
-		idle:     cfg.SessionIdle,
-		absolute: cfg.SessionAbsolute,
-		throttle: cfg.Throttling.withDefaults(),
-		now:      cfg.Now,
-		rand:     cfg.Rand,
-		observe:  cfg.Observe,
-		observeD: cfg.ObserveDelivery,
+		dir:       cfg.Store,
+		sessions:  cfg.Store,
+		throttles: cfg.Store,
+		codes:     cfg.Store,
+		browsers:  cfg.Store,
+		creds:     cfg.Store,
+		auditLog:  cfg.Store,
+		hasher:    cfg.Hasher,
+		msg:       cfg.Messenger,
+		fed:       cfg.Federation,
+		phone:     cfg.NormalizePhone,
+		deliver:   cfg.DeliveryTimeout,
+		keys:      keys,
+		log:       cfg.Logger,
+		idle:      cfg.SessionIdle,
+		absolute:  cfg.SessionAbsolute,
+		throttle:  cfg.Throttling.withDefaults(),
+		now:       cfg.Now,
+		rand:      cfg.Rand,
+		observe:   cfg.Observe,
+		observeD:  cfg.ObserveDelivery,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -246,7 +228,7 @@ func (s *Service) unavailable(op string, err error) error {
 // (EUNAVAILABLE, logged once), as accounts' and federation's do, so that no
 // change goes unrecorded without its caller knowing.
 func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) error {
-	if err := s.store.AppendAudit(ctx, e); err != nil {
+	if err := s.auditLog.AppendAudit(ctx, e); err != nil {
 		return s.unavailable("audit "+e.Event, err)
 	}
 	return nil
@@ -258,7 +240,7 @@ func (s *Service) audit(ctx context.Context, e *gatehouse.AuditEvent) error {
 // been made and enforced and the caller is refused either way, and a
 // rehash is not what the caller asked for.
 func (s *Service) auditLogged(ctx context.Context, e *gatehouse.AuditEvent) {
-	if err := s.store.AppendAudit(ctx, e); err != nil {
+	if err := s.auditLog.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "event", e.Event, "error", err)
 	}
 }

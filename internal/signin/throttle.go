@@ -111,7 +111,7 @@ func (s *Service) sessionKey(sess *gatehouse.Session) gatehouse.ThrottleKey {
 // while a key is waiting (verify does not run), EBUSY, EUNAVAILABLE.
 func (s *Service) checkPassword(ctx context.Context, now time.Time, keys []gatehouse.ThrottleKey,
 	verify func(ctx context.Context) (bool, error)) (bool, error) {
-	r, wait, err := s.store.ReserveAttempt(ctx, now, s.throttle.Window, keys...)
+	r, wait, err := s.throttles.ReserveAttempt(ctx, now, s.throttle.Window, keys...)
 	if err != nil {
 		return false, s.unavailable("reserve attempt", err)
 	}
@@ -127,7 +127,7 @@ func (s *Service) checkPassword(ctx context.Context, now time.Time, keys []gateh
 	case err != nil:
 		// A failure to give the attempt back leaves it counted, which
 		// errs on the closed side.
-		if rerr := s.store.ReleaseAttempt(ctx, r); rerr != nil {
+		if rerr := s.throttles.ReleaseAttempt(ctx, r); rerr != nil {
 			s.log.WarnContext(ctx, "could not give back an undecided attempt", "error", rerr)
 		}
 		if gatehouse.ErrorCode(err) == gatehouse.EBUSY {
@@ -137,10 +137,10 @@ func (s *Service) checkPassword(ctx context.Context, now time.Time, keys []gateh
 	case !ok:
 		return false, nil
 	}
-	if err := s.store.ReleaseAttempt(ctx, r); err != nil {
+	if err := s.throttles.ReleaseAttempt(ctx, r); err != nil {
 		return false, s.unavailable("release attempt", err)
 	}
-	if err := s.store.ClearFailures(ctx, keys[0].Key); err != nil {
+	if err := s.throttles.ClearFailures(ctx, keys[0].Key); err != nil {
 		return false, s.unavailable("clear failures", err)
 	}
 	return true, nil

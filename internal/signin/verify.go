@@ -47,7 +47,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ *LoginResult
 			return nil, err
 		}
 	}
-	if err := s.store.DeleteChallenge(ctx, c.ID); err != nil {
+	if err := s.codes.DeleteChallenge(ctx, c.ID); err != nil {
 		return nil, s.unavailable("end pending sign-in", err)
 	}
 	res, err := s.signIn(ctx, org, user, Decision{Outcome: gatehouse.TwoFactorVerified}, req.ClientIP, req.UserAgent, req.PreviousSession, now)
@@ -62,7 +62,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ *LoginResult
 		b := &gatehouse.RememberedBrowser{ID: gatehouse.NewID(), TokenHash: s.keyed("remember token", token), OrgID: org.ID, UserID: user.ID,
 			ClientIP: req.ClientIP, UserAgent: truncate(req.UserAgent, 512), CreatedAt: now, LastUsedAt: now,
 			ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour)}
-		if err := s.store.CreateRememberedBrowser(ctx, b); err != nil {
+		if err := s.browsers.CreateRememberedBrowser(ctx, b); err != nil {
 			return nil, s.unavailable("remember browser", err)
 		}
 		res.RememberToken, res.RememberedUntil = token, b.ExpiresAt
@@ -81,7 +81,7 @@ func (s *Service) takeCode(ctx context.Context, c *gatehouse.Challenge, org *gat
 	}
 	// The check above is only a fast refusal from an earlier read: TakeCode
 	// checks the user's bound again in the same atomic step that counts.
-	a, err := s.store.TakeCode(ctx, org.ID, user.ID, c.ID, s.codeHash(c, code), now, gatehouse.ChallengeMaxFailures)
+	a, err := s.codes.TakeCode(ctx, org.ID, user.ID, c.ID, s.codeHash(c, code), now, gatehouse.ChallengeMaxFailures)
 	if err != nil {
 		return s.unavailable("take code", err)
 	}
@@ -138,7 +138,7 @@ func (s *Service) savePhone(ctx context.Context, org *gatehouse.Organization, us
 	u.Phone, u.UpdatedAt = phone, now
 	// The number, the end of remembered browsers and the audit event are
 	// saved together or not at all.
-	if err := s.store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: user.ID, At: now,
+	if err := s.creds.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: user.ID, At: now,
 		// A new sign-in factor: every session of the user so far ends
 		// (this sign-in's session is made after).
 		Phone: &u.Phone, EndRememberedBrowsers: true, EndSessions: true,
@@ -189,7 +189,7 @@ func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip n
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.SetChallengeDestination(ctx, c.ID, gatehouse.OTPSMS, phone, phone, c.Step, now); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+	if err := s.codes.SetChallengeDestination(ctx, c.ID, gatehouse.OTPSMS, phone, phone, c.Step, now); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, loginExpired()
 	} else if err != nil {
 		return nil, s.unavailable("set phone", err)
@@ -228,7 +228,7 @@ func (s *Service) endPending(ctx context.Context, token string) error {
 	} else if err != nil {
 		return err
 	}
-	return s.store.DeleteChallenge(ctx, c.ID)
+	return s.codes.DeleteChallenge(ctx, c.ID)
 }
 
 // PendingState describes the pending sign-in of a token, for the code page.
