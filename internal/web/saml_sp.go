@@ -136,7 +136,7 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setLoginCookies(w, r, res)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	s.toSignedIn(w, r)
 	return nil
 }
 
