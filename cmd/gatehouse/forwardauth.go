@@ -23,9 +23,9 @@ type fwdAuth struct {
 // newForwardAuth builds forward-auth (DESIGN.md §10.2) for the server at
 // public, from --allowed-return-hosts and --cookie-domain.
 //
-// Remote-Assertion stays empty until the OpenID Connect provider's keys
-// are wired in as its Signer.
-func newForwardAuth(c *Config, log *slog.Logger, sessions forwardauth.SessionAuth, proxies *clientip.Resolver, public *url.URL, now func() time.Time) (*fwdAuth, error) {
+// Without signer (until the OpenID Connect provider's keys are wired in as
+// it) Remote-Assertion is empty.
+func newForwardAuth(c *Config, log *slog.Logger, sessions forwardauth.SessionAuth, proxies *clientip.Resolver, public *url.URL, now func() time.Time, signer forwardauth.Signer) (*fwdAuth, error) {
 	hosts, err := forwardauth.ParseHosts(c.AllowedReturnHosts)
 	if err != nil {
 		return nil, usageError("--allowed-return-hosts: %v", err)
@@ -42,7 +42,7 @@ func newForwardAuth(c *Config, log *slog.Logger, sessions forwardauth.SessionAut
 		Sessions: sessions, Proxies: proxies, Returns: returns,
 		SessionCookie: web.SessionCookieName(public.Scheme == "https", domain),
 		PublicURL:     public, Issuer: strings.TrimSuffix(public.String(), "/"),
-		Logger: log, Now: now,
+		Signer: signer, Logger: log, Now: now,
 	})
 	if err != nil {
 		return nil, err

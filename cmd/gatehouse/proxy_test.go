@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +20,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // The forward-auth tests put Debian's nginx (auth_request) and Caddy
@@ -115,6 +121,19 @@ type fwdGatehouse struct {
 	te   *testEnv
 	port int
 	base string // http://login.acme.test:PORT
+	key  *ecdsa.PrivateKey
+}
+
+// esSigner signs Remote-Assertion with an ES256 key, as the OpenID
+// Connect provider's keys will once wired into serve.
+type esSigner struct{ key *ecdsa.PrivateKey }
+
+func (s esSigner) SignAssertion(_ context.Context, claims map[string]any) (string, error) {
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: s.key}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", err
+	}
+	return jwt.Signed(sig).Claims(claims).Serialize()
 }
 
 func startFwdGatehouse(t *testing.T) *fwdGatehouse {
@@ -122,9 +141,15 @@ func startFwdGatehouse(t *testing.T) *fwdGatehouse {
 	te := newTestEnv(t)
 	te.mustCLI("", "org", "create", "--slug", "acme", "--name", "Acme Clinic")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "acme", "--email", "nurse@acme.test", "--name", "Nora Nurse")
+	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "acme", "--email", "clerk@acme.test")
 	te.mustCLI("", "org", "create", "--slug", "beta", "--name", "Beta Clinic")
-	g := &fwdGatehouse{te: te, port: freePort(t)}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &fwdGatehouse{te: te, port: freePort(t), key: key}
 	g.base = fmt.Sprintf("http://login.acme.test:%d", g.port)
+	te.assertions = esSigner{key: key}
 	te.serve("--addr", fmt.Sprintf("127.0.0.1:%d", g.port), "--public-url", g.base,
 		"--trusted-proxies", "127.0.0.1", "--allowed-return-hosts", ".acme.test", "--cookie-domain", "acme.test")
 	return g
@@ -133,18 +158,18 @@ func startFwdGatehouse(t *testing.T) *fwdGatehouse {
 // signIn follows a sign-in redirect the way a browser does: the sign-in
 // page, the password form, the code from the e-mail, and returns where
 // Gatehouse sends the browser at the end.
-func (g *fwdGatehouse) signIn(t *testing.T, c *http.Client, signInURL string) string {
+func (g *fwdGatehouse) signIn(t *testing.T, c *http.Client, signInURL, email string) string {
 	t.Helper()
 	res := browse(t, c, "GET", signInURL, nil, nil)
 	if res.StatusCode != 200 {
 		t.Fatalf("sign-in page %s: %d", signInURL, res.StatusCode)
 	}
-	form := url.Values{"organization": {"acme"}, "email": {"nurse@acme.test"}, "password": {"a long enough passphrase"}}
+	form := url.Values{"organization": {"acme"}, "email": {email}, "password": {"a long enough passphrase"}}
 	res = browse(t, c, "POST", g.base+"/login", form, nil)
 	if res.StatusCode != 303 || res.Header.Get("Location") != "/login/code" {
 		t.Fatalf("password: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
-	res = browse(t, c, "POST", g.base+"/login/code", url.Values{"code": {g.te.mail.lastCode(t, "nurse@acme.test")}}, nil)
+	res = browse(t, c, "POST", g.base+"/login/code", url.Values{"code": {g.te.mail.lastCode(t, email)}}, nil)
 	if res.StatusCode != 303 {
 		t.Fatalf("code: %d", res.StatusCode)
 	}
@@ -264,6 +289,35 @@ var forged = http.Header{
 	"Remote-Assertion": {"forged"},
 }
 
+// checkAssertion verifies a Remote-Assertion as an application would:
+// the signature with Gatehouse's public key, issuer, audience, lifetime
+// and the identity.
+func (g *fwdGatehouse) checkAssertion(t *testing.T, raw, audience string) {
+	t.Helper()
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatalf("Remote-Assertion %q: %v", raw, err)
+	}
+	var std jwt.Claims
+	var own struct {
+		Email        string `json:"email"`
+		Organization string `json:"organization"`
+		TwoFactor    string `json:"two_factor"`
+	}
+	if err := tok.Claims(&g.key.PublicKey, &std, &own); err != nil {
+		t.Fatalf("Remote-Assertion does not verify: %v", err)
+	}
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: g.base, AnyAudience: jwt.Audience{audience}, Time: time.Now()}, 5*time.Second); err != nil {
+		t.Errorf("Remote-Assertion claims %+v: %v", std, err)
+	}
+	if d := std.Expiry.Time().Sub(std.IssuedAt.Time()); d != time.Minute {
+		t.Errorf("Remote-Assertion lives %v, want a minute", d)
+	}
+	if own.Email != "nurse@acme.test" || own.Organization != "acme" || own.TwoFactor != "verified" {
+		t.Errorf("Remote-Assertion says %+v", own)
+	}
+}
+
 // proxyCase is what the shared checks need of one proxy set-up.
 type proxyCase struct {
 	app  string // http://app.acme.test:PORT, the protected application
@@ -291,7 +345,7 @@ func checkProxy(t *testing.T, g *fwdGatehouse, up *echoUpstream, pc proxyCase) {
 		return
 	}
 	t.Run("after the sign-in and its code the browser is back and the upstream sees who", func(t *testing.T) {
-		back := g.signIn(t, c, g.base+"/login?rd="+url.QueryEscape(target))
+		back := g.signIn(t, c, g.base+"/login?rd="+url.QueryEscape(target), "nurse@acme.test")
 		if back != target {
 			t.Fatalf("after the code Gatehouse sent the browser to %q, want %q", back, target)
 		}
@@ -301,11 +355,7 @@ func checkProxy(t *testing.T, g *fwdGatehouse, up *echoUpstream, pc proxyCase) {
 				t.Errorf("upstream got %s = %q, want %q", k, got, v)
 			}
 		}
-		// No signer is wired into serve yet: the assertion is empty, and
-		// neither the client's value nor a proxy's placeholder.
-		if got := h.Get("Remote-Assertion"); got != "" {
-			t.Errorf("upstream got Remote-Assertion %q, want it empty (or absent)", got)
-		}
+		g.checkAssertion(t, h.Get("Remote-Assertion"), "app.acme.test")
 		for k, vs := range h {
 			for _, v := range vs {
 				if strings.Contains(v, "{http.") || v == "Mallory" || v == "forged" || v == "admin@acme.test" {
@@ -321,15 +371,28 @@ func checkProxy(t *testing.T, g *fwdGatehouse, up *echoUpstream, pc proxyCase) {
 		}
 		echoed(t, c, pc.app+"/acme/", nil)
 	})
+	t.Run("a user without a name gets an empty Remote-Name, never a placeholder", func(t *testing.T) {
+		clerk := acmeBrowser()
+		if back := g.signIn(t, clerk, g.base+"/login?rd="+url.QueryEscape(pc.app+"/"), "clerk@acme.test"); back != pc.app+"/" {
+			t.Fatalf("after the code Gatehouse sent the browser to %q", back)
+		}
+		h := echoed(t, clerk, pc.app+"/", forged)
+		if got := h.Values("Remote-Name"); len(got) > 1 || (len(got) == 1 && got[0] != "") {
+			t.Errorf("upstream got Remote-Name %q, want it empty (nginx drops an empty header)", got)
+		}
+		if got := h.Get("Remote-User"); got != "clerk@acme.test" {
+			t.Errorf("upstream got Remote-User %q", got)
+		}
+	})
 	t.Run("an unknown host is refused, never redirected to", func(t *testing.T) {
 		res := browse(t, acmeBrowser(), "GET", pc.evil+"/", nil, nil)
 		if res.StatusCode != 403 || res.Header.Get("Location") != "" {
 			t.Errorf("evil.test: %d to %q, want 403 without Location", res.StatusCode, res.Header.Get("Location"))
 		}
 	})
-	t.Run("the upstream only ever saw the signed-in nurse", func(t *testing.T) {
+	t.Run("the upstream only ever saw signed-in users", func(t *testing.T) {
 		for i, h := range up.requests() {
-			if h.Get("Remote-User") != "nurse@acme.test" || len(h.Values("Remote-User")) != 1 {
+			if u := h.Values("Remote-User"); len(u) != 1 || (u[0] != "nurse@acme.test" && u[0] != "clerk@acme.test") {
 				t.Errorf("request %d reached the upstream as %q", i, h.Values("Remote-User"))
 			}
 		}

@@ -203,7 +203,7 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 	}); err != nil {
 		return nil, err
 	}
-	fa, err := newForwardAuth(c, log, a.signin, clientip.New(trusted), public, a.now)
+	fa, err := newForwardAuth(c, log, a.signin, clientip.New(trusted), public, a.now, e.assertions)
 	if err != nil {
 		return nil, err
 	}
