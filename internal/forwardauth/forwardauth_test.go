@@ -31,7 +31,7 @@ type joseSigner struct {
 	err error // when set, signing fails
 }
 
-func newSigner(t *testing.T) *joseSigner {
+func newSigner(t testing.TB) *joseSigner {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
