@@ -198,10 +198,11 @@ type original struct {
 
 // original reads the request the proxy asks about from a trusted proxy's
 // X-Forwarded-Proto, -Host and -Uri. From anyone else, or without
-// X-Forwarded-Host, it is a request to Gatehouse's own host with nothing to
-// return to. A host the operator does not allow is refused (EFORBIDDEN).
+// X-Forwarded-Host, it is a request to Gatehouse's own host (the public
+// URL's: the Host header is the client's to choose) with nothing to return
+// to. A host the operator does not allow is refused (EFORBIDDEN).
 func (h *Handler) original(r *http.Request) (original, error) {
-	host, proto, uri, forwarded := r.Host, "", "", false
+	host, proto, uri, forwarded := h.cfg.PublicURL.Host, "", "", false
 	if h.cfg.Proxies.FromTrustedProxy(r) {
 		fh, err1 := single(r, "X-Forwarded-Host")
 		fp, err2 := single(r, "X-Forwarded-Proto")

@@ -115,6 +115,7 @@ func newFixture(t *testing.T, cur *signin.Current, withSigner bool) *fixture {
 // request is what a proxy sends: from peer, with the forwarding headers.
 type request struct {
 	path    string
+	host    string // the Host header; login.acme.test when empty
 	peer    string
 	cookie  string
 	headers map[string]string
@@ -122,6 +123,9 @@ type request struct {
 
 func (f *fixture) do(req request) *http.Response {
 	r := httptest.NewRequest("GET", "http://login.acme.test"+req.path, nil)
+	if req.host != "" {
+		r.Host = req.host
+	}
 	r.RemoteAddr = req.peer
 	if r.RemoteAddr == "" {
 		r.RemoteAddr = "10.0.0.2:40000"
@@ -308,6 +312,17 @@ func TestForwardingHeadersAreBelievedOnlyFromTrustedProxies(t *testing.T) {
 		headers: map[string]string{"X-Forwarded-Host": "evil.test", "X-Forwarded-Proto": "https", "X-Forwarded-Uri": "/"}})
 	if res.StatusCode != 200 {
 		t.Errorf("untrusted peer naming an unknown host: %d; its header is ignored, so 200 for Gatehouse's own host", res.StatusCode)
+	}
+	// Nor is the Host header, which the client chooses: the assertion of
+	// an untrusted peer's request is for Gatehouse itself.
+	res = f.do(request{path: "/auth/forward", peer: "203.0.113.9:5000", cookie: "good-token", host: "app.acme.test"})
+	tok, err := jwt.ParseSigned(res.Header.Get("Remote-Assertion"), []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var std jwt.Claims
+	if err := tok.Claims(&f.signer.key.PublicKey, &std); err != nil || !slices.Equal([]string(std.Audience), []string{"login.acme.test"}) {
+		t.Errorf("untrusted peer with Host app.acme.test: audience %q (%v), want login.acme.test", std.Audience, err)
 	}
 }
 
