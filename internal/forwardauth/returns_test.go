@@ -22,7 +22,7 @@ func TestParseHosts(t *testing.T) {
 	}
 }
 
-func newReturns(t *testing.T, public, hosts string) *forwardauth.Returns {
+func newReturns(t testing.TB, public, hosts string) *forwardauth.Returns {
 	t.Helper()
 	u, err := url.Parse(public)
 	if err != nil {
