@@ -157,8 +157,8 @@ func startFwdGatehouse(t *testing.T) *fwdGatehouse {
 }
 
 // signIn follows a sign-in redirect the way a browser does: the sign-in
-// page, the password form, the code from the e-mail, and returns where
-// Gatehouse sends the browser at the end.
+// page, the password form, the code from the e-mail, the home page, and
+// returns where Gatehouse sends the browser at the end.
 func (g *fwdGatehouse) signIn(t *testing.T, c *http.Client, signInURL, email string) string {
 	t.Helper()
 	res := browse(t, c, "GET", signInURL, nil, nil)
@@ -171,8 +171,12 @@ func (g *fwdGatehouse) signIn(t *testing.T, c *http.Client, signInURL, email str
 		t.Fatalf("password: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	res = browse(t, c, "POST", g.base+"/login/code", url.Values{"code": {g.te.mail.lastCode(t, email)}}, nil)
-	if res.StatusCode != 303 {
-		t.Fatalf("code: %d", res.StatusCode)
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/" {
+		t.Fatalf("code: %d to %q, want 303 to the home page", res.StatusCode, res.Header.Get("Location"))
+	}
+	// The home page sends the browser on.
+	if res = browse(t, c, "GET", g.base+"/", nil, nil); res.StatusCode != 303 {
+		t.Fatalf("home page after the sign-in: %d, want 303", res.StatusCode)
 	}
 	return res.Header.Get("Location")
 }

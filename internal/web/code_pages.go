@@ -82,7 +82,7 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.login.Verify(r.Context(), s.verifyRequest(r, r.PostForm.Get("code")))
 	if err == nil {
 		s.setLoginCookies(w, r, res)
-		s.toSignedIn(w, r)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
 	if pendingOver(err) {

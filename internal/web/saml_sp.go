@@ -136,7 +136,7 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setLoginCookies(w, r, res)
-	s.toSignedIn(w, r)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
 

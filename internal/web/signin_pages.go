@@ -78,7 +78,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		s.renderPage(w, r, statusFor(ge.Code), "login", data)
 		return nil
 	}
-	s.toSignedIn(w, r)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
 

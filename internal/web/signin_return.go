@@ -14,7 +14,7 @@ const returnCookie = "gatehouse_return"
 
 // returnLifetime bounds how long a sign-in page's ?rd= is remembered: a
 // sign-in with its code fits well inside it.
-const returnLifetime = 30 * time.Minute
+const returnLifetime = 15 * time.Minute
 
 // rememberReturn keeps the sign-in page's ?rd= for after the sign-in,
 // through the code and phone steps, when it is an allowed address. A
@@ -30,20 +30,23 @@ func (s *Server) rememberReturn(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// toSignedIn sends a browser that has just signed in on: back to the
-// address the sign-in started from when there is one (checked again), to
-// the home page otherwise.
-func (s *Server) toSignedIn(w http.ResponseWriter, r *http.Request) {
-	to := "/"
-	if v := s.cookieValue(r, returnCookie); v != "" {
-		s.setCookie(w, returnCookie, "", time.Time{})
-		if raw, err := url.QueryUnescape(v); err == nil && s.cfg.ReturnURLs != nil {
-			if checked, ok := s.cfg.ReturnURLs.Check(raw); ok {
-				to = checked
-			}
-		}
+// takeReturn returns, once, the address the sign-in started from (checked
+// again), for the home page to send the signed-in browser on to. Every
+// sign-in (password, code, SAML2 ACS) ends at the home page, so that is the
+// one place that reads it: the ACS is a cross-site POST, which the Lax
+// cookie does not reach, while the GET of the home page that follows it
+// does.
+func (s *Server) takeReturn(w http.ResponseWriter, r *http.Request) (string, bool) {
+	v := s.cookieValue(r, returnCookie)
+	if v == "" {
+		return "", false
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	s.setCookie(w, returnCookie, "", time.Time{})
+	raw, err := url.QueryUnescape(v)
+	if err != nil || s.cfg.ReturnURLs == nil {
+		return "", false
+	}
+	return s.cfg.ReturnURLs.Check(raw)
 }
 
 // formAction is the Content-Security-Policy form-action: our own origin,

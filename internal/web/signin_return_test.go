@@ -34,16 +34,38 @@ func newReturnEnv(t *testing.T) *env {
 
 const appURL = "http://app.acme.test:8081/charts?id=7"
 
+// landing follows a successful sign-in form the way a browser does: its
+// 303 to the home page, then where the home page sends the browser ("/"
+// when it shows itself).
+func (e *env) landing(res *http.Response) string {
+	e.t.Helper()
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/" {
+		e.t.Fatalf("sign-in: %d to %q, want 303 to /", res.StatusCode, res.Header.Get("Location"))
+	}
+	home := e.do("GET", "/", "", "")
+	switch home.StatusCode {
+	case 200:
+		return "/"
+	case 303:
+		return home.Header.Get("Location")
+	}
+	e.t.Fatalf("home page: %d", home.StatusCode)
+	return ""
+}
+
 func TestTheSignInPageSendsTheBrowserBackToTheCheckedAddress(t *testing.T) {
 	t.Run("after the password", func(t *testing.T) {
 		e := newReturnEnv(t)
 		wantStatus(t, e.do("GET", "/login?rd="+url.QueryEscape(appURL), "", ""), 200)
 		res := e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})
-		if res.StatusCode != 303 || res.Header.Get("Location") != appURL {
-			t.Errorf("sign-in: %d to %q, want 303 to %s", res.StatusCode, res.Header.Get("Location"), appURL)
+		if got := e.landing(res); got != appURL {
+			t.Errorf("sign-in lands on %q, want %s", got, appURL)
 		}
 		if e.cookie("gatehouse_return") != nil {
 			t.Error("the return cookie outlives its use")
+		}
+		if got := e.landing(e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})); got != "/" {
+			t.Errorf("the next sign-in lands on %q, want the home page", got)
 		}
 	})
 	t.Run("after the code, through a wrong code first", func(t *testing.T) {
@@ -60,17 +82,27 @@ func TestTheSignInPageSendsTheBrowserBackToTheCheckedAddress(t *testing.T) {
 			wrong = "000001"
 		}
 		wantStatus(t, e.form("/login/code", url.Values{"code": {wrong}}), 400)
-		res = e.form("/login/code", url.Values{"code": {code}})
-		if res.StatusCode != 303 || res.Header.Get("Location") != appURL {
-			t.Errorf("right code: %d to %q, want 303 to %s", res.StatusCode, res.Header.Get("Location"), appURL)
+		if got := e.landing(e.form("/login/code", url.Values{"code": {code}})); got != appURL {
+			t.Errorf("right code lands on %q, want %s", got, appURL)
 		}
+	})
+	t.Run("whichever way the sign-in went, as the home page sends the browser on", func(t *testing.T) {
+		// The SAML2 ACS, the JSON API: each ends at the home page.
+		e := newReturnEnv(t)
+		e.do("GET", "/login?rd="+url.QueryEscape(appURL), "", "")
+		wantStatus(t, e.login("clinic", "staff@clinic.test", testPassword), 200)
+		res := e.do("GET", "/", "", "")
+		if res.StatusCode != 303 || res.Header.Get("Location") != appURL {
+			t.Errorf("home page: %d to %q, want 303 to %s", res.StatusCode, res.Header.Get("Location"), appURL)
+		}
+		wantStatus(t, e.do("GET", "/", "", ""), 200)
 	})
 	t.Run("a path on Gatehouse itself", func(t *testing.T) {
 		e := newReturnEnv(t)
 		e.do("GET", "/login?rd=%2Faccount", "", "")
 		res := e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})
-		if got := res.Header.Get("Location"); got != "/account" {
-			t.Errorf("sign-in to %q, want /account", got)
+		if got := e.landing(res); got != "/account" {
+			t.Errorf("sign-in lands on %q, want /account", got)
 		}
 	})
 }
@@ -81,8 +113,8 @@ func TestTheSignInPageNeverSendsTheBrowserElsewhere(t *testing.T) {
 			e := newReturnEnv(t)
 			e.do("GET", "/login?rd="+url.QueryEscape(rd), "", "")
 			res := e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})
-			if got := res.Header.Get("Location"); got != "/" {
-				t.Errorf("sign-in to %q, want /", got)
+			if got := e.landing(res); got != "/" {
+				t.Errorf("sign-in lands on %q, want /", got)
 			}
 		})
 	}
@@ -91,16 +123,16 @@ func TestTheSignInPageNeverSendsTheBrowserElsewhere(t *testing.T) {
 		e.do("GET", "/login?rd="+url.QueryEscape(appURL), "", "")
 		e.do("GET", "/login", "", "")
 		res := e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})
-		if got := res.Header.Get("Location"); got != "/" {
-			t.Errorf("sign-in to %q, want /", got)
+		if got := e.landing(res); got != "/" {
+			t.Errorf("sign-in lands on %q, want /", got)
 		}
 	})
 	t.Run("without allowed return hosts rd is ignored", func(t *testing.T) {
 		e := newEnv(t, options{})
 		e.do("GET", "/login?rd=%2Faccount", "", "")
 		res := e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})
-		if got := res.Header.Get("Location"); got != "/" {
-			t.Errorf("sign-in to %q, want /", got)
+		if got := e.landing(res); got != "/" {
+			t.Errorf("sign-in lands on %q, want /", got)
 		}
 	})
 	t.Run("a planted return cookie is checked again", func(t *testing.T) {
@@ -108,8 +140,8 @@ func TestTheSignInPageNeverSendsTheBrowserElsewhere(t *testing.T) {
 		u, _ := url.Parse(e.srv.URL)
 		e.client.Jar.SetCookies(u, []*http.Cookie{{Name: "gatehouse_return", Value: url.QueryEscape("https://evil.test/"), Path: "/"}})
 		res := e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})
-		if got := res.Header.Get("Location"); got != "/" {
-			t.Errorf("sign-in to %q, want /", got)
+		if got := e.landing(res); got != "/" {
+			t.Errorf("sign-in lands on %q, want /", got)
 		}
 	})
 }
