@@ -9,10 +9,11 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// SessionCookieName is the session cookie's name, for a server whose public
-// URL is https (secure) and whose session cookie is shared with the hosts under domain ("" keeps it
-// host-only). Forward-auth reads the same cookie from the requests proxies
-// forward (cmd wires the name into internal/forwardauth).
+// SessionCookieName is the session cookie's name, for a server whose
+// public URL is https (secure) and whose session cookie is shared with the
+// hosts under domain ("" keeps it host-only). Forward-auth reads the same
+// cookie from the requests proxies forward (cmd wires the name into
+// internal/forwardauth).
 //
 // Host-only over https, it carries the __Host- prefix, which browsers accept
 // only with Secure, Path=/ and no Domain, so no subdomain can plant or read
