@@ -33,12 +33,14 @@ func TestImportsPointOneWay(t *testing.T) {
 				t.Errorf("%s imports internal/sqlstore: only the wiring in cmd/gatehouse knows the store", pkg)
 			case dep == "internal/web" && !strings.HasPrefix(pkg, "cmd/"):
 				t.Errorf("%s imports internal/web: only a command serves pages", pkg)
+			case dep == "internal/forwardauth" && !strings.HasPrefix(pkg, "cmd/"):
+				t.Errorf("%s imports internal/forwardauth: a front door is wired only by a command", pkg)
 			case slices.Contains(adapters, pkg) && slices.Contains(services, dep):
 				t.Errorf("%s imports %s: an adapter never calls a service", pkg, dep)
 			}
 		}
 	}
-	for _, want := range append(services, "internal/web", "cmd/gatehouse") {
+	for _, want := range append(services, "internal/web", "internal/forwardauth", "cmd/gatehouse") {
 		if _, ok := imports[want]; !ok {
 			t.Errorf("package %s not found: the test reads the wrong tree", want)
 		}

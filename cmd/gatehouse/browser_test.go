@@ -14,10 +14,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// browser starts Debian's Chromium headless for the test. Without a browser
-// the test is skipped with a message, except where
-// GATEHOUSE_TEST_REQUIRE_BROWSER is set (CI), where that is a failure.
-func browser(t *testing.T) context.Context {
+// browser starts Debian's Chromium headless for the test, with extra
+// options if any. Without a browser the test is skipped with a message,
+// except where GATEHOUSE_TEST_REQUIRE_BROWSER is set (CI), where that is a
+// failure.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	var path string
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -42,6 +43,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1100, 900),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })

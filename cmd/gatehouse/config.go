@@ -42,6 +42,10 @@ type Config struct {
 	TwilioAPIURL     string
 	SMSWebhookURL    string
 	SMSWebhookSecret string
+
+	// Forward-auth (cmd/gatehouse/forwardauth.go).
+	AllowedReturnHosts string
+	CookieDomain       string
 }
 
 // setting is one configuration entry: a flag and its variable.
@@ -99,6 +103,10 @@ var (
 		func(c *Config) *string { return &c.PublicURL })
 	sTrusted = stringSetting("trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For / Forwarded is believed",
 		func(c *Config) *string { return &c.TrustedProxies })
+	sReturnHosts = stringSetting("allowed-return-hosts", "GATEHOUSE_ALLOWED_RETURN_HOSTS", "", "comma-separated hosts that forward-auth answers for and a sign-in may return to: app.example.com, or .example.com for example.com and every host under it; Gatehouse's own host always",
+		func(c *Config) *string { return &c.AllowedReturnHosts })
+	sCookieDomain = stringSetting("cookie-domain", "GATEHOUSE_COOKIE_DOMAIN", "", "share the session cookie with every host under this domain (e.g. example.com for login.example.com and app.example.com), for single sign-on through forward-auth; empty: host-only",
+		func(c *Config) *string { return &c.CookieDomain })
 	sDev = boolSetting("dev", "GATEHOUSE_DEV", "false", "development mode: outbox page at /dev/outbox, secret generated beside the SQLite file",
 		func(c *Config) *bool { return &c.Dev })
 	sIdle = durationSetting("session-idle", "GATEHOUSE_SESSION_IDLE", "12h", "a session ends after this long unused",
@@ -148,7 +156,7 @@ var (
 var (
 	logSettings    = []setting{sLogFormat, sLogLevel}
 	hashSettings   = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
-	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sOldSecrets, sPublicURL, sTrusted, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
+	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sOldSecrets, sPublicURL, sTrusted, sReturnHosts, sCookieDomain, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
 	demoSettings   = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
 	dataSettings   = concat([]setting{sDatabase}, logSettings)
 	userSettings   = concat([]setting{sDatabase}, hashSettings, logSettings)

@@ -18,6 +18,8 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+
+	"github.com/gatehousehq/gatehouse/internal/forwardauth"
 )
 
 func main() {
@@ -45,6 +47,9 @@ type env struct {
 	// clock, when set, replaces this machine's clock in serve (tests run
 	// a node whose clock is off).
 	clock *clockOptions
+	// assertions, when set, signs forward-auth's Remote-Assertion in
+	// serve (tests; the OpenID Connect provider's keys once wired).
+	assertions forwardauth.Signer
 }
 
 const usage = `Gatehouse: a sign-in server with organization-wide two-factor authentication.

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehousehq/gatehouse/internal/forwardauth"
 )
 
 // testEnv runs the real main in-process with a fresh database and cheap
@@ -26,6 +28,9 @@ type testEnv struct {
 	vars map[string]string
 	logs *syncWriter
 	mail *smtpServer
+	// assertions, when set, signs forward-auth's Remote-Assertion in
+	// serve (proxy_test.go).
+	assertions forwardauth.Signer
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -73,7 +78,7 @@ func (te *testEnv) serve(args ...string) string {
 	go func() {
 		done <- run(ctx, &env{args: append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), stdin: strings.NewReader(""),
 			stdout: io.Discard, stderr: te.logs, getenv: func(k string) string { return te.vars[k] },
-			listening: func(a net.Addr) { addr <- a }})
+			listening: func(a net.Addr) { addr <- a }, assertions: te.assertions})
 	}()
 	select {
 	case a := <-addr:

@@ -203,9 +203,14 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 	}); err != nil {
 		return nil, err
 	}
+	fa, err := newForwardAuth(c, log, a.signin, clientip.New(trusted), public, a.now, e.assertions)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := web.New(web.Config{
 		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, Federation: a.federation, Orgs: a.store, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
 		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
+		CookieDomain: fa.cookieDomain, ReturnURLs: fa.returns, ForwardAuth: fa.handler,
 	})
 	if err != nil {
 		return nil, err

@@ -163,6 +163,15 @@ func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
 	return peer
 }
 
+// FromTrustedProxy reports whether req came straight from one of the
+// trusted proxies, so that what its forwarding headers say of the original
+// request (X-Forwarded-Host, -Proto, -Uri) may be believed. A Unix socket
+// peer is not a trusted proxy.
+func (r *Resolver) FromTrustedProxy(req *http.Request) bool {
+	peer, ok := parseNode(req.RemoteAddr)
+	return ok && r.isTrusted(peer)
+}
+
 // walk goes through chain from the right, starting at the trusted peer,
 // and returns the first address that is not a trusted proxy, the left-most
 // hop when every hop is trusted, or the zero Addr when it meets something

@@ -263,3 +263,31 @@ func TestAnUnreadableHopNeverGivesTheProxysAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestFromTrustedProxy(t *testing.T) {
+	trusted := mustParseTrusted(t, "10.0.0.0/8, ::1")
+	tests := []struct {
+		name    string
+		trusted []netip.Prefix
+		remote  string
+		want    bool
+	}{
+		{"a peer inside a trusted network is a trusted proxy", trusted, "10.1.2.3:443", true},
+		{"a trusted IPv6 peer is a trusted proxy", trusted, "[::1]:443", true},
+		{"an IPv4-mapped trusted peer is a trusted proxy", trusted, "[::ffff:10.0.0.1]:443", true},
+		{"a peer outside the networks is not", trusted, "203.0.113.7:5555", false},
+		{"without trusted proxies no peer is", nil, "10.1.2.3:443", false},
+		{"a Unix socket peer is not", trusted, "@", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", "http://gatehouse.test/auth/forward", nil)
+			req.RemoteAddr = tc.remote
+			// The forwarding headers never make a peer trusted.
+			req.Header.Set("X-Forwarded-For", "10.0.0.9")
+			if got := New(tc.trusted).FromTrustedProxy(req); got != tc.want {
+				t.Errorf("FromTrustedProxy(%s) = %v, want %v", tc.remote, got, tc.want)
+			}
+		})
+	}
+}

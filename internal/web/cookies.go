@@ -9,14 +9,28 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// sessionCookieName is the session cookie's name. Over https it carries the
-// __Host- prefix, which browsers accept only with Secure, Path=/ and no
-// Domain, so no subdomain can plant or read it.
-func (s *Server) sessionCookieName() string {
-	if s.secure {
-		return "__Host-gatehouse_session"
+// SessionCookieName is the session cookie's name, for a server whose
+// public URL is https (secure) and whose session cookie is shared with the
+// hosts under domain ("" keeps it host-only). Forward-auth reads the same
+// cookie from the requests proxies forward (cmd wires the name into
+// internal/forwardauth).
+//
+// Host-only over https, it carries the __Host- prefix, which browsers accept
+// only with Secure, Path=/ and no Domain, so no subdomain can plant or read
+// it. A cookie with a Domain cannot be __Host-: it carries __Secure-, which
+// still makes browsers refuse it without Secure.
+func SessionCookieName(secure bool, domain string) string {
+	switch {
+	case !secure:
+		return "gatehouse_session"
+	case domain != "":
+		return "__Secure-gatehouse_session"
 	}
-	return "gatehouse_session"
+	return "__Host-gatehouse_session"
+}
+
+func (s *Server) sessionCookieName() string {
+	return SessionCookieName(s.secure, s.cfg.CookieDomain)
 }
 
 func (s *Server) sessionToken(r *http.Request) string {
@@ -27,11 +41,15 @@ func (s *Server) sessionToken(r *http.Request) string {
 	return c.Value
 }
 
+// setSessionCookie sets the session cookie, for the hosts under
+// CookieDomain when set (single sign-on across subdomains for
+// forward-auth, issue 10). Every other cookie stays host-only.
 func (s *Server) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     s.sessionCookieName(),
 		Value:    token,
 		Path:     "/",
+		Domain:   s.cfg.CookieDomain,
 		Expires:  expires,
 		HttpOnly: true,
 		Secure:   s.secure,
@@ -44,6 +62,7 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 		Name:     s.sessionCookieName(),
 		Value:    "",
 		Path:     "/",
+		Domain:   s.cfg.CookieDomain,
 		MaxAge:   -1,
 		HttpOnly: true,
 		Secure:   s.secure,

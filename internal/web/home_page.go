@@ -50,6 +50,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
+	// A sign-in that a proxy's forward-auth started goes back there.
+	if to, ok := s.takeReturn(w, r); ok {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
 	r = withProfileLang(r, cur.User.Locale)
 	s.renderPage(w, r, http.StatusOK, "home", homePage{User: cur.User, Organization: cur.Organization,
 		Role: words(s, r, roleKeys, cur.User.Role), TwoFactor: words(s, r, twoFactorKeys, cur.Session.TwoFactorState),

@@ -32,8 +32,9 @@ const samlACSRoute = "POST /saml/{slug}/acs"
 //   - s.samlLimited rate-limits an anonymous SAML2 endpoint per client
 //     network.
 //
-// The federation routes exist only with a Federation, the outbox only in
-// dev mode, /metrics only with Metrics.
+// The federation routes exist only with a Federation, forward-auth only
+// with a ForwardAuth, the outbox only in dev mode, /metrics only with
+// Metrics.
 func (s *Server) routes() {
 	// JSON API: the session (api_session.go, api_session_reauth.go).
 	s.api("GET /api/v1/session", s.apiSession)
@@ -129,6 +130,13 @@ func (s *Server) routes() {
 		s.page("GET /saml/{slug}/metadata", s.samlMetadata)
 		s.page("GET /saml/{slug}/login", s.samlLimited(s.samlLogin))
 		s.page(samlACSRoute, s.samlLimited(s.samlACS))
+	}
+
+	// Forward-auth for reverse proxies, only with a ForwardAuth
+	// (internal/forwardauth): nginx auth_request, Traefik and Caddy.
+	if s.cfg.ForwardAuth != nil {
+		s.route("GET /auth/forward", http.HandlerFunc(s.cfg.ForwardAuth.Forward))
+		s.route("GET /auth/request", http.HandlerFunc(s.cfg.ForwardAuth.Request))
 	}
 
 	// The development outbox (outbox_page.go), assets and unknown pages

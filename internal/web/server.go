@@ -41,6 +41,17 @@ type Config struct {
 	// PublicURL is the address users see. An https URL makes cookies
 	// Secure with the __Host- prefix and turns on HSTS.
 	PublicURL *url.URL
+	// CookieDomain, when set, shares the session cookie with every host
+	// under it, for forward-auth's single sign-on across subdomains
+	// (SessionCookieName). Empty keeps it host-only.
+	CookieDomain string
+	// ReturnURLs, when set, lets the sign-in pages send the browser back
+	// to an address a proxy's forward-auth asked for (?rd=); without it
+	// they always go to the home page.
+	ReturnURLs ReturnURLs
+	// ForwardAuth, when set, answers the reverse proxies at /auth/forward
+	// and /auth/request.
+	ForwardAuth ForwardAuth
 	// Dev turns on the outbox page at /dev/outbox.
 	Dev    bool
 	Logger *slog.Logger
@@ -65,6 +76,7 @@ type Server struct {
 	handler http.Handler
 	pages   *pages
 	samlLim *networkLimiter
+	csp     string // the Content-Security-Policy of every answer
 
 	// The services by capability (services.go), taken from Config's
 	// service fields, so a handler names only the capability it uses.
@@ -122,6 +134,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, secure: cfg.PublicURL.Scheme == "https", mux: http.NewServeMux(), pages: p,
 		samlLim: newNetworkLimiter(cfg.SAMLPerMinute, maxLimitedNetworks, cfg.Now),
+		csp: "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action " + formAction(cfg.ReturnURLs) +
+			"; frame-ancestors 'none'; base-uri 'none'",
 
 		auth:      cfg.SignIn,
 		login:     cfg.SignIn,

@@ -210,6 +210,23 @@ type ClientIPResolver interface {
 	ClientIP(r *http.Request) netip.Addr
 }
 
+// ReturnURLs checks where a sign-in may send the browser back to
+// (internal/forwardauth's Returns).
+type ReturnURLs interface {
+	// Check returns raw when it is an allowed return URL.
+	Check(raw string) (string, bool)
+	// CSPSources are the allowed hosts as Content-Security-Policy
+	// sources: browsers follow a form's redirect only to form-action's.
+	CSPSources() []string
+}
+
+// ForwardAuth answers reverse proxies asking whether a request may reach
+// the application behind them (internal/forwardauth).
+type ForwardAuth interface {
+	Forward(w http.ResponseWriter, r *http.Request) // GET /auth/forward
+	Request(w http.ResponseWriter, r *http.Request) // GET /auth/request
+}
+
 // Metrics receives request measurements (internal/metrics).
 type Metrics interface {
 	Request(route, method, code string, d time.Duration)

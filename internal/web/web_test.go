@@ -49,6 +49,10 @@ type options struct {
 	now       func() time.Time // nil: the real clock
 	db        *sqlstore.DB     // nil: a new SQLite store
 	outbox    *sqlstore.DB     // where the test messenger keeps messages; nil: db
+	// What forward-auth adds (signin_return_test.go).
+	cookieDomain string
+	returns      web.ReturnURLs
+	forwardAuth  web.ForwardAuth
 }
 
 func newEnv(t *testing.T, opt options) *env {
@@ -103,7 +107,7 @@ func newEnv(t *testing.T, opt options) *env {
 		t.Fatal(err)
 	}
 	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Console: acc, SMSAvailable: true, Ready: e.ready, Outbox: db, ClientIP: clientip.New(nil),
-		Metrics: m, PublicURL: u, Dev: opt.dev})
+		Metrics: m, PublicURL: u, Dev: opt.dev, CookieDomain: opt.cookieDomain, ReturnURLs: opt.returns, ForwardAuth: opt.forwardAuth})
 	if err != nil {
 		t.Fatal(err)
 	}
