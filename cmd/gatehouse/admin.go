@@ -34,23 +34,9 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdOrg(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		return usageError("org needs a subcommand: create, list, settings, ldap or saml")
-	}
-	switch args[0] {
-	case "create":
-		return orgCreate(ctx, e, args[1:])
-	case "list":
-		return orgList(ctx, e, args[1:])
-	case "settings":
-		return orgSettings(ctx, e, args[1:])
-	case "ldap":
-		return orgLDAP(ctx, e, args[1:])
-	case "saml":
-		return orgSAML(ctx, e, args[1:])
-	default:
-		return usageError("unknown org subcommand %q (create, list, settings, ldap or saml)", args[0])
-	}
+	return dispatch(ctx, e, "org", []subcommand{
+		{"create", orgCreate}, {"list", orgList}, {"settings", orgSettings}, {"ldap", orgLDAP}, {"saml", orgSAML},
+	}, args)
 }
 
 func orgCreate(ctx context.Context, e *env, args []string) error {
@@ -105,25 +91,10 @@ func orgList(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdUser(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		return usageError("user needs a subcommand: create, list, set-password, reset-2fa or unlock")
-	}
-	switch args[0] {
-	case "create":
-		return userCreate(ctx, e, args[1:])
-	case "list":
-		return userList(ctx, e, args[1:])
-	case "set-password":
-		return userSetPassword(ctx, e, args[1:])
-	case "reset-2fa":
-		return userReset2FA(ctx, e, args[1:])
-	case "unlock":
-		return userUnlock(ctx, e, args[1:])
-	case "link":
-		return userLink(ctx, e, args[1:])
-	default:
-		return usageError("unknown user subcommand %q (create, list, set-password, reset-2fa, unlock or link)", args[0])
-	}
+	return dispatch(ctx, e, "user", []subcommand{
+		{"create", userCreate}, {"list", userList}, {"set-password", userSetPassword},
+		{"reset-2fa", userReset2FA}, {"unlock", userUnlock}, {"link", userLink},
+	}, args)
 }
 
 func userCreate(ctx context.Context, e *env, args []string) error {
