@@ -20,7 +20,7 @@ type fwdAuth struct {
 	cookieDomain string
 }
 
-// newForwardAuth builds forward-auth (issue 10) for the server at
+// newForwardAuth builds forward-auth (docs/design.md §10.2) for the server at
 // public, from --allowed-return-hosts and --cookie-domain.
 //
 // Without signer (until the OpenID Connect provider's keys are wired in as

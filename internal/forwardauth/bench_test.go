@@ -22,7 +22,7 @@ import (
 // BenchmarkForwardAuth and BenchmarkBareHandler run in one invocation so
 // that forward-auth's checks per second can be set against a handler that
 // does nothing, over the same loopback HTTP, on the same machine at the
-// same moment (issue 10: at least half the bare handler's rate):
+// same moment (docs/design.md §10.2, issue 10's goal: at least half the bare handler's rate):
 //
 //	go test -run '^$' -bench 'ForwardAuth|BareHandler' -benchtime 3s ./internal/forwardauth
 //

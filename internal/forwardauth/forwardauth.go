@@ -1,5 +1,5 @@
 // Package forwardauth answers reverse proxies that ask Gatehouse whether a
-// request may reach the application behind them (issue 10): Traefik
+// request may reach the application behind them (docs/design.md §10.2): Traefik
 // ForwardAuth and Caddy forward_auth at GET /auth/forward, nginx
 // auth_request at GET /auth/request.
 //
@@ -30,7 +30,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// The identity headers of a 200, in the order of issue 10's contract.
+// The identity headers of a 200, in the order of docs/design.md §10.2.
 const (
 	HeaderUser         = "Remote-User" // the e-mail address
 	HeaderEmail        = "Remote-Email"

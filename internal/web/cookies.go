@@ -43,7 +43,7 @@ func (s *Server) sessionToken(r *http.Request) string {
 
 // setSessionCookie sets the session cookie, for the hosts under
 // CookieDomain when set (single sign-on across subdomains for
-// forward-auth, issue 10). Every other cookie stays host-only.
+// forward-auth, docs/design.md §10.2). Every other cookie stays host-only.
 func (s *Server) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     s.sessionCookieName(),
