@@ -1,0 +1,354 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// rpHost is the relying party's address: nothing listens there; the
+// browser stops at the redirect to it and the test reads the code.
+const rpHost = "127.0.0.1:9"
+
+// testRP is a real relying party (golang.org/x/oauth2 + coreos/go-oidc)
+// against the real server, and a browser with a cookie jar.
+type testRP struct {
+	t        *testing.T
+	te       *testEnv
+	base     string
+	provider *gooidc.Provider
+	conf     oauth2.Config
+	verifier *gooidc.IDTokenVerifier
+	email    string
+	password string
+}
+
+// clientFromCLI runs gatehouse client create and returns the id and secret.
+func clientFromCLI(t *testing.T, te *testEnv, args ...string) (id, secret string) {
+	t.Helper()
+	out := te.mustCLI("", append([]string{"client", "create"}, args...)...)
+	if m := regexp.MustCompile(`client_id: (\S+)`).FindStringSubmatch(out); m != nil {
+		id = m[1]
+	}
+	if m := regexp.MustCompile(`client_secret: (\S+)`).FindStringSubmatch(out); m != nil {
+		secret = m[1]
+	}
+	if id == "" {
+		t.Fatalf("client create said %q", out)
+	}
+	return id, secret
+}
+
+func newTestRP(t *testing.T, te *testEnv, base, id, secret string) *testRP {
+	t.Helper()
+	p, err := gooidc.NewProvider(t.Context(), base)
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	return &testRP{t: t, te: te, base: base, provider: p, verifier: p.Verifier(&gooidc.Config{ClientID: id}),
+		conf: oauth2.Config{ClientID: id, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: "http://" + rpHost + "/cb",
+			Scopes: []string{gooidc.ScopeOpenID, "email", "profile", gooidc.ScopeOfflineAccess}}}
+}
+
+// newRPBrowser is a cookie jar that stops at the relying party.
+func newRPBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 15 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host == rpHost {
+			return http.ErrUseLastResponse
+		}
+		if len(via) > 10 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}}
+}
+
+// authorize sends the browser to authURL and through the sign-in pages
+// (password, then the code from the e-mail) until Gatehouse sends it back
+// to the relying party; it returns that callback's query.
+func (rp *testRP) authorize(b *http.Client, authURL string) url.Values {
+	rp.t.Helper()
+	res, err := b.Get(authURL)
+	for range 6 {
+		if err != nil {
+			rp.t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if loc, _ := res.Location(); loc != nil && loc.Host == rpHost {
+			return loc.Query()
+		}
+		if res.StatusCode != http.StatusOK {
+			rp.t.Fatalf("%s: %d %s", res.Request.URL, res.StatusCode, body)
+		}
+		switch path := res.Request.URL.Path; {
+		case path == "/login" || strings.HasSuffix(path, "/login") && strings.HasPrefix(path, "/o/"):
+			res, err = b.PostForm(rp.base+path, url.Values{"organization": {"clinic"}, "email": {rp.email}, "password": {rp.password}})
+		case path == "/login/code":
+			res, err = b.PostForm(rp.base+path, url.Values{"code": {rp.te.mail.lastCode(rp.t, rp.email)}})
+		default:
+			rp.t.Fatalf("the browser ended at %s: %s", res.Request.URL, body)
+		}
+	}
+	rp.t.Fatal("the browser never came back to the relying party")
+	return nil
+}
+
+// signIn runs a whole code + PKCE flow and returns the tokens.
+func (rp *testRP) signIn(b *http.Client, extra ...oauth2.AuthCodeOption) (*oauth2.Token, *gooidc.IDToken) {
+	rp.t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n-0S6_WzA2Mj")}, extra...)
+	q := rp.authorize(b, rp.conf.AuthCodeURL("st-af0ifjsldkj", opts...))
+	if q.Get("state") != "st-af0ifjsldkj" || q.Get("code") == "" {
+		rp.t.Fatalf("callback %v; want the code and the state", q)
+	}
+	tok, err := rp.conf.Exchange(rp.t.Context(), q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		rp.t.Fatalf("code exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	id, err := rp.verifier.Verify(rp.t.Context(), raw)
+	if err != nil {
+		rp.t.Fatalf("ID token: %v", err)
+	}
+	if id.Nonce != "n-0S6_WzA2Mj" {
+		rp.t.Errorf("nonce = %q", id.Nonce)
+	}
+	return tok, id
+}
+
+func (rp *testRP) userinfoWorks(tok *oauth2.Token) bool {
+	_, err := rp.provider.UserInfo(rp.t.Context(), oauth2.StaticTokenSource(tok))
+	return err == nil
+}
+
+// tokenError posts to the token endpoint and returns the status and the
+// OAuth error code.
+func tokenError(t *testing.T, endpoint string, form url.Values, id, secret string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if id != "" {
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var e struct {
+		Error string `json:"error"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&e)
+	return res.StatusCode, e.Error
+}
+
+func setUpOIDC(t *testing.T) (*testEnv, string, *testRP) {
+	te := newTestEnv(t)
+	te.mustCLI("", "migrate")
+	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Clinic")
+	te.mustCLI("", "org", "create", "--slug", "other", "--name", "Other")
+	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "clinic", "--email", "nurse@clinic.test", "--name", "Nurse Joy", "--admin")
+	id, secret := clientFromCLI(t, te, "--name", "Charts", "--redirect-uri", "http://"+rpHost+"/cb", "--org", "clinic")
+	if secret == "" {
+		t.Fatal("a confidential client got no secret")
+	}
+	base := te.serve()
+	rp := newTestRP(t, te, base, id, secret)
+	rp.email, rp.password = "nurse@clinic.test", "a long enough passphrase"
+	return te, base, rp
+}
+
+// The whole flow with a real relying party: code + PKCE through the 2FA
+// code from the e-mail, the ID token verified against the JWKS with the
+// claims of DESIGN.md §10.1, userinfo, refresh rotation and reuse.
+func TestOpenIDConnectWithARealRelyingParty(t *testing.T) {
+	te, base, rp := setUpOIDC(t)
+	b := newRPBrowser()
+	tok, id := rp.signIn(b, oauth2.SetAuthURLParam("organization", "clinic"))
+
+	var claims struct {
+		Email        string   `json:"email"`
+		Name         string   `json:"name"`
+		AMR          []string `json:"amr"`
+		ACR          string   `json:"acr"`
+		SID          string   `json:"sid"`
+		AZP          string   `json:"azp"`
+		AuthTime     int64    `json:"auth_time"`
+		Role         string   `json:"role"`
+		Organization struct {
+			ID, Slug, Name string
+		} `json:"organization"`
+		TwoFactor struct {
+			State      string `json:"state"`
+			VerifiedAt *int64 `json:"verified_at"`
+		} `json:"two_factor"`
+	}
+	if err := id.Claims(&claims); err != nil {
+		t.Fatal(err)
+	}
+	if id.Issuer != base || !slices.Equal(id.Audience, []string{rp.conf.ClientID}) || claims.Email != "nurse@clinic.test" || claims.Name != "Nurse Joy" ||
+		!slices.Equal(claims.AMR, []string{"pwd", "otp", "mfa"}) || claims.ACR != "mfa" || claims.SID == "" || claims.AuthTime == 0 ||
+		claims.Role != "admin" || claims.Organization.Slug != "clinic" || claims.Organization.Name != "Clinic" || claims.Organization.ID == "" ||
+		claims.TwoFactor.State != "verified" || claims.TwoFactor.VerifiedAt == nil {
+		t.Errorf("ID token claims = %+v (iss %s, aud %v)", claims, id.Issuer, id.Audience)
+	}
+	info, err := rp.provider.UserInfo(t.Context(), oauth2.StaticTokenSource(tok))
+	if err != nil || info.Email != "nurse@clinic.test" || info.Subject != id.Subject {
+		t.Fatalf("userinfo = %+v, %v", info, err)
+	}
+	var more struct {
+		Organization struct{ Slug string } `json:"organization"`
+	}
+	if err := info.Claims(&more); err != nil || more.Organization.Slug != "clinic" {
+		t.Errorf("userinfo organization = %+v, %v", more, err)
+	}
+
+	t.Run("a refresh token rotates, and reusing the old one revokes the family", func(t *testing.T) {
+		fresh, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if err != nil || fresh.RefreshToken == "" || fresh.RefreshToken == tok.RefreshToken || fresh.AccessToken == tok.AccessToken {
+			t.Fatalf("refresh: %+v, %v; want new tokens", fresh, err)
+		}
+		if !rp.userinfoWorks(fresh) {
+			t.Fatal("the refreshed access token does not work")
+		}
+		if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			t.Fatal("the used refresh token worked again")
+		}
+		if rp.userinfoWorks(fresh) || rp.userinfoWorks(tok) {
+			t.Error("after the reuse, the family's access tokens still work")
+		}
+		if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: fresh.RefreshToken}).Token(); err == nil {
+			t.Error("after the reuse, the family's newest refresh token still works")
+		}
+	})
+
+	t.Run("a second sign-in needs no password while the session lives; sign-out ends its tokens", func(t *testing.T) {
+		tok, _ := rp.signIn(b)
+		if !rp.userinfoWorks(tok) {
+			t.Fatal("userinfo refused a fresh token")
+		}
+		res, err := b.PostForm(base+"/logout", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if rp.userinfoWorks(tok) {
+			t.Error("the access token outlived the Gatehouse session")
+		}
+		if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			t.Error("the refresh token outlived the Gatehouse session")
+		}
+	})
+
+	t.Run("prompt=none without a session answers login_required at the redirect URI", func(t *testing.T) {
+		q := rp.authorize(newRPBrowser(), rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")))
+		if q.Get("error") != "login_required" || q.Get("state") != "st" || q.Get("code") != "" {
+			t.Errorf("callback = %v; want error=login_required with the state", q)
+		}
+	})
+
+	_ = te
+}
+
+// The negative cases a conformance suite runs.
+func TestOpenIDConnectRefusesWhatItMust(t *testing.T) {
+	te, base, rp := setUpOIDC(t)
+	b := newRPBrowser()
+	tokenURL := rp.provider.Endpoint().TokenURL
+
+	t.Run("an unregistered redirect_uri gets an error page, never a redirect", func(t *testing.T) {
+		u := strings.Replace(rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
+			url.QueryEscape("http://"+rpHost+"/cb"), url.QueryEscape("http://"+rpHost+"/evil"), 1)
+		res, err := newRPBrowser().Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" {
+			t.Errorf("unregistered redirect_uri: %d, Location %q; want 400 and no redirect", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+
+	t.Run("plain PKCE is refused", func(t *testing.T) {
+		q := rp.authorize(newRPBrowser(), rp.conf.AuthCodeURL("st", oauth2.SetAuthURLParam("code_challenge", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"),
+			oauth2.SetAuthURLParam("code_challenge_method", "plain")))
+		if q.Get("error") != "invalid_request" || q.Get("code") != "" {
+			t.Errorf("plain PKCE: callback %v; want invalid_request", q)
+		}
+	})
+
+	// One sign-in for the rest: a code, its verifier.
+	verifier := oauth2.GenerateVerifier()
+	q := rp.authorize(b, rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n")))
+	code := q.Get("code")
+	form := func(v string) url.Values {
+		return url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rp.conf.RedirectURL}, "code_verifier": {v}}
+	}
+
+	t.Run("a wrong PKCE verifier and a wrong client secret are refused without burning the code", func(t *testing.T) {
+		if status, e := tokenError(t, tokenURL, form(oauth2.GenerateVerifier()), rp.conf.ClientID, rp.conf.ClientSecret); status != 400 || e != "invalid_grant" {
+			t.Errorf("wrong verifier: %d %q; want 400 invalid_grant", status, e)
+		}
+		if status, e := tokenError(t, tokenURL, form(verifier), rp.conf.ClientID, "not-the-secret"); status != 401 || e != "invalid_client" {
+			t.Errorf("wrong secret: %d %q; want 401 invalid_client", status, e)
+		}
+		if status, e := tokenError(t, tokenURL, form(verifier), "", ""); status < 400 || status >= 500 || e == "" {
+			t.Errorf("no client authentication: %d %q; want a 4xx OAuth error", status, e)
+		}
+	})
+
+	t.Run("a code used twice fails and revokes what the first use issued", func(t *testing.T) {
+		tok, err := rp.conf.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("first use: %v", err)
+		}
+		if !rp.userinfoWorks(tok) {
+			t.Fatal("the first use's access token does not work")
+		}
+		if _, err := rp.conf.Exchange(t.Context(), code, oauth2.VerifierOption(verifier)); err == nil {
+			t.Fatal("the code worked twice")
+		}
+		if rp.userinfoWorks(tok) {
+			t.Error("the first use's access token survived the reuse")
+		}
+		if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			t.Error("the first use's refresh token survived the reuse")
+		}
+	})
+
+	t.Run("a client limited to another organization gets access_denied", func(t *testing.T) {
+		id, secret := clientFromCLI(t, te, "--name", "Elsewhere", "--redirect-uri", "http://"+rpHost+"/cb", "--org", "other")
+		other := newTestRP(t, te, base, id, secret)
+		other.email, other.password = rp.email, rp.password
+		q := other.authorize(b, other.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if q.Get("error") != "access_denied" || q.Get("code") != "" {
+			t.Errorf("callback %v; want access_denied", q)
+		}
+	})
+
+	t.Run("a public client must use PKCE", func(t *testing.T) {
+		id, secret := clientFromCLI(t, te, "--name", "SPA", "--public", "--redirect-uri", "http://"+rpHost+"/cb")
+		if secret != "" {
+			t.Errorf("a public client got a secret")
+		}
+		spa := newTestRP(t, te, base, id, "")
+		q := spa.authorize(b, spa.conf.AuthCodeURL("st"))
+		if q.Get("error") != "invalid_request" {
+			t.Errorf("a public client without PKCE: callback %v; want invalid_request", q)
+		}
+	})
+}
