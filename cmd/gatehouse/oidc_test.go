@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -15,6 +17,8 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
 
 // rpHost is the relying party's address: nothing listens there; the
@@ -162,7 +166,8 @@ func setUpOIDC(t *testing.T) (*testEnv, string, *testRP) {
 	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Clinic")
 	te.mustCLI("", "org", "create", "--slug", "other", "--name", "Other")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "clinic", "--email", "nurse@clinic.test", "--name", "Nurse Joy", "--admin")
-	id, secret := clientFromCLI(t, te, "--name", "Charts", "--redirect-uri", "http://"+rpHost+"/cb", "--org", "clinic")
+	id, secret := clientFromCLI(t, te, "--name", "Charts", "--redirect-uri", "http://"+rpHost+"/cb", "--org", "clinic",
+		"--post-logout-redirect-uri", "http://"+rpHost+"/bye")
 	if secret == "" {
 		t.Fatal("a confidential client got no secret")
 	}
@@ -351,4 +356,201 @@ func TestOpenIDConnectRefusesWhatItMust(t *testing.T) {
 			t.Errorf("a public client without PKCE: callback %v; want invalid_request", q)
 		}
 	})
+}
+
+// postForm posts a form with the client's credentials and decodes the
+// JSON answer into out (when not nil).
+func (rp *testRP) postForm(endpoint string, form url.Values, out any) int {
+	rp.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(rp.conf.ClientID), url.QueryEscape(rp.conf.ClientSecret))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		rp.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			rp.t.Fatalf("%s: %v", endpoint, err)
+		}
+	}
+	return res.StatusCode
+}
+
+type introspection struct {
+	Active   bool   `json:"active"`
+	Subject  string `json:"sub"`
+	ClientID string `json:"client_id"`
+	Role     string `json:"role"`
+}
+
+func (rp *testRP) introspect(token string) introspection {
+	rp.t.Helper()
+	var got introspection
+	if status := rp.postForm(rp.base+"/oauth2/introspect", url.Values{"token": {token}}, &got); status != 200 {
+		rp.t.Fatalf("introspect: %d", status)
+	}
+	return got
+}
+
+// jwtHeader returns the kid and alg of a compact JWT.
+func jwtHeader(t *testing.T, raw string) (kid, alg string) {
+	t.Helper()
+	head, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Kid, Alg string }
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid, h.Alg
+}
+
+// Revocation (RFC 7009), introspection (RFC 7662), RP-initiated logout,
+// RS256 for a client that asks, and key rotation with old tokens still
+// verifying.
+func TestOpenIDConnectRevokeIntrospectLogoutAndKeys(t *testing.T) {
+	te, base, rp := setUpOIDC(t)
+	b := newRPBrowser()
+	tok, id := rp.signIn(b)
+
+	t.Run("introspection tells the token's own client who it is for", func(t *testing.T) {
+		got := rp.introspect(tok.AccessToken)
+		if !got.Active || got.Subject != id.Subject || got.ClientID != rp.conf.ClientID || got.Role != "admin" {
+			t.Errorf("introspect = %+v; want active, for %s", got, id.Subject)
+		}
+		if got := rp.introspect("not-a-token"); got.Active {
+			t.Errorf("a made-up token is active: %+v", got)
+		}
+	})
+
+	t.Run("a revoked access token is dead; a revoked refresh token takes its family", func(t *testing.T) {
+		if status := rp.postForm(base+"/oauth2/revoke", url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}, nil); status != 200 {
+			t.Fatalf("revoke: %d", status)
+		}
+		if rp.userinfoWorks(tok) || rp.introspect(tok.AccessToken).Active {
+			t.Error("the revoked access token still works")
+		}
+		tok2, _ := rp.signIn(b) // the session still lives: no password asked
+		if status := rp.postForm(base+"/oauth2/revoke", url.Values{"token": {tok2.RefreshToken}}, nil); status != 200 {
+			t.Fatalf("revoke refresh: %d", status)
+		}
+		if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok2.RefreshToken}).Token(); err == nil {
+			t.Error("the revoked refresh token still works")
+		}
+		if rp.userinfoWorks(tok2) {
+			t.Error("the revoked refresh token's access token still works")
+		}
+	})
+
+	t.Run("a client asking for RS256 gets RS256 ID tokens; ES256 is the default", func(t *testing.T) {
+		if _, alg := jwtHeader(t, tok.Extra("id_token").(string)); alg != "ES256" {
+			t.Errorf("default ID token alg = %s, want ES256", alg)
+		}
+		rid, rsecret := clientFromCLI(t, te, "--name", "Legacy", "--redirect-uri", "http://"+rpHost+"/cb", "--signing-alg", "RS256")
+		legacy := newTestRP(t, te, base, rid, rsecret)
+		legacy.email, legacy.password = rp.email, rp.password
+		ltok, _ := legacy.signIn(b)
+		if _, alg := jwtHeader(t, ltok.Extra("id_token").(string)); alg != "RS256" {
+			t.Errorf("RS256 client's ID token alg = %s", alg)
+		}
+	})
+
+	t.Run("after keys rotate, new tokens use the new key and old ones still verify", func(t *testing.T) {
+		oldRaw := tok.Extra("id_token").(string)
+		oldKid, _ := jwtHeader(t, oldRaw)
+		if out := te.mustCLI("", "keys", "rotate"); !strings.Contains(out, "new ES256 signing key") || !strings.Contains(out, "new RS256 signing key") {
+			t.Errorf("keys rotate said %q", out)
+		}
+		fresh := newTestRP(t, te, base, rp.conf.ClientID, rp.conf.ClientSecret) // a new JWKS cache
+		fresh.email, fresh.password = rp.email, rp.password
+		ntok, _ := fresh.signIn(b)
+		newKid, _ := jwtHeader(t, ntok.Extra("id_token").(string))
+		if newKid == oldKid {
+			t.Errorf("after rotation the ID token is still signed by %s", oldKid)
+		}
+		if _, err := fresh.provider.Verifier(&gooidc.Config{ClientID: rp.conf.ClientID, SkipExpiryCheck: true}).Verify(t.Context(), oldRaw); err != nil {
+			t.Errorf("an ID token of the retired key no longer verifies: %v", err)
+		}
+	})
+
+	t.Run("RP-initiated logout ends the Gatehouse session and its tokens, and returns only to a registered URI", func(t *testing.T) {
+		ltok, lid := rp.signIn(b)
+		_ = lid
+		raw := ltok.Extra("id_token").(string)
+		res, err := newRPBrowser().Get(base + "/oauth2/logout?" + url.Values{"id_token_hint": {raw},
+			"post_logout_redirect_uri": {"http://" + rpHost + "/elsewhere"}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if loc, _ := res.Location(); loc != nil && strings.Contains(loc.String(), "/elsewhere") {
+			t.Errorf("logout redirected to an unregistered URI: %s", loc)
+		}
+		res, err = b.Get(base + "/oauth2/logout?" + url.Values{"id_token_hint": {raw}, "state": {"bye-state"},
+			"post_logout_redirect_uri": {"http://" + rpHost + "/bye"}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		loc, _ := res.Location()
+		if loc == nil || loc.Host != rpHost || loc.Path != "/bye" || loc.Query().Get("state") != "bye-state" {
+			t.Errorf("logout went to %v, want the registered post-logout URI with the state", loc)
+		}
+		if rp.userinfoWorks(ltok) {
+			t.Error("the access token outlived the logout")
+		}
+		if status := get(t, b, base+"/api/v1/session"); status != 401 {
+			t.Errorf("the Gatehouse session outlived the logout: %d", status)
+		}
+	})
+}
+
+// Two nodes sharing PostgreSQL: the browser signs in and is given the code
+// by node A, the relying party redeems it and asks userinfo at node B.
+func TestOpenIDConnectOnTwoNodesPostgres(t *testing.T) {
+	te := newTestEnv(t)
+	te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Clinic")
+	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "clinic", "--email", "nurse@clinic.test")
+	id, secret := clientFromCLI(t, te, "--name", "Charts", "--redirect-uri", "http://"+rpHost+"/cb")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrA := ln.Addr().String()
+	ln.Close()
+	public := "http://" + addrA
+	te.vars["GATEHOUSE_PUBLIC_URL"] = public
+	a, _ := te.serveUntil("--addr", addrA)
+	b := te.serve()
+	if a != public {
+		t.Fatalf("node A at %s, want %s", a, public)
+	}
+	rp := newTestRP(t, te, a, id, secret)
+	rp.email, rp.password = "nurse@clinic.test", "a long enough passphrase"
+	rp.conf.Endpoint.TokenURL = b + "/oauth2/token"
+	tok, idt := rp.signIn(newRPBrowser())
+	req, _ := http.NewRequest(http.MethodGet, b+"/oauth2/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Subject string `json:"sub"`
+		Email   string `json:"email"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&info)
+	res.Body.Close()
+	if res.StatusCode != 200 || info.Subject != idt.Subject || info.Email != "nurse@clinic.test" {
+		t.Errorf("userinfo on node B: %d %+v", res.StatusCode, info)
+	}
+	fresh, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil || fresh.RefreshToken == tok.RefreshToken {
+		t.Errorf("refresh on node B: %v", err)
+	}
 }
