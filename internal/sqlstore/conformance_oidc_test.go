@@ -1,80 +1,37 @@
-package sqlstore_test
+package sqlstore
 
 import (
 	"bytes"
-	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/sqlstore"
-	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
 
-// The OpenID Connect provider's store (DESIGN.md §10.1) on both databases:
-// clients, codes used once across two nodes, refresh tokens rotated once,
-// tokens that die with their Gatehouse session, signing keys.
+// TestOAuthStore holds the OpenID Connect provider's store (DESIGN.md
+// §10.1) to its contract on both databases: clients, codes used once across
+// two nodes, refresh tokens rotated once, tokens that die with their
+// Gatehouse session, signing keys.
 func TestOAuthStore(t *testing.T) {
-	open := func(t *testing.T, url string) *sqlstore.DB {
-		t.Helper()
-		db, err := sqlstore.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if err := db.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
-	t.Run("sqlite", func(t *testing.T) {
-		testOAuthStore(t, func(t *testing.T) (*sqlstore.DB, *sqlstore.DB) {
-			db := testdb.SQLite(t)
-			return db, db
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		testOAuthStore(t, func(t *testing.T) (*sqlstore.DB, *sqlstore.DB) {
-			url := testdb.PostgresURL(t)
-			return open(t, url), open(t, url) // two pools, as two nodes have
+	forEachDB(t, func(t *testing.T, d engine) {
+		testOAuthStore(t, func(t *testing.T) (*DB, *DB) {
+			n := d.nodes(t, 2) // two pools on PostgreSQL, as two servers have
+			return n[0], n[1]
 		})
 	})
 }
 
 var ot0 = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 
-// raceN runs f n times at once and counts the calls that returned nil.
-func raceN(n int, f func(i int) error) (wins int) {
-	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			if f(i) == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	return wins
-}
-
 type oauthFixture struct {
 	t    *testing.T
-	db   *sqlstore.DB
+	db   *DB
 	user *gatehouse.User
 	sess *gatehouse.Session
 }
 
-func newOAuthFixture(t *testing.T, db *sqlstore.DB, slug string) *oauthFixture {
+func newOAuthFixture(t *testing.T, db *DB, slug string) *oauthFixture {
 	t.Helper()
 	ctx := t.Context()
 	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: slug, Settings: gatehouse.DefaultPasswordSettings(), CreatedAt: ot0, UpdatedAt: ot0}
@@ -129,7 +86,7 @@ func (f *oauthFixture) live(what, access string, want bool) {
 	}
 }
 
-func testOAuthStore(t *testing.T, nodes func(t *testing.T) (*sqlstore.DB, *sqlstore.DB)) {
+func testOAuthStore(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 	t.Run("clients are saved, listed, re-keyed and deleted with what they were given", func(t *testing.T) {
 		a, _ := nodes(t)
 		f := newOAuthFixture(t, a, "clients")
@@ -199,8 +156,8 @@ func testOAuthStore(t *testing.T, nodes func(t *testing.T) (*sqlstore.DB, *sqlst
 			got.MaxAge != 30*time.Second || !slices.Equal(got.Prompt, []string{"login"}) || got.CodeChallenge != "ch" || got.Nonce != "no" {
 			t.Fatalf("AuthRequestByCodeHash = %+v, %v", got, err)
 		}
-		if wins := raceN(40, func(i int) error {
-			return []*sqlstore.DB{a, b}[i%2].RedeemAuthCode(t.Context(), "req1", ot0.Add(10*time.Second))
+		if wins := race(t, 40, func(i int) (bool, error) {
+			return wonUnless(gatehouse.ECONFLICT, []*DB{a, b}[i%2].RedeemAuthCode(t.Context(), "req1", ot0.Add(10*time.Second)))
 		}); wins != 1 {
 			t.Errorf("%d of 40 callers redeemed the code; want exactly 1", wins)
 		}
@@ -234,11 +191,11 @@ func testOAuthStore(t *testing.T, nodes func(t *testing.T) (*sqlstore.DB, *sqlst
 		if err != nil || rt.FamilyID != "famA" || rt.AuthRequestID != "reqA" || !rt.UsedAt.IsZero() || !slices.Equal(rt.AMR, []string{"pwd", "otp", "mfa"}) {
 			t.Fatalf("RefreshTokenByHash = %+v, %v", rt, err)
 		}
-		if wins := raceN(40, func(i int) error {
+		if wins := race(t, 40, func(i int) (bool, error) {
 			g := f.grant("app", "reqA", "famA")
 			acc := &gatehouse.OAuthToken{IDHash: []byte{byte(i), 'a'}, OAuthGrant: g, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 			next := &gatehouse.OAuthRefreshToken{TokenHash: []byte{byte(i), 'r'}, OAuthGrant: g, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-			return []*sqlstore.DB{a, b}[i%2].RotateRefreshToken(t.Context(), []byte("ref1"), now, acc, next)
+			return wonUnless(gatehouse.ECONFLICT, []*DB{a, b}[i%2].RotateRefreshToken(t.Context(), []byte("ref1"), now, acc, next))
 		}); wins != 1 {
 			t.Errorf("%d of 40 callers rotated the refresh token; want exactly 1", wins)
 		}
