@@ -92,7 +92,13 @@ func (rp *testRP) authorize(b *http.Client, authURL string) url.Values {
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		if loc, _ := res.Location(); loc != nil && loc.Host == rpHost {
-			return loc.Query()
+			q := loc.Query()
+			if f, err := url.ParseQuery(loc.Fragment); err == nil { // an implicit answer would be there
+				for k, v := range f {
+					q[k] = append(q[k], v...)
+				}
+			}
+			return q
 		}
 		if res.StatusCode != http.StatusOK {
 			rp.t.Fatalf("%s: %d %s", res.Request.URL, res.StatusCode, body)
@@ -285,6 +291,31 @@ func TestOpenIDConnectRefusesWhatItMust(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" {
 			t.Errorf("unregistered redirect_uri: %d, Location %q; want 400 and no redirect", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+
+	t.Run("only the code flow: no implicit, password or JWT bearer grant, none advertised", func(t *testing.T) {
+		var d struct {
+			Grants        []string `json:"grant_types_supported"`
+			ResponseTypes []string `json:"response_types_supported"`
+			Device        string   `json:"device_authorization_endpoint"`
+		}
+		if err := rp.provider.Claims(&d); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(d.Grants, []string{"authorization_code", "refresh_token"}) || !slices.Equal(d.ResponseTypes, []string{"code"}) || d.Device != "" {
+			t.Errorf("discovery advertises %+v", d)
+		}
+		for _, grant := range []string{"password", "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials", ""} {
+			if status, e := tokenError(t, tokenURL, url.Values{"grant_type": {grant}, "username": {rp.email}, "password": {rp.password}},
+				rp.conf.ClientID, rp.conf.ClientSecret); status != 400 || e != "unsupported_grant_type" {
+				t.Errorf("grant_type %q: %d %q; want 400 unsupported_grant_type", grant, status, e)
+			}
+		}
+		q := rp.authorize(newRPBrowser(), strings.Replace(rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), gooidc.Nonce("n")),
+			"response_type=code", "response_type=id_token", 1))
+		if q.Get("error") == "" || q.Get("id_token") != "" || q.Get("code") != "" {
+			t.Errorf("an implicit request: callback %v; want an error", q)
 		}
 	})
 

@@ -19,11 +19,14 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rs/cors"
 	zcrypto "github.com/zitadel/oidc/v3/pkg/crypto"
+	httphelper "github.com/zitadel/oidc/v3/pkg/http"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehousehq/gatehouse"
@@ -129,11 +132,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		// Any origin may call the token, userinfo, revocation and
 		// introspection endpoints (single-page applications), never with
 		// the browser's cookies.
-		op.WithCORSOptions(&cors.Options{
-			AllowOriginFunc: func(string) bool { return true },
-			AllowedHeaders:  []string{"Origin", "Accept", "Accept-Language", "Authorization", "Content-Type"},
-			AllowedMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost},
-		}),
+		op.WithCORSOptions(corsOptions),
 	}
 	if cfg.Issuer.Scheme == "http" {
 		// Development and tests on loopback; the public URL is https in
@@ -156,10 +155,40 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+loginPath, p.login)
+	mux.Handle("GET /.well-known/openid-configuration", cors.New(*corsOptions).Handler(http.HandlerFunc(p.discovery)))
 	mux.Handle("/", p.op)
 	p.handler = mux
 	return p, nil
 }
+
+// corsOptions let any origin call the token, userinfo, revocation and
+// introspection endpoints and read the discovery and keys (single-page
+// applications), never with the browser's cookies.
+var corsOptions = &cors.Options{
+	AllowOriginFunc: func(string) bool { return true },
+	AllowedHeaders:  []string{"Origin", "Accept", "Accept-Language", "Authorization", "Content-Type"},
+	AllowedMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost},
+}
+
+// discovery is the library's discovery document without what Gatehouse
+// does not offer, which the library advertises regardless: the implicit
+// flow and its response types, the JWT bearer grant and device
+// authorization (DESIGN.md §10.1: authorization code only).
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	d := op.CreateDiscoveryConfig(op.ContextWithIssuer(r.Context(), p.issuer), p.op, &storage{p: p})
+	d.ResponseTypesSupported = []string{string(zoidc.ResponseTypeCode)}
+	d.ResponseModesSupported = []string{string(zoidc.ResponseModeQuery), string(zoidc.ResponseModeFormPost)}
+	d.GrantTypesSupported = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken}
+	d.DeviceAuthorizationEndpoint = ""
+	d.RevocationEndpointAuthMethodsSupported = []zoidc.AuthMethod{zoidc.AuthMethodNone, zoidc.AuthMethodBasic, zoidc.AuthMethodPost}
+	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+	op.Discover(w, d)
+}
+
+// allowedGrants are the token endpoint's grants; the library would also
+// try the JWT bearer grant.
+var allowedGrants = []string{string(zoidc.GrantTypeCode), string(zoidc.GrantTypeRefreshToken)}
 
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }
 
@@ -192,8 +221,16 @@ func infoFrom(ctx context.Context) *reqInfo {
 func (p *Provider) intercept(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &reqInfo{sessionToken: p.cfg.Browser.SessionToken(r), ip: p.cfg.ClientIP.ClientIP(r)}
-		if r.URL.Path == "/"+authorizePath && r.ParseForm() == nil {
-			info.organization = r.Form.Get("organization")
+		switch r.URL.Path {
+		case "/" + authorizePath:
+			if r.ParseForm() == nil {
+				info.organization = r.Form.Get("organization")
+			}
+		case "/" + tokenPath:
+			if r.ParseForm() == nil && !slices.Contains(allowedGrants, r.PostForm.Get("grant_type")) {
+				httphelper.MarshalJSONWithStatus(w, zoidc.ErrUnsupportedGrantType(), http.StatusBadRequest)
+				return
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 	})
