@@ -265,6 +265,19 @@ func TestOpenIDConnectWithARealRelyingParty(t *testing.T) {
 		}
 	})
 
+	t.Run("a client of one organization signs in on its page, with login_hint filled in", func(t *testing.T) {
+		res, err := newRPBrowser().Get(rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("login_hint", "nurse@clinic.test")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.Request.URL.Path != "/o/clinic/login" || !strings.Contains(string(body), `value="nurse@clinic.test"`) {
+			t.Errorf("the browser is at %s; want /o/clinic/login with the e-mail filled in", res.Request.URL)
+		}
+	})
+
 	t.Run("prompt=none without a session answers login_required at the redirect URI", func(t *testing.T) {
 		q := rp.authorize(newRPBrowser(), rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")))
 		if q.Get("error") != "login_required" || q.Get("state") != "st" || q.Get("code") != "" {
@@ -370,9 +383,30 @@ func TestOpenIDConnectRefusesWhatItMust(t *testing.T) {
 		id, secret := clientFromCLI(t, te, "--name", "Elsewhere", "--redirect-uri", "http://"+rpHost+"/cb", "--org", "other")
 		other := newTestRP(t, te, base, id, secret)
 		other.email, other.password = rp.email, rp.password
-		q := other.authorize(b, other.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		// Asked for the user's own organization, the client is refused
+		// once the user has signed in.
+		q := other.authorize(b, other.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("organization", "clinic")))
 		if q.Get("error") != "access_denied" || q.Get("code") != "" {
 			t.Errorf("callback %v; want access_denied", q)
+		}
+		// Otherwise the browser is sent to sign in at the client's
+		// organization, where this user is nobody.
+		res, err := b.Get(other.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.Request.URL.Path != "/o/other/login" {
+			t.Fatalf("the browser is at %s, want /o/other/login", res.Request.URL)
+		}
+		res, err = b.PostForm(base+"/o/other/login", url.Values{"email": {rp.email}, "password": {rp.password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if loc, _ := res.Location(); res.StatusCode != http.StatusUnauthorized || loc != nil {
+			t.Errorf("signing in at the other organization: %d %v; want 401 and no redirect", res.StatusCode, loc)
 		}
 	})
 

@@ -72,13 +72,30 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		op.AuthRequestError(w, r, ar, oidc.ErrAccessDenied().WithDescription("%s", unmet), p.op)
 		return
 	}
-	// The sign-in pages keep ?rd= (a local path) through the code and
-	// phone steps and send the signed-in browser back here.
-	target := "/login"
-	if slugPattern.MatchString(req.Organization) {
-		target = "/o/" + req.Organization + "/login"
+	http.Redirect(w, r, p.signInPage(r, req, c), http.StatusSeeOther)
+}
+
+// signInPage is where the browser signs in for req: the organization's own
+// page when the request names it (organization=SLUG) or the client serves
+// only one, else the page that asks; login_hint fills in the e-mail. The
+// sign-in pages keep ?rd= (a local path) through the code and phone steps
+// and send the signed-in browser back to the hand-off.
+func (p *Provider) signInPage(r *http.Request, req *gatehouse.OAuthAuthRequest, c *gatehouse.OAuthClient) string {
+	slug := req.Organization
+	if slug == "" && len(c.OrgIDs) == 1 {
+		if org, err := p.cfg.Store.OrganizationByID(r.Context(), c.OrgIDs[0]); err == nil {
+			slug = org.Slug
+		}
 	}
-	http.Redirect(w, r, target+"?"+url.Values{"rd": {p.loginURL(req.ID)}}.Encode(), http.StatusSeeOther)
+	target := "/login"
+	if slugPattern.MatchString(slug) {
+		target = "/o/" + slug + "/login"
+	}
+	q := url.Values{"rd": {p.loginURL(req.ID)}}
+	if req.LoginHint != "" {
+		q.Set("email", req.LoginHint)
+	}
+	return target + "?" + q.Encode()
 }
 
 // slugPattern is what an organization=SLUG may be to be put in a path.
