@@ -619,3 +619,35 @@ func TestOpenIDConnectOnTwoNodesPostgres(t *testing.T) {
 		t.Errorf("refresh on node B: %v", err)
 	}
 }
+
+// Step-up (DESIGN.md §10.1): on an allowed network a sign-in needs no code
+// and its ID token says so; acr_values=mfa makes Gatehouse ask for a fresh
+// code all the same, and the ID token then carries acr mfa.
+func TestOpenIDConnectStepUpAsksForACodeOnAnAllowedNetwork(t *testing.T) {
+	te, _, rp := setUpOIDC(t)
+	te.mustCLI("", "org", "settings", "--org", "clinic", "--skip-networks", "127.0.0.0/8")
+	b := newRPBrowser()
+	mails := te.mail.count()
+	_, id := rp.signIn(b)
+	var c struct {
+		AMR       []string `json:"amr"`
+		ACR       string   `json:"acr"`
+		TwoFactor struct {
+			State string `json:"state"`
+		} `json:"two_factor"`
+	}
+	if err := id.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.AMR, []string{"pwd"}) || c.ACR != "" || c.TwoFactor.State != "allowed_network" || te.mail.count() != mails {
+		t.Fatalf("on the allowed network: %+v, %d mails; want pwd only, no code sent", c, te.mail.count()-mails)
+	}
+	_, id = rp.signIn(b, oauth2.SetAuthURLParam("acr_values", "mfa"))
+	c.AMR, c.ACR = nil, ""
+	if err := id.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.AMR, []string{"pwd", "otp", "mfa"}) || c.ACR != "mfa" || c.TwoFactor.State != "verified" || te.mail.count() == mails {
+		t.Errorf("with acr_values=mfa: %+v; want a code asked and acr mfa", c)
+	}
+}

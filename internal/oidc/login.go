@@ -72,6 +72,9 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		op.AuthRequestError(w, r, ar, oidc.ErrAccessDenied().WithDescription("%s", unmet), p.op)
 		return
 	}
+	if stepUp(req) {
+		p.cfg.Browser.SetStepUp(w)
+	}
 	http.Redirect(w, r, p.signInPage(r, req, c), http.StatusSeeOther)
 }
 
@@ -96,6 +99,13 @@ func (p *Provider) signInPage(r *http.Request, req *gatehouse.OAuthAuthRequest, 
 		q.Set("email", req.LoginHint)
 	}
 	return target + "?" + q.Encode()
+}
+
+// stepUp reports whether the request wants a fresh code (design §10.1,
+// issue 10): acr_values=mfa, or max_age (the library also sets max_age 0 for
+// prompt=login, which asks for the password again, not for a code).
+func stepUp(req *gatehouse.OAuthAuthRequest) bool {
+	return slices.Contains(req.ACRValues, "mfa") || req.HasMaxAge && !slices.Contains(req.Prompt, oidc.PromptLogin)
 }
 
 // slugPattern is what an organization=SLUG may be to be put in a path.

@@ -66,6 +66,9 @@ type Sessions interface {
 // Browser reads and sets the browser's Gatehouse cookies (web.Browser).
 type Browser interface {
 	SessionToken(r *http.Request) string
+	// SetStepUp makes the sign-in ask for a code even where an allowed
+	// network or a remembered browser would skip it.
+	SetStepUp(w http.ResponseWriter)
 }
 
 // ClientIPResolver gives a request's client address.

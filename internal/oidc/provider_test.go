@@ -27,9 +27,9 @@ func (noSessions) Logout(context.Context, string, netip.Addr) error { return nil
 
 type noBrowser struct{}
 
-func (noBrowser) SessionToken(*http.Request) string         { return "" }
-func (noBrowser) SetReturnPath(http.ResponseWriter, string) {}
-func (noBrowser) ClientIP(*http.Request) netip.Addr         { return netip.MustParseAddr("127.0.0.1") }
+func (noBrowser) SessionToken(*http.Request) string { return "" }
+func (noBrowser) SetStepUp(http.ResponseWriter)     {}
+func (noBrowser) ClientIP(*http.Request) netip.Addr { return netip.MustParseAddr("127.0.0.1") }
 
 func newTestProvider(t *testing.T, now func() time.Time) (*Provider, Store, *keyring.Ring) {
 	t.Helper()

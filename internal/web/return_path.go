@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // Browser is what other front doors (internal/oidc) need of the browser's
@@ -29,3 +30,21 @@ func (b Browser) SessionToken(r *http.Request) string {
 	}
 	return c.Value
 }
+
+// stepUpCookie marks a sign-in an application asked a fresh code of
+// (signin.LoginRequest.StepUp); it lives and goes with the return cookie.
+const stepUpCookie = "gatehouse_step_up"
+
+// SetStepUp makes the next sign-in of this browser ask for a code even
+// where an allowed network or a remembered browser would skip it.
+func (b Browser) SetStepUp(w http.ResponseWriter) {
+	name := stepUpCookie
+	if b.secure {
+		name = "__Host-" + name
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "1", Path: "/", Expires: time.Now().Add(returnLifetime),
+		HttpOnly: true, Secure: b.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// stepUp reports whether the browser's sign-in must ask for a code.
+func (s *Server) stepUp(r *http.Request) bool { return s.cookieValue(r, stepUpCookie) != "" }
