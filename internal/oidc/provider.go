@@ -23,7 +23,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/cors"
 	zcrypto "github.com/zitadel/oidc/v3/pkg/crypto"
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
@@ -132,10 +131,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 			op.NewEndpoint(revokePath), op.NewEndpoint(logoutPath), op.NewEndpoint(jwksPath)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(introspectPath)),
 		op.WithHttpInterceptors(p.intercept),
-		// Any origin may call the token, userinfo, revocation and
-		// introspection endpoints (single-page applications), never with
-		// the browser's cookies.
-		op.WithCORSOptions(corsOptions),
+		op.WithCORSOptions(nil), // allowCORS instead
 	}
 	if cfg.Issuer.Scheme == "http" {
 		// Development and tests on loopback; the public URL is https in
@@ -158,19 +154,31 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+loginPath, p.login)
-	mux.Handle("GET /.well-known/openid-configuration", cors.New(*corsOptions).Handler(http.HandlerFunc(p.discovery)))
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.Handle("/", p.op)
-	p.handler = mux
+	p.handler = allowCORS(mux)
 	return p, nil
 }
 
-// corsOptions let any origin call the token, userinfo, revocation and
-// introspection endpoints and read the discovery and keys (single-page
-// applications), never with the browser's cookies.
-var corsOptions = &cors.Options{
-	AllowOriginFunc: func(string) bool { return true },
-	AllowedHeaders:  []string{"Origin", "Accept", "Accept-Language", "Authorization", "Content-Type"},
-	AllowedMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost},
+// allowCORS lets any origin call the provider's endpoints and read their
+// answers (single-page applications), never with the browser's cookies:
+// "*" rules credentials out. The library's own CORS (github.com/rs/cors,
+// any origin with credentials by default) is turned off.
+func allowCORS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", "*")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Accept-Language")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // discovery is the library's discovery document without what Gatehouse

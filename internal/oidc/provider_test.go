@@ -102,3 +102,23 @@ func TestRetiredKeysLeaveTheJWKSAfterTheirTokens(t *testing.T) {
 		t.Errorf("long after the rotation %d keys are published, want only the current two", got)
 	}
 }
+
+func TestOtherOriginsMayCallTheEndpointsButNeverWithCookies(t *testing.T) {
+	p, _, _ := newTestProvider(t, time.Now)
+	req := httptest.NewRequest(http.MethodOptions, "https://login.example/oauth2/token", nil)
+	req.Header.Set("Origin", "https://spa.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "*" ||
+		rec.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("preflight: %d %v; want 204, any origin, no credentials", rec.Code, rec.Header())
+	}
+	req = httptest.NewRequest(http.MethodGet, "https://login.example/oauth2/jwks", nil)
+	req.Header.Set("Origin", "https://spa.example")
+	rec = httptest.NewRecorder()
+	p.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Header().Get("Access-Control-Allow-Origin") != "*" || rec.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("jwks from another origin: %d %v", rec.Code, rec.Header())
+	}
+}
