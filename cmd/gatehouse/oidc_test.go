@@ -278,6 +278,29 @@ func TestOpenIDConnectWithARealRelyingParty(t *testing.T) {
 		}
 	})
 
+	t.Run("response_mode=form_post answers with a page that posts the code to the redirect URI", func(t *testing.T) {
+		rp.signIn(b) // the browser signed out above
+		verifier := oauth2.GenerateVerifier()
+		res, err := b.Get(rp.conf.AuthCodeURL("st-fp", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("response_mode", "form_post")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		csp := res.Header.Get("Content-Security-Policy")
+		if res.StatusCode != 200 || !strings.Contains(string(page), `action="http://`+rpHost+`/cb"`) ||
+			!strings.Contains(csp, "script-src 'unsafe-inline'") || !strings.Contains(csp, "form-action *") {
+			t.Fatalf("form_post at %s: %d, CSP %q\n%s", res.Request.URL, res.StatusCode, csp, page)
+		}
+		m := regexp.MustCompile(`name="code" value="([^"]+)"`).FindSubmatch(page)
+		if m == nil || !strings.Contains(string(page), `value="st-fp"`) {
+			t.Fatalf("form_post page without the code and state:\n%s", page)
+		}
+		if _, err := rp.conf.Exchange(t.Context(), string(m[1]), oauth2.VerifierOption(verifier)); err != nil {
+			t.Errorf("the posted code: %v", err)
+		}
+	})
+
 	t.Run("prompt=none without a session answers login_required at the redirect URI", func(t *testing.T) {
 		q := rp.authorize(newRPBrowser(), rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")))
 		if q.Get("error") != "login_required" || q.Get("state") != "st" || q.Get("code") != "" {

@@ -197,6 +197,9 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	op.Discover(w, d)
 }
 
+// formPostCSP is the content security policy of the authorize callback.
+const formPostCSP = "default-src 'none'; script-src 'unsafe-inline'; form-action *; frame-ancestors 'none'; base-uri 'none'"
+
 // allowedGrants are the token endpoint's grants; the library would also
 // try the JWT bearer grant.
 var allowedGrants = []string{string(zoidc.GrantTypeCode), string(zoidc.GrantTypeRefreshToken)}
@@ -237,6 +240,14 @@ func (p *Provider) intercept(next http.Handler) http.Handler {
 			if r.ParseForm() == nil {
 				info.organization = r.Form.Get("organization")
 			}
+		case callbackPath:
+			// The callback's answer in response_mode=form_post is the
+			// library's page that posts the code to the client's redirect
+			// URI from an onload handler: the server-wide policy (no
+			// inline script, forms to this origin only) would stop it.
+			// Everything the callback answers is the library's, with the
+			// values escaped.
+			w.Header().Set("Content-Security-Policy", formPostCSP)
 		case "/" + tokenPath:
 			if r.ParseForm() == nil && !slices.Contains(allowedGrants, r.PostForm.Get("grant_type")) {
 				httphelper.MarshalJSONWithStatus(w, zoidc.ErrUnsupportedGrantType(), http.StatusBadRequest)
