@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,75 @@ func TestOtherOriginsMayCallTheEndpointsButNeverWithCookies(t *testing.T) {
 	p.ServeHTTP(rec, req)
 	if rec.Code != 200 || rec.Header().Get("Access-Control-Allow-Origin") != "*" || rec.Header().Get("Access-Control-Allow-Credentials") != "" {
 		t.Errorf("jwks from another origin: %d %v", rec.Code, rec.Header())
+	}
+}
+
+// Bad input gets an OAuth error or an error page, never a 500 (issue 10).
+func TestMalformedRequestsNeverAnswer500(t *testing.T) {
+	p, db, ring := newTestProvider(t, time.Now)
+	now := time.Now()
+	c := &gatehouse.OAuthClient{ID: "app", Name: "App", SecretHash: HashSecret(ring, "app", "s3cret"),
+		RedirectURIs: []string{"https://app.example/cb"}, SigningAlg: gatehouse.SigningES256, CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateOAuthClient(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	form := func(kv ...string) url.Values {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Add(kv[i], kv[i+1])
+		}
+		return v
+	}
+	for _, tt := range []struct {
+		method, path string
+		form         url.Values
+		basic        bool
+	}{
+		{"GET", "/oauth2/authorize", nil, false},
+		{"GET", "/oauth2/authorize?client_id=nobody&redirect_uri=https://evil.example/&response_type=code&scope=openid", nil, false},
+		{"GET", "/oauth2/authorize?client_id=app&redirect_uri=https://app.example/cb&response_type=token&scope=openid", nil, false},
+		{"GET", "/oauth2/authorize?client_id=app&redirect_uri=https://app.example/cb&response_type=code", nil, false},
+		{"GET", "/oauth2/authorize?client_id=app&redirect_uri=https://app.example/cb&response_type=code&scope=openid&max_age=-1", nil, false},
+		{"GET", "/oauth2/authorize?client_id=app&redirect_uri=https://app.example/cb&response_type=code&scope=openid&request=e30.e30.", nil, false},
+		{"GET", "/oauth2/authorize?client_id=app&redirect_uri=%zz", nil, false},
+		{"GET", "/oauth2/login", nil, false},
+		{"GET", "/oauth2/login?id=%00", nil, false},
+		{"GET", "/oauth2/authorize/callback?id=nope", nil, false},
+		{"POST", "/oauth2/token", nil, false},
+		{"POST", "/oauth2/token", form("grant_type", "authorization_code"), true},
+		{"POST", "/oauth2/token", form("grant_type", "authorization_code", "code", "garbage", "redirect_uri", "https://app.example/cb"), true},
+		{"POST", "/oauth2/token", form("grant_type", "refresh_token", "refresh_token", "garbage"), true},
+		{"POST", "/oauth2/token", form("grant_type", "refresh_token", "refresh_token", "garbage", "client_id", "nobody"), false},
+		{"POST", "/oauth2/token", form("grant_type", "authorization_code", "code", "x", "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion", "e30.e30."), false},
+		{"GET", "/oauth2/userinfo", nil, false},
+		{"GET", "/oauth2/userinfo?access_token=garbage", nil, false},
+		{"POST", "/oauth2/introspect", form("token", "garbage"), false},
+		{"POST", "/oauth2/introspect", form("token", "garbage"), true},
+		{"POST", "/oauth2/revoke", form("token", "garbage"), true},
+		{"POST", "/oauth2/revoke", form("token", "r:zz", "token_type_hint", "refresh_token"), true},
+		{"GET", "/oauth2/logout?id_token_hint=e30.e30.&post_logout_redirect_uri=https://evil.example/", nil, false},
+		{"GET", "/oauth2/logout?client_id=nobody&post_logout_redirect_uri=https://evil.example/", nil, false},
+	} {
+		var body *strings.Reader
+		if tt.form != nil {
+			body = strings.NewReader(tt.form.Encode())
+		} else {
+			body = strings.NewReader("")
+		}
+		req := httptest.NewRequest(tt.method, "https://login.example"+tt.path, body)
+		if tt.form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if tt.basic {
+			req.SetBasicAuth("app", "s3cret")
+		}
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Errorf("%s %s %v: %d %s", tt.method, tt.path, tt.form, rec.Code, rec.Body)
+		}
+		if loc := rec.Header().Get("Location"); strings.Contains(loc, "evil.example") {
+			t.Errorf("%s %s: redirected to %s", tt.method, tt.path, loc)
+		}
 	}
 }
