@@ -32,7 +32,7 @@ func (noBrowser) SessionToken(*http.Request) string { return "" }
 func (noBrowser) SetStepUp(http.ResponseWriter)     {}
 func (noBrowser) ClientIP(*http.Request) netip.Addr { return netip.MustParseAddr("127.0.0.1") }
 
-func newTestProvider(t *testing.T, now func() time.Time) (*Provider, Store, *keyring.Ring) {
+func newTestProvider(t testing.TB, now func() time.Time) (*Provider, Store, *keyring.Ring) {
 	t.Helper()
 	db := testdb.SQLite(t)
 	ring, err := keyring.New([]byte("0123456789abcdef0123456789abcdef"))
