@@ -308,7 +308,60 @@ func TestOpenIDConnectWithARealRelyingParty(t *testing.T) {
 		}
 	})
 
-	_ = te
+	for what, secret := range map[string]string{"an access token": tok.AccessToken, "a refresh token": tok.RefreshToken,
+		"the client secret": rp.conf.ClientSecret, "an ID token": tok.Extra("id_token").(string)} {
+		if strings.Contains(te.logs.String(), secret) {
+			t.Errorf("%s is in the server's logs", what)
+		}
+	}
+}
+
+// The client commands: http:// only for loopback, list, rotate-secret (the
+// old secret stops working), delete (its tokens go with it).
+func TestClientCommands(t *testing.T) {
+	te, base, rp := setUpOIDC(t)
+	for _, bad := range [][]string{
+		{"--name", "X", "--redirect-uri", "http://app.example/cb"},
+		{"--name", "X", "--redirect-uri", "https://app.example/cb#frag"},
+		{"--name", "X", "--redirect-uri", "/relative"},
+		{"--name", "X", "--redirect-uri", "https://app.example/cb", "--post-logout-redirect-uri", "http://app.example/"},
+		{"--name", "X", "--redirect-uri", "https://app.example/cb", "--org", "nowhere"},
+		{"--name", "X", "--redirect-uri", "https://app.example/cb", "--signing-alg", "none"},
+		{"--redirect-uri", "https://app.example/cb"},
+	} {
+		if code, _, stderr := te.cli("", append([]string{"client", "create"}, bad...)...); code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("client create %v: exit %d %q; want 2 and one line", bad, code, stderr)
+		}
+	}
+	out := te.mustCLI("", "client", "list")
+	if !strings.Contains(out, rp.conf.ClientID) || !strings.Contains(out, "Charts") || !strings.Contains(out, "clinic") || !strings.Contains(out, "confidential") {
+		t.Errorf("client list = %q", out)
+	}
+	b := newRPBrowser()
+	tok, _ := rp.signIn(b)
+	out = te.mustCLI("", "client", "rotate-secret", "--id", rp.conf.ClientID)
+	m := regexp.MustCompile(`client_secret: (\S+)`).FindStringSubmatch(out)
+	if m == nil || m[1] == rp.conf.ClientSecret {
+		t.Fatalf("rotate-secret said %q", out)
+	}
+	if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Error("the old secret still works")
+	}
+	rp.conf.ClientSecret = m[1]
+	if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+		t.Errorf("the new secret: %v", err)
+	}
+	te.mustCLI("", "client", "delete", "--id", rp.conf.ClientID)
+	if rp.userinfoWorks(tok) {
+		t.Error("a deleted client's token still works")
+	}
+	if out := te.mustCLI("", "client", "list"); strings.Contains(out, rp.conf.ClientID) {
+		t.Errorf("the deleted client is still listed: %q", out)
+	}
+	if code, _, _ := te.cli("", "client", "delete", "--id", rp.conf.ClientID); code != 2 {
+		t.Errorf("deleting it again: exit %d, want 2", code)
+	}
+	_ = base
 }
 
 // The negative cases a conformance suite runs.
