@@ -163,6 +163,15 @@ type SigningKey struct {
 	RetiredAt time.Time
 }
 
+// EndedGrant is a client's sign-in whose Gatehouse session has ended: the
+// client is told at LogoutURI (OIDC Back-Channel Logout 1.0).
+type EndedGrant struct {
+	ClientID  string
+	UserID    string
+	SessionID string
+	LogoutURI string
+}
+
 // OAuthStore keeps the OpenID Connect provider's state.
 type OAuthStore interface {
 	// CreateOAuthClient saves a new client. Returns ECONFLICT if the ID is
@@ -224,6 +233,11 @@ type OAuthStore interface {
 	// RevokeSessionTokens removes the tokens of one Gatehouse session for
 	// one client ("" for every client) and returns how many.
 	RevokeSessionTokens(ctx context.Context, sessionID, clientID string) (int64, error)
+	// TakeEndedGrants removes the tokens whose Gatehouse session has ended
+	// and returns, once each, the client, user and session of those whose
+	// client registered a back-channel logout URI. Of several nodes taking
+	// at once, each row goes to one.
+	TakeEndedGrants(ctx context.Context) ([]EndedGrant, error)
 	// DeleteExpiredOAuth removes requests and tokens past their expiry
 	// before before, and returns how many rows went.
 	DeleteExpiredOAuth(ctx context.Context, before time.Time) (int64, error)

@@ -71,11 +71,11 @@ func clientKeys(c *Config, cmd string) (*keyring.Ring, error) {
 
 func clientCreate(ctx context.Context, e *env, args []string) error {
 	var (
-		c                  Config
-		name, alg          string
-		public             bool
-		redirects, logouts listFlag
-		orgSlugs           listFlag
+		c                      Config
+		name, alg, backChannel string
+		public                 bool
+		redirects, logouts     listFlag
+		orgSlugs               listFlag
 	)
 	fs := newFlagSet(e, "client create", "client create --name N --redirect-uri URI [--redirect-uri URI…] [--post-logout-redirect-uri URI] [--public] [--org SLUG…]")
 	fs.StringVar(&name, "name", "", "the application's name (required)")
@@ -84,6 +84,7 @@ func clientCreate(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&public, "public", false, "a public client (single-page or native app) without a secret: PKCE is required")
 	fs.Var(&orgSlugs, "org", "limit the client to this organization (repeat for several; default: any)")
 	fs.StringVar(&alg, "signing-alg", gatehouse.SigningES256, "ID token signing algorithm: ES256 or RS256")
+	fs.StringVar(&backChannel, "back-channel-logout-uri", "", "where Gatehouse posts a logout token when a session the client signed in through ends (OIDC Back-Channel Logout)")
 	if err := parse(fs, &c, clientSettings, args, e); err != nil {
 		return err
 	}
@@ -97,6 +98,11 @@ func clientCreate(ctx context.Context, e *env, args []string) error {
 	}
 	for _, u := range logouts {
 		if err := checkRedirectURI("--post-logout-redirect-uri", u); err != nil {
+			return err
+		}
+	}
+	if backChannel != "" {
+		if err := checkRedirectURI("--back-channel-logout-uri", backChannel); err != nil {
 			return err
 		}
 	}
@@ -114,7 +120,7 @@ func clientCreate(ctx context.Context, e *env, args []string) error {
 	defer db.Close()
 	now := time.Now()
 	cl := &gatehouse.OAuthClient{ID: gatehouse.NewID(), Name: name, Public: public, RedirectURIs: redirects,
-		PostLogoutRedirectURIs: logouts, SigningAlg: alg, CreatedAt: now, UpdatedAt: now}
+		PostLogoutRedirectURIs: logouts, SigningAlg: alg, BackChannelLogoutURI: backChannel, CreatedAt: now, UpdatedAt: now}
 	for _, slug := range orgSlugs {
 		org, err := db.OrganizationBySlug(ctx, slug)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -648,6 +649,46 @@ func TestOpenIDConnectRevokeIntrospectLogoutAndKeys(t *testing.T) {
 			t.Errorf("the Gatehouse session outlived the logout: %d", status)
 		}
 	})
+}
+
+// Back-channel logout: a client that registered a URI is posted a logout
+// token when the session it signed in through ends at /oauth2/logout.
+func TestOpenIDConnectBackChannelLogout(t *testing.T) {
+	te, base, rp := setUpOIDC(t)
+	tokens := make(chan string, 4)
+	bc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tokens <- r.PostFormValue("logout_token") }))
+	defer bc.Close()
+	id, secret := clientFromCLI(t, te, "--name", "Told", "--redirect-uri", "http://"+rpHost+"/cb", "--back-channel-logout-uri", bc.URL+"/logout")
+	told := newTestRP(t, te, base, id, secret)
+	told.email, told.password = rp.email, rp.password
+	b := newRPBrowser()
+	_, idt := told.signIn(b)
+	var c struct {
+		SID string `json:"sid"`
+	}
+	_ = idt.Claims(&c)
+	res, err := b.Get(base + "/oauth2/logout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	select {
+	case raw := <-tokens:
+		var claims struct {
+			Sid    string                    `json:"sid"`
+			Events map[string]map[string]any `json:"events"`
+		}
+		parts := strings.Split(raw, ".")
+		if len(parts) != 3 {
+			t.Fatalf("logout token %q", raw)
+		}
+		body, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		if err := json.Unmarshal(body, &claims); err != nil || claims.Sid != c.SID || claims.Events["http://schemas.openid.net/event/backchannel-logout"] == nil {
+			t.Errorf("logout token claims %s; want sid %s and the event", body, c.SID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no logout token within 10 s of the logout")
+	}
 }
 
 // Two nodes sharing PostgreSQL: the browser signs in and is given the code

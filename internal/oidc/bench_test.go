@@ -20,7 +20,7 @@ import (
 
 // benchGrant stores an organization, a user in a live session and a
 // confidential client, and returns a grant of theirs.
-func benchGrant(b *testing.B, p *Provider, db Store) gatehouse.OAuthGrant {
+func benchGrant(b testing.TB, p *Provider, db Store) (gatehouse.OAuthGrant, *gatehouse.Session) {
 	b.Helper()
 	ctx := b.Context()
 	now := time.Now()
@@ -42,7 +42,7 @@ func benchGrant(b *testing.B, p *Provider, db Store) gatehouse.OAuthGrant {
 		}
 	}
 	return gatehouse.OAuthGrant{ClientID: "app", UserID: u.ID, OrgID: org.ID, SessionID: s.PublicID, Scopes: []string{"openid", "email", "profile"},
-		AuthTime: now, AMR: []string{"pwd", "otp", "mfa"}, ACR: "mfa", TwoFactorState: gatehouse.TwoFactorVerified}
+		AuthTime: now, AMR: []string{"pwd", "otp", "mfa"}, ACR: "mfa", TwoFactorState: gatehouse.TwoFactorVerified}, s
 }
 
 func bare(w http.ResponseWriter, _ *http.Request) {
@@ -52,7 +52,7 @@ func bare(w http.ResponseWriter, _ *http.Request) {
 
 func BenchmarkUserinfo(b *testing.B) {
 	p, db, _ := newTestProvider(b, time.Now)
-	g := benchGrant(b, p, db)
+	g, _ := benchGrant(b, p, db)
 	st := &storage{p: p}
 	id, tok, err := st.newAccess(b.Context(), g, time.Now())
 	if err != nil {
@@ -82,7 +82,7 @@ func BenchmarkUserinfo(b *testing.B) {
 
 func BenchmarkCodeExchange(b *testing.B) {
 	p, db, _ := newTestProvider(b, time.Now)
-	g := benchGrant(b, p, db)
+	g, _ := benchGrant(b, p, db)
 	form := func(code string) string {
 		return url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"https://app.example/cb"}}.Encode()
 	}

@@ -86,6 +86,9 @@ type Config struct {
 	// Issuer is the public URL (GATEHOUSE_PUBLIC_URL).
 	Issuer *url.URL
 	Logger *slog.Logger
+	// HTTPClient posts back-channel logout tokens; by default one that
+	// gives up after 5 seconds and follows no redirect.
+	HTTPClient *http.Client
 	// Now is time.Now and Rand crypto/rand.Reader when nil.
 	Now  func() time.Time
 	Rand io.Reader
@@ -115,6 +118,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	p := &Provider{cfg: cfg, log: cfg.Logger, issuer: strings.TrimSuffix(cfg.Issuer.String(), "/")}
 	p.keys = newKeys(cfg.Store, cfg.Keys, cfg.Now, cfg.Rand)
@@ -148,6 +155,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		GrantTypeRefreshToken:    true,
 		SupportedScopes:          []string{"openid", "profile", "email", "phone", "offline_access"},
 		SupportedClaims:          append(append([]string{}, op.DefaultSupportedClaims...), "sid", "organization", "role", "two_factor"),
+		// backchannel.go; the logout token carries sid.
+		BackChannelLogoutSupported:        true,
+		BackChannelLogoutSessionSupported: true,
 	}, &storage{p: p}, op.StaticIssuer(p.issuer), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
@@ -258,16 +268,21 @@ func (p *Provider) intercept(next http.Handler) http.Handler {
 	})
 }
 
-// Run removes expired requests and tokens now and then, and rotates the
+// Run tells clients of ended sessions every minute (back-channel logout),
+// and every ten removes expired requests and tokens and rotates the
 // signing keys on schedule, until ctx ends.
 func (p *Provider) Run(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		p.backChannelLogout(ctx)
+		if tick%10 != 0 {
+			continue
 		}
 		now := p.cfg.Now()
 		if _, err := p.cfg.Store.DeleteExpiredOAuth(ctx, now); err != nil {

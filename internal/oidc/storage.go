@@ -282,6 +282,9 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 				return "", s.serverError(ctx, "logout", err)
 			}
 			info.signedOut = true
+			// Tell the other clients of the session now, not at the next
+			// minute; the browser does not wait for them.
+			go s.p.backChannelLogout(context.WithoutCancel(ctx))
 		}
 	}
 	if sid != "" && req.ClientID != "" {

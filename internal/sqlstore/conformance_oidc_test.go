@@ -236,6 +236,36 @@ func testOAuthStore(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 		}
 	})
 
+	t.Run("ended sessions' tokens are taken once, and named for the clients that want a back-channel logout", func(t *testing.T) {
+		a, b := nodes(t)
+		f := newOAuthFixture(t, a, "backchannel")
+		told := f.client("told")
+		told.BackChannelLogoutURI = "https://told.example/logout"
+		if err := a.DeleteOAuthClient(t.Context(), "told"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.CreateOAuthClient(t.Context(), told); err != nil {
+			t.Fatal(err)
+		}
+		f.client("silent")
+		f.tokens(f.grant("told", "r1", "f1"), "acc-told", "ref-told")
+		f.tokens(f.grant("silent", "r2", "f2"), "acc-silent", "ref-silent")
+		if got, err := a.TakeEndedGrants(t.Context()); err != nil || len(got) != 0 {
+			t.Fatalf("with the session alive: %+v, %v; want nothing", got, err)
+		}
+		if err := b.DeleteSession(t.Context(), f.sess.TokenHash); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.TakeEndedGrants(t.Context())
+		want := []gatehouse.EndedGrant{{ClientID: "told", UserID: f.user.ID, SessionID: f.sess.PublicID, LogoutURI: "https://told.example/logout"}}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("TakeEndedGrants = %+v, %v; want %+v once", got, err, want)
+		}
+		if got, err := a.TakeEndedGrants(t.Context()); err != nil || len(got) != 0 {
+			t.Errorf("taken again: %+v, %v; want nothing", got, err)
+		}
+	})
+
 	t.Run("a disabled user's tokens are dead", func(t *testing.T) {
 		a, _ := nodes(t)
 		f := newOAuthFixture(t, a, "disabled")
