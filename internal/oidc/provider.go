@@ -229,8 +229,7 @@ type reqInfo struct {
 	ip           netip.Addr
 	// alg is the signing algorithm of the request's client, noted when
 	// the library loads the client.
-	alg       string
-	signedOut bool
+	alg string
 }
 
 type infoKey struct{}

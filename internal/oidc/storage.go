@@ -281,7 +281,6 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 			if err := s.p.cfg.Sessions.Logout(ctx, info.sessionToken, info.ip); err != nil {
 				return "", s.serverError(ctx, "logout", err)
 			}
-			info.signedOut = true
 			// Tell the other clients of the session now, not at the next
 			// minute; the browser does not wait for them.
 			go s.p.backChannelLogout(context.WithoutCancel(ctx))
