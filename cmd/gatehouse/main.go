@@ -48,7 +48,7 @@ type env struct {
 	// a node whose clock is off).
 	clock *clockOptions
 	// assertions, when set, signs forward-auth's Remote-Assertion in
-	// serve (tests; the OpenID Connect provider's keys once wired).
+	// serve instead of the OpenID Connect provider's keys (tests).
 	assertions forwardauth.Signer
 }
 
