@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Signing algorithms of ID tokens (design §10.1 (issue 10)): ES256 by default,
+// Signing algorithms of ID tokens (docs/design.md §10.1): ES256 by default,
 // RS256 for clients that need it.
 const (
 	SigningES256 = "ES256"

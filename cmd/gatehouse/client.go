@@ -15,7 +15,7 @@ import (
 )
 
 // The applications that sign in through Gatehouse's OpenID Connect
-// provider (design §10.1 (issue 10)): gatehouse client create|list|delete|rotate-secret,
+// provider (docs/design.md §10.1): gatehouse client create|list|delete|rotate-secret,
 // and gatehouse keys rotate for the provider's signing keys.
 
 // clientSettings are what the client commands take: the secret keys hash

@@ -186,7 +186,7 @@ func setUpOIDC(t *testing.T) (*testEnv, string, *testRP) {
 
 // The whole flow with a real relying party: code + PKCE through the 2FA
 // code from the e-mail, the ID token verified against the JWKS with the
-// claims of design §10.1 (issue 10), userinfo, refresh rotation and reuse.
+// claims of docs/design.md §10.1, userinfo, refresh rotation and reuse.
 func TestOpenIDConnectWithARealRelyingParty(t *testing.T) {
 	te, base, rp := setUpOIDC(t)
 	b := newRPBrowser()
@@ -737,7 +737,7 @@ func TestOpenIDConnectOnTwoNodesPostgres(t *testing.T) {
 	}
 }
 
-// Step-up (design §10.1 (issue 10)): on an allowed network a sign-in needs no code
+// Step-up (docs/design.md §10.1): on an allowed network a sign-in needs no code
 // and its ID token says so; acr_values=mfa makes Gatehouse ask for a fresh
 // code all the same, and the ID token then carries acr mfa.
 func TestOpenIDConnectStepUpAsksForACodeOnAnAllowedNetwork(t *testing.T) {

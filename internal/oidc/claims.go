@@ -74,7 +74,7 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 
 func (s *storage) Health(ctx context.Context) error { return s.store().Ping(ctx) }
 
-// setUserinfo sets the claims of design §10.1 (issue 10) for a grant: the
+// setUserinfo sets the claims of docs/design.md §10.1 for a grant: the
 // standard ones by scope, and always Gatehouse's organization, role,
 // two_factor and the session id.
 func (s *storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, g gatehouse.OAuthGrant, scopes []string) error {

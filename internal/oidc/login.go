@@ -101,8 +101,8 @@ func (p *Provider) signInPage(r *http.Request, req *gatehouse.OAuthAuthRequest, 
 	return target + "?" + q.Encode()
 }
 
-// stepUp reports whether the request wants a fresh code (design §10.1,
-// issue 10): acr_values=mfa, or max_age (the library also sets max_age 0 for
+// stepUp reports whether the request wants a fresh code (docs/design.md
+// §10.1): acr_values=mfa, or max_age (the library also sets max_age 0 for
 // prompt=login, which asks for the password again, not for a code).
 func stepUp(req *gatehouse.OAuthAuthRequest) bool {
 	return slices.Contains(req.ACRValues, "mfa") || req.HasMaxAge && !slices.Contains(req.Prompt, oidc.PromptLogin)

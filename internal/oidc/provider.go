@@ -1,4 +1,4 @@
-// Package oidc is Gatehouse's OpenID Connect provider (design §10.1 (issue 10)): a
+// Package oidc is Gatehouse's OpenID Connect provider (docs/design.md §10.1): a
 // front door beside internal/web that lets applications sign their users in
 // through Gatehouse. github.com/zitadel/oidc/v3 (pkg/op) speaks the
 // protocol; this package decides what is stored (storage.go), which keys
@@ -33,7 +33,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
-// The provider's paths (design §10.1 (issue 10)). loginPath is Gatehouse's own
+// The provider's paths (docs/design.md §10.1). loginPath is Gatehouse's own
 // hand-off page between the authorize endpoint and the sign-in pages.
 const (
 	authorizePath  = "oauth2/authorize"
@@ -194,7 +194,7 @@ func allowCORS(next http.Handler) http.Handler {
 // discovery is the library's discovery document without what Gatehouse
 // does not offer, which the library advertises regardless: the implicit
 // flow and its response types, the JWT bearer grant and device
-// authorization (design §10.1 (issue 10): authorization code only).
+// authorization (docs/design.md §10.1: authorization code only).
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	d := op.CreateDiscoveryConfig(op.ContextWithIssuer(r.Context(), p.issuer), p.op, &storage{p: p})
 	d.ResponseTypesSupported = []string{string(zoidc.ResponseTypeCode)}

@@ -123,6 +123,6 @@ func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 func (c *client) IsScopeAllowed(string) bool { return false }
 
 // IDTokenUserinfoClaimsAssertion puts the profile, e-mail and phone claims
-// in the ID token too (design §10.1 (issue 10)), not only at userinfo.
+// in the ID token too (docs/design.md §10.1), not only at userinfo.
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
 func (c *client) ClockSkew() time.Duration             { return 0 }

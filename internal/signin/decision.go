@@ -86,7 +86,7 @@ func needCode(method gatehouse.OTPMethod, user *gatehouse.User) (Decision, error
 }
 
 // StepUp turns a decision for a sign-in that an application asked a fresh
-// code of (OpenID Connect acr_values=mfa or max_age, design §10.1 (issue 10)) into
+// code of (OpenID Connect acr_values=mfa or max_age, docs/design.md §10.1) into
 // one that asks for the code where an allowed network or a remembered
 // browser would have skipped it. Every other outcome stands: what the
 // policy does not enforce, step-up does not invent.

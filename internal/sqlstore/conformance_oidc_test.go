@@ -9,8 +9,8 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-// TestOAuthStore holds the OpenID Connect provider's store (design
-// §10.1, issue 10) to its contract on both databases: clients, codes used once across
+// TestOAuthStore holds the OpenID Connect provider's store
+// (docs/design.md §10.1) to its contract on both databases: clients, codes used once across
 // two nodes, refresh tokens rotated once, tokens that die with their
 // Gatehouse session, signing keys.
 func TestOAuthStore(t *testing.T) {
