@@ -129,8 +129,11 @@ func resealAll(ctx context.Context, a *app, keys *keyring.Ring, log *slog.Logger
 }
 
 func cmdKeys(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "rotate" {
+		return keysRotate(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "check" {
-		return usageError("keys needs a subcommand: check")
+		return usageError("keys needs a subcommand: check or rotate")
 	}
 	var c Config
 	fs := newFlagSet(e, "keys check", "keys check [--database-url URL] [--secret-key-file F] [--old-secret-key-files F,F]")

@@ -48,7 +48,7 @@ type env struct {
 	// a node whose clock is off).
 	clock *clockOptions
 	// assertions, when set, signs forward-auth's Remote-Assertion in
-	// serve (tests; the OpenID Connect provider's keys once wired).
+	// serve instead of the OpenID Connect provider's keys (tests).
 	assertions forwardauth.Signer
 }
 
@@ -69,6 +69,11 @@ Usage:
   gatehouse user reset-2fa --org S --email E    forget the user's remembered browsers
   gatehouse user unlock --org S --email E       clear a lock from wrong codes
   gatehouse keys check                          what still depends on an old secret key
+  gatehouse keys rotate                         new OpenID Connect signing keys (old ones stay published)
+  gatehouse client create --name N --redirect-uri URI [--redirect-uri URI…]
+                         [--post-logout-redirect-uri URI] [--public] [--org SLUG…]
+  gatehouse client list | delete --id ID | rotate-secret --id ID
+                         applications that sign in through Gatehouse (OpenID Connect)
   gatehouse user link --org S --email E --provider P --external-id X
                          let an LDAP or SAML2 identity sign in as this user
 
@@ -102,6 +107,8 @@ func run(ctx context.Context, e *env) int {
 		err = cmdUser(ctx, e, rest)
 	case "keys":
 		err = cmdKeys(ctx, e, rest)
+	case "client":
+		err = cmdClient(ctx, e, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

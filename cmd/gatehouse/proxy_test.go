@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -117,24 +114,12 @@ func (e *echoUpstream) requests() []http.Header {
 }
 
 // fwdGatehouse is the real serve for the proxies: organizations acme
-// (two-factor by e-mail, the default) and beta.
+// (two-factor by e-mail, the default) and beta. Remote-Assertion is signed
+// with the OpenID Connect provider's keys, as in production.
 type fwdGatehouse struct {
 	te   *testEnv
 	port int
 	base string // http://login.acme.test:PORT
-	key  *ecdsa.PrivateKey
-}
-
-// esSigner signs Remote-Assertion with an ES256 key, as the OpenID
-// Connect provider's keys will once wired into serve.
-type esSigner struct{ key *ecdsa.PrivateKey }
-
-func (s esSigner) SignAssertion(_ context.Context, claims map[string]any) (string, error) {
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: s.key}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return "", err
-	}
-	return jwt.Signed(sig).Claims(claims).Serialize()
 }
 
 func startFwdGatehouse(t *testing.T) *fwdGatehouse {
@@ -144,13 +129,8 @@ func startFwdGatehouse(t *testing.T) *fwdGatehouse {
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "acme", "--email", "nurse@acme.test", "--name", "Nora Nurse")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "acme", "--email", "clerk@acme.test")
 	te.mustCLI("", "org", "create", "--slug", "beta", "--name", "Beta Clinic")
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &fwdGatehouse{te: te, port: freePort(t), key: key}
+	g := &fwdGatehouse{te: te, port: freePort(t)}
 	g.base = fmt.Sprintf("http://login.acme.test:%d", g.port)
-	te.assertions = esSigner{key: key}
 	te.serve("--addr", fmt.Sprintf("127.0.0.1:%d", g.port), "--public-url", g.base,
 		"--trusted-proxies", "127.0.0.1", "--allowed-return-hosts", ".acme.test", "--cookie-domain", "acme.test")
 	return g
@@ -309,7 +289,23 @@ func (g *fwdGatehouse) checkAssertion(t *testing.T, raw, audience string) {
 		Organization string `json:"organization"`
 		TwoFactor    string `json:"two_factor"`
 	}
-	if err := tok.Claims(&g.key.PublicKey, &std, &own); err != nil {
+	// Signed with the OpenID Connect provider's current ES256 key, whose
+	// public half is in its JWKS.
+	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/oauth2/jwks", g.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	err = json.NewDecoder(res.Body).Decode(&set)
+	res.Body.Close()
+	if err != nil || len(tok.Headers) != 1 {
+		t.Fatalf("JWKS: %v", err)
+	}
+	keys := set.Key(tok.Headers[0].KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("the Remote-Assertion's key %q is not in the JWKS", tok.Headers[0].KeyID)
+	}
+	if err := tok.Claims(keys[0].Key, &std, &own); err != nil {
 		t.Fatalf("Remote-Assertion does not verify: %v", err)
 	}
 	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: g.base, AnyAudience: jwt.Audience{audience}, Time: time.Now()}, 5*time.Second); err != nil {

@@ -122,6 +122,7 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *keyri
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go cleanSessions(ctx, a, c, log)
+	go s.oidc.Run(ctx)
 	a.runClock(ctx, log)
 	// The mail worker stops with ctx, after the delivery under way; what
 	// is still queued waits in the database for the next start or node.

@@ -15,9 +15,11 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/clientip"
 	"github.com/gatehousehq/gatehouse/internal/dbclock"
 	"github.com/gatehousehq/gatehouse/internal/federation"
+	"github.com/gatehousehq/gatehouse/internal/forwardauth"
 	"github.com/gatehousehq/gatehouse/internal/keyring"
 	"github.com/gatehousehq/gatehouse/internal/mailqueue"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
+	"github.com/gatehousehq/gatehouse/internal/oidc"
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
 	"github.com/gatehousehq/gatehouse/internal/signin"
@@ -131,6 +133,7 @@ type server struct {
 	ln     net.Listener
 	public *url.URL
 	http   *http.Server
+	oidc   *oidc.Provider
 }
 
 // close releases what newServer opened.
@@ -203,14 +206,24 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 	}); err != nil {
 		return nil, err
 	}
-	fa, err := newForwardAuth(c, log, a.signin, clientip.New(trusted), public, a.now, e.assertions)
+	provider, err := newOIDC(ctx, c, a, keys, public, trusted, log)
+	if err != nil {
+		return nil, err
+	}
+	// Forward-auth's Remote-Assertion is signed with the provider's keys
+	// (tests may sign with their own).
+	var assertions forwardauth.Signer = provider
+	if e.assertions != nil {
+		assertions = e.assertions
+	}
+	fa, err := newForwardAuth(c, log, a.signin, clientip.New(trusted), public, a.now, assertions)
 	if err != nil {
 		return nil, err
 	}
 	handler, err := web.New(web.Config{
 		SignIn: a.signin, Accounts: a.accounts, Console: a.accounts, Federation: a.federation, Orgs: a.store, SMSAvailable: m.sms != nil, Ready: a.store, Outbox: a.store, ClientIP: clientip.New(trusted),
 		Metrics: a.metrics, PublicURL: public, Dev: c.Dev, Logger: log,
-		CookieDomain: fa.cookieDomain, ReturnURLs: fa.returns, ForwardAuth: fa.handler,
+		CookieDomain: fa.cookieDomain, ReturnURLs: fa.returns, ForwardAuth: fa.handler, OIDC: provider,
 	})
 	if err != nil {
 		return nil, err
@@ -224,5 +237,5 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return &server{app: a, keys: keys, ln: ln, public: public, http: srv}, nil
+	return &server{app: a, keys: keys, ln: ln, public: public, http: srv, oidc: provider}, nil
 }

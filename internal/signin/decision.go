@@ -67,7 +67,12 @@ func Decide(org *gatehouse.Organization, user *gatehouse.User, clientIP netip.Ad
 			return Decision{Outcome: gatehouse.TwoFactorRemembered, RememberedID: id}, nil
 		}
 	}
-	switch st.OTPMethod {
+	return needCode(st.OTPMethod, user)
+}
+
+// needCode is the decision to ask the user for a code by method.
+func needCode(method gatehouse.OTPMethod, user *gatehouse.User) (Decision, error) {
+	switch method {
 	case gatehouse.OTPSMS:
 		if user.Phone == "" {
 			return Decision{Outcome: NeedPhone}, nil
@@ -76,6 +81,18 @@ func Decide(org *gatehouse.Organization, user *gatehouse.User, clientIP netip.Ad
 	case gatehouse.OTPEmail:
 		return Decision{Outcome: NeedCode}, nil
 	default:
-		return Decision{}, errors.New("signin: unknown one-time passcode method " + string(st.OTPMethod))
+		return Decision{}, errors.New("signin: unknown one-time passcode method " + string(method))
 	}
+}
+
+// StepUp turns a decision for a sign-in that an application asked a fresh
+// code of (OpenID Connect acr_values=mfa or max_age, docs/design.md §10.1) into
+// one that asks for the code where an allowed network or a remembered
+// browser would have skipped it. Every other outcome stands: what the
+// policy does not enforce, step-up does not invent.
+func StepUp(d Decision, org *gatehouse.Organization, user *gatehouse.User) (Decision, error) {
+	if d.Outcome != gatehouse.TwoFactorAllowedNetwork && d.Outcome != gatehouse.TwoFactorRemembered {
+		return d, nil
+	}
+	return needCode(org.Settings.OTPMethod, user)
 }

@@ -29,6 +29,9 @@ type LoginRequest struct {
 	// DeviceTokens are the known-device tokens the browser holds (its
 	// device cookie), newest first.
 	DeviceTokens []string
+	// StepUp asks for a code even where an allowed network or a
+	// remembered browser would skip it (see StepUp).
+	StepUp bool
 }
 
 // LoginResult is a finished sign-in, or one waiting for a code (Pending).
@@ -182,6 +185,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	d, err := Decide(org, user, req.ClientIP, func() (string, error) {
 		return s.remembered(ctx, org, user, req.RememberTokens, now)
 	})
+	if err == nil && req.StepUp {
+		d, err = StepUp(d, org, user)
+	}
 	if err != nil {
 		return nil, s.unavailable("decide", err)
 	}

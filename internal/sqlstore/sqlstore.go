@@ -22,7 +22,10 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-var _ gatehouse.Store = (*DB)(nil)
+var (
+	_ gatehouse.Store      = (*DB)(nil)
+	_ gatehouse.OAuthStore = (*DB)(nil)
+)
 
 // DB is an open Gatehouse database. It is safe for concurrent use.
 type DB struct {

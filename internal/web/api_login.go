@@ -55,6 +55,7 @@ func (s *Server) loginRequest(r *http.Request, org, email, password string) sign
 		PreviousPending: s.pendingToken(r),
 		RememberTokens:  s.rememberTokens(r),
 		DeviceTokens:    s.deviceTokens(r),
+		StepUp:          s.stepUp(r),
 	}
 }
 

@@ -13,6 +13,10 @@ import (
 // posts to it from its own origin, by design (see New).
 const samlACSRoute = "POST /saml/{slug}/acs"
 
+// oidcCrossOriginRoutes are the OpenID Connect provider's endpoints that
+// other origins may post to (see New): none of them reads a cookie.
+var oidcCrossOriginRoutes = []string{"POST /oauth2/token", "POST /oauth2/revoke", "POST /oauth2/introspect", "POST /oauth2/userinfo"}
+
 // routes is the table of every route: its method and path, its handler and
 // what wraps the handler. It is the only place a route is registered.
 //
@@ -33,8 +37,8 @@ const samlACSRoute = "POST /saml/{slug}/acs"
 //     network.
 //
 // The federation routes exist only with a Federation, forward-auth only
-// with a ForwardAuth, the outbox only in dev mode, /metrics only with
-// Metrics.
+// with a ForwardAuth, the OpenID Connect provider's only with OIDC, the
+// outbox only in dev mode, /metrics only with Metrics.
 func (s *Server) routes() {
 	// JSON API: the session (api_session.go, api_session_reauth.go).
 	s.api("GET /api/v1/session", s.apiSession)
@@ -137,6 +141,13 @@ func (s *Server) routes() {
 	if s.cfg.ForwardAuth != nil {
 		s.route("GET /auth/forward", http.HandlerFunc(s.cfg.ForwardAuth.Forward))
 		s.route("GET /auth/request", http.HandlerFunc(s.cfg.ForwardAuth.Request))
+	}
+
+	// The OpenID Connect provider (internal/oidc), which answers its own
+	// errors as the protocol says.
+	if s.cfg.OIDC != nil {
+		s.route("GET /.well-known/openid-configuration", s.cfg.OIDC)
+		s.route("/oauth2/", s.cfg.OIDC)
 	}
 
 	// The development outbox (outbox_page.go), assets and unknown pages

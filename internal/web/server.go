@@ -37,6 +37,9 @@ type Config struct {
 	Outbox       Outbox // used only in dev mode
 	ClientIP     ClientIPResolver
 	Metrics      Metrics // optional
+	// OIDC is the OpenID Connect provider (internal/oidc), optional: it
+	// answers /.well-known/openid-configuration and /oauth2/.
+	OIDC http.Handler
 
 	// PublicURL is the address users see. An https URL makes cookies
 	// Secure with the __Host- prefix and turns on HSTS.
@@ -169,6 +172,14 @@ func New(cfg Config) (*Server, error) {
 	// The identity provider's page posts the SAML response to the ACS from
 	// its own origin: that one route is exempt from the check.
 	cop.AddInsecureBypassPattern(samlACSRoute)
+	// The provider's back-channel endpoints take no cookie, only client
+	// credentials or tokens: a single-page application calls them from
+	// its own origin.
+	if cfg.OIDC != nil {
+		for _, p := range oidcCrossOriginRoutes {
+			cop.AddInsecureBypassPattern(p)
+		}
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, isAPI(r), gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonCrossOrigin, "Cross-origin request refused."))
 	}))

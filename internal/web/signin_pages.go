@@ -34,6 +34,10 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		data.Organization = r.URL.Query().Get("organization")
 	}
+	// An application's login_hint arrives as ?email= (internal/oidc).
+	if email := r.URL.Query().Get("email"); len(email) <= 254 {
+		data.Email = email
+	}
 	s.renderPage(w, r, http.StatusOK, "login", data)
 	return nil
 }

@@ -37,6 +37,9 @@ func (s *Server) rememberReturn(w http.ResponseWriter, r *http.Request) {
 // cookie does not reach, while the GET of the home page that follows it
 // does.
 func (s *Server) takeReturn(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if s.stepUp(r) { // a step-up lives only as long as its sign-in
+		s.setCookie(w, stepUpCookie, "", time.Time{})
+	}
 	v := s.cookieValue(r, returnCookie)
 	if v == "" {
 		return "", false

@@ -1,0 +1,303 @@
+package sqlstore
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// TestOAuthStore holds the OpenID Connect provider's store
+// (docs/design.md §10.1) to its contract on both databases: clients, codes used once across
+// two nodes, refresh tokens rotated once, tokens that die with their
+// Gatehouse session, signing keys.
+func TestOAuthStore(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		testOAuthStore(t, func(t *testing.T) (*DB, *DB) {
+			n := d.nodes(t, 2) // two pools on PostgreSQL, as two servers have
+			return n[0], n[1]
+		})
+	})
+}
+
+var ot0 = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+
+type oauthFixture struct {
+	t    *testing.T
+	db   *DB
+	user *gatehouse.User
+	sess *gatehouse.Session
+}
+
+func newOAuthFixture(t *testing.T, db *DB, slug string) *oauthFixture {
+	t.Helper()
+	ctx := t.Context()
+	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: slug, Settings: gatehouse.DefaultPasswordSettings(), CreatedAt: ot0, UpdatedAt: ot0}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	u := &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: slug + "@example.com", Role: gatehouse.RoleMember, CreatedAt: ot0, UpdatedAt: ot0}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	s := &gatehouse.Session{TokenHash: []byte(gatehouse.NewID() + "------"), UserID: u.ID, OrgID: org.ID, TwoFactorState: gatehouse.TwoFactorVerified,
+		CreatedAt: ot0, LastSeenAt: ot0, ExpiresAt: ot0.Add(12 * time.Hour)}
+	if err := db.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	return &oauthFixture{t: t, db: db, user: u, sess: s}
+}
+
+func (f *oauthFixture) client(id string) *gatehouse.OAuthClient {
+	f.t.Helper()
+	c := &gatehouse.OAuthClient{ID: id, Name: "App " + id, SecretHash: []byte("hash-of-" + id), RedirectURIs: []string{"https://app.example/cb"},
+		PostLogoutRedirectURIs: []string{"https://app.example/"}, OrgIDs: []string{f.user.OrgID}, SigningAlg: gatehouse.SigningES256,
+		CreatedAt: ot0, UpdatedAt: ot0}
+	if err := f.db.CreateOAuthClient(f.t.Context(), c); err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *oauthFixture) grant(clientID, authReq, family string) gatehouse.OAuthGrant {
+	return gatehouse.OAuthGrant{ClientID: clientID, UserID: f.user.ID, OrgID: f.user.OrgID, SessionID: f.sess.PublicID,
+		AuthRequestID: authReq, FamilyID: family, Scopes: []string{"openid", "email"}, AuthTime: ot0, AMR: []string{"pwd", "otp", "mfa"},
+		ACR: "mfa", TwoFactorState: gatehouse.TwoFactorVerified}
+}
+
+// tokens stores an access token and a refresh token of a grant.
+func (f *oauthFixture) tokens(g gatehouse.OAuthGrant, access, refresh string) {
+	f.t.Helper()
+	err := f.db.CreateOAuthToken(f.t.Context(),
+		&gatehouse.OAuthToken{IDHash: []byte(access), OAuthGrant: g, CreatedAt: ot0, ExpiresAt: ot0.Add(time.Hour)},
+		&gatehouse.OAuthRefreshToken{TokenHash: []byte(refresh), OAuthGrant: g, CreatedAt: ot0, ExpiresAt: ot0.Add(24 * time.Hour)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *oauthFixture) live(what, access string, want bool) {
+	f.t.Helper()
+	_, err := f.db.OAuthTokenByIDHash(f.t.Context(), []byte(access), ot0.Add(time.Minute))
+	if got := err == nil; got != want {
+		f.t.Errorf("%s: access token %q live = %v (%v), want %v", what, access, got, err, want)
+	}
+}
+
+func testOAuthStore(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
+	t.Run("clients are saved, listed, re-keyed and deleted with what they were given", func(t *testing.T) {
+		a, _ := nodes(t)
+		f := newOAuthFixture(t, a, "clients")
+		c := f.client("c1")
+		if err := a.CreateOAuthClient(t.Context(), c); gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+			t.Errorf("a second client c1: %v, want ECONFLICT", err)
+		}
+		pub := &gatehouse.OAuthClient{ID: "c0", Name: "A public app", Public: true, RedirectURIs: []string{"http://127.0.0.1:8080/cb"},
+			SigningAlg: gatehouse.SigningRS256, CreatedAt: ot0, UpdatedAt: ot0}
+		if err := a.CreateOAuthClient(t.Context(), pub); err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.OAuthClientByID(t.Context(), "c1")
+		if err != nil || got.Name != c.Name || !bytes.Equal(got.SecretHash, c.SecretHash) || !slices.Equal(got.RedirectURIs, c.RedirectURIs) ||
+			!slices.Equal(got.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs) || !slices.Equal(got.OrgIDs, c.OrgIDs) || got.Public {
+			t.Errorf("OAuthClientByID = %+v, %v; want %+v", got, err, c)
+		}
+		list, err := a.ListOAuthClients(t.Context())
+		if err != nil || len(list) != 2 || list[0].ID != "c0" || !list[0].Public || list[0].SecretHash != nil || list[0].OrgIDs != nil {
+			t.Errorf("ListOAuthClients = %+v, %v; want the public app first, without secret or organizations", list, err)
+		}
+		if err := a.SetOAuthClientSecret(t.Context(), "c1", []byte("new"), ot0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := a.OAuthClientByID(t.Context(), "c1"); !bytes.Equal(got.SecretHash, []byte("new")) {
+			t.Errorf("secret hash after SetOAuthClientSecret = %q", got.SecretHash)
+		}
+		f.tokens(f.grant("c1", "r1", "fam"), "acc-c1", "ref-c1")
+		if err := a.DeleteOAuthClient(t.Context(), "c1"); err != nil {
+			t.Fatal(err)
+		}
+		f.live("after deleting the client", "acc-c1", false)
+		if _, err := a.OAuthClientByID(t.Context(), "c1"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("a deleted client: %v, want ENOTFOUND", err)
+		}
+		if err := a.DeleteOAuthClient(t.Context(), "c1"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("deleting it again: %v, want ENOTFOUND", err)
+		}
+	})
+
+	t.Run("a code is redeemed exactly once by 40 callers on two nodes, and never after it expires", func(t *testing.T) {
+		a, b := nodes(t)
+		f := newOAuthFixture(t, a, "codes")
+		f.client("app")
+		req := &gatehouse.OAuthAuthRequest{ID: "req1", ClientID: "app", RedirectURI: "https://app.example/cb", ResponseType: "code",
+			State: "st", Nonce: "no", Scopes: []string{"openid"}, CodeChallenge: "ch", CodeChallengeMethod: "S256", Prompt: []string{"login"},
+			MaxAge: 30 * time.Second, HasMaxAge: true, Organization: "codes", CreatedAt: ot0, ExpiresAt: ot0.Add(15 * time.Minute)}
+		if err := a.CreateAuthRequest(t.Context(), req); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.SaveAuthCode(t.Context(), "req1", []byte("code-hash"), ot0.Add(time.Minute)); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("a code for a request nobody signed in for: %v, want ENOTFOUND", err)
+		}
+		done := gatehouse.AuthRequestDone{UserID: f.user.ID, OrgID: f.user.OrgID, SessionID: f.sess.PublicID, AuthTime: ot0,
+			AMR: []string{"pwd"}, TwoFactorState: gatehouse.TwoFactorNotEnforced, At: ot0.Add(time.Second)}
+		if err := b.CompleteAuthRequest(t.Context(), "req1", done); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.CompleteAuthRequest(t.Context(), "req1", done); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("completing it twice: %v, want ENOTFOUND", err)
+		}
+		if err := b.SaveAuthCode(t.Context(), "req1", []byte("code-hash"), ot0.Add(61*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.AuthRequestByCodeHash(t.Context(), []byte("code-hash"))
+		if err != nil || got.ID != "req1" || got.Done.UserID != f.user.ID || got.Done.SessionID != f.sess.PublicID || !got.HasMaxAge ||
+			got.MaxAge != 30*time.Second || !slices.Equal(got.Prompt, []string{"login"}) || got.CodeChallenge != "ch" || got.Nonce != "no" {
+			t.Fatalf("AuthRequestByCodeHash = %+v, %v", got, err)
+		}
+		if wins := race(t, 40, func(i int) (bool, error) {
+			return wonUnless(gatehouse.ECONFLICT, []*DB{a, b}[i%2].RedeemAuthCode(t.Context(), "req1", ot0.Add(10*time.Second)))
+		}); wins != 1 {
+			t.Errorf("%d of 40 callers redeemed the code; want exactly 1", wins)
+		}
+		if got, _ := b.AuthRequestByCodeHash(t.Context(), []byte("code-hash")); got == nil || got.CodeUsedAt.IsZero() {
+			t.Errorf("the used code does not say it was used: %+v", got)
+		}
+
+		late := *req
+		late.ID = "req2"
+		if err := a.CreateAuthRequest(t.Context(), &late); err != nil {
+			t.Fatal(err)
+		}
+		_ = a.CompleteAuthRequest(t.Context(), "req2", done)
+		_ = a.SaveAuthCode(t.Context(), "req2", []byte("late-hash"), ot0.Add(61*time.Second))
+		if err := a.RedeemAuthCode(t.Context(), "req2", ot0.Add(61*time.Second)); gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+			t.Errorf("redeeming an expired code: %v, want ECONFLICT", err)
+		}
+		if _, err := a.AuthRequestByID(t.Context(), "req2", ot0.Add(16*time.Minute)); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("an expired request: %v, want ENOTFOUND", err)
+		}
+	})
+
+	t.Run("a refresh token rotates once among 40 callers; family, request and session revocations reach every token", func(t *testing.T) {
+		a, b := nodes(t)
+		f := newOAuthFixture(t, a, "refresh")
+		f.client("app")
+		f.tokens(f.grant("app", "reqA", "famA"), "acc1", "ref1")
+		f.tokens(f.grant("app", "reqB", "famB"), "accB", "refB")
+		now := ot0.Add(time.Minute)
+		rt, err := b.RefreshTokenByHash(t.Context(), []byte("ref1"), now)
+		if err != nil || rt.FamilyID != "famA" || rt.AuthRequestID != "reqA" || !rt.UsedAt.IsZero() || !slices.Equal(rt.AMR, []string{"pwd", "otp", "mfa"}) {
+			t.Fatalf("RefreshTokenByHash = %+v, %v", rt, err)
+		}
+		if wins := race(t, 40, func(i int) (bool, error) {
+			g := f.grant("app", "reqA", "famA")
+			acc := &gatehouse.OAuthToken{IDHash: []byte{byte(i), 'a'}, OAuthGrant: g, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			next := &gatehouse.OAuthRefreshToken{TokenHash: []byte{byte(i), 'r'}, OAuthGrant: g, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			return wonUnless(gatehouse.ECONFLICT, []*DB{a, b}[i%2].RotateRefreshToken(t.Context(), []byte("ref1"), now, acc, next))
+		}); wins != 1 {
+			t.Errorf("%d of 40 callers rotated the refresh token; want exactly 1", wins)
+		}
+		if rt, err := a.RefreshTokenByHash(t.Context(), []byte("ref1"), now); err != nil || rt.UsedAt.IsZero() {
+			t.Errorf("the rotated token: %+v, %v; want it found and marked used", rt, err)
+		}
+		if err := a.RevokeOAuthFamily(t.Context(), "famA"); err != nil {
+			t.Fatal(err)
+		}
+		f.live("after revoking the family", "acc1", false)
+		f.live("another family", "accB", true)
+		if err := b.RevokeAuthRequestTokens(t.Context(), "reqB"); err != nil {
+			t.Fatal(err)
+		}
+		f.live("after revoking the request's tokens", "accB", false)
+		if _, err := a.RefreshTokenByHash(t.Context(), []byte("refB"), now); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("the request's refresh token: %v, want ENOTFOUND", err)
+		}
+
+		f.tokens(f.grant("app", "reqC", "famC"), "accC", "refC")
+		f.live("a new grant", "accC", true)
+		if _, err := a.OAuthTokenByIDHash(t.Context(), []byte("accC"), ot0.Add(2*time.Hour)); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("an expired access token: %v, want ENOTFOUND", err)
+		}
+		if n, err := a.RevokeSessionTokens(t.Context(), f.sess.PublicID, "other-app"); err != nil || n != 0 {
+			t.Errorf("RevokeSessionTokens for another client = %d, %v; want 0", n, err)
+		}
+		f.live("after revoking another client's tokens", "accC", true)
+		if err := b.DeleteSession(t.Context(), f.sess.TokenHash); err != nil {
+			t.Fatal(err)
+		}
+		f.live("after sign-out", "accC", false)
+		if _, err := a.RefreshTokenByHash(t.Context(), []byte("refC"), now); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("a refresh token after sign-out: %v, want ENOTFOUND", err)
+		}
+		if n, err := a.DeleteExpiredOAuth(t.Context(), now); err != nil || n < 2 {
+			t.Errorf("DeleteExpiredOAuth = %d, %v; want the dead session's two tokens at least", n, err)
+		}
+	})
+
+	t.Run("ended sessions' tokens are taken once, and named for the clients that want a back-channel logout", func(t *testing.T) {
+		a, b := nodes(t)
+		f := newOAuthFixture(t, a, "backchannel")
+		told := f.client("told")
+		told.BackChannelLogoutURI = "https://told.example/logout"
+		if err := a.DeleteOAuthClient(t.Context(), "told"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.CreateOAuthClient(t.Context(), told); err != nil {
+			t.Fatal(err)
+		}
+		f.client("silent")
+		f.tokens(f.grant("told", "r1", "f1"), "acc-told", "ref-told")
+		f.tokens(f.grant("silent", "r2", "f2"), "acc-silent", "ref-silent")
+		if got, err := a.TakeEndedGrants(t.Context()); err != nil || len(got) != 0 {
+			t.Fatalf("with the session alive: %+v, %v; want nothing", got, err)
+		}
+		if err := b.DeleteSession(t.Context(), f.sess.TokenHash); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.TakeEndedGrants(t.Context())
+		want := []gatehouse.EndedGrant{{ClientID: "told", UserID: f.user.ID, SessionID: f.sess.PublicID, LogoutURI: "https://told.example/logout"}}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("TakeEndedGrants = %+v, %v; want %+v once", got, err, want)
+		}
+		if got, err := a.TakeEndedGrants(t.Context()); err != nil || len(got) != 0 {
+			t.Errorf("taken again: %+v, %v; want nothing", got, err)
+		}
+	})
+
+	t.Run("a disabled user's tokens are dead", func(t *testing.T) {
+		a, _ := nodes(t)
+		f := newOAuthFixture(t, a, "disabled")
+		f.client("app")
+		f.tokens(f.grant("app", "r", "fam"), "acc", "ref")
+		f.live("before", "acc", true)
+		f.user.Disabled = true
+		if err := a.UpdateUser(t.Context(), f.user); err != nil {
+			t.Fatal(err)
+		}
+		f.live("after disabling the user", "acc", false)
+	})
+
+	t.Run("a new signing key retires the current one of its algorithm, which stays listed while needed", func(t *testing.T) {
+		a, b := nodes(t)
+		mk := func(id, alg string, at time.Time) {
+			if err := a.CreateSigningKey(t.Context(), &gatehouse.SigningKey{ID: id, Algorithm: alg, PrivateSealed: []byte("sealed " + id),
+				Public: []byte("public " + id), CreatedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mk("k1", gatehouse.SigningES256, ot0)
+		mk("r1", gatehouse.SigningRS256, ot0.Add(time.Second))
+		mk("k2", gatehouse.SigningES256, ot0.Add(time.Hour))
+		keys, err := b.SigningKeys(t.Context(), ot0)
+		if err != nil || len(keys) != 3 || keys[0].ID != "k2" || !keys[0].RetiredAt.IsZero() || keys[2].ID != "k1" ||
+			!keys[2].RetiredAt.Equal(ot0.Add(time.Hour)) || string(keys[0].PrivateSealed) != "sealed k2" {
+			t.Errorf("SigningKeys = %+v, %v; want k2 (current), r1, k1 (retired at k2's creation)", keys, err)
+		}
+		keys, _ = b.SigningKeys(t.Context(), ot0.Add(2*time.Hour))
+		if len(keys) != 2 || keys[0].ID != "k2" || keys[1].ID != "r1" {
+			t.Errorf("SigningKeys long after k1's retirement = %+v; want k2 and r1", keys)
+		}
+	})
+}
