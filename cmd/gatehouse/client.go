@@ -23,21 +23,9 @@ import (
 var clientSettings = concat([]setting{sDatabase, sSecret, sOldSecrets}, logSettings)
 
 func cmdClient(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		return usageError("client needs a subcommand: create, list, delete or rotate-secret")
-	}
-	switch args[0] {
-	case "create":
-		return clientCreate(ctx, e, args[1:])
-	case "list":
-		return clientList(ctx, e, args[1:])
-	case "delete":
-		return clientDelete(ctx, e, args[1:])
-	case "rotate-secret":
-		return clientRotateSecret(ctx, e, args[1:])
-	default:
-		return usageError("unknown client subcommand %q (create, list, delete or rotate-secret)", args[0])
-	}
+	return dispatch(ctx, e, "client", []subcommand{
+		{"create", clientCreate}, {"list", clientList}, {"delete", clientDelete}, {"rotate-secret", clientRotateSecret},
+	}, args)
 }
 
 // listFlag is a flag that may be given several times.

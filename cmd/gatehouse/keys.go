@@ -129,15 +129,13 @@ func resealAll(ctx context.Context, a *app, keys *keyring.Ring, log *slog.Logger
 }
 
 func cmdKeys(ctx context.Context, e *env, args []string) error {
-	if len(args) > 0 && args[0] == "rotate" {
-		return keysRotate(ctx, e, args[1:])
-	}
-	if len(args) == 0 || args[0] != "check" {
-		return usageError("keys needs a subcommand: check or rotate")
-	}
+	return dispatch(ctx, e, "keys", []subcommand{{"check", keysCheck}, {"rotate", keysRotate}}, args)
+}
+
+func keysCheck(ctx context.Context, e *env, args []string) error {
 	var c Config
 	fs := newFlagSet(e, "keys check", "keys check [--database-url URL] [--secret-key-file F] [--old-secret-key-files F,F]")
-	if err := parse(fs, &c, concat([]setting{sDatabase, sSecret, sOldSecrets}, logSettings), args[1:], e); err != nil {
+	if err := parse(fs, &c, concat([]setting{sDatabase, sSecret, sOldSecrets}, logSettings), args, e); err != nil {
 		return err
 	}
 	if c.SecretKeyFile == "" {
