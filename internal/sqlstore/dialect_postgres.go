@@ -50,7 +50,8 @@ func openPostgres(ctx context.Context, databaseURL string, wrap func(driver.Conn
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to postgres: %w", err)
 	}
-	return &DB{dialect: postgresDialect, write: db, read: db}, nil
+	p := newPool(db, false)
+	return &DB{dialect: postgresDialect, write: p, read: p}, nil
 }
 
 func postgresViolation(err error) constraint {

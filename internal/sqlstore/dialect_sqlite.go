@@ -72,7 +72,7 @@ func openSQLite(ctx context.Context, path string, wrap func(driver.Connector) dr
 		read.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	return &DB{dialect: sqliteDialect, write: write, read: read}, nil
+	return &DB{dialect: sqliteDialect, write: newPool(write, true), read: newPool(read, true)}, nil
 }
 
 // sqliteDB is sql.Open("sqlite", dsn) with the connector wrapped when wrap

@@ -34,8 +34,8 @@ type DB struct {
 	// queue in Go instead of failing with SQLITE_BUSY, and read is a pool of
 	// read-only connections that WAL lets run beside it. On PostgreSQL both
 	// are the same pool.
-	write *sql.DB
-	read  *sql.DB
+	write *pool
+	read  *pool
 	// now is the clock of RememberAssertion, the one method whose contract
 	// takes no time from its caller; nil means time.Now. Tests set it.
 	now func() time.Time

@@ -107,10 +107,48 @@ func (c *faultConn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *faultConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	if err := c.f.hit("prepare " + query); err != nil {
+	// Preparing is not counted: the store prepares a statement once per
+	// connection and keeps it, so whether a call prepares depends on which
+	// connection it got. Every run of the statement counts instead.
+	st, err := c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
 		return nil, err
 	}
-	return c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	return &faultStmt{stmt: st, query: query, f: c.f}, nil
+}
+
+// faultStmt counts every run of a prepared statement like a call of its
+// own: the store keeps its statements prepared, so most work goes through
+// here.
+type faultStmt struct {
+	stmt  driver.Stmt
+	query string
+	f     *Faults
+}
+
+func (s *faultStmt) Close() error  { return s.stmt.Close() }
+func (s *faultStmt) NumInput() int { return s.stmt.NumInput() }
+
+func (s *faultStmt) Exec(args []driver.Value) (driver.Result, error) {
+	return nil, errors.New("testdb: faultStmt.Exec without a context")
+}
+
+func (s *faultStmt) Query(args []driver.Value) (driver.Rows, error) {
+	return nil, errors.New("testdb: faultStmt.Query without a context")
+}
+
+func (s *faultStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.f.hit(s.query); err != nil {
+		return nil, err
+	}
+	return s.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *faultStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.f.hit(s.query); err != nil {
+		return nil, err
+	}
+	return s.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 func (c *faultConn) Close() error { return c.conn.Close() }
