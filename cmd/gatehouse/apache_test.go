@@ -48,7 +48,7 @@ func requireApache(t *testing.T) string {
 }
 
 // TestApacheModAuthOpenIDC: mod_auth_openidc answers a request that does
-// not ask for HTML with 401, sends a browser to the authorization
+// not ask for HTML, or comes from a script, with 401, sends a browser to the authorization
 // endpoint (code + PKCE S256), takes the code back at its redirect URI
 // after the sign-in with the e-mailed code, and then lets the browser
 // through with the user's claims: to the application as OIDC_CLAIM_*
@@ -84,10 +84,11 @@ func TestApacheModAuthOpenIDC(t *testing.T) {
 	}}
 	html := http.Header{"Accept": {"text/html,application/xhtml+xml;q=0.9"}}
 
-	// Not a browser: 401, not a redirect.
-	for _, h := range []http.Header{nil, {"Accept": {"application/json"}}} {
+	// Not a browser's navigation: 401, not a redirect.
+	for _, h := range []http.Header{nil, {"Accept": {"application/json"}},
+		{"Accept": {"text/html"}, "X-Requested-With": {"XMLHttpRequest"}}, {"Accept": {"text/html"}, "Sec-Fetch-Mode": {"cors"}}} {
 		if res := browse(t, b, "GET", app+"/protected/", nil, h); res.StatusCode != http.StatusUnauthorized || res.Header.Get("Location") != "" {
-			t.Fatalf("GET /protected/ with Accept %q: %d to %q, want 401 without a redirect", h.Get("Accept"), res.StatusCode, res.Header.Get("Location"))
+			t.Fatalf("GET /protected/ with %v: %d to %q, want 401 without a redirect", h, res.StatusCode, res.Header.Get("Location"))
 		}
 	}
 
