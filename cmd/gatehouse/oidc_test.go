@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -261,6 +262,29 @@ func TestOpenIDConnectWithARealRelyingParty(t *testing.T) {
 		if rp.userinfoWorks(tok) {
 			t.Error("the access token outlived the Gatehouse session")
 		}
+		// RFC 6750: a token that is not live is 401 invalid_token, with
+		// WWW-Authenticate; no token at all is a bare Bearer challenge.
+		for _, c := range []struct{ token, status, challenge string }{
+			{tok.AccessToken, "401", `Bearer error="invalid_token"`},
+			{"", "401", "Bearer"},
+		} {
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/oauth2/userinfo", nil)
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if got := strconv.Itoa(res.StatusCode); got != c.status || res.Header.Get("WWW-Authenticate") != c.challenge {
+				t.Errorf("userinfo with token %.8q: %s %q %s; want %s %q", c.token, got, res.Header.Get("WWW-Authenticate"), body, c.status, c.challenge)
+			}
+			if c.token != "" && !strings.Contains(string(body), `"invalid_token"`) {
+				t.Errorf("userinfo with a dead token: body %s, want error invalid_token", body)
+			}
+		}
 		if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
 			t.Error("the refresh token outlived the Gatehouse session")
 		}
@@ -404,8 +428,8 @@ func TestOpenIDConnectRefusesWhatItMust(t *testing.T) {
 		}
 		q := rp.authorize(newRPBrowser(), strings.Replace(rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), gooidc.Nonce("n")),
 			"response_type=code", "response_type=id_token", 1))
-		if q.Get("error") == "" || q.Get("id_token") != "" || q.Get("code") != "" {
-			t.Errorf("an implicit request: callback %v; want an error", q)
+		if q.Get("error") != "unsupported_response_type" || q.Get("id_token") != "" || q.Get("code") != "" {
+			t.Errorf("an implicit request: callback %v; want error unsupported_response_type", q)
 		}
 	})
 

@@ -10,8 +10,10 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -248,6 +250,9 @@ func (p *Provider) intercept(next http.Handler) http.Handler {
 		case "/" + authorizePath:
 			if r.ParseForm() == nil {
 				info.organization = r.Form.Get("organization")
+				if rt := r.Form.Get("response_type"); rt != "" && rt != string(zoidc.ResponseTypeCode) {
+					w = &responseTypeRefusal{ResponseWriter: w}
+				}
 			}
 		case callbackPath:
 			// The callback's answer in response_mode=form_post is the
@@ -263,9 +268,60 @@ func (p *Provider) intercept(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		if r.URL.Path == "/"+userinfoPath {
+			userinfoAnswer(w, r, next)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
+
+// userinfoAnswer serves userinfo and answers a refused token as RFC 6750
+// says: 401 with WWW-Authenticate, error invalid_token, where the library
+// answers a token that is not live (unknown, expired, its session ended)
+// with 403 access_denied; a storage failure is 503, not 403.
+func userinfoAnswer(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	next.ServeHTTP(rec, r)
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	switch {
+	case rec.status == http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		if r.Header.Get("Authorization") == "" && r.FormValue("access_token") == "" {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
+	case rec.status == http.StatusForbidden && json.Unmarshal(rec.body.Bytes(), &body) == nil:
+		switch body.Error {
+		case string(zoidc.AccessDenied):
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			httphelper.MarshalJSONWithStatus(w, map[string]string{"error": "invalid_token", "error_description": body.Description}, http.StatusUnauthorized)
+			return
+		case string(zoidc.ServerError):
+			w.Header().Set("Retry-After", "5")
+			rec.status = http.StatusServiceUnavailable
+		}
+	}
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(rec.body.Bytes())
+}
+
+// recorder keeps a small answer to look at before it is sent.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
 
 // Run tells clients of ended sessions every minute (back-channel logout),
 // and every ten removes expired requests and tokens and rotates the
@@ -330,4 +386,33 @@ func RotateKeys(ctx context.Context, store Store, ring *keyring.Ring) ([]*gateho
 		out = append(out, sk)
 	}
 	return out, nil
+}
+
+// responseTypeRefusal answers an authorize request for another response
+// type than code with RFC 6749's unsupported_response_type. The library
+// checks the client and its redirect URI first, then refuses the type as
+// unauthorized_client (clients are registered for code only); only that
+// error in the redirect it built is renamed, so nothing is ever sent to a
+// redirect URI the library did not accept.
+type responseTypeRefusal struct {
+	http.ResponseWriter
+}
+
+func (w *responseTypeRefusal) WriteHeader(status int) {
+	if status == http.StatusFound || status == http.StatusSeeOther {
+		if loc, err := url.Parse(w.Header().Get("Location")); err == nil {
+			q, qerr := url.ParseQuery(loc.RawQuery)
+			f, ferr := url.ParseQuery(loc.Fragment)
+			switch {
+			case qerr == nil && q.Get("error") == string(zoidc.UnauthorizedClient):
+				q.Set("error", "unsupported_response_type")
+				loc.RawQuery = q.Encode()
+			case ferr == nil && f.Get("error") == string(zoidc.UnauthorizedClient):
+				f.Set("error", "unsupported_response_type")
+				loc.Fragment = f.Encode()
+			}
+			w.Header().Set("Location", loc.String())
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
 }
