@@ -656,6 +656,25 @@ func TestOpenIDConnectRevokeIntrospectLogoutAndKeys(t *testing.T) {
 		if loc, _ := res.Location(); loc != nil && strings.Contains(loc.String(), "/elsewhere") {
 			t.Errorf("logout redirected to an unregistered URI: %s", loc)
 		}
+		// The same ID token unsigned (alg none) is no hint at all: refused,
+		// nothing ended, no redirect.
+		parts := strings.Split(raw, ".")
+		unsigned := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+		res, err = b.Get(base + "/oauth2/logout?" + url.Values{"id_token_hint": {unsigned}, "state": {"bye-state"},
+			"post_logout_redirect_uri": {"http://" + rpHost + "/bye"}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if loc, _ := res.Location(); loc != nil || res.StatusCode < 400 {
+			t.Errorf("logout with an alg none id_token_hint: %d to %v; want a refusal", res.StatusCode, loc)
+		}
+		if status := get(t, b, base+"/api/v1/session"); status != 200 {
+			t.Errorf("an alg none id_token_hint ended the Gatehouse session: %d", status)
+		}
+		if !rp.userinfoWorks(ltok) {
+			t.Error("an alg none id_token_hint ended the tokens")
+		}
 		res, err = b.Get(base + "/oauth2/logout?" + url.Values{"id_token_hint": {raw}, "state": {"bye-state"},
 			"post_logout_redirect_uri": {"http://" + rpHost + "/bye"}}.Encode())
 		if err != nil {
