@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -165,21 +166,13 @@ func clientList(ctx context.Context, e *env, args []string) error {
 		if len(cl.OrgIDs) > 0 {
 			var names []string
 			for _, id := range cl.OrgIDs {
-				names = append(names, cmp(slugs[id], id))
+				names = append(names, cmp.Or(slugs[id], id))
 			}
 			orgs = strings.Join(names, ",")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, kind, cl.SigningAlg, orgs, strings.Join(cl.RedirectURIs, " "))
 	}
 	return tw.Flush()
-}
-
-// cmp returns a unless it is empty, then b.
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func clientDelete(ctx context.Context, e *env, args []string) error {

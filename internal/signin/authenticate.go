@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 func (s *Service) newSession(org *gatehouse.Organization, user *gatehouse.User, state string, ip netip.Addr, userAgent string, now time.Time) (string, *gatehouse.Session, error) {
-	token, err := NewToken(s.rand)
+	token, err := keyring.NewToken(s.rand)
 	if err != nil {
 		return "", nil, err
 	}

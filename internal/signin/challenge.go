@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // Pending is a sign-in waiting for a code or a phone number.
@@ -58,7 +59,7 @@ func (s *Service) startChallenge(ctx context.Context, org *gatehouse.Organizatio
 			return nil, s.unavailable("end previous pending sign-in", err)
 		}
 	}
-	token, err := NewToken(s.rand)
+	token, err := keyring.NewToken(s.rand)
 	if err != nil {
 		return nil, s.unavailable("make pending token", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // knownDevice returns the device among the browser's tokens that this user
@@ -59,7 +60,7 @@ func (s *Service) knowDevice(ctx context.Context, org *gatehouse.Organization, u
 			return
 		}
 	}
-	token, err := NewToken(s.rand)
+	token, err := keyring.NewToken(s.rand)
 	if err != nil {
 		s.log.WarnContext(ctx, "could not make a device token", "error", err)
 		return

@@ -247,9 +247,6 @@ func (s *Service) auditLogged(ctx context.Context, e *gatehouse.AuditEvent) {
 
 var errNoFederation = errors.New("signin: no federation configured")
 
-// NewToken returns 256 random bits, URL-safe base64 (keyring.NewToken).
-func NewToken(r io.Reader) (string, error) { return keyring.NewToken(r) }
-
 // keyed is the stored form of a token or code of one purpose (label) under
 // the current key. The labels are those of before the keyring, so values
 // made then are still found (see candidates).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/keyring"
 )
 
 // VerifyRequest is a code typed for a pending sign-in.
@@ -55,7 +56,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ *LoginResult
 		return nil, err
 	}
 	if days := org.Settings.RememberDays; days > 0 {
-		token, err := NewToken(s.rand)
+		token, err := keyring.NewToken(s.rand)
 		if err != nil {
 			return nil, s.unavailable("make remember token", err)
 		}

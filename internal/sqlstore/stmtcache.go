@@ -20,7 +20,7 @@ const maxCachedStatements = 256
 // off (stmts nil).
 type pool struct {
 	*sql.DB
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt
 }
 
@@ -38,6 +38,12 @@ func newPool(db *sql.DB, cache bool) *pool {
 func (p *pool) stmt(ctx context.Context, query string) *sql.Stmt {
 	if p.stmts == nil {
 		return nil
+	}
+	p.mu.RLock()
+	s, ok := p.stmts[query]
+	p.mu.RUnlock()
+	if ok {
+		return s
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
