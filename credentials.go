@@ -46,7 +46,8 @@ type CredentialChange struct {
 	ForgetDevices bool
 
 	// Audit, when not nil, is appended in the same transaction; with
-	// EndSessions its Detail gains "sessions_ended", how many ended.
+	// EndSessions its Detail gains "sessions_ended", how many ended, and
+	// with EndRememberedBrowsers "remembered_browsers_revoked".
 	Audit *AuditEvent
 }
 

@@ -428,7 +428,7 @@ func userCommand(ctx context.Context, e *env, name string, args []string, act fu
 func userReset2FA(ctx context.Context, e *env, args []string) error {
 	return userCommand(ctx, e, "reset-2fa", args, func(a *app, slug, id string) (string, error) {
 		n, err := a.accounts.ResetTwoFactor(ctx, slug, id, gatehouse.OperatorActor())
-		return fmt.Sprintf("%d remembered browsers forgotten; the next sign-in asks for a code", n), err
+		return fmt.Sprintf("%d remembered browsers forgotten, the user signed out everywhere; the next sign-in asks for a code", n), err
 	})
 }
 

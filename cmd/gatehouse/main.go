@@ -66,7 +66,7 @@ Usage:
   gatehouse user create --org S --email E [--name N] [--phone +E164] [--admin]
   gatehouse user list --org S
   gatehouse user set-password --org S --email E
-  gatehouse user reset-2fa --org S --email E    forget the user's remembered browsers
+  gatehouse user reset-2fa --org S --email E    forget remembered browsers, sign the user out everywhere
   gatehouse user unlock --org S --email E       clear a lock from wrong codes
   gatehouse keys check                          what still depends on an old secret key
   gatehouse keys rotate                         new OpenID Connect signing keys (old ones stay published)

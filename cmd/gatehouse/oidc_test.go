@@ -290,6 +290,29 @@ func TestOpenIDConnectWithARealRelyingParty(t *testing.T) {
 		}
 	})
 
+	t.Run("an admin's two-factor reset and a new password end the user's tokens", func(t *testing.T) {
+		for _, change := range []struct {
+			name, stdin string
+			args        []string
+		}{
+			{"user reset-2fa", "", []string{"user", "reset-2fa", "--org", "clinic", "--email", rp.email}},
+			{"user set-password", rp.password + "\n", []string{"user", "set-password", "--org", "clinic", "--email", rp.email}},
+		} {
+			b := newRPBrowser()
+			tok, _ := rp.signIn(b)
+			if !rp.userinfoWorks(tok) {
+				t.Fatal("userinfo refused a fresh token")
+			}
+			te.mustCLI(change.stdin, change.args...)
+			if rp.userinfoWorks(tok) {
+				t.Errorf("the access token outlived %s", change.name)
+			}
+			if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+				t.Errorf("the refresh token outlived %s", change.name)
+			}
+		}
+	})
+
 	t.Run("a client of one organization signs in on its page, with login_hint filled in", func(t *testing.T) {
 		res, err := newRPBrowser().Get(rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
 			oauth2.SetAuthURLParam("login_hint", "nurse@clinic.test")))

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,22 +178,30 @@ func (s *Service) UserByEmail(ctx context.Context, orgSlug, email string) (_ *ga
 	return org, u, nil
 }
 
-// ResetTwoFactor revokes all of a user's remembered browsers, so the next
-// sign-in asks for a code again.
+// ResetTwoFactor is what an admin does when a user's second factor or
+// browser can no longer be trusted (a lost phone, a stolen laptop): it
+// revokes all of the user's remembered browsers, ends the user's sessions
+// (and with them every application token they gave) and pending sign-ins,
+// in one transaction with its audit event, so the next sign-in asks for a
+// code again everywhere. An admin resetting their own keeps the session
+// they act from. Returns how many remembered browsers were revoked.
 func (s *Service) ResetTwoFactor(ctx context.Context, orgSlug, userID string, actor Actor) (_ int64, err error) {
 	defer s.storeFailure(ctx, &err)
 	org, u, err := s.User(ctx, orgSlug, userID)
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.store.DeleteUserRememberedBrowsers(ctx, org.ID, u.ID)
-	if err != nil {
+	var keep []byte
+	if actor.UserID == u.ID {
+		keep = actor.SessionHash
+	}
+	ev := &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		Event: gatehouse.AuditTwoFactorReset, At: s.now()}
+	if err := s.store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: ev.At,
+		EndSessions: true, KeepSession: keep, EndRememberedBrowsers: true, EndPending: true, Audit: ev}); err != nil {
 		return 0, err
 	}
-	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
-		Event: gatehouse.AuditTwoFactorReset, At: s.now(), Detail: map[string]string{"remembered_browsers_revoked": fmt.Sprint(n)}}); err != nil {
-		return 0, err
-	}
+	n, _ := strconv.ParseInt(ev.Detail["remembered_browsers_revoked"], 10, 64)
 	return n, nil
 }
 

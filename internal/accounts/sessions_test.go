@@ -259,3 +259,78 @@ func TestAnAdminsEditIsNotSavedWhenTheUsersSessionsCannotEnd(t *testing.T) {
 		t.Error("the session ended though nothing changed")
 	}
 }
+
+// An admin's reset of a user's two-factor authentication is for a phone or
+// a browser that can no longer be trusted: it ends the user's remembered
+// browsers, sessions (and so their application tokens) and pending
+// sign-ins, not only the browsers.
+func TestAnAdminsTwoFactorResetEndsTheUsersSessionsBrowsersAndPendingSignIns(t *testing.T) {
+	sessionsOnBothDatabases(t, func(t *testing.T, svc *accounts.Service, db *sqlstore.DB) {
+		ctx := context.Background()
+		org, err := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "admin@acme.test", Admin: true}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "ann@acme.test", Name: "Ann"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		adminHere := addSession(t, db, admin, "here", gatehouse.TwoFactorVerified)
+		adminThere := addSession(t, db, admin, "there", gatehouse.TwoFactorVerified)
+		actor := accounts.Actor{UserID: admin.ID, OrgID: admin.OrgID, Role: gatehouse.RoleAdmin, AuthenticatedAt: time.Now(), SessionHash: adminHere}
+
+		annSessions := [][]byte{addSession(t, db, ann, "one", gatehouse.TwoFactorVerified), addSession(t, db, ann, "two", gatehouse.TwoFactorRemembered)}
+		for i := range 2 {
+			if err := db.CreateRememberedBrowser(ctx, &gatehouse.RememberedBrowser{ID: gatehouse.NewID(), TokenHash: []byte(fmt.Sprintf("%-32d", i)),
+				OrgID: org.ID, UserID: ann.ID, CreatedAt: sessionT0, LastUsedAt: sessionT0, ExpiresAt: sessionT0.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pending := &gatehouse.Challenge{ID: gatehouse.NewID(), TokenHash: []byte(fmt.Sprintf("%-32s", "pending")), Kind: gatehouse.ChallengeLogin,
+			OrgID: org.ID, UserID: ann.ID, Channel: gatehouse.OTPEmail, Destination: ann.Email, CreatedAt: sessionT0, ExpiresAt: sessionT0.Add(time.Hour)}
+		if err := db.CreateChallenge(ctx, pending); err != nil {
+			t.Fatal(err)
+		}
+
+		n, err := svc.ResetTwoFactor(ctx, "acme", ann.ID, actor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Errorf("ResetTwoFactor revoked %d remembered browsers, want 2", n)
+		}
+		for _, h := range annSessions {
+			if sessionKept(t, db, h) {
+				t.Error("a session of the user outlived the admin's two-factor reset")
+			}
+		}
+		if left, err := db.CountRememberedBrowsers(ctx, org.ID, []string{ann.ID}, sessionT0); err != nil {
+			t.Fatal(err)
+		} else if left[ann.ID] != 0 {
+			t.Errorf("%d remembered browsers left after the reset", left[ann.ID])
+		}
+		if _, err := db.ChallengeByTokenHash(ctx, pending.TokenHash); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("the user's pending sign-in after the reset: %v, want it ended", err)
+		}
+		events, err := db.ListAudit(ctx, org.ID, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || events[0].Event != gatehouse.AuditTwoFactorReset || events[0].Detail["sessions_ended"] != "2" ||
+			events[0].Detail["remembered_browsers_revoked"] != "2" || events[0].ActorID != admin.ID {
+			t.Errorf("audit = %+v, want %s by the admin with 2 sessions and 2 browsers", events, gatehouse.AuditTwoFactorReset)
+		}
+
+		// Resetting their own keeps the session the admin acts from.
+		if _, err := svc.ResetTwoFactor(ctx, "acme", admin.ID, actor); err != nil {
+			t.Fatal(err)
+		}
+		if !sessionKept(t, db, adminHere) || sessionKept(t, db, adminThere) {
+			t.Error("an admin's reset of their own two-factor: want the acting session kept and the other ended")
+		}
+	})
+}

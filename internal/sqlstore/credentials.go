@@ -58,19 +58,19 @@ func (db *DB) ChangeCredentials(ctx context.Context, c gatehouse.CredentialChang
 			keep = []byte{} // no session's token hash is empty
 		}
 		type stmt struct {
-			on       bool
-			q        string
-			args     []any
-			sessions bool // its count goes into the audit event
+			on     bool
+			q      string
+			args   []any
+			detail string // when set, the audit event's Detail key of its count
 		}
 		user := []any{c.OrgID, c.UserID}
 		for _, st := range []stmt{
-			{c.EndSessions, `DELETE FROM sessions WHERE org_id = $1 AND user_id = $2 AND token_hash <> $3`, append(user, keep), true},
-			{c.EndRememberedBrowsers, `DELETE FROM remembered_browsers WHERE org_id = $1 AND user_id = $2`, user, false},
-			{c.EndPending, `DELETE FROM challenges WHERE org_id = $1 AND user_id = $2`, user, false},
-			{c.VoidResetLinks, `DELETE FROM password_resets WHERE org_id = $1 AND user_id = $2 AND used_at = 0`, user, false},
-			{c.ClearCodeLock, `UPDATE users SET otp_failures = 0 WHERE org_id = $1 AND id = $2`, user, false},
-			{c.ForgetDevices, `DELETE FROM known_devices WHERE org_id = $1 AND user_id = $2`, user, false},
+			{c.EndSessions, `DELETE FROM sessions WHERE org_id = $1 AND user_id = $2 AND token_hash <> $3`, append(user, keep), "sessions_ended"},
+			{c.EndRememberedBrowsers, `DELETE FROM remembered_browsers WHERE org_id = $1 AND user_id = $2`, user, "remembered_browsers_revoked"},
+			{c.EndPending, `DELETE FROM challenges WHERE org_id = $1 AND user_id = $2`, user, ""},
+			{c.VoidResetLinks, `DELETE FROM password_resets WHERE org_id = $1 AND user_id = $2 AND used_at = 0`, user, ""},
+			{c.ClearCodeLock, `UPDATE users SET otp_failures = 0 WHERE org_id = $1 AND id = $2`, user, ""},
+			{c.ForgetDevices, `DELETE FROM known_devices WHERE org_id = $1 AND user_id = $2`, user, ""},
 		} {
 			if !st.on {
 				continue
@@ -79,7 +79,7 @@ func (db *DB) ChangeCredentials(ctx context.Context, c gatehouse.CredentialChang
 			if err != nil {
 				return fmt.Errorf("sqlstore: change credentials: %w", err)
 			}
-			if st.sessions && c.Audit != nil {
+			if st.detail != "" && c.Audit != nil {
 				n, err := res.RowsAffected()
 				if err != nil {
 					return fmt.Errorf("sqlstore: change credentials: %w", err)
@@ -87,7 +87,7 @@ func (db *DB) ChangeCredentials(ctx context.Context, c gatehouse.CredentialChang
 				if c.Audit.Detail == nil {
 					c.Audit.Detail = map[string]string{}
 				}
-				c.Audit.Detail["sessions_ended"] = strconv.FormatInt(n, 10)
+				c.Audit.Detail[st.detail] = strconv.FormatInt(n, 10)
 			}
 		}
 		for _, k := range c.ClearThrottle {
