@@ -62,7 +62,8 @@ func TestApacheModAuthOpenIDC(t *testing.T) {
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "clinic", "--email", "nurse@clinic.test", "--name", "Nurse Joy")
 	port := freePort(t)
 	app := fmt.Sprintf("http://127.0.0.1:%d", port)
-	id, secret := clientFromCLI(t, te, "--name", "Apache", "--redirect-uri", app+"/protected/redirect_uri", "--org", "clinic")
+	id, secret := clientFromCLI(t, te, "--name", "Apache", "--redirect-uri", app+"/protected/redirect_uri", "--org", "clinic",
+		"--post-logout-redirect-uri", app+"/signed-out")
 	if secret == "" {
 		t.Fatal("a confidential client got no secret")
 	}
@@ -152,14 +153,40 @@ func TestApacheModAuthOpenIDC(t *testing.T) {
 	}
 	// REMOTE_USER is the e-mail (OIDCRemoteUserClaim), as the access log
 	// shows; Apache writes it once the answer is out.
-	logged := ""
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	logged, found := "", false
+	for deadline := time.Now().Add(5 * time.Second); !found && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		data, _ := os.ReadFile(filepath.Join(dir, "access.log"))
-		if logged = string(data); strings.Contains(logged, `127.0.0.1 nurse@clinic.test "GET /protected/ HTTP/1.1" 200`) {
-			return
-		}
+		logged = string(data)
+		found = strings.Contains(logged, `127.0.0.1 nurse@clinic.test "GET /protected/ HTTP/1.1" 200`)
 	}
-	t.Errorf("access log without the user's signed-in request:\n%s", logged)
+	if !found {
+		t.Errorf("access log without the user's signed-in request:\n%s", logged)
+	}
+
+	// RP-initiated logout from the application: mod_auth_openidc ends its
+	// own session and sends the browser to Gatehouse's end-session
+	// endpoint with the ID token as the hint; Gatehouse ends its session
+	// and sends the browser to the registered post-logout address.
+	res = browse(t, b, "GET", app+"/protected/redirect_uri?logout="+url.QueryEscape(app+"/signed-out"), nil, html)
+	loc, _ = res.Location()
+	if res.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), base+"/oauth2/logout?") ||
+		loc.Query().Get("id_token_hint") == "" || loc.Query().Get("post_logout_redirect_uri") != app+"/signed-out" {
+		t.Fatalf("logout at Apache: %d to %q, want 302 to Gatehouse's end-session endpoint with the ID token and the way back", res.StatusCode, res.Header.Get("Location"))
+	}
+	res, err = gh.Get(loc.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if back, _ := res.Location(); back == nil || back.String() != app+"/signed-out" {
+		t.Errorf("Gatehouse's end-session sent the browser to %v (%d), want %s/signed-out", back, res.StatusCode, app)
+	}
+	if st := get(t, gh, base+"/api/v1/session"); st != http.StatusUnauthorized {
+		t.Errorf("the Gatehouse session after logging out of the application: %d, want 401", st)
+	}
+	if res := browse(t, b, "GET", app+"/protected/", nil, html); res.StatusCode != http.StatusFound || !strings.HasPrefix(res.Header.Get("Location"), base+"/") {
+		t.Errorf("GET /protected/ after the logout: %d to %q, want a new sign-in at Gatehouse", res.StatusCode, res.Header.Get("Location"))
+	}
 }
 
 // signInForApache follows authURL through the sign-in pages (password,
