@@ -79,6 +79,8 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByTokenHash returns ENOTFOUND if there is no such session.
 	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
+	// SessionByPublicID returns ENOTFOUND if no session has that public id.
+	SessionByPublicID(ctx context.Context, id string) (*Session, error)
 	// TouchSession records activity on a session; it never moves the last
 	// use backwards. Returns ENOTFOUND if the session is gone.
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error

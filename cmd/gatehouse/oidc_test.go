@@ -834,3 +834,31 @@ func TestOpenIDConnectStepUpAsksForACodeOnAnAllowedNetwork(t *testing.T) {
 		t.Errorf("with acr_values=mfa: %+v; want a code asked and acr mfa", c)
 	}
 }
+
+// A token lives only while its session would still be let in: an admin
+// removing the network that let the session in without a code ends the
+// session and its tokens at their next use, though the browser never
+// comes back.
+func TestOpenIDConnectTokensEndWhenThePolicyNoLongerLetsTheSessionIn(t *testing.T) {
+	te, _, rp := setUpOIDC(t)
+	te.mustCLI("", "org", "settings", "--org", "clinic", "--skip-networks", "127.0.0.0/8")
+	tok, id := rp.signIn(newRPBrowser())
+	var c struct {
+		TwoFactor struct {
+			State string `json:"state"`
+		} `json:"two_factor"`
+	}
+	if err := id.Claims(&c); err != nil || c.TwoFactor.State != "allowed_network" {
+		t.Fatalf("two_factor %+v, %v; want allowed_network", c, err)
+	}
+	if !rp.userinfoWorks(tok) {
+		t.Fatal("userinfo refused a fresh token")
+	}
+	te.mustCLI("", "org", "settings", "--org", "clinic", "--skip-networks", "")
+	if rp.userinfoWorks(tok) {
+		t.Error("the access token outlived the network that let its session in")
+	}
+	if _, err := rp.conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Error("the refresh token outlived the network that let its session in")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
 // The claims of ID tokens, userinfo and introspection, and the parts of
@@ -74,18 +75,39 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 
 func (s *storage) Health(ctx context.Context) error { return s.store().Ping(ctx) }
 
+// errSessionEnded is what a token whose Gatehouse session no longer holds
+// answers: the token is not valid (401 invalid_token at userinfo,
+// inactive at introspection, invalid_grant at the token endpoint).
+var errSessionEnded = oidc.ErrAccessDenied().WithDescription("The access token is not valid.")
+
+// liveSession checks, at every use of a grant, the Gatehouse session it
+// came from as a browser's request would be checked: the user not
+// disabled, and the organization's 2FA policy still letting the session in
+// (a policy made stricter since ends it). It returns the session's current
+// user and organization.
+func (s *storage) liveSession(ctx context.Context, g gatehouse.OAuthGrant) (*signin.Current, error) {
+	cur, err := s.p.cfg.Sessions.CheckSession(ctx, g.SessionID)
+	if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
+		return nil, errSessionEnded
+	} else if err != nil {
+		return nil, s.serverError(ctx, "check session", err)
+	}
+	if cur.User.ID != g.UserID || cur.Organization.ID != g.OrgID {
+		return nil, errSessionEnded
+	}
+	return cur, nil
+}
+
 // setUserinfo sets the claims of docs/design.md §10.1 for a grant: the
 // standard ones by scope, and always Gatehouse's organization, role,
-// two_factor and the session id.
+// two_factor and the session id. It fails while the grant's session does
+// not hold (liveSession).
 func (s *storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, g gatehouse.OAuthGrant, scopes []string) error {
-	u, err := s.store().UserByID(ctx, g.OrgID, g.UserID)
+	cur, err := s.liveSession(ctx, g)
 	if err != nil {
-		return s.serverError(ctx, "userinfo user", err)
+		return err
 	}
-	org, err := s.store().OrganizationByID(ctx, g.OrgID)
-	if err != nil {
-		return s.serverError(ctx, "userinfo organization", err)
-	}
+	u, org := cur.User, cur.Organization
 	info.Subject = u.ID
 	if slices.Contains(scopes, oidc.ScopeEmail) {
 		info.Email = u.Email

@@ -61,6 +61,10 @@ type Store interface {
 type Sessions interface {
 	// Authenticate returns EUNAUTHORIZED for no valid session.
 	Authenticate(ctx context.Context, token string) (*signin.Current, error)
+	// CheckSession checks the session a token came from, by its public
+	// id, as Authenticate would (the user, the organization's policy);
+	// EUNAUTHORIZED when it no longer holds.
+	CheckSession(ctx context.Context, publicID string) (*signin.Current, error)
 	Logout(ctx context.Context, token string, ip netip.Addr) error
 }
 

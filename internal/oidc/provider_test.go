@@ -16,15 +16,37 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/keyring"
 	"github.com/gatehousehq/gatehouse/internal/signin"
+	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
 
-type noSessions struct{}
+// noSessions: no browser is signed in; the sessions tokens name are read
+// from the store as they are, with no policy (signin's own tests check
+// that; cmd/gatehouse's run the real one).
+type noSessions struct{ db *sqlstore.DB }
 
 func (noSessions) Authenticate(context.Context, string) (*signin.Current, error) {
 	return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "You are not signed in.")
 }
 func (noSessions) Logout(context.Context, string, netip.Addr) error { return nil }
+
+func (n noSessions) CheckSession(ctx context.Context, publicID string) (*signin.Current, error) {
+	sess, err := n.db.SessionByPublicID(ctx, publicID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The session has ended.")
+	} else if err != nil {
+		return nil, err
+	}
+	org, err := n.db.OrganizationByID(ctx, sess.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	u, err := n.db.UserByID(ctx, sess.OrgID, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &signin.Current{Session: sess, User: u, Organization: org}, nil
+}
 
 type noBrowser struct{}
 
@@ -39,7 +61,7 @@ func newTestProvider(t testing.TB, now func() time.Time) (*Provider, Store, *key
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(t.Context(), Config{Store: db, Sessions: noSessions{}, Browser: noBrowser{}, ClientIP: noBrowser{},
+	p, err := New(t.Context(), Config{Store: db, Sessions: noSessions{db}, Browser: noBrowser{}, ClientIP: noBrowser{},
 		Keys: ring, Issuer: &url.URL{Scheme: "https", Host: "login.example"}, Now: now})
 	if err != nil {
 		t.Fatal(err)

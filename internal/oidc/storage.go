@@ -260,6 +260,9 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		s.revokeFamily(ctx, t.FamilyID)
 		return nil, errors.New("refresh token used twice")
 	}
+	if _, err := s.liveSession(ctx, t.OAuthGrant); err != nil {
+		return nil, err
+	}
 	return &refreshRequest{t: t}, nil
 }
 

@@ -54,14 +54,59 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 	} else if err != nil {
 		return nil, s.unavailable("find session", err)
 	}
-	hash := sess.TokenHash
 	now := s.now()
 	if sess.Expired(now, s.idle) {
-		if err := s.sessions.DeleteSession(ctx, hash); err != nil {
+		if err := s.sessions.DeleteSession(ctx, sess.TokenHash); err != nil {
 			return nil, s.unavailable("end expired session", err)
 		}
 		return nil, unauth
 	}
+	cur, err := s.stillValid(ctx, sess, now)
+	if err != nil {
+		return nil, err
+	}
+	if now.Sub(sess.LastSeenAt) >= touchInterval {
+		if err := s.sessions.TouchSession(ctx, sess.TokenHash, now); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return nil, unauth // signed out on another node meanwhile
+		} else if err != nil {
+			return nil, s.unavailable("touch session", err)
+		}
+		sess.LastSeenAt = now
+	}
+	return cur, nil
+}
+
+// CheckSession is Authenticate for the session an application's token
+// came from, named by its public id: EUNAUTHORIZED when the session is
+// gone or past its absolute timeout, its user is disabled, or the
+// organization's policy would no longer let it in without a code (the
+// session is then ended, as at its browser's next request). Idleness is
+// the browser's, not the application's: a token in use does not keep the
+// browser's session alive, and an idle browser does not end the tokens.
+func (s *Service) CheckSession(ctx context.Context, publicID string) (_ *Current, err error) {
+	defer s.failure(&err, "CheckSession")
+	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "The session has ended."}
+	if publicID == "" || len(publicID) > 64 {
+		return nil, unauth
+	}
+	sess, err := s.sessions.SessionByPublicID(ctx, publicID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, unauth
+	} else if err != nil {
+		return nil, s.unavailable("find session", err)
+	}
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) {
+		return nil, unauth
+	}
+	return s.stillValid(ctx, sess, now)
+}
+
+// stillValid reads a live session's organization and user and ends the
+// session (EUNAUTHORIZED) when the user is disabled or the policy would no
+// longer let it in (stillPasses).
+func (s *Service) stillValid(ctx context.Context, sess *gatehouse.Session, now time.Time) (*Current, error) {
+	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
 	org, err := s.dir.OrganizationByID(ctx, sess.OrgID)
 	if err != nil {
 		return nil, s.unavailable("find session organization", err)
@@ -77,7 +122,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 		return nil, unauth
 	}
 	if !stillPasses(org, user, sess) {
-		if err := s.sessions.DeleteSession(ctx, hash); err != nil {
+		if err := s.sessions.DeleteSession(ctx, sess.TokenHash); err != nil {
 			return nil, s.unavailable("end session the policy no longer lets in", err)
 		}
 		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
@@ -85,14 +130,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 			return nil, err
 		}
 		return nil, unauth
-	}
-	if now.Sub(sess.LastSeenAt) >= touchInterval {
-		if err := s.sessions.TouchSession(ctx, hash, now); gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return nil, unauth // signed out on another node meanwhile
-		} else if err != nil {
-			return nil, s.unavailable("touch session", err)
-		}
-		sess.LastSeenAt = now
 	}
 	return &Current{Session: sess, User: user, Organization: org}, nil
 }

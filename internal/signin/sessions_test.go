@@ -422,3 +422,86 @@ func TestAFactorIsNotSavedWhenTheOtherSessionsCannotEnd(t *testing.T) {
 		}
 	})
 }
+
+// CheckSession holds an application's token to the same rules as the
+// browser's session: a network leaving the list ends the session the
+// network let in (with its tokens) at the token's next use, a disabled
+// user's session does not hold, and only the absolute timeout counts, not
+// the browser's idleness.
+func TestCheckSessionHoldsTokensToTheBrowsersRules(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, a, b *sqlstore.DB) {
+		ctx := context.Background()
+		c, box := newClock(), &inbox{}
+		nodeA := node(t, a, c, box)
+		office := netip.MustParsePrefix("192.0.2.0/24")
+		s := gatehouse.DefaultPasswordSettings()
+		s.SkipNetworks = []netip.Prefix{office}
+		_, nurse := addOrgUser(t, a, c, "clinic", s, "nurse@clinic.test")
+		_, other := addOrgUser(t, a, c, "clinic", s, "other@clinic.test")
+		acc := accountsOn(t, b, c)
+		login := func(email string) *signin.LoginResult {
+			t.Helper()
+			res, err := nodeA.Login(ctx, signin.LoginRequest{Organization: "clinic", Email: email, Password: testPassword, ClientIP: netip.MustParseAddr("192.0.2.10")})
+			if err != nil || res.SessionToken == "" {
+				t.Fatalf("login of %s: %+v, %v", email, res, err)
+			}
+			return res
+		}
+		unauthorized := func(what, id string) {
+			t.Helper()
+			if cur, err := nodeA.CheckSession(ctx, id); gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
+				t.Errorf("CheckSession of %s = %+v, %v; want EUNAUTHORIZED", what, cur, err)
+			}
+		}
+		net := login(nurse.Email)
+		cur, err := nodeA.CheckSession(ctx, net.Session.PublicID)
+		if err != nil || cur.User.ID != nurse.ID || cur.Organization.Slug != "clinic" {
+			t.Fatalf("CheckSession of a live session = %+v, %v", cur, err)
+		}
+		unauthorized("an unknown id", "no-such-session")
+		unauthorized("an empty id", "")
+
+		// The browser idles past the idle timeout: the tokens still hold
+		// until the absolute one.
+		c.Add(13 * time.Hour)
+		if _, err := nodeA.CheckSession(ctx, net.Session.PublicID); err != nil {
+			t.Errorf("CheckSession of a session idle past the browser's timeout: %v, want it to hold", err)
+		}
+		c.Add(-13 * time.Hour)
+
+		// The network that let the session in leaves the list (on another
+		// node): the session ends at the token's next use, and is audited.
+		s.SkipNetworks = nil
+		if _, err := acc.UpdateSettings(ctx, "clinic", accounts.SettingsChange{Settings: s, ConfirmTwoFactorOff: true}, gatehouse.OperatorActor()); err != nil {
+			t.Fatal(err)
+		}
+		unauthorized("a session from a network no longer listed", net.Session.PublicID)
+		if _, err := a.SessionByPublicID(ctx, net.Session.PublicID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("the session the policy no longer lets in was not ended: %v", err)
+		}
+		events, err := a.ListAudit(ctx, net.Organization.ID, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || events[0].Event != gatehouse.AuditSessionEnded || events[0].Reason != "two_factor_policy" {
+			t.Errorf("latest audit event = %+v, want %s by two_factor_policy", events, gatehouse.AuditSessionEnded)
+		}
+
+		// A disabled user's session does not hold.
+		s.SkipNetworks = []netip.Prefix{office}
+		if _, err := acc.UpdateSettings(ctx, "clinic", accounts.SettingsChange{Settings: s, ConfirmTwoFactorOff: true}, gatehouse.OperatorActor()); err != nil {
+			t.Fatal(err)
+		}
+		res := login(other.Email)
+		disabled := true
+		if _, err := b.PatchUser(ctx, other.OrgID, other.ID, gatehouse.UserPatch{Disabled: &disabled}, c.Now()); err != nil {
+			t.Fatal(err)
+		}
+		unauthorized("a disabled user's session", res.Session.PublicID)
+
+		// Past the absolute timeout nothing holds.
+		res = login(nurse.Email)
+		c.Add(signin.DefaultSessionAbsolute)
+		unauthorized("a session past its absolute timeout", res.Session.PublicID)
+	})
+}

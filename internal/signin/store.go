@@ -31,6 +31,7 @@ type Accounts interface {
 type Sessions interface {
 	CreateSession(ctx context.Context, s *gatehouse.Session) error
 	SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.Session, error)
+	SessionByPublicID(ctx context.Context, id string) (*gatehouse.Session, error)
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteUserSessions(ctx context.Context, orgID, userID string) error

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -38,23 +37,35 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 // SessionByTokenHash returns ENOTFOUND if there is no such session. It
 // returns expired sessions too: the caller decides with Session.Expired.
 func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.Session, error) {
+	return scanSession(db.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, hash), "session by token hash")
+}
+
+// SessionByPublicID returns the session whose public id is id (what OAuth
+// tokens and the list of sessions name it by); ENOTFOUND if there is none.
+// It returns expired sessions too.
+func (db *DB) SessionByPublicID(ctx context.Context, id string) (*gatehouse.Session, error) {
+	return scanSession(db.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE public_id = $1`, id), "session by public id")
+}
+
+// sessionColumns are what scanSession reads.
+const sessionColumns = `token_hash, user_id, org_id, two_factor_state, client_ip, user_agent, created_at, last_seen_at, expires_at,
+	reauth_at, public_id`
+
+func scanSession(row *sql.Row, op string) (*gatehouse.Session, error) {
 	var (
-		s                                = gatehouse.Session{TokenHash: bytes.Clone(hash)}
+		s                                gatehouse.Session
 		ip                               string
 		created, seen, expiresAt, reauth int64
 	)
-	err := db.read.QueryRowContext(ctx, `
-		SELECT user_id, org_id, two_factor_state, client_ip, user_agent, created_at, last_seen_at, expires_at, reauth_at, public_id
-		FROM sessions WHERE token_hash = $1`, hash).
-		Scan(&s.UserID, &s.OrgID, &s.TwoFactorState, &ip, &s.UserAgent, &created, &seen, &expiresAt, &reauth, &s.PublicID)
+	err := row.Scan(&s.TokenHash, &s.UserID, &s.OrgID, &s.TwoFactorState, &ip, &s.UserAgent, &created, &seen, &expiresAt, &reauth, &s.PublicID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Session")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: session by token hash: %w", err)
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	if s.ClientIP, err = parseAddr(ip); err != nil {
-		return nil, fmt.Errorf("sqlstore: session by token hash: client_ip: %w", err)
+		return nil, fmt.Errorf("sqlstore: %s: client_ip: %w", op, err)
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expiresAt)
 	s.ReauthAt = fromOptMillis(reauth)
