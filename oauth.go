@@ -163,13 +163,18 @@ type SigningKey struct {
 	RetiredAt time.Time
 }
 
-// EndedGrant is a client's sign-in whose Gatehouse session has ended: the
-// client is told at LogoutURI (OIDC Back-Channel Logout 1.0).
-type EndedGrant struct {
+// QueuedLogout is a back-channel logout (OIDC Back-Channel Logout 1.0)
+// still to be told: a client's sign-in whose Gatehouse session has ended.
+// It waits in the database until the client accepts its logout token or
+// is given up on, so a client that is down is told when it is back.
+type QueuedLogout struct {
+	ID        int64
 	ClientID  string
 	UserID    string
 	SessionID string
-	LogoutURI string
+	// Attempts counts the claims, the current one included.
+	Attempts  int
+	CreatedAt time.Time
 }
 
 // OAuthStore keeps the OpenID Connect provider's state.
@@ -234,12 +239,26 @@ type OAuthStore interface {
 	// one client ("" for every client) and returns how many.
 	RevokeSessionTokens(ctx context.Context, sessionID, clientID string) (int64, error)
 	// TakeEndedGrants removes the tokens whose Gatehouse session has ended
-	// and returns, once each, the client, user and session of those whose
-	// client registered a back-channel logout URI. Of several nodes taking
-	// at once, each row goes to one.
-	TakeEndedGrants(ctx context.Context) ([]EndedGrant, error)
+	// and, in the same transaction, queues at now one logout per client and
+	// session for the clients that registered a back-channel logout URI. Of
+	// several nodes taking at once, each token goes to one and each client
+	// and session is queued once. The queue holds at most max rows: beyond
+	// that the oldest are dropped. It returns how many were queued and how
+	// many dropped.
+	TakeEndedGrants(ctx context.Context, now time.Time, max int) (queued, dropped int, err error)
+	// ClaimLogouts hands out at most limit queued logouts due at now, each
+	// to one caller on any node, hidden from other claims until now+lease,
+	// and counts the attempt.
+	ClaimLogouts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*QueuedLogout, error)
+	// DeleteLogout removes a queued logout; a missing one is not an error.
+	DeleteLogout(ctx context.Context, id int64) error
+	// RetryLogout releases a claim; the logout is due again at next.
+	RetryLogout(ctx context.Context, id int64, next time.Time) error
+	// CountLogouts returns how many logouts are queued.
+	CountLogouts(ctx context.Context) (int, error)
 	// DeleteExpiredOAuth removes requests and tokens past their expiry
-	// before before, and returns how many rows went.
+	// before before, and returns how many rows went. Tokens whose session
+	// has ended are left to TakeEndedGrants, so their clients are told.
 	DeleteExpiredOAuth(ctx context.Context, before time.Time) (int64, error)
 
 	// CreateSigningKey saves a new key and retires the algorithm's current

@@ -109,6 +109,8 @@ type Provider struct {
 	keys    *keys
 	op      *op.Provider
 	handler http.Handler
+	// wake asks Run for a back-channel logout now (tellSoon).
+	wake chan struct{}
 }
 
 // New builds the provider; at the first start it makes the signing keys.
@@ -126,10 +128,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		cfg.Rand = rand.Reader
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second,
+		cfg.HTTPClient = &http.Client{Timeout: logoutTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	p := &Provider{cfg: cfg, log: cfg.Logger, issuer: strings.TrimSuffix(cfg.Issuer.String(), "/")}
+	p := &Provider{cfg: cfg, log: cfg.Logger, issuer: strings.TrimSuffix(cfg.Issuer.String(), "/"), wake: make(chan struct{}, 1)}
 	p.keys = newKeys(cfg.Store, cfg.Keys, cfg.Now, cfg.Rand)
 	if err := p.keys.ensure(ctx); err != nil {
 		return nil, err
@@ -327,20 +329,27 @@ func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) WriteHeader(status int)      { r.status = status }
 func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
 
-// Run tells clients of ended sessions every minute (back-channel logout),
-// and every ten removes expired requests and tokens and rotates the
-// signing keys on schedule, until ctx ends.
+// Run tells the clients of ended sessions (back-channel logout) every
+// logoutPoll, and at once when this node signs a browser out at
+// /oauth2/logout; every ten minutes it removes expired requests and tokens
+// and rotates the signing keys on schedule; until ctx ends. All of it is
+// one goroutine, so a burst of logouts never starts more.
 func (p *Provider) Run(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
+	t := time.NewTicker(logoutPoll)
 	defer t.Stop()
-	for tick := 1; ; tick++ {
+	const cleanUpEvery = int(10 * time.Minute / logoutPoll)
+	for tick := 0; ; {
 		select {
 		case <-ctx.Done():
 			return
+		case <-p.wake:
+			p.backChannelLogout(ctx)
+			continue
 		case <-t.C:
+			tick++
 		}
 		p.backChannelLogout(ctx)
-		if tick%10 != 0 {
+		if tick%cleanUpEvery != 0 {
 			continue
 		}
 		now := p.cfg.Now()
@@ -350,6 +359,15 @@ func (p *Provider) Run(ctx context.Context) {
 		if err := p.keys.rotateDue(ctx); err != nil {
 			p.log.Warn("oidc key rotation failed", "error", err)
 		}
+	}
+}
+
+// tellSoon wakes Run to tell the clients of a session that just ended,
+// without waiting for it; a wake already pending covers this one too.
+func (p *Provider) tellSoon() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
 	}
 }
 

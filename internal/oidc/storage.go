@@ -284,9 +284,10 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 			if err := s.p.cfg.Sessions.Logout(ctx, info.sessionToken, info.ip); err != nil {
 				return "", s.serverError(ctx, "logout", err)
 			}
-			// Tell the other clients of the session now, not at the next
-			// minute; the browser does not wait for them.
-			go s.p.backChannelLogout(context.WithoutCancel(ctx))
+			// Tell the clients of the session now, not at the next poll,
+			// through the same durable queue; the browser does not wait
+			// for them.
+			s.p.tellSoon()
 		}
 	}
 	if sid != "" && req.ClientID != "" {

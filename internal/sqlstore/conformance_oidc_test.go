@@ -61,6 +61,41 @@ func (f *oauthFixture) client(id string) *gatehouse.OAuthClient {
 	return c
 }
 
+// toldClient registers a client with a back-channel logout URI.
+func (f *oauthFixture) toldClient(id string) {
+	f.t.Helper()
+	c := &gatehouse.OAuthClient{ID: id, Name: "Told " + id, SecretHash: []byte("hash-of-" + id), RedirectURIs: []string{"https://told.example/cb"},
+		SigningAlg: gatehouse.SigningES256, BackChannelLogoutURI: "https://told.example/logout", CreatedAt: ot0, UpdatedAt: ot0}
+	if err := f.db.CreateOAuthClient(f.t.Context(), c); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// endedSessions makes n sessions of the user, each with a token of
+// clientID, ends them, and returns their public IDs.
+func (f *oauthFixture) endedSessions(clientID string, n int) []string {
+	f.t.Helper()
+	var ids []string
+	for range n {
+		s := &gatehouse.Session{TokenHash: []byte(gatehouse.NewID() + "------"), UserID: f.user.ID, OrgID: f.user.OrgID,
+			TwoFactorState: gatehouse.TwoFactorVerified, CreatedAt: ot0, LastSeenAt: ot0, ExpiresAt: ot0.Add(12 * time.Hour)}
+		if err := f.db.CreateSession(f.t.Context(), s); err != nil {
+			f.t.Fatal(err)
+		}
+		g := f.grant(clientID, "r-"+s.PublicID, "")
+		g.SessionID = s.PublicID
+		if err := f.db.CreateOAuthToken(f.t.Context(), &gatehouse.OAuthToken{IDHash: []byte("acc-" + s.PublicID), OAuthGrant: g,
+			CreatedAt: ot0, ExpiresAt: ot0.Add(time.Hour)}, nil); err != nil {
+			f.t.Fatal(err)
+		}
+		if err := f.db.DeleteSession(f.t.Context(), s.TokenHash); err != nil {
+			f.t.Fatal(err)
+		}
+		ids = append(ids, s.PublicID)
+	}
+	return ids
+}
+
 func (f *oauthFixture) grant(clientID, authReq, family string) gatehouse.OAuthGrant {
 	return gatehouse.OAuthGrant{ClientID: clientID, UserID: f.user.ID, OrgID: f.user.OrgID, SessionID: f.sess.PublicID,
 		AuthRequestID: authReq, FamilyID: family, Scopes: []string{"openid", "email"}, AuthTime: ot0, AMR: []string{"pwd", "otp", "mfa"},
@@ -231,38 +266,187 @@ func testOAuthStore(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 		if _, err := a.RefreshTokenByHash(t.Context(), []byte("refC"), now); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 			t.Errorf("a refresh token after sign-out: %v, want ENOTFOUND", err)
 		}
-		if n, err := a.DeleteExpiredOAuth(t.Context(), now); err != nil || n < 2 {
-			t.Errorf("DeleteExpiredOAuth = %d, %v; want the dead session's two tokens at least", n, err)
+		if n, err := a.DeleteExpiredOAuth(t.Context(), ot0.Add(48*time.Hour)); err != nil || n != 0 {
+			t.Errorf("DeleteExpiredOAuth = %d, %v; want the dead session's tokens left for TakeEndedGrants", n, err)
+		}
+		if _, _, err := a.TakeEndedGrants(t.Context(), now, 100); err != nil {
+			t.Fatal(err)
+		}
+		var left int
+		_ = a.write.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM oauth_tokens) + (SELECT count(*) FROM oauth_refresh_tokens)`).Scan(&left)
+		if left != 0 {
+			t.Errorf("%d tokens of the ended session left after TakeEndedGrants, want 0", left)
 		}
 	})
 
-	t.Run("ended sessions' tokens are taken once, and named for the clients that want a back-channel logout", func(t *testing.T) {
+	t.Run("ended sessions' tokens are taken once, and queue a logout for the clients that want a back-channel logout", func(t *testing.T) {
 		a, b := nodes(t)
 		f := newOAuthFixture(t, a, "backchannel")
-		told := f.client("told")
-		told.BackChannelLogoutURI = "https://told.example/logout"
-		if err := a.DeleteOAuthClient(t.Context(), "told"); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.CreateOAuthClient(t.Context(), told); err != nil {
-			t.Fatal(err)
-		}
+		f.toldClient("told")
 		f.client("silent")
 		f.tokens(f.grant("told", "r1", "f1"), "acc-told", "ref-told")
+		f.tokens(f.grant("told", "r3", "f3"), "acc-told2", "ref-told2")
 		f.tokens(f.grant("silent", "r2", "f2"), "acc-silent", "ref-silent")
-		if got, err := a.TakeEndedGrants(t.Context()); err != nil || len(got) != 0 {
-			t.Fatalf("with the session alive: %+v, %v; want nothing", got, err)
+		if q, d, err := a.TakeEndedGrants(t.Context(), ot0, 100); err != nil || q != 0 || d != 0 {
+			t.Fatalf("with the session alive: %d, %d, %v; want nothing", q, d, err)
 		}
 		if err := b.DeleteSession(t.Context(), f.sess.TokenHash); err != nil {
 			t.Fatal(err)
 		}
-		got, err := b.TakeEndedGrants(t.Context())
-		want := []gatehouse.EndedGrant{{ClientID: "told", UserID: f.user.ID, SessionID: f.sess.PublicID, LogoutURI: "https://told.example/logout"}}
-		if err != nil || !slices.Equal(got, want) {
-			t.Errorf("TakeEndedGrants = %+v, %v; want %+v once", got, err, want)
+		// The clean-up runs first: it must not take the ended session's
+		// tokens without queueing their logout.
+		if _, err := a.DeleteExpiredOAuth(t.Context(), ot0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
 		}
-		if got, err := a.TakeEndedGrants(t.Context()); err != nil || len(got) != 0 {
-			t.Errorf("taken again: %+v, %v; want nothing", got, err)
+		if q, d, err := b.TakeEndedGrants(t.Context(), ot0.Add(time.Minute), 100); err != nil || q != 1 || d != 0 {
+			t.Errorf("TakeEndedGrants = %d, %d, %v; want one logout queued (one client, one session)", q, d, err)
+		}
+		if q, _, err := a.TakeEndedGrants(t.Context(), ot0.Add(2*time.Minute), 100); err != nil || q != 0 {
+			t.Errorf("taken again: %d, %v; want nothing", q, err)
+		}
+		got, err := a.ClaimLogouts(t.Context(), ot0.Add(time.Minute), time.Minute, 10)
+		want := []*gatehouse.QueuedLogout{{ID: 1, ClientID: "told", UserID: f.user.ID, SessionID: f.sess.PublicID, Attempts: 1, CreatedAt: ot0.Add(time.Minute)}}
+		if err == nil && len(got) == 1 {
+			want[0].ID = got[0].ID
+		}
+		checkEqual(t, "ClaimLogouts", got, want)
+		if n, err := b.CountLogouts(t.Context()); err != nil || n != 1 {
+			t.Errorf("CountLogouts = %d, %v; want 1", n, err)
+		}
+		if err := a.DeleteOAuthClient(t.Context(), "told"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := b.CountLogouts(t.Context()); err != nil || n != 0 {
+			t.Errorf("CountLogouts after the client was deleted = %d, %v; want 0", n, err)
+		}
+	})
+
+	t.Run("a queued logout is claimed once, hidden for its lease, due again when retried, and keeps its age", func(t *testing.T) {
+		a, b := nodes(t)
+		f := newOAuthFixture(t, a, "logout-retry")
+		f.toldClient("told")
+		f.endedSessions("told", 1)
+		if q, _, err := a.TakeEndedGrants(t.Context(), ot0, 100); err != nil || q != 1 {
+			t.Fatalf("TakeEndedGrants = %d, %v; want 1", q, err)
+		}
+		claim := func(db *DB, at time.Time) []*gatehouse.QueuedLogout {
+			t.Helper()
+			got, err := db.ClaimLogouts(t.Context(), at, 20*time.Second, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		first := claim(a, ot0)
+		if len(first) != 1 || first[0].Attempts != 1 {
+			t.Fatalf("first claim = %+v; want the logout on its first attempt", first)
+		}
+		if got := claim(b, ot0.Add(20*time.Second-time.Millisecond)); len(got) != 0 {
+			t.Errorf("claimed again within its lease on the other node: %+v", got)
+		}
+		if got := claim(b, ot0.Add(20*time.Second)); len(got) != 1 || got[0].Attempts != 2 {
+			t.Errorf("after the lease ran out: %+v; want the logout on its second attempt", got)
+		}
+		if err := b.RetryLogout(t.Context(), first[0].ID, ot0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got := claim(a, ot0.Add(time.Hour-time.Millisecond)); len(got) != 0 {
+			t.Errorf("claimed before it was due again: %+v", got)
+		}
+		again := claim(a, ot0.Add(time.Hour))
+		if len(again) != 1 || again[0].Attempts != 3 || !again[0].CreatedAt.Equal(ot0) {
+			t.Errorf("due again: %+v; want the third attempt, still queued at %v (the age gives up on it)", again, ot0)
+		}
+		if err := a.DeleteLogout(t.Context(), first[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.DeleteLogout(t.Context(), first[0].ID); err != nil {
+			t.Errorf("deleting a missing logout: %v, want nil", err)
+		}
+		if got := claim(b, ot0.Add(48*time.Hour)); len(got) != 0 {
+			t.Errorf("a deleted logout was claimed: %+v", got)
+		}
+	})
+
+	t.Run("forty claimers on two nodes take each of forty queued logouts exactly once", func(t *testing.T) {
+		a, b := nodes(t)
+		f := newOAuthFixture(t, a, "logout-race")
+		f.toldClient("told")
+		const n = 40
+		f.endedSessions("told", n)
+		// Forty takers at once: every logout is queued once.
+		var queued [n]int
+		race(t, n, func(i int) (bool, error) {
+			var err error
+			queued[i], _, err = []*DB{a, b}[i%2].TakeEndedGrants(t.Context(), ot0, 1000)
+			return true, err
+		})
+		total := 0
+		for _, q := range queued {
+			total += q
+		}
+		if total != n {
+			t.Errorf("forty takers queued %d logouts, want %d", total, n)
+		}
+		claims := make([][]*gatehouse.QueuedLogout, n)
+		race(t, n, func(i int) (bool, error) {
+			var err error
+			claims[i], err = []*DB{a, b}[i%2].ClaimLogouts(t.Context(), ot0.Add(time.Second), time.Minute, 3)
+			return true, err
+		})
+		seen := map[int64]int{}
+		for i := range n {
+			for _, l := range claims[i] {
+				seen[l.ID]++
+			}
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("logout %d was claimed %d times", id, k)
+			}
+		}
+		rest, err := b.ClaimLogouts(t.Context(), ot0.Add(time.Second), time.Minute, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range rest {
+			if seen[l.ID]++; seen[l.ID] > 1 {
+				t.Errorf("logout %d was claimed again within its lease", l.ID)
+			}
+		}
+		if len(seen) != n {
+			t.Errorf("%d logouts were claimed, want %d", len(seen), n)
+		}
+	})
+
+	t.Run("the logout queue keeps at most its bound, dropping the oldest", func(t *testing.T) {
+		a, b := nodes(t)
+		f := newOAuthFixture(t, a, "logout-cap")
+		f.toldClient("told")
+		old := f.endedSessions("told", 2)
+		if q, d, err := a.TakeEndedGrants(t.Context(), ot0, 3); err != nil || q != 2 || d != 0 {
+			t.Fatalf("TakeEndedGrants = %d, %d, %v; want 2 queued, none dropped", q, d, err)
+		}
+		newer := f.endedSessions("told", 3)
+		if q, d, err := b.TakeEndedGrants(t.Context(), ot0.Add(time.Minute), 3); err != nil || q != 3 || d != 2 {
+			t.Errorf("TakeEndedGrants over the bound = %d, %d, %v; want 3 queued, 2 dropped", q, d, err)
+		}
+		if n, err := a.CountLogouts(t.Context()); err != nil || n != 3 {
+			t.Errorf("CountLogouts = %d, %v; want the bound, 3", n, err)
+		}
+		got, err := a.ClaimLogouts(t.Context(), ot0.Add(time.Hour), time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sids []string
+		for _, l := range got {
+			sids = append(sids, l.SessionID)
+		}
+		slices.Sort(sids)
+		want := slices.Clone(newer)
+		slices.Sort(want)
+		if !slices.Equal(sids, want) {
+			t.Errorf("kept sessions %v, want the newest %v (dropped %v)", sids, want, old)
 		}
 	})
 

@@ -14,6 +14,7 @@ const (
 	lockResetSendUser    = 0x67680001
 	lockResetSendNetwork = 0x67680002
 	lockMailQueue        = 0x67680003
+	lockLogoutQueue      = 0x67680004
 )
 
 // lockKey serializes the transactions that lock the same class and name, on

@@ -212,74 +212,19 @@ func (db *DB) RevokeSessionTokens(ctx context.Context, sessionID, clientID strin
 	return db.revokeWhere(ctx, "revoke session tokens", `session_id = $1 AND ($2 = '' OR client_id = $2)`, sessionID, clientID)
 }
 
-// TakeEndedGrants deletes the tokens whose session is gone with DELETE …
-// RETURNING, so each row goes to one caller, and returns the distinct
-// client, user and session of those whose client has a back-channel logout
-// URI.
-func (db *DB) TakeEndedGrants(ctx context.Context) ([]gatehouse.EndedGrant, error) {
-	seen := map[gatehouse.EndedGrant]bool{}
-	var out []gatehouse.EndedGrant
-	err := db.inTx(ctx, "take ended grants", func(tx *sql.Tx) error {
-		for _, table := range []string{"oauth_tokens", "oauth_refresh_tokens"} {
-			rows, err := tx.QueryContext(ctx, `DELETE FROM `+table+`
-				WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.public_id = `+table+`.session_id)
-				RETURNING client_id, user_id, session_id`)
-			if err != nil {
-				return fmt.Errorf("sqlstore: take ended grants: %w", err)
-			}
-			var ended []gatehouse.EndedGrant
-			for rows.Next() {
-				var g gatehouse.EndedGrant
-				if err := rows.Scan(&g.ClientID, &g.UserID, &g.SessionID); err != nil {
-					rows.Close()
-					return fmt.Errorf("sqlstore: take ended grants: %w", err)
-				}
-				ended = append(ended, g)
-			}
-			if err := rows.Close(); err != nil {
-				return fmt.Errorf("sqlstore: take ended grants: %w", err)
-			}
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("sqlstore: take ended grants: %w", err)
-			}
-			for _, g := range ended {
-				if seen[g] {
-					continue
-				}
-				seen[g] = true
-				var uri string
-				err := tx.QueryRowContext(ctx, `SELECT backchannel_logout_uri FROM oauth_clients WHERE id = $1`, g.ClientID).Scan(&uri)
-				if errors.Is(err, sql.ErrNoRows) {
-					continue
-				} else if err != nil {
-					return fmt.Errorf("sqlstore: take ended grants: %w", err)
-				}
-				if uri != "" {
-					g.LogoutURI = uri
-					out = append(out, g)
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // DeleteExpiredOAuth removes authorize requests and tokens past their
-// expiry before before, and tokens whose session is gone, and returns how
-// many rows went.
+// expiry before before, and returns how many rows went. The tokens of an
+// ended session are left to TakeEndedGrants, which queues their clients'
+// back-channel logouts: deleted here, they would never be told.
 func (db *DB) DeleteExpiredOAuth(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	err := db.inTx(ctx, "delete expired oauth", func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM oauth_auth_requests WHERE expires_at < $1`,
 			`DELETE FROM oauth_tokens WHERE expires_at < $1
-				OR NOT EXISTS (SELECT 1 FROM sessions s WHERE s.public_id = oauth_tokens.session_id)`,
+				AND EXISTS (SELECT 1 FROM sessions s WHERE s.public_id = oauth_tokens.session_id)`,
 			`DELETE FROM oauth_refresh_tokens WHERE expires_at < $1
-				OR NOT EXISTS (SELECT 1 FROM sessions s WHERE s.public_id = oauth_refresh_tokens.session_id)`,
+				AND EXISTS (SELECT 1 FROM sessions s WHERE s.public_id = oauth_refresh_tokens.session_id)`,
 		} {
 			res, err := tx.ExecContext(ctx, q, millis(before))
 			if err != nil {
