@@ -862,3 +862,70 @@ func TestOpenIDConnectTokensEndWhenThePolicyNoLongerLetsTheSessionIn(t *testing.
 		t.Error("the refresh token outlived the network that let its session in")
 	}
 }
+
+// langTransport sends Accept-Language with every request, as a browser set
+// to that language does.
+type langTransport struct{ accept string }
+
+func (l langTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Accept-Language", l.accept)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// ui_locales (OIDC Core §3.1.2.1): the sign-in pages of that authorize
+// request speak the first language asked for that Gatehouse has, before the
+// browser's; an unknown one falls back to the browser's; and it is not kept
+// for later sign-ins.
+func TestOpenIDConnectUILocalesPickTheSignInPagesLanguage(t *testing.T) {
+	_, base, rp := setUpOIDC(t)
+	lang := regexp.MustCompile(`<html lang="([a-z]+)"`)
+	h1 := regexp.MustCompile(`(?s)<h1>\s*(.*?)\s*</h1>`)
+	page := func(res *http.Response, err error) (path, lang_, heading string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", res.Request.URL, res.StatusCode, body)
+		}
+		l, h := lang.FindSubmatch(body), h1.FindSubmatch(body)
+		if l == nil || h == nil {
+			t.Fatalf("%s: no <html lang> or <h1>: %s", res.Request.URL, body)
+		}
+		return res.Request.URL.Path, string(l[1]), string(h[1])
+	}
+	b := newRPBrowser()
+	b.Transport = langTransport{accept: "en-GB,en;q=0.9"}
+	authURL := func(uiLocales string) string {
+		return rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("ui_locales", uiLocales))
+	}
+
+	path, l, h := page(b.Get(authURL("sv-FI fi-FI en")))
+	if path != "/o/clinic/login" || l != "fi" || h != "Kirjaudu sisään" {
+		t.Errorf("ui_locales=sv-FI fi-FI en: %s in %q, <h1> %q; want the Finnish sign-in page", path, l, h)
+	}
+	path, l, h = page(b.PostForm(base+path, url.Values{"email": {rp.email}, "password": {rp.password}}))
+	if path != "/login/code" || l != "fi" || h != "Syötä vahvistuskoodi" {
+		t.Errorf("after the password: %s in %q, <h1> %q; want the Finnish code page", path, l, h)
+	}
+	res, err := b.PostForm(base+"/login/code", url.Values{"code": {rp.te.mail.lastCode(t, rp.email)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc, _ := res.Location(); loc == nil || loc.Host != rpHost || loc.Query().Get("code") == "" {
+		t.Fatalf("after the code: %d at %s; want the relying party's callback with a code", res.StatusCode, res.Request.URL)
+	}
+	if _, l, _ := page(b.Get(base + "/login")); l != "en" {
+		t.Errorf("a later sign-in page without ui_locales speaks %q; want the browser's English", l)
+	}
+
+	other := newRPBrowser()
+	other.Transport = langTransport{accept: "en"}
+	if path, l, h := page(other.Get(authURL("de-DE x-klingon"))); path != "/o/clinic/login" || l != "en" || h != "Sign in" {
+		t.Errorf("ui_locales of languages Gatehouse lacks: %s in %q, <h1> %q; want the browser's English", path, l, h)
+	}
+}

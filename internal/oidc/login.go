@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -82,7 +83,8 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 // page when the request names it (organization=SLUG) or the client serves
 // only one, else the page that asks; login_hint fills in the e-mail. The
 // sign-in pages keep ?rd= (a local path) through the code and phone steps
-// and send the signed-in browser back to the hand-off.
+// and send the signed-in browser back to the hand-off; ui_locales rides
+// along the same way.
 func (p *Provider) signInPage(r *http.Request, req *gatehouse.OAuthAuthRequest, c *gatehouse.OAuthClient) string {
 	slug := req.Organization
 	if slug == "" && len(c.OrgIDs) == 1 {
@@ -97,6 +99,11 @@ func (p *Provider) signInPage(r *http.Request, req *gatehouse.OAuthAuthRequest, 
 	q := url.Values{"rd": {p.loginURL(req.ID)}}
 	if req.LoginHint != "" {
 		q.Set("email", req.LoginHint)
+	}
+	// ui_locales (OIDC Core §3.1.2.1): the sign-in pages speak the first
+	// of them they can, for this sign-in only.
+	if len(req.UILocales) > 0 {
+		q.Set("ui_locales", strings.Join(req.UILocales[:min(len(req.UILocales), 10)], " "))
 	}
 	return target + "?" + q.Encode()
 }

@@ -112,6 +112,25 @@ func (c *catalog) T(lang, key string, args ...any) string {
 	return strings.NewReplacer(pairs...).Replace(text)
 }
 
+// maxUILocales bounds how many tags of a ui_locales list are looked at.
+const maxUILocales = 10
+
+// firstOf returns the first language of a space-separated list of BCP 47
+// tags (OIDC ui_locales) that the catalog has, by its primary subtag ("fi"
+// for fi-FI), or "" when it has none of them.
+func (c *catalog) firstOf(tags string) string {
+	for i, tag := range strings.Fields(tags) {
+		if i == maxUILocales {
+			break
+		}
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if c.messages[base] != nil {
+			return base
+		}
+	}
+	return ""
+}
+
 // negotiate picks the language of a request: the user's own choice when
 // signed in (profile), else the browser's Accept-Language, else English.
 func (c *catalog) negotiate(profile string, r *http.Request) string {

@@ -212,3 +212,52 @@ func pageWords(t *testing.T, s string) map[string]bool {
 	walk(parseHTML(t, s))
 	return words
 }
+
+// An application's ui_locales (OIDC Core §3.1.2.1, handed to the sign-in
+// page as ?ui_locales= by internal/oidc) comes before the browser's
+// language on the pages of that sign-in, and nowhere else.
+func TestUILocalesComeBeforeTheBrowsersLanguageOnTheSignInPages(t *testing.T) {
+	cases := []struct {
+		name, uiLocales, accept, lang string
+	}{
+		{"Finnish asked of an English browser", "fi", "en", "fi"},
+		{"the first language Gatehouse has", "sv-SE fi-FI en", "en", "fi"},
+		{"English asked of a Finnish browser", "en-US", finnish, "en"},
+		{"the browser's language when none asked for is known", "de-DE x-klingon", "en", "en"},
+		{"the browser's Finnish when none asked for is known", "de", finnish, "fi"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, options{})
+			res := e.do("GET", "/o/clinic/login?"+url.Values{"ui_locales": {tc.uiLocales}}.Encode(), "", "", "Accept-Language", tc.accept)
+			doc := parseHTML(t, wantStatus(t, res, 200))
+			if got := attr(findTag(doc, "html"), "lang"); got != tc.lang {
+				t.Errorf("<html lang=%q>, want %q", got, tc.lang)
+			}
+		})
+	}
+
+	t.Run("the steps after the sign-in page keep it, other pages do not", func(t *testing.T) {
+		e := newEnv(t, options{})
+		wantStatus(t, e.do("GET", "/o/clinic/login?ui_locales=fi", "", "", "Accept-Language", "en"), 200)
+		res := e.do("POST", "/o/clinic/login", "application/x-www-form-urlencoded",
+			url.Values{"email": {"staff@clinic.test"}, "password": {"not the password"}}.Encode(), "Accept-Language", "en")
+		doc := parseHTML(t, wantStatus(t, res, 401))
+		if got, want := strings.TrimSpace(text(findByID(doc, "form-error"))), "Sähköpostiosoite tai salasana on väärä."; got != want || attr(findTag(doc, "html"), "lang") != "fi" {
+			t.Errorf("the wrong password's page: alert %q, want %q in Finnish", got, want)
+		}
+		doc = parseHTML(t, wantStatus(t, e.do("GET", "/forgot-password", "", "", "Accept-Language", "en"), 200))
+		if got := attr(findTag(doc, "html"), "lang"); got != "en" {
+			t.Errorf("a page outside the sign-in speaks %q; want the browser's English", got)
+		}
+		doc = parseHTML(t, wantStatus(t, e.do("GET", "/login", "", "", "Accept-Language", "en"), 200))
+		if got := attr(findTag(doc, "html"), "lang"); got != "en" {
+			t.Errorf("a new sign-in page without ui_locales speaks %q; want it forgotten", got)
+		}
+		doc = parseHTML(t, wantStatus(t, e.do("POST", "/login", "application/x-www-form-urlencoded",
+			url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {"not the password"}}.Encode(), "Accept-Language", "en"), 401))
+		if got := attr(findTag(doc, "html"), "lang"); got != "en" {
+			t.Errorf("after it was forgotten, the sign-in speaks %q; want English", got)
+		}
+	})
+}

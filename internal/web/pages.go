@@ -118,8 +118,12 @@ func withProfileLang(r *http.Request, lang string) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), langKey{}, lang))
 }
 
-// lang is the language of the page for r.
+// lang is the language of the page for r: on the sign-in pages the one an
+// application asked for (signInLang), else the user's, else the browser's.
 func (s *Server) lang(r *http.Request) string {
+	if lang := s.signInLang(r); lang != "" {
+		return lang
+	}
 	profile, _ := r.Context().Value(langKey{}).(string)
 	return s.pages.cat.negotiate(profile, r)
 }

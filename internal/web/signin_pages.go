@@ -22,6 +22,7 @@ type loginPage struct {
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	data := loginPage{Action: "/login"}
 	s.rememberReturn(w, r)
+	r = s.rememberUILocales(w, r)
 	if slug := r.PathValue("slug"); slug != "" {
 		// A SAML2 organization's users sign in at its identity provider.
 		if s.cfg.Orgs != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,6 +41,9 @@ func (s *Server) takeReturn(w http.ResponseWriter, r *http.Request) (string, boo
 	if s.stepUp(r) { // a step-up lives only as long as its sign-in
 		s.setCookie(w, stepUpCookie, "", time.Time{})
 	}
+	if s.cookieValue(r, uiLangCookie) != "" { // so is an application's language
+		s.setCookie(w, uiLangCookie, "", time.Time{})
+	}
 	v := s.cookieValue(r, returnCookie)
 	if v == "" {
 		return "", false
@@ -50,6 +54,55 @@ func (s *Server) takeReturn(w http.ResponseWriter, r *http.Request) (string, boo
 		return "", false
 	}
 	return s.cfg.ReturnURLs.Check(raw)
+}
+
+// uiLangCookie holds, during a sign-in, the language an application asked
+// the sign-in pages to speak (OIDC ui_locales, arriving as ?ui_locales= on
+// the sign-in page): one of the catalog's, never a stored preference. It
+// lives and goes with the return cookie and is read on the sign-in pages
+// only, so the rest of the site keeps the user's own language.
+const uiLangCookie = "gatehouse_ui_lang"
+
+type uiLangKey struct{}
+
+// rememberUILocales keeps the first language of the sign-in page's
+// ?ui_locales= (space-separated BCP 47 tags) that the catalog has, for the
+// steps after it, and returns r speaking it. A sign-in page without one, or
+// with none we have, forgets an older one.
+func (s *Server) rememberUILocales(w http.ResponseWriter, r *http.Request) *http.Request {
+	lang := s.pages.cat.firstOf(r.URL.Query().Get("ui_locales"))
+	if lang != "" {
+		s.setCookie(w, uiLangCookie, lang, s.cfg.Now().Add(returnLifetime))
+	} else if s.cookieValue(r, uiLangCookie) != "" {
+		s.setCookie(w, uiLangCookie, "", time.Time{})
+	}
+	return r.WithContext(context.WithValue(r.Context(), uiLangKey{}, lang))
+}
+
+// signInLang is the language an application asked of this sign-in, ""
+// when none or r is not a sign-in page.
+func (s *Server) signInLang(r *http.Request) string {
+	if lang, ok := r.Context().Value(uiLangKey{}).(string); ok {
+		return lang
+	}
+	if !signInPath(r.URL.Path) {
+		return ""
+	}
+	if lang := s.cookieValue(r, uiLangCookie); s.pages.cat.messages[lang] != nil {
+		return lang
+	}
+	return ""
+}
+
+// signInPath reports whether path is one of the sign-in pages: /login,
+// /o/{slug}/login, and the code and phone steps under /login/.
+func signInPath(path string) bool {
+	if path == "/login" || strings.HasPrefix(path, "/login/") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, "/o/")
+	slug, tail, _ := strings.Cut(rest, "/")
+	return ok && slug != "" && tail == "login"
 }
 
 // formAction is the Content-Security-Policy form-action: our own origin,
