@@ -130,3 +130,41 @@ func BenchmarkCodeExchange(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBackChannelLogout is one ended session told to its client, end
+// to end on SQLite: the tokens taken and the logout queued in one
+// transaction, claimed, signed, posted to a real receiver and dequeued.
+func BenchmarkBackChannelLogout(b *testing.B) {
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer rp.Close()
+	p, db, _ := newTestProvider(b, time.Now)
+	g, _ := benchGrant(b, p, db)
+	now := time.Now()
+	if err := db.CreateOAuthClient(b.Context(), &gatehouse.OAuthClient{ID: "told", Name: "Told", SecretHash: []byte("x"),
+		RedirectURIs: []string{"https://told.example/cb"}, SigningAlg: gatehouse.SigningES256, BackChannelLogoutURI: rp.URL,
+		CreatedAt: now, UpdatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	sessions := db.(gatehouse.SessionStore)
+	st := &storage{p: p}
+	g.ClientID = "told"
+	for b.Loop() {
+		s := &gatehouse.Session{TokenHash: []byte(gatehouse.NewID() + "------"), UserID: g.UserID, OrgID: g.OrgID,
+			TwoFactorState: gatehouse.TwoFactorVerified, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := sessions.CreateSession(b.Context(), s); err != nil {
+			b.Fatal(err)
+		}
+		g.SessionID = s.PublicID
+		_, tok, _ := st.newAccess(b.Context(), g, now)
+		if err := db.CreateOAuthToken(b.Context(), tok, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := sessions.DeleteSession(b.Context(), s.TokenHash); err != nil {
+			b.Fatal(err)
+		}
+		p.backChannelLogout(b.Context())
+	}
+	if n, err := db.CountLogouts(b.Context()); err != nil || n != 0 {
+		b.Fatalf("%d logouts left queued, %v", n, err)
+	}
+}
