@@ -258,7 +258,9 @@ type OAuthStore interface {
 	CountLogouts(ctx context.Context) (int, error)
 	// DeleteExpiredOAuth removes requests and tokens past their expiry
 	// before before, and returns how many rows went. Tokens whose session
-	// has ended are left to TakeEndedGrants, so their clients are told.
+	// has ended are left to TakeEndedGrants, so their clients are told, and
+	// so is the newest access token of each session of a client with a
+	// back-channel logout URI while the session lives.
 	DeleteExpiredOAuth(ctx context.Context, before time.Time) (int64, error)
 
 	// CreateSigningKey saves a new key and retires the algorithm's current

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -276,6 +277,52 @@ func testOAuthStore(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 		_ = a.write.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM oauth_tokens) + (SELECT count(*) FROM oauth_refresh_tokens)`).Scan(&left)
 		if left != 0 {
 			t.Errorf("%d tokens of the ended session left after TakeEndedGrants, want 0", left)
+		}
+	})
+
+	t.Run("a client that wants a back-channel logout is told of a session that ends long after its last token expired", func(t *testing.T) {
+		a, b := nodes(t)
+		f := newOAuthFixture(t, a, "late")
+		f.toldClient("told")
+		f.client("silent")
+		for i, tok := range []struct {
+			client, id string
+			at         time.Duration
+		}{{"told", "old", 0}, {"told", "new", time.Minute}, {"silent", "quiet", 0}} {
+			g := f.grant(tok.client, fmt.Sprint("r", i), "")
+			if err := a.CreateOAuthToken(t.Context(), &gatehouse.OAuthToken{IDHash: []byte(tok.id), OAuthGrant: g,
+				CreatedAt: ot0.Add(tok.at), ExpiresAt: ot0.Add(tok.at + time.Hour)}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Hours later, the session still alive: the clean-up keeps only the
+		// newest token of the client that is to be told.
+		if n, err := b.DeleteExpiredOAuth(t.Context(), ot0.Add(5*time.Hour)); err != nil || n != 2 {
+			t.Errorf("DeleteExpiredOAuth = %d, %v; want 2 (the told client's older token and the silent one's)", n, err)
+		}
+		var left []string
+		rows, err := a.write.QueryContext(t.Context(), `SELECT id_hash FROM oauth_tokens ORDER BY id_hash`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var h []byte
+			_ = rows.Scan(&h)
+			left = append(left, string(h))
+		}
+		rows.Close()
+		if !slices.Equal(left, []string{"new"}) {
+			t.Errorf("tokens left %q, want only the told client's newest", left)
+		}
+		f.live("the kept expired token", "new", true) // live at ot0+1m; dead later, as every read checks expiry
+		if _, err := a.OAuthTokenByIDHash(t.Context(), []byte("new"), ot0.Add(5*time.Hour)); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("the kept token read after its expiry: %v, want ENOTFOUND", err)
+		}
+		if err := b.DeleteSession(t.Context(), f.sess.TokenHash); err != nil {
+			t.Fatal(err)
+		}
+		if q, _, err := a.TakeEndedGrants(t.Context(), ot0.Add(6*time.Hour), 100); err != nil || q != 1 {
+			t.Errorf("TakeEndedGrants after the late sign-out = %d, %v; want the told client's logout queued", q, err)
 		}
 	})
 

@@ -221,8 +221,16 @@ func (db *DB) DeleteExpiredOAuth(ctx context.Context, before time.Time) (int64, 
 	err := db.inTx(ctx, "delete expired oauth", func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM oauth_auth_requests WHERE expires_at < $1`,
+			// The newest access token of a client that wants a back-channel
+			// logout stays while its session lives, expired or not (it is
+			// dead to every read): it is what TakeEndedGrants finds when
+			// the session ends, so a client is told hours after its last
+			// token expired. One row per client and session at most.
 			`DELETE FROM oauth_tokens WHERE expires_at < $1
-				AND EXISTS (SELECT 1 FROM sessions s WHERE s.public_id = oauth_tokens.session_id)`,
+				AND EXISTS (SELECT 1 FROM sessions s WHERE s.public_id = oauth_tokens.session_id)
+				AND (NOT EXISTS (SELECT 1 FROM oauth_clients c WHERE c.id = oauth_tokens.client_id AND c.backchannel_logout_uri <> '')
+					OR EXISTS (SELECT 1 FROM oauth_tokens n WHERE n.client_id = oauth_tokens.client_id
+						AND n.session_id = oauth_tokens.session_id AND n.created_at > oauth_tokens.created_at))`,
 			`DELETE FROM oauth_refresh_tokens WHERE expires_at < $1
 				AND EXISTS (SELECT 1 FROM sessions s WHERE s.public_id = oauth_refresh_tokens.session_id)`,
 		} {
