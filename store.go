@@ -81,6 +81,10 @@ type SessionStore interface {
 	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
 	// SessionByPublicID returns ENOTFOUND if no session has that public id.
 	SessionByPublicID(ctx context.Context, id string) (*Session, error)
+	// SessionAccount returns the session of hash with its organization and
+	// user in one read (a session check's), a disabled user and an expired
+	// session included. Returns ENOTFOUND if there is no such session.
+	SessionAccount(ctx context.Context, hash []byte) (*Session, *Organization, *User, error)
 	// TouchSession records activity on a session; it never moves the last
 	// use backwards. Returns ENOTFOUND if the session is gone.
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error

@@ -364,3 +364,121 @@ func testSessionListing(t *testing.T, fresh func(t *testing.T) *DB) {
 		}
 	})
 }
+
+// TestSessionAccount holds SessionAccount, a session check's one read, to
+// what its three single reads give.
+func TestSessionAccount(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d engine) {
+		// separate reads the same three things one at a time.
+		separate := func(t *testing.T, db *DB, hash []byte) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User) {
+			t.Helper()
+			s, err := db.SessionByTokenHash(t.Context(), hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := db.OrganizationByID(t.Context(), s.OrgID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := db.UserByID(t.Context(), s.OrgID, s.UserID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, o, u
+		}
+
+		t.Run("the session comes with its own organization and user, settings and all", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			other := newOrg(t, db, "other")
+			newSession(t, db, newUser(t, db, other.ID, "ann@example.com"), []byte("other-ann")) // same e-mail elsewhere
+			org := newOrg(t, db, "clinic")
+			settings := gatehouse.PasswordSettings{EnforceTwoFactor: true, OTPMethod: gatehouse.OTPSMS, RememberDays: 7,
+				AuthMethod: gatehouse.AuthPassword, SkipNetworks: []netip.Prefix{
+					netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8:1::/48")}}
+			if err := db.UpdatePasswordSettings(ctx, org.ID, settings, t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			newUser(t, db, org.ID, "bob@example.com") // first in the table: a join on the organization alone finds him
+			u := &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: "ann@example.com", Name: "Ann", Phone: "+358401234567",
+				Role: gatehouse.RoleAdmin, TwoFactorExempt: true, PasswordHash: "$argon2id$ann", OTPFailures: 2,
+				OTPLastFailureAt: t0.Add(time.Second), LastVerifiedAt: t0.Add(2 * time.Second), Locale: "fi", CreatedAt: t0, UpdatedAt: t0}
+			if err := db.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			s := &gatehouse.Session{TokenHash: []byte("ann-1"), UserID: u.ID, OrgID: org.ID, TwoFactorState: gatehouse.TwoFactorAllowedNetwork,
+				ClientIP: netip.MustParseAddr("203.0.113.9"), UserAgent: "Mozilla/5.0", CreatedAt: t0, LastSeenAt: t0.Add(time.Minute),
+				ExpiresAt: t0.Add(time.Hour), ReauthAt: t0.Add(2 * time.Minute)}
+			if err := db.CreateSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			gotS, gotO, gotU, err := db.SessionAccount(ctx, []byte("ann-1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantS, wantO, wantU := separate(t, db, []byte("ann-1"))
+			checkEqual(t, "session", gotS, wantS)
+			checkEqual(t, "organization", gotO, wantO)
+			checkEqual(t, "user", gotU, wantU)
+			if gotO.ID != org.ID || gotU.ID != u.ID || gotS.PublicID != s.PublicID {
+				t.Errorf("got organization %s, user %s, session %s; want %s, %s, %s", gotO.ID, gotU.ID, gotS.PublicID, org.ID, u.ID, s.PublicID)
+			}
+			checkEqual(t, "skip networks", gotO.Settings, settings)
+			if gotU.Phone != u.Phone || gotU.OTPFailures != 2 || !gotU.LastVerifiedAt.Equal(u.LastVerifiedAt) || gotU.Locale != "fi" {
+				t.Errorf("user = %+v, want the stored fields of %+v", gotU, u)
+			}
+		})
+
+		t.Run("no such session is ENOTFOUND", func(t *testing.T) {
+			db := d.fresh(t)
+			newSession(t, db, newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com"), []byte("ann-1"))
+			_, _, _, err := db.SessionAccount(t.Context(), []byte("no such token"))
+			checkCode(t, "SessionAccount of nothing", err, gatehouse.ENOTFOUND)
+			if err := db.DeleteSession(t.Context(), []byte("ann-1")); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err = db.SessionAccount(t.Context(), []byte("ann-1"))
+			checkCode(t, "SessionAccount after DeleteSession", err, gatehouse.ENOTFOUND)
+		})
+
+		t.Run("a disabled user and an expired session are returned, for the caller to end", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+			s := &gatehouse.Session{TokenHash: []byte("ann-1"), UserID: u.ID, OrgID: u.OrgID, TwoFactorState: gatehouse.TwoFactorVerified,
+				CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Minute)}
+			if err := db.CreateSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			disabled := true
+			if _, err := db.PatchUser(ctx, u.OrgID, u.ID, gatehouse.UserPatch{Disabled: &disabled}, t0); err != nil {
+				t.Fatal(err)
+			}
+			gotS, _, gotU, err := db.SessionAccount(ctx, []byte("ann-1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !gotU.Disabled {
+				t.Errorf("user.Disabled = false, want true")
+			}
+			if !gotS.Expired(t0.Add(time.Hour), 12*time.Hour) {
+				t.Errorf("the session is not past its expiry at %v: %+v", t0.Add(time.Hour), gotS)
+			}
+		})
+
+		t.Run("after a re-key the new hash finds the session, the old one nothing", func(t *testing.T) {
+			db := d.fresh(t)
+			u := newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com")
+			newSession(t, db, u, []byte("old"))
+			if err := db.RekeySession(t.Context(), []byte("old"), []byte("new")); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err := db.SessionAccount(t.Context(), []byte("old"))
+			checkCode(t, "SessionAccount of the old hash", err, gatehouse.ENOTFOUND)
+			s, _, got, err := db.SessionAccount(t.Context(), []byte("new"))
+			if err != nil || got.ID != u.ID || !bytes.Equal(s.TokenHash, []byte("new")) {
+				t.Errorf("SessionAccount of the new hash = %+v, %+v, %v", s, got, err)
+			}
+		})
+	})
+}

@@ -31,26 +31,42 @@ func (db *DB) CreateOrganization(ctx context.Context, org *gatehouse.Organizatio
 	return nil
 }
 
-const orgColumns = `id, slug, name, enforce_two_factor, otp_method, skip_networks,
-	remember_days, auth_method, created_at, updated_at`
+// orgColumns are the columns orgRow scans, named with their table so that
+// a join may select them beside another table's (SessionAccount).
+const orgColumns = `organizations.id, organizations.slug, organizations.name,
+	organizations.enforce_two_factor, organizations.otp_method, organizations.skip_networks,
+	organizations.remember_days, organizations.auth_method, organizations.created_at, organizations.updated_at`
+
+// orgRow is an organization as orgColumns hold it, before conversion.
+type orgRow struct {
+	o                gatehouse.Organization
+	networks         string
+	created, updated int64
+}
+
+// dest is where a Scan of orgColumns goes, in their order.
+func (r *orgRow) dest() []any {
+	o, s := &r.o, &r.o.Settings
+	return []any{&o.ID, &o.Slug, &o.Name, &s.EnforceTwoFactor, &s.OTPMethod, &r.networks,
+		&s.RememberDays, &s.AuthMethod, &r.created, &r.updated}
+}
+
+// value converts what was scanned.
+func (r *orgRow) value() (*gatehouse.Organization, error) {
+	var err error
+	if r.o.Settings.SkipNetworks, err = parseNetworks(r.networks); err != nil {
+		return nil, fmt.Errorf("organization %s: skip_networks: %w", r.o.ID, err)
+	}
+	r.o.CreatedAt, r.o.UpdatedAt = fromMillis(r.created), fromMillis(r.updated)
+	return &r.o, nil
+}
 
 func scanOrganization(row scanner) (*gatehouse.Organization, error) {
-	var (
-		o                gatehouse.Organization
-		s                = &o.Settings
-		networks         string
-		created, updated int64
-	)
-	err := row.Scan(&o.ID, &o.Slug, &o.Name, &s.EnforceTwoFactor, &s.OTPMethod, &networks,
-		&s.RememberDays, &s.AuthMethod, &created, &updated)
-	if err != nil {
+	var r orgRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	if s.SkipNetworks, err = parseNetworks(networks); err != nil {
-		return nil, fmt.Errorf("organization %s: skip_networks: %w", o.ID, err)
-	}
-	o.CreatedAt, o.UpdatedAt = fromMillis(created), fromMillis(updated)
-	return &o, nil
+	return r.value()
 }
 
 // OrganizationBySlug returns ENOTFOUND if there is no such organization.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -47,29 +48,88 @@ func (db *DB) SessionByPublicID(ctx context.Context, id string) (*gatehouse.Sess
 	return scanSession(db.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE public_id = $1`, id), "session by public id")
 }
 
-// sessionColumns are what scanSession reads.
-const sessionColumns = `token_hash, user_id, org_id, two_factor_state, client_ip, user_agent, created_at, last_seen_at, expires_at,
-	reauth_at, public_id`
+// sessionColumns are the columns sessionRow scans, named with their table
+// so that a join may select them beside another table's (SessionAccount).
+const sessionColumns = `sessions.token_hash, sessions.user_id, sessions.org_id, sessions.two_factor_state,
+	sessions.client_ip, sessions.user_agent, sessions.created_at, sessions.last_seen_at, sessions.expires_at,
+	sessions.reauth_at, sessions.public_id`
 
-func scanSession(row *sql.Row, op string) (*gatehouse.Session, error) {
-	var (
-		s                                gatehouse.Session
-		ip                               string
-		created, seen, expiresAt, reauth int64
-	)
-	err := row.Scan(&s.TokenHash, &s.UserID, &s.OrgID, &s.TwoFactorState, &ip, &s.UserAgent, &created, &seen, &expiresAt, &reauth, &s.PublicID)
+// sessionRow is a session as sessionColumns hold it, before conversion.
+type sessionRow struct {
+	s                                gatehouse.Session
+	ip                               string
+	created, seen, expiresAt, reauth int64
+}
+
+// dest is where a Scan of sessionColumns goes, in their order.
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.TokenHash, &s.UserID, &s.OrgID, &s.TwoFactorState, &r.ip, &s.UserAgent, &r.created, &r.seen, &r.expiresAt, &r.reauth, &s.PublicID}
+}
+
+// value converts what was scanned.
+func (r *sessionRow) value() (*gatehouse.Session, error) {
+	s := &r.s
+	var err error
+	if s.ClientIP, err = parseAddr(r.ip); err != nil {
+		return nil, fmt.Errorf("client_ip: %w", err)
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(r.created), fromMillis(r.seen), fromMillis(r.expiresAt)
+	s.ReauthAt = fromOptMillis(r.reauth)
+	return s, nil
+}
+
+func scanSession(row scanner, op string) (*gatehouse.Session, error) {
+	var r sessionRow
+	err := row.Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Session")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
-	if s.ClientIP, err = parseAddr(ip); err != nil {
-		return nil, fmt.Errorf("sqlstore: %s: client_ip: %w", op, err)
+	s, err := r.value()
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
-	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expiresAt)
-	s.ReauthAt = fromOptMillis(reauth)
-	return &s, nil
+	return s, nil
+}
+
+// sessionAccountQuery reads a session with its organization and user in
+// one statement: a session check's three reads in one round trip.
+const sessionAccountQuery = `SELECT ` + sessionColumns + `, ` + orgColumns + `, ` + userColumns + `
+	FROM sessions
+	JOIN organizations ON organizations.id = sessions.org_id
+	JOIN users ON users.org_id = sessions.org_id AND users.id = sessions.user_id
+	WHERE sessions.token_hash = $1`
+
+// SessionAccount returns the session of hash with its organization and
+// user, as SessionByTokenHash, OrganizationByID and UserByID would, in one
+// query. A disabled user is returned like any other (the caller ends the
+// sessions), and so is an expired session. Returns ENOTFOUND if there is
+// no such session.
+func (db *DB) SessionAccount(ctx context.Context, hash []byte) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error) {
+	var (
+		srow sessionRow
+		orow orgRow
+		urow userRow
+	)
+	err := db.read.QueryRowContext(ctx, sessionAccountQuery, hash).Scan(slices.Concat(srow.dest(), orow.dest(), urow.dest())...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil, notFound("Session")
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sqlstore: session account: %w", err)
+	}
+	s, err := srow.value()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sqlstore: session account: %w", err)
+	}
+	o, err := orow.value()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sqlstore: session account: %w", err)
+	}
+	return s, o, urow.value(), nil
 }
 
 // TouchSession records activity on a session at at. Returns ENOTFOUND if the

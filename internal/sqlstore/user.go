@@ -36,25 +36,42 @@ func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	return nil
 }
 
-const userColumns = `id, org_id, email, name, phone, role, disabled, two_factor_exempt,
-	password_hash, otp_failures, otp_last_failure_at, last_verified_at, locale, created_at, updated_at`
+// userColumns are the columns userRow scans, named with their table so
+// that a join may select them beside another table's (SessionAccount).
+const userColumns = `users.id, users.org_id, users.email, users.name, users.phone, users.role,
+	users.disabled, users.two_factor_exempt, users.password_hash, users.otp_failures,
+	users.otp_last_failure_at, users.last_verified_at, users.locale, users.created_at, users.updated_at`
+
+// userRow is a user as userColumns hold it, before conversion.
+type userRow struct {
+	u                     gatehouse.User
+	phone, hash           sql.NullString
+	lastFailure, verified int64
+	created, updated      int64
+}
+
+// dest is where a Scan of userColumns goes, in their order.
+func (r *userRow) dest() []any {
+	u := &r.u
+	return []any{&u.ID, &u.OrgID, &u.Email, &u.Name, &r.phone, &u.Role, &u.Disabled, &u.TwoFactorExempt,
+		&r.hash, &u.OTPFailures, &r.lastFailure, &r.verified, &u.Locale, &r.created, &r.updated}
+}
+
+// value converts what was scanned.
+func (r *userRow) value() *gatehouse.User {
+	u := &r.u
+	u.Phone, u.PasswordHash = r.phone.String, r.hash.String
+	u.OTPLastFailureAt, u.LastVerifiedAt = fromOptMillis(r.lastFailure), fromOptMillis(r.verified)
+	u.CreatedAt, u.UpdatedAt = fromMillis(r.created), fromMillis(r.updated)
+	return u
+}
 
 func scanUser(row scanner) (*gatehouse.User, error) {
-	var (
-		u                     gatehouse.User
-		phone, hash           sql.NullString
-		lastFailure, verified int64
-		created, updated      int64
-	)
-	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &phone, &u.Role, &u.Disabled, &u.TwoFactorExempt,
-		&hash, &u.OTPFailures, &lastFailure, &verified, &u.Locale, &created, &updated)
-	if err != nil {
+	var r userRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	u.Phone, u.PasswordHash = phone.String, hash.String
-	u.OTPLastFailureAt, u.LastVerifiedAt = fromOptMillis(lastFailure), fromOptMillis(verified)
-	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
-	return &u, nil
+	return r.value(), nil
 }
 
 // UserByID returns ENOTFOUND unless the user exists in orgID.
