@@ -48,7 +48,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 	if token == "" || len(token) > 128 {
 		return nil, unauth
 	}
-	sess, err := s.findSession(ctx, token, true)
+	// One read under the current key gives the session with its
+	// organization and user; a session under an old key is found and
+	// re-keyed by findSession's way, and its organization and user read
+	// after.
+	hash := s.hashToken(token)
+	sess, org, user, err := s.sessions.SessionAccount(ctx, hash)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		sess, err = s.findOldSession(ctx, token, hash, true)
+	}
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, unauth
 	} else if err != nil {
@@ -61,7 +69,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 		}
 		return nil, unauth
 	}
-	cur, err := s.stillValid(ctx, sess, now)
+	var cur *Current
+	if org != nil {
+		cur, err = s.stillPassing(ctx, sess, org, user, now)
+	} else {
+		cur, err = s.stillValid(ctx, sess, now)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +119,6 @@ func (s *Service) CheckSession(ctx context.Context, publicID string) (_ *Current
 // session (EUNAUTHORIZED) when the user is disabled or the policy would no
 // longer let it in (stillPasses).
 func (s *Service) stillValid(ctx context.Context, sess *gatehouse.Session, now time.Time) (*Current, error) {
-	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
 	org, err := s.dir.OrganizationByID(ctx, sess.OrgID)
 	if err != nil {
 		return nil, s.unavailable("find session organization", err)
@@ -115,6 +127,13 @@ func (s *Service) stillValid(ctx context.Context, sess *gatehouse.Session, now t
 	if err != nil {
 		return nil, s.unavailable("find session user", err)
 	}
+	return s.stillPassing(ctx, sess, org, user, now)
+}
+
+// stillPassing is stillValid for a session read with its organization and
+// user.
+func (s *Service) stillPassing(ctx context.Context, sess *gatehouse.Session, org *gatehouse.Organization, user *gatehouse.User, now time.Time) (*Current, error) {
+	unauth := &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
 	if user.Disabled {
 		if err := s.sessions.DeleteUserSessions(ctx, org.ID, user.ID); err != nil {
 			return nil, s.unavailable("end disabled user's sessions", err)
@@ -163,12 +182,20 @@ func (s *Service) hashToken(token string) []byte { return s.keyed("session token
 // under the current one (returned with its new hash), so that the old key
 // can be retired. Returns ENOTFOUND when there is none.
 func (s *Service) findSession(ctx context.Context, token string, rekey bool) (*gatehouse.Session, error) {
-	cands := s.candidates("session token", token)
-	cur := cands[0].Hash
+	cur := s.hashToken(token)
 	sess, err := s.sessions.SessionByTokenHash(ctx, cur)
 	if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return sess, err
 	}
+	return s.findOldSession(ctx, token, cur, rekey)
+}
+
+// findOldSession is findSession once the lookup under the current key (of
+// hash cur) has found nothing: the one query for every other form, then
+// the re-keying. The other forms are hashed only here, so a session under
+// the current key costs one keyed hash.
+func (s *Service) findOldSession(ctx context.Context, token string, cur []byte, rekey bool) (*gatehouse.Session, error) {
+	cands := s.candidates("session token", token)
 	hashes := make([][]byte, len(cands))
 	for i, c := range cands {
 		hashes[i] = c.Hash
@@ -181,7 +208,7 @@ func (s *Service) findSession(ctx context.Context, token string, rekey bool) (*g
 		// Re-keyed on another node since the first lookup.
 		return s.sessions.SessionByTokenHash(ctx, cur)
 	}
-	sess, err = s.sessions.SessionByTokenHash(ctx, old)
+	sess, err := s.sessions.SessionByTokenHash(ctx, old)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return s.sessions.SessionByTokenHash(ctx, cur) // re-keyed or ended meanwhile
 	} else if err != nil || !rekey {

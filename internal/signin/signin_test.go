@@ -144,6 +144,20 @@ func (f *faultyStore) SessionByTokenHash(ctx context.Context, h []byte) (*gateho
 	return f.DB.SessionByTokenHash(ctx, h)
 }
 
+func (f *faultyStore) SessionAccount(ctx context.Context, h []byte) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error) {
+	if err := f.check("SessionAccount"); err != nil {
+		return nil, nil, nil, err
+	}
+	return f.DB.SessionAccount(ctx, h)
+}
+
+func (f *faultyStore) SessionTokenHashIn(ctx context.Context, hashes [][]byte) ([]byte, error) {
+	if err := f.check("SessionTokenHashIn"); err != nil {
+		return nil, err
+	}
+	return f.DB.SessionTokenHashIn(ctx, hashes)
+}
+
 func (f *faultyStore) ReserveAttempt(ctx context.Context, now time.Time, w time.Duration, keys ...gatehouse.ThrottleKey) (*gatehouse.Reservation, time.Duration, error) {
 	if err := f.check("ReserveAttempt"); err != nil {
 		return nil, 0, err
@@ -431,16 +445,35 @@ func TestAnyStoreFailureSignsNobodyIn(t *testing.T) {
 			Password: testPassword, DeviceTokens: []string{"some-token"}})
 		wantCode(t, err, gatehouse.EUNAVAILABLE)
 	})
-	for _, op := range []string{"SessionByTokenHash", "OrganizationByID", "UserByID"} {
-		t.Run("when "+op+" fails on a session check", func(t *testing.T) {
+	// A session under the current key is read with its organization and
+	// user at once (SessionAccount); one under an old key is looked up by
+	// every form of its token, re-keyed, then completed by two more reads.
+	t.Run("when SessionAccount fails on a session check", func(t *testing.T) {
+		f := newFixture(t)
+		res, err := f.login("clinic", "staff@clinic.test", testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.store.fail["SessionAccount"] = true
+		_, err = f.svc.Authenticate(context.Background(), res.SessionToken)
+		wantCode(t, err, gatehouse.EUNAVAILABLE)
+	})
+	for _, op := range []string{"SessionTokenHashIn", "SessionByTokenHash", "OrganizationByID", "UserByID"} {
+		t.Run("when "+op+" fails on a check of a session under an old key", func(t *testing.T) {
 			f := newFixture(t)
-			res, err := f.login("clinic", "staff@clinic.test", testPassword)
-			if err != nil {
-				t.Fatal(err)
+			a := keyNode(t, f, secretA)
+			res, err := a.Login(context.Background(), signin.LoginRequest{Organization: "clinic", Email: "staff@clinic.test", Password: testPassword})
+			if err != nil || res.SessionToken == "" {
+				t.Fatalf("login under A: %+v %v", res, err)
 			}
+			ba := keyNode(t, f, secretB, secretA)
 			f.store.fail[op] = true
-			_, err = f.svc.Authenticate(context.Background(), res.SessionToken)
+			_, err = ba.Authenticate(context.Background(), res.SessionToken)
 			wantCode(t, err, gatehouse.EUNAVAILABLE)
+			f.store.fail[op] = false
+			if _, err := ba.Authenticate(context.Background(), res.SessionToken); err != nil {
+				t.Errorf("once the database is back: %v, want the session", err)
+			}
 		})
 	}
 }
