@@ -31,6 +31,8 @@ type testEnv struct {
 	// assertions, when set, signs forward-auth's Remote-Assertion in
 	// serve (proxy_test.go).
 	assertions forwardauth.Signer
+	// clock, when set, is serve's clock.
+	clock *clockOptions
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -78,7 +80,7 @@ func (te *testEnv) serve(args ...string) string {
 	go func() {
 		done <- run(ctx, &env{args: append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), stdin: strings.NewReader(""),
 			stdout: io.Discard, stderr: te.logs, getenv: func(k string) string { return te.vars[k] },
-			listening: func(a net.Addr) { addr <- a }, assertions: te.assertions})
+			listening: func(a net.Addr) { addr <- a }, assertions: te.assertions, clock: te.clock})
 	}()
 	select {
 	case a := <-addr:

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,8 +169,12 @@ func tokenError(t *testing.T, endpoint string, form url.Values, id, secret strin
 	return res.StatusCode, e.Error
 }
 
-func setUpOIDC(t *testing.T) (*testEnv, string, *testRP) {
+func setUpOIDC(t *testing.T) (*testEnv, string, *testRP) { return setUpOIDCClock(t, nil) }
+
+// setUpOIDCClock is setUpOIDC with the server on clock (nil: time.Now).
+func setUpOIDCClock(t *testing.T, clock *clockOptions) (*testEnv, string, *testRP) {
 	te := newTestEnv(t)
+	te.clock = clock
 	te.mustCLI("", "migrate")
 	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Clinic")
 	te.mustCLI("", "org", "create", "--slug", "other", "--name", "Other")
@@ -602,7 +607,11 @@ func jwtHeader(t *testing.T, raw string) (kid, alg string) {
 // RS256 for a client that asks, and key rotation with old tokens still
 // verifying.
 func TestOpenIDConnectRevokeIntrospectLogoutAndKeys(t *testing.T) {
-	te, base, rp := setUpOIDC(t)
+	// The server's clock runs with the machine's and jumps when the test
+	// says: a key rotated by another process signs here within a second.
+	var ahead atomic.Int64
+	clock := &clockOptions{local: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }}
+	te, base, rp := setUpOIDCClock(t, clock)
 	b := newRPBrowser()
 	tok, id := rp.signIn(b)
 
@@ -654,6 +663,8 @@ func TestOpenIDConnectRevokeIntrospectLogoutAndKeys(t *testing.T) {
 		if out := te.mustCLI("", "keys", "rotate"); !strings.Contains(out, "new ES256 signing key") || !strings.Contains(out, "new RS256 signing key") {
 			t.Errorf("keys rotate said %q", out)
 		}
+		// The server reads its current key again after a second.
+		ahead.Add(int64(time.Second))
 		fresh := newTestRP(t, te, base, rp.conf.ClientID, rp.conf.ClientSecret) // a new JWKS cache
 		fresh.email, fresh.password = rp.email, rp.password
 		ntok, _ := fresh.signIn(b)

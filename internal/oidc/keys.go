@@ -26,21 +26,39 @@ const publishFor = 2 * gatehouse.AccessTokenLifetime
 // sealPurpose keys the sealing of private signing keys.
 const sealPurpose = "oidc signing key"
 
+// currentFor is how long a node signs with the current key it last read
+// before it reads again, so a key rotated on another node signs here
+// within it. That is safe: a new key is in the JWKS from the moment it is
+// stored, and the one it replaces stays there for publishFor.
+const currentFor = time.Second
+
 // keys generates, seals, stores and opens the provider's signing keys. The
 // database is the truth (every node signs with the same keys); what is
-// opened is cached by key ID, since a key never changes.
+// opened is cached by key ID, since a key never changes, and which key is
+// current per algorithm for currentFor, dropped when this node rotates.
 type keys struct {
 	store  Store
 	sealer *keyring.Sealer
 	now    func() time.Time
 	rand   io.Reader
 
-	mu     sync.Mutex
-	opened map[string]crypto.Signer
+	mu      sync.Mutex
+	opened  map[string]crypto.Signer
+	current map[string]currentKey // by algorithm
+	// rotations counts this node's rotations, so that a read begun before
+	// one is not kept as current after it.
+	rotations uint64
+}
+
+// currentKey is the current key of an algorithm as read at read.
+type currentKey struct {
+	key  *signingKey
+	read time.Time
 }
 
 func newKeys(store Store, ring *keyring.Ring, now func() time.Time, rand io.Reader) *keys {
-	return &keys{store: store, sealer: ring.Sealer(sealPurpose, ""), now: now, rand: rand, opened: map[string]crypto.Signer{}}
+	return &keys{store: store, sealer: ring.Sealer(sealPurpose, ""), now: now, rand: rand,
+		opened: map[string]crypto.Signer{}, current: map[string]currentKey{}}
 }
 
 // ensure makes a first key of each algorithm when there is none, as at the
@@ -98,12 +116,25 @@ func (k *keys) rotate(ctx context.Context, alg string) (*gatehouse.SigningKey, e
 	if err := k.store.CreateSigningKey(ctx, sk); err != nil {
 		return nil, err
 	}
+	k.mu.Lock()
+	delete(k.current, alg)
+	k.rotations++
+	k.mu.Unlock()
 	return sk, nil
 }
 
-// signer returns the current key of alg, opened.
+// signer returns the current key of alg, opened: the one read from the
+// database less than currentFor ago, or read now.
 func (k *keys) signer(ctx context.Context, alg string) (*signingKey, error) {
-	all, err := k.store.SigningKeys(ctx, k.now())
+	now := k.now()
+	k.mu.Lock()
+	c, ok := k.current[alg]
+	rotations := k.rotations
+	k.mu.Unlock()
+	if ok && !now.Before(c.read) && now.Sub(c.read) < currentFor {
+		return c.key, nil
+	}
+	all, err := k.store.SigningKeys(ctx, now)
 	if err != nil {
 		return nil, err
 	}
@@ -126,11 +157,15 @@ func (k *keys) signer(ctx context.Context, alg string) (*signingKey, error) {
 		if priv, ok = parsed.(crypto.Signer); !ok {
 			return nil, fmt.Errorf("oidc: signing key %s is a %T", sk.ID, parsed)
 		}
-		k.mu.Lock()
-		k.opened[sk.ID] = priv
-		k.mu.Unlock()
 	}
-	return &signingKey{id: sk.ID, alg: jose.SignatureAlgorithm(alg), key: priv}, nil
+	key := &signingKey{id: sk.ID, alg: jose.SignatureAlgorithm(alg), key: priv}
+	k.mu.Lock()
+	k.opened[sk.ID] = priv
+	if k.rotations == rotations {
+		k.current[alg] = currentKey{key: key, read: now}
+	}
+	k.mu.Unlock()
+	return key, nil
 }
 
 // published returns the public keys of the JWKS: the current ones and
