@@ -134,7 +134,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, signInStatus in
 		h.fail(w, r, err)
 		return
 	}
-	lim, err := parseLimits(r.URL.Query())
+	lim, err := parseLimits(r.URL.RawQuery)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -192,8 +192,10 @@ type original struct {
 	// host is the host the browser asked for, without its port (the
 	// assertion's audience).
 	host string
-	// url is the address to return to after sign-in, "" when unknown.
-	url string
+	// returnTo is the address to return to after sign-in as the proxy
+	// gave it, "" when unknown. It is checked (Returns.Check) only when a
+	// sign-in page is answered: a 200 needs none of it.
+	returnTo string
 }
 
 // original reads the request the proxy asks about from a trusted proxy's
@@ -214,10 +216,10 @@ func (h *Handler) original(r *http.Request) (original, error) {
 			host, proto, uri, forwarded = fh, strings.ToLower(fp), fu, true
 		}
 	}
-	if !h.cfg.Returns.AllowedHost(host) {
+	name, ok := h.cfg.Returns.allowedName(host)
+	if !ok {
 		return original{}, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "Gatehouse does not sign in to this site: its host is not among the allowed return hosts."}
 	}
-	name, _ := hostName(host)
 	o := original{host: name}
 	if forwarded {
 		if proto != "http" && proto != "https" {
@@ -226,7 +228,7 @@ func (h *Handler) original(r *http.Request) (original, error) {
 		if !strings.HasPrefix(uri, "/") {
 			uri = "/"
 		}
-		o.url, _ = h.cfg.Returns.Check(proto + "://" + host + uri)
+		o.returnTo = proto + "://" + host + uri
 	}
 	return o, nil
 }
@@ -253,8 +255,8 @@ func (h *Handler) signInURL(o original, lim limits) string {
 		page = "o/" + url.PathEscape(lim.orgs[0]) + "/login"
 	}
 	u := h.cfg.PublicURL.JoinPath(page)
-	if o.url != "" {
-		u.RawQuery = url.Values{"rd": {o.url}}.Encode()
+	if rd, ok := h.cfg.Returns.Check(o.returnTo); ok {
+		u.RawQuery = url.Values{"rd": {rd}}.Encode()
 	}
 	return u.String()
 }
@@ -266,7 +268,11 @@ type limits struct {
 	role gatehouse.Role
 }
 
-func parseLimits(q url.Values) (limits, error) {
+func parseLimits(rawQuery string) (limits, error) {
+	if rawQuery == "" {
+		return limits{}, nil // most sites: no limits, nothing to parse
+	}
+	q, _ := url.ParseQuery(rawQuery) // as Request.URL.Query: what parses counts
 	lim := limits{orgs: q["org"], role: gatehouse.Role(q.Get("role"))}
 	if lim.role != "" && !lim.role.Valid() {
 		return limits{}, gatehouse.Errorf(gatehouse.EINVALID, "role=%q: the proxy's configuration may ask for role=admin or role=member.", lim.role)

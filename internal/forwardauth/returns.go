@@ -88,19 +88,26 @@ func validHostname(s string) bool {
 // AllowedHost reports whether forward-auth answers for host (a Host or
 // X-Forwarded-Host value, with or without a port).
 func (r *Returns) AllowedHost(host string) bool {
+	_, ok := r.allowedName(host)
+	return ok
+}
+
+// allowedName is AllowedHost that also returns the host's lower-case name
+// (hostName), read once.
+func (r *Returns) allowedName(host string) (string, bool) {
 	name, ok := hostName(host)
 	if !ok {
-		return false
+		return "", false
 	}
 	if slices.Contains(r.exact, name) {
-		return true
+		return name, true
 	}
 	for _, s := range r.suffix {
 		if name == s[1:] || strings.HasSuffix(name, s) {
-			return true
+			return name, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // hostName returns the lower-case host name of a host[:port], or false
