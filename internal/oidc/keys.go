@@ -158,7 +158,7 @@ func (k *keys) signer(ctx context.Context, alg string) (*signingKey, error) {
 			return nil, fmt.Errorf("oidc: signing key %s is a %T", sk.ID, parsed)
 		}
 	}
-	key := &signingKey{id: sk.ID, alg: jose.SignatureAlgorithm(alg), key: priv}
+	key := &signingKey{id: sk.ID, alg: jose.SignatureAlgorithm(alg), key: priv, header: compactHeader(jose.SignatureAlgorithm(alg), sk.ID)}
 	k.mu.Lock()
 	k.opened[sk.ID] = priv
 	if k.rotations == rotations {
@@ -191,6 +191,8 @@ type signingKey struct {
 	id  string
 	alg jose.SignatureAlgorithm
 	key crypto.Signer
+	// header is the encoded protected header of its JWTs (signES256).
+	header string
 }
 
 func (s *signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return s.alg }

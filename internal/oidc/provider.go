@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 
-	zcrypto "github.com/zitadel/oidc/v3/pkg/crypto"
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -380,10 +379,6 @@ func (p *Provider) SignAssertion(ctx context.Context, claims map[string]any) (st
 	if err != nil {
 		return "", err
 	}
-	signer, err := op.SignerFromKey(k)
-	if err != nil {
-		return "", fmt.Errorf("oidc: signer: %w", err)
-	}
 	if _, ok := claims["iss"]; !ok {
 		c := make(map[string]any, len(claims)+1)
 		for k, v := range claims {
@@ -392,7 +387,11 @@ func (p *Provider) SignAssertion(ctx context.Context, claims map[string]any) (st
 		c["iss"] = p.issuer
 		claims = c
 	}
-	return zcrypto.Sign(claims, signer)
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("oidc: assertion claims: %w", err)
+	}
+	return k.signES256(p.cfg.Rand, payload)
 }
 
 // RotateKeys makes a new signing key of each algorithm (gatehouse keys

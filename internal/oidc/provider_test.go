@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -104,6 +105,18 @@ func TestSignAssertionVerifiesAgainstTheJWKS(t *testing.T) {
 	_ = json.Unmarshal(payload, &claims)
 	if claims["iss"] != "https://login.example" || claims["sub"] != "u1" {
 		t.Errorf("claims = %v; want the issuer added", claims)
+	}
+	h := sig.Signatures[0].Protected
+	if h.Algorithm != "ES256" || h.ExtraHeaders["typ"] != "JWT" {
+		t.Errorf("header = %+v; want alg ES256, typ JWT", h)
+	}
+	// Another payload under the same signature does not verify.
+	parts := strings.Split(raw, ".")
+	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"u2"}`)) + "." + parts[2]
+	if f, err := jose.ParseSignedCompact(forged, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+		t.Fatal(err)
+	} else if _, err := f.Verify(keys[0]); err == nil {
+		t.Error("a changed payload verifies")
 	}
 }
 
