@@ -85,6 +85,9 @@ type SessionStore interface {
 	// user in one read (a session check's), a disabled user and an expired
 	// session included. Returns ENOTFOUND if there is no such session.
 	SessionAccount(ctx context.Context, hash []byte) (*Session, *Organization, *User, error)
+	// SessionAccountByPublicID is SessionAccount for the session of a
+	// public id.
+	SessionAccountByPublicID(ctx context.Context, id string) (*Session, *Organization, *User, error)
 	// TouchSession records activity on a session; it never moves the last
 	// use backwards. Returns ENOTFOUND if the session is gone.
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error

@@ -102,7 +102,7 @@ func (s *Service) CheckSession(ctx context.Context, publicID string) (_ *Current
 	if publicID == "" || len(publicID) > 64 {
 		return nil, unauth
 	}
-	sess, err := s.sessions.SessionByPublicID(ctx, publicID)
+	sess, org, user, err := s.sessions.SessionAccountByPublicID(ctx, publicID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, unauth
 	} else if err != nil {
@@ -112,7 +112,7 @@ func (s *Service) CheckSession(ctx context.Context, publicID string) (_ *Current
 	if !now.Before(sess.ExpiresAt) {
 		return nil, unauth
 	}
-	return s.stillValid(ctx, sess, now)
+	return s.stillPassing(ctx, sess, org, user, now)
 }
 
 // stillValid reads a live session's organization and user and ends the

@@ -151,6 +151,13 @@ func (f *faultyStore) SessionAccount(ctx context.Context, h []byte) (*gatehouse.
 	return f.DB.SessionAccount(ctx, h)
 }
 
+func (f *faultyStore) SessionAccountByPublicID(ctx context.Context, id string) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error) {
+	if err := f.check("SessionAccountByPublicID"); err != nil {
+		return nil, nil, nil, err
+	}
+	return f.DB.SessionAccountByPublicID(ctx, id)
+}
+
 func (f *faultyStore) SessionTokenHashIn(ctx context.Context, hashes [][]byte) ([]byte, error) {
 	if err := f.check("SessionTokenHashIn"); err != nil {
 		return nil, err
@@ -456,6 +463,20 @@ func TestAnyStoreFailureSignsNobodyIn(t *testing.T) {
 		}
 		f.store.fail["SessionAccount"] = true
 		_, err = f.svc.Authenticate(context.Background(), res.SessionToken)
+		wantCode(t, err, gatehouse.EUNAVAILABLE)
+	})
+	t.Run("when SessionAccountByPublicID fails on an application's session check", func(t *testing.T) {
+		f := newFixture(t)
+		res, err := f.login("clinic", "staff@clinic.test", testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, err := f.svc.Authenticate(context.Background(), res.SessionToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.store.fail["SessionAccountByPublicID"] = true
+		_, err = f.svc.CheckSession(context.Background(), cur.Session.PublicID)
 		wantCode(t, err, gatehouse.EUNAVAILABLE)
 	})
 	for _, op := range []string{"SessionTokenHashIn", "SessionByTokenHash", "OrganizationByID", "UserByID"} {

@@ -31,8 +31,8 @@ type Accounts interface {
 type Sessions interface {
 	CreateSession(ctx context.Context, s *gatehouse.Session) error
 	SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.Session, error)
-	SessionByPublicID(ctx context.Context, id string) (*gatehouse.Session, error)
 	SessionAccount(ctx context.Context, hash []byte) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error)
+	SessionAccountByPublicID(ctx context.Context, id string) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error)
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteUserSessions(ctx context.Context, orgID, userID string) error

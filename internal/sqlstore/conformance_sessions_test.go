@@ -365,8 +365,8 @@ func testSessionListing(t *testing.T, fresh func(t *testing.T) *DB) {
 	})
 }
 
-// TestSessionAccount holds SessionAccount, a session check's one read, to
-// what its three single reads give.
+// TestSessionAccount holds SessionAccount and SessionAccountByPublicID, a
+// session check's one read, to what its three single reads give.
 func TestSessionAccount(t *testing.T) {
 	forEachDB(t, func(t *testing.T, d engine) {
 		// separate reads the same three things one at a time.
@@ -420,6 +420,13 @@ func TestSessionAccount(t *testing.T) {
 			checkEqual(t, "session", gotS, wantS)
 			checkEqual(t, "organization", gotO, wantO)
 			checkEqual(t, "user", gotU, wantU)
+			byID, byIDOrg, byIDUser, err := db.SessionAccountByPublicID(ctx, s.PublicID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "session by public id", byID, wantS)
+			checkEqual(t, "organization by public id", byIDOrg, wantO)
+			checkEqual(t, "user by public id", byIDUser, wantU)
 			if gotO.ID != org.ID || gotU.ID != u.ID || gotS.PublicID != s.PublicID {
 				t.Errorf("got organization %s, user %s, session %s; want %s, %s, %s", gotO.ID, gotU.ID, gotS.PublicID, org.ID, u.ID, s.PublicID)
 			}
@@ -434,6 +441,8 @@ func TestSessionAccount(t *testing.T) {
 			newSession(t, db, newUser(t, db, newOrg(t, db, "clinic").ID, "ann@example.com"), []byte("ann-1"))
 			_, _, _, err := db.SessionAccount(t.Context(), []byte("no such token"))
 			checkCode(t, "SessionAccount of nothing", err, gatehouse.ENOTFOUND)
+			_, _, _, err = db.SessionAccountByPublicID(t.Context(), "no such id")
+			checkCode(t, "SessionAccountByPublicID of nothing", err, gatehouse.ENOTFOUND)
 			if err := db.DeleteSession(t.Context(), []byte("ann-1")); err != nil {
 				t.Fatal(err)
 			}

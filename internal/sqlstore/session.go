@@ -96,12 +96,13 @@ func scanSession(row scanner, op string) (*gatehouse.Session, error) {
 }
 
 // sessionAccountQuery reads a session with its organization and user in
-// one statement: a session check's three reads in one round trip.
+// one statement, a session check's three reads in one round trip; the
+// session is chosen by the condition after it.
 const sessionAccountQuery = `SELECT ` + sessionColumns + `, ` + orgColumns + `, ` + userColumns + `
 	FROM sessions
 	JOIN organizations ON organizations.id = sessions.org_id
 	JOIN users ON users.org_id = sessions.org_id AND users.id = sessions.user_id
-	WHERE sessions.token_hash = $1`
+	WHERE `
 
 // SessionAccount returns the session of hash with its organization and
 // user, as SessionByTokenHash, OrganizationByID and UserByID would, in one
@@ -109,25 +110,35 @@ const sessionAccountQuery = `SELECT ` + sessionColumns + `, ` + orgColumns + `, 
 // sessions), and so is an expired session. Returns ENOTFOUND if there is
 // no such session.
 func (db *DB) SessionAccount(ctx context.Context, hash []byte) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error) {
+	return db.sessionAccount(ctx, "session account", sessionAccountQuery+`sessions.token_hash = $1`, hash)
+}
+
+// SessionAccountByPublicID is SessionAccount for the session of a public
+// id (SessionByPublicID).
+func (db *DB) SessionAccountByPublicID(ctx context.Context, id string) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error) {
+	return db.sessionAccount(ctx, "session account by public id", sessionAccountQuery+`sessions.public_id = $1`, id)
+}
+
+func (db *DB) sessionAccount(ctx context.Context, op, query string, arg any) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error) {
 	var (
 		srow sessionRow
 		orow orgRow
 		urow userRow
 	)
-	err := db.read.QueryRowContext(ctx, sessionAccountQuery, hash).Scan(slices.Concat(srow.dest(), orow.dest(), urow.dest())...)
+	err := db.read.QueryRowContext(ctx, query, arg).Scan(slices.Concat(srow.dest(), orow.dest(), urow.dest())...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil, notFound("Session")
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("sqlstore: session account: %w", err)
+		return nil, nil, nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	s, err := srow.value()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("sqlstore: session account: %w", err)
+		return nil, nil, nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	o, err := orow.value()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("sqlstore: session account: %w", err)
+		return nil, nil, nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return s, o, urow.value(), nil
 }
