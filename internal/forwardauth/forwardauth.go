@@ -77,8 +77,9 @@ type Config struct {
 
 // Handler answers the two forward-auth endpoints.
 type Handler struct {
-	cfg Config
-	log *slog.Logger
+	cfg        Config
+	log        *slog.Logger
+	assertions *assertionCache
 }
 
 // New checks cfg's required fields and returns the handler.
@@ -108,7 +109,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger}, nil
+	return &Handler{cfg: cfg, log: cfg.Logger, assertions: newAssertionCache()}, nil
 }
 
 // Forward is GET /auth/forward (Traefik, Caddy): 200 with the headers, or

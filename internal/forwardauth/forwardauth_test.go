@@ -83,6 +83,7 @@ type fixture struct {
 	h      *forwardauth.Handler
 	signer *joseSigner
 	sess   *sessions
+	at     time.Time // the handler's clock
 }
 
 func newFixture(t *testing.T, cur *signin.Current, withSigner bool) *fixture {
@@ -96,11 +97,11 @@ func newFixture(t *testing.T, cur *signin.Current, withSigner bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{sess: &sessions{token: "good-token", cur: cur}}
+	f := &fixture{sess: &sessions{token: "good-token", cur: cur}, at: now}
 	cfg := forwardauth.Config{
 		Sessions: f.sess, Proxies: clientip.New([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}),
 		Returns: returns, SessionCookie: "__Secure-gatehouse_session", PublicURL: public,
-		Issuer: "https://login.acme.test", Now: func() time.Time { return now },
+		Issuer: "https://login.acme.test", Now: func() time.Time { return f.at },
 	}
 	if withSigner {
 		f.signer = newSigner(t)
@@ -410,5 +411,45 @@ func TestNewNamesEveryMissingField(t *testing.T) {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("error %q does not name %s", err, f)
 		}
+	}
+}
+
+// One assertion is given again to the requests of one session to one
+// host for AssertionReuse while what it says holds; another host, a
+// change of what it says, or the time passing gets a new one, and an
+// ended session gets none.
+func TestAnAssertionIsReusedBrieflyForOneSessionAndHost(t *testing.T) {
+	cur := member(gatehouse.RoleMember, "Nurse Joy")
+	cur.Session.PublicID = "s1"
+	f := newFixture(t, cur, true)
+	assertionFor := func(host string) string {
+		t.Helper()
+		res := f.do(request{path: "/auth/request", cookie: "good-token",
+			headers: map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": host, "X-Forwarded-Uri": "/"}})
+		if res.StatusCode != 200 {
+			t.Fatalf("check for %s: %d", host, res.StatusCode)
+		}
+		return res.Header.Get(forwardauth.HeaderAssertion)
+	}
+	first := assertionFor("app.acme.test")
+	f.at = now.Add(forwardauth.AssertionReuse - time.Second)
+	if again := assertionFor("app.acme.test"); again != first {
+		t.Error("a second request within the reuse window got a new signature")
+	}
+	if other := assertionFor("wiki.example.org"); other == first {
+		t.Error("another host got the same assertion")
+	}
+	cur.User.Name = "Nurse Joy Renamed"
+	if renamed := assertionFor("app.acme.test"); renamed == first {
+		t.Error("an assertion was given again after what it says changed")
+	}
+	cur.User.Name = "Nurse Joy"
+	f.at = now.Add(forwardauth.AssertionReuse)
+	if later := assertionFor("app.acme.test"); later == first {
+		t.Error("an assertion was given again after the reuse window")
+	}
+	f.sess.token = "" // signed out
+	if res := f.do(request{path: "/auth/request", cookie: "good-token", headers: fromApp}); res.StatusCode != 401 || res.Header.Get(forwardauth.HeaderAssertion) != "" {
+		t.Errorf("an ended session: %d with assertion %q; want 401 and none", res.StatusCode, res.Header.Get(forwardauth.HeaderAssertion))
 	}
 }

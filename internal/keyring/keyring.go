@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 const (
@@ -61,6 +62,20 @@ type Ring struct {
 type key struct {
 	id     [IDLength]byte
 	secret []byte
+	// subkeys caches derive(secret, purpose): the purposes are the
+	// program's own constants, a handful, and a session check would
+	// otherwise run HKDF on every request.
+	subkeys sync.Map // purpose → []byte
+}
+
+// subkey is the HMAC key of purpose under k.
+func (k *key) subkey(purpose string) []byte {
+	if v, ok := k.subkeys.Load(purpose); ok {
+		return v.([]byte)
+	}
+	b := derive(k.secret, purpose, sha256.Size)
+	k.subkeys.Store(purpose, b)
+	return b
 }
 
 // New returns a ring of secrets, the current one first. Each must be at
@@ -135,7 +150,7 @@ func (r *Ring) byRawID(id []byte) *key {
 // mac is HMAC-SHA256 under the key's subkey for purpose over the parts,
 // each prefixed with its length, so no two lists of parts run together.
 func (k *key) mac(purpose string, parts ...string) []byte {
-	m := hmac.New(sha256.New, derive(k.secret, purpose, sha256.Size))
+	m := hmac.New(sha256.New, k.subkey(purpose))
 	var n [binary.MaxVarintLen64]byte
 	for _, p := range parts {
 		m.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
