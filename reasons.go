@@ -24,6 +24,15 @@ const (
 	ReasonPhoneInvalidInternational = "invalid_phone.invalid_international" // {0}: the number as typed
 	ReasonPhoneInvalid              = "invalid_phone.invalid"               // {0}: the number as typed
 
+	// ParseSkipNetworks. Field "skip_networks"; {0}: the entry as typed.
+	ReasonNetworkNotCIDR  = "invalid_network.not_cidr"             // no "/" in it
+	ReasonNetworkInvalid  = "invalid_network.invalid"              // not a network
+	ReasonNetworkHostBits = "invalid_network.host_bits"            // {1}: the network meant
+	ReasonNetworkEveryone = "invalid_network.everyone"             // /0
+	ReasonNetworkMapped   = "invalid_network.mapped"               // {1}: the IPv4 network meant
+	ReasonNetworkUnion    = "invalid_network.union"                // {1}: IPv4 or IPv6, which the list covers whole
+	ReasonNetworkTooMany  = "invalid_input.skip_networks.too_many" // {0}: the most allowed (no entry)
+
 	// NormalizeEmail. Field "email".
 	ReasonEmailRequired = "invalid_input.email.required"
 	ReasonEmailTooLong  = "invalid_input.email.too_long" // {0}: the maximum length
@@ -66,6 +75,8 @@ func Reasons() []string {
 		ReasonPasswordTooShort, ReasonPasswordTooLong, ReasonPasswordOneCharacter, ReasonPasswordCommon, ReasonPasswordContainsEmail,
 		ReasonPhoneTooLong, ReasonPhoneEmpty, ReasonPhoneCharacters, ReasonPhoneNotInternational, ReasonPhoneInvalidInternational, ReasonPhoneInvalid,
 		ReasonEmailRequired, ReasonEmailTooLong, ReasonEmailInvalid,
+		ReasonNetworkNotCIDR, ReasonNetworkInvalid, ReasonNetworkHostBits, ReasonNetworkEveryone, ReasonNetworkMapped,
+		ReasonNetworkUnion, ReasonNetworkTooMany,
 		ReasonPasswordRequired, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory,
 		ReasonSignInThrottled, ReasonWrongPasswords, ReasonWrongCodes, ReasonLocked, ReasonSendCapped,
 		ReasonDeliveryEmail, ReasonDeliverySMS, ReasonChangeExpired, ReasonNoSuchBrowser, ReasonNoSuchSession,

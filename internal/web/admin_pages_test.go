@@ -98,6 +98,20 @@ func TestThePasswordSettingsPage(t *testing.T) {
 		}
 	})
 
+	t.Run("in Finnish, the bad lines of a CRLF form are named in Finnish, as typed without the CR", func(t *testing.T) {
+		res := e.form("/settings/users/password", settingsForm(true, "email", "198.51.100.0/24\r\n10.1.2.3\r\n192.0.2.7/24\r\n", "7"),
+			"Accept-Language", "fi")
+		errs := text(findByID(parseHTML(t, wantStatus(t, res, 400)), "networks-error"))
+		for _, want := range []string{"”10.1.2.3” ei ole CIDR-muodossa", "”192.0.2.7/24” sisältää isäntäosan bittejä; tarkoititko 192.0.2.0/24?"} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("the Finnish error lacks %q: %q", want, errs)
+			}
+		}
+		if strings.Contains(errs, "\r") || strings.Contains(errs, "CIDR notation") {
+			t.Errorf("the Finnish error quotes a CR or is in English: %q", errs)
+		}
+	})
+
 	t.Run("fixed networks are saved and the admin's address is placed", func(t *testing.T) {
 		res := e.form("/settings/users/password", settingsForm(true, "email", "192.0.2.0/24\n127.0.0.0/8", "7"))
 		if res.StatusCode != 303 {
