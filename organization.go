@@ -270,14 +270,17 @@ func ValidateSlug(slug string) error {
 	return nil
 }
 
+// MaxOrganizationName bounds an organization's display name, in bytes.
+const MaxOrganizationName = 200
+
 // ValidateOrgName checks an organization's display name.
 func ValidateOrgName(name string) error {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return FieldError("name", "The organization name is required.")
 	}
-	if len(name) > 200 {
-		return FieldError("name", "The organization name is longer than 200 characters.")
+	if len(name) > MaxOrganizationName {
+		return FieldError("name", "The organization name is longer than %d characters.", MaxOrganizationName)
 	}
 	return nil
 }

@@ -44,6 +44,7 @@ const (
 	ReasonPhoneSame            = "invalid_input.phone.same"          // a change to the number the user has
 	ReasonPhoneFirst           = "invalid_input.phone.first"         // a code by SMS to a user without a number
 	ReasonContactFromDirectory = "invalid_input.kind.directory"      // federated users' contact details are not theirs to change
+	ReasonNoSuchOrganization   = "invalid_credentials.organization"  // neither a slug nor the one name of an organization
 	ReasonSignInThrottled      = "too_many_attempts.sign_in"         // {0}: the wait (a time.Duration)
 	ReasonWrongPasswords       = "too_many_attempts.wrong_passwords" // {0}: the wait (a time.Duration)
 	ReasonWrongCodes           = "too_many_attempts.wrong_codes"     // {0}: the wait (a time.Duration)
@@ -77,7 +78,7 @@ func Reasons() []string {
 		ReasonEmailRequired, ReasonEmailTooLong, ReasonEmailInvalid,
 		ReasonNetworkNotCIDR, ReasonNetworkInvalid, ReasonNetworkHostBits, ReasonNetworkEveryone, ReasonNetworkMapped,
 		ReasonNetworkUnion, ReasonNetworkTooMany,
-		ReasonPasswordRequired, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory,
+		ReasonPasswordRequired, ReasonNoSuchOrganization, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory,
 		ReasonSignInThrottled, ReasonWrongPasswords, ReasonWrongCodes, ReasonLocked, ReasonSendCapped,
 		ReasonDeliveryEmail, ReasonDeliverySMS, ReasonChangeExpired, ReasonNoSuchBrowser, ReasonNoSuchSession,
 		ReasonResetLinkSpent,

@@ -42,6 +42,9 @@ type OrganizationStore interface {
 	CreateOrganization(ctx context.Context, org *Organization) error
 	// OrganizationBySlug returns ENOTFOUND if there is no such organization.
 	OrganizationBySlug(ctx context.Context, slug string) (*Organization, error)
+	// OrganizationByName returns the one organization of that name, in any
+	// case; ENOTFOUND when there is none or more than one.
+	OrganizationByName(ctx context.Context, name string) (*Organization, error)
 	// OrganizationByID returns ENOTFOUND if there is no such organization.
 	OrganizationByID(ctx context.Context, id string) (*Organization, error)
 	// ListOrganizations returns all organizations ordered by slug.

@@ -312,6 +312,8 @@ func pageErrors(t *testing.T) []pageError {
 		{"too many networks", networkErr(many...), "error.invalid_input.skip_networks.too_many", "enintään 100 verkosta"},
 		{"a wrong password", &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."},
 			"error.invalid_credentials", "Sähköpostiosoite tai salasana on väärä."},
+		{"no organization by that name", &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "organization", Reason: gatehouse.ReasonNoSuchOrganization,
+			Message: "There is no organization by that name. Check the spelling, or use the sign-in address your admin gave you."}, "error.invalid_credentials.organization", "Tällä nimellä ei löydy organisaatiota"},
 		{"a wrong password when changing contact details", &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."},
 			"error.invalid_credentials.password", "Salasana on väärä."},
 		{"throttled sign-ins, with the wait", &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: 30 * time.Second,

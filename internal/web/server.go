@@ -27,7 +27,8 @@ type Config struct {
 	Accounts Accounts
 	Console  Console
 	// Federation is optional: without it LDAP and SAML2 cannot be set up.
-	// Orgs is needed with it, for the SAML2 endpoints.
+	// Orgs is needed with it, for the SAML2 endpoints; with it the sign-in
+	// page of /o/{slug}/login shows the organization's name (else its slug).
 	Federation Federation
 	Orgs       OrgLookup
 	// SMSAvailable says whether an SMS provider is configured, for the

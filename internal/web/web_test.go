@@ -106,7 +106,7 @@ func newEnv(t *testing.T, opt options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Console: acc, SMSAvailable: true, Ready: e.ready, Outbox: db, ClientIP: clientip.New(nil),
+	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Console: acc, SMSAvailable: true, Ready: e.ready, Outbox: db, Orgs: db, ClientIP: clientip.New(nil),
 		Metrics: m, PublicURL: u, Dev: opt.dev, CookieDomain: opt.cookieDomain, ReturnURLs: opt.returns, ForwardAuth: opt.forwardAuth})
 	if err != nil {
 		t.Fatal(err)
