@@ -61,3 +61,35 @@ func TestTheSignInPageForStaff(t *testing.T) {
 		}
 	})
 }
+
+// The start page names the clinic (not its slug) and shows an admin the
+// staff's sign-in page to hand out; a page asked for before signing in is
+// where the browser goes after it.
+func TestTheStartPageAndTheWayBack(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(func(s *gatehouse.PasswordSettings) { s.EnforceTwoFactor = false })
+
+	res := e.do("GET", "/account", "", "")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?rd=%2Faccount" {
+		t.Fatalf("GET /account signed out: %d to %q, want the sign-in with the way back", res.StatusCode, res.Header.Get("Location"))
+	}
+	wantStatus(t, e.do("GET", res.Header.Get("Location"), "", ""), 200)
+	res = e.form("/login", url.Values{"organization": {"acme"}, "email": {"member@acme.test"}, "password": {testPassword}})
+	if res.Header.Get("Location") != "/" {
+		t.Fatalf("sign-in: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := e.do("GET", "/", "", ""); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account" {
+		t.Errorf("after signing in: %d to %q, want back to /account", res.StatusCode, res.Header.Get("Location"))
+	}
+
+	page := text(parseHTML(t, wantStatus(t, e.do("GET", "/", "", ""), 200)))
+	if !strings.Contains(page, "Acme Clinic") || strings.Contains(page, "(acme)") || strings.Contains(page, "/o/acme/login") {
+		t.Errorf("a member's start page: %s; want the clinic's name, no slug, no staff address", page)
+	}
+	e.form("/logout", nil)
+	e.form("/login", url.Values{"organization": {"acme"}, "email": {"admin@acme.test"}, "password": {testPassword}})
+	page = text(parseHTML(t, wantStatus(t, e.do("GET", "/", "", ""), 200)))
+	if !strings.Contains(page, e.srv.URL+"/o/acme/login") {
+		t.Errorf("an admin's start page lacks the staff sign-in address %s/o/acme/login: %s", e.srv.URL, page)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
 	"github.com/gatehousehq/gatehouse/internal/clientip"
+	"github.com/gatehousehq/gatehouse/internal/forwardauth"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
@@ -106,8 +107,16 @@ func newEnv(t *testing.T, opt options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	returns := opt.returns
+	if returns == nil { // as serve has it: local paths only
+		r, err := forwardauth.NewReturns(u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		returns = r
+	}
 	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Console: acc, SMSAvailable: true, Ready: e.ready, Outbox: db, Orgs: db, ClientIP: clientip.New(nil),
-		Metrics: m, PublicURL: u, Dev: opt.dev, CookieDomain: opt.cookieDomain, ReturnURLs: opt.returns, ForwardAuth: opt.forwardAuth})
+		Metrics: m, PublicURL: u, Dev: opt.dev, CookieDomain: opt.cookieDomain, ReturnURLs: returns, ForwardAuth: opt.forwardAuth})
 	if err != nil {
 		t.Fatal(err)
 	}
