@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -30,7 +31,10 @@ func openStore(ctx context.Context, databaseURL string, dev bool) (*sqlstore.DB,
 	where := databaseLocation(databaseURL)
 	db, err := sqlstore.OpenExisting(ctx, databaseURL)
 	if errors.Is(err, sqlstore.ErrNoDatabase) {
-		return nil, usageError("the database %s does not exist: create it with gatehouse migrate (with the same --database-url)", where)
+		if _, ok := sqlitePath(databaseURL); ok {
+			return nil, usageError("the database %s does not exist: create it with gatehouse migrate (with the same --database-url)", where)
+		}
+		return nil, usageError("the PostgreSQL database %s does not exist: create it (createdb), then run gatehouse migrate", where)
 	}
 	if err != nil {
 		return nil, err
@@ -133,10 +137,29 @@ func migrateStore(ctx context.Context, c *Config, log *slog.Logger) (*sqlstore.D
 		return nil, r, err
 	}
 	r = dbReport{where: where, dialect: db.Dialect(), before: before, after: after, organizations: len(orgs)}
+	if latest := db.LatestSchemaVersion(); after > latest {
+		log.Warn("the database's schema is newer than this gatehouse knows: a newer version migrated it; run that version", "database", where,
+			"schema_version", after, "known_schema_version", latest)
+	}
+	if path, ok := sqlitePath(c.DatabaseURL); ok {
+		warnLooseMode(log, path)
+	}
 	if before != after {
 		log.Info("database migrated", "database", where, "schema_version_before", before, "schema_version_after", after)
 	}
 	return db, r, nil
+}
+
+// warnLooseMode warns about SQLite files made before Gatehouse set their
+// mode, or widened since, that others may read: they hold password hashes
+// and sessions.
+func warnLooseMode(log *slog.Logger, path string) {
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("a database file is open to other users: make it readable by its owner only", "file", f,
+				"mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "fix", "chmod 600 "+f)
+		}
+	}
 }
 
 // checkDatabaseURL refuses a URL of another kind of database, and a

@@ -333,3 +333,36 @@ func closedPort(t *testing.T) string {
 	l.Close()
 	return addr
 }
+
+// TestAMissingPostgresDatabaseIsNamed: a PostgreSQL database that does not
+// exist is named, with how to make it, by admin commands and by serve.
+func TestAMissingPostgresDatabaseIsNamed(t *testing.T) {
+	te := newTestEnv(t)
+	u, err := url.Parse(testdb.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/gatehouse_no_such_database"
+	te.vars["GATEHOUSE_DATABASE_URL"] = u.String()
+	for _, args := range [][]string{{"org", "list"}, {"serve", "--addr", "127.0.0.1:0"}, {"migrate"}} {
+		code, _, errOut := te.cli("", args...)
+		if code != 2 || !strings.Contains(errOut, "gatehouse_no_such_database does not exist") || !strings.Contains(errOut, "createdb") {
+			t.Errorf("%s: exit %d, %q; want 2 naming the database and createdb", args[0], code, errOut)
+		}
+	}
+}
+
+// TestServeWarnsOfADatabaseOthersCanRead: a SQLite file made before its
+// mode was set (or widened since) is served, with a warning that names the
+// file and the fix.
+func TestServeWarnsOfADatabaseOthersCanRead(t *testing.T) {
+	te := newTestEnv(t)
+	path, _ := strings.CutPrefix(te.vars["GATEHOUSE_DATABASE_URL"], "sqlite:")
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	te.serve()
+	if !strings.Contains(te.logs.String(), `"fix":"chmod 600 `+path+`"`) {
+		t.Errorf("no warning about %s open to others:\n%s", path, te.logs.String())
+	}
+}
