@@ -16,20 +16,18 @@ import (
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	var c Config
-	fs := newFlagSet(e, "migrate", "migrate [--database-url URL]")
-	if err := parse(fs, &c, dataSettings, args, e); err != nil {
+	fs := newFlagSet(e, "migrate", "migrate [--database-url URL] [--allow-postgres-database]")
+	if err := parse(fs, &c, migrateSettings, args, e); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c.DatabaseURL, c.Dev)
+	log := newLogger(e, &c)
+	db, r, err := migrateStore(ctx, &c, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	v, err := db.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "database is at schema version %d\n", v)
+	r.log(log)
+	fmt.Fprintf(e.stdout, "database %s is at schema version %d (was %d); %d organizations\n", r.where, r.after, r.before, r.organizations)
 	return nil
 }
 
@@ -216,7 +214,10 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&networks, "skip-networks", "", "comma-separated networks in CIDR notation that skip two-factor verification (\"\" for none)")
 	fs.IntVar(&days, "remember-days", 30, "days a verification is remembered on a browser (0: ask at every sign-in)")
 	fs.StringVar(&authMethod, "auth-method", "", "sign-in method: password, ldap or saml2 (ldap and saml2 must be set up first)")
-	if err := parse(fs, &c, userSettings, args, e); err != nil {
+	// The SMS provider is read from serve's own flags and variables: codes
+	// by SMS are refused here, as on the page, when serve could not send
+	// them.
+	if err := parse(fs, &c, concat(userSettings, []setting{sDev, sSMTP}, smsSettings), args, e); err != nil {
 		return err
 	}
 	if slug == "" {
@@ -224,7 +225,14 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{operator: true})
+	provider, err := newSMSProvider(&c, nil)
+	if err != nil {
+		return err
+	}
+	if given["otp-method"] && gatehouse.OTPMethod(strings.ToLower(method)) == gatehouse.OTPSMS && provider == nil {
+		return usageError("--otp-method sms: no SMS provider is configured, so no code could be sent and every sign-in of %s would fail; configure one as serve has it (--sms-provider twilio or webhook, or GATEHOUSE_SMS_PROVIDER with its settings) and give it to this command too", slug)
+	}
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{operator: true, sms: provider != nil})
 	if err != nil {
 		return err
 	}

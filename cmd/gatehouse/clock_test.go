@@ -35,7 +35,7 @@ func (c *testClock) advance(d time.Duration) {
 // day ends; a session's idle limit ends it on both at once.
 func TestNodesWithDriftingClocksAgreePostgres(t *testing.T) {
 	te := newTestEnv(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+	te.useDatabase(testdb.PostgresURL(t))
 	te.mustCLI("", "org", "create", "--slug", "codes", "--name", "Codes")
 	te.mustCLI("", "org", "settings", "--org", "codes", "--remember-days", "1")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "codes", "--email", "nurse@codes.test")

@@ -30,6 +30,12 @@ type Config struct {
 	LogFormat         string
 	LogLevel          string
 	DataDir           string // demo only
+	// NoMigrate (serve) opens the database as it is: it must exist at the
+	// current schema version.
+	NoMigrate bool
+	// AllowPostgresDatabase (serve, migrate) permits PostgreSQL's
+	// maintenance database "postgres".
+	AllowPostgresDatabase bool
 
 	clock clockOptions // not a setting: tests inject it through env
 
@@ -125,6 +131,10 @@ var (
 		func(c *Config) *string { return &c.LogFormat })
 	sLogLevel = stringSetting("log-level", "GATEHOUSE_LOG_LEVEL", "info", "log level: debug, info, warn or error",
 		func(c *Config) *string { return &c.LogLevel })
+	sNoMigrate = boolSetting("no-migrate", "GATEHOUSE_NO_MIGRATE", "false", "serve the database as it is: refuse to start unless it exists at this version's schema (run gatehouse migrate first)",
+		func(c *Config) *bool { return &c.NoMigrate })
+	sAllowPostgresDB = boolSetting("allow-postgres-database", "GATEHOUSE_ALLOW_POSTGRES_DATABASE", "false", "allow --database-url to name PostgreSQL's maintenance database \"postgres\" (refused otherwise: make a database of its own with createdb gatehouse)",
+		func(c *Config) *bool { return &c.AllowPostgresDatabase })
 	sDataDir = stringSetting("data-dir", "GATEHOUSE_DATA_DIR", "gatehouse-demo", "demo: folder for the demo's database and secret",
 		func(c *Config) *string { return &c.DataDir })
 )
@@ -149,17 +159,19 @@ var (
 		func(c *Config) *string { return &c.SMSWebhookURL })
 	sWebhookSecret = stringSetting("sms-webhook-secret", "GATEHOUSE_SMS_WEBHOOK_SECRET", "", "at least 32 bytes keying the webhook's HMAC-SHA256 signature (prefer the variable)",
 		func(c *Config) *string { return &c.SMSWebhookSecret })
-	deliverySettings = []setting{sSMTP, sFrom, sSMSProvider, sTwilioSID, sTwilioToken, sTwilioFrom, sTwilioAPI, sWebhookURL, sWebhookSecret}
+	smsSettings      = []setting{sSMSProvider, sTwilioSID, sTwilioToken, sTwilioFrom, sTwilioAPI, sWebhookURL, sWebhookSecret}
+	deliverySettings = concat([]setting{sSMTP, sFrom}, smsSettings)
 )
 
 // serverSettings are what serve takes; demo takes most of them too.
 var (
-	logSettings    = []setting{sLogFormat, sLogLevel}
-	hashSettings   = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
-	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sOldSecrets, sPublicURL, sTrusted, sReturnHosts, sCookieDomain, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
-	demoSettings   = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
-	dataSettings   = concat([]setting{sDatabase}, logSettings)
-	userSettings   = concat([]setting{sDatabase}, hashSettings, logSettings)
+	logSettings     = []setting{sLogFormat, sLogLevel}
+	hashSettings    = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
+	serverSettings  = concat([]setting{sAddr, sDatabase, sNoMigrate, sAllowPostgresDB, sSecret, sOldSecrets, sPublicURL, sTrusted, sReturnHosts, sCookieDomain, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
+	demoSettings    = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
+	dataSettings    = concat([]setting{sDatabase}, logSettings)
+	migrateSettings = concat([]setting{sDatabase, sAllowPostgresDB}, logSettings)
+	userSettings    = concat([]setting{sDatabase}, hashSettings, logSettings)
 )
 
 func concat(lists ...[]setting) []setting {

@@ -76,6 +76,7 @@ Usage:
                          applications that sign in through Gatehouse (OpenID Connect)
   gatehouse user link --org S --email E --provider P --external-id X
                          let an LDAP or SAML2 identity sign in as this user
+  gatehouse mail test --to ADDRESS              send a test message through the configured SMTP server
 
 Passwords are read from a prompt, or from the first line of standard input
 when it is not a terminal; never from a flag.
@@ -109,6 +110,8 @@ func run(ctx context.Context, e *env) int {
 		err = cmdKeys(ctx, e, rest)
 	case "client":
 		err = cmdClient(ctx, e, rest)
+	case "mail":
+		err = cmdMail(ctx, e, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -40,7 +40,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	mail := startSMTP(t)
-	return &testEnv{t: t, dir: dir, logs: &syncWriter{}, mail: mail, vars: map[string]string{
+	te := &testEnv{t: t, dir: dir, logs: &syncWriter{}, mail: mail, vars: map[string]string{
 		"GATEHOUSE_SMTP_URL":        mail.url(),
 		"GATEHOUSE_EMAIL_FROM":      "Gatehouse <login@gatehouse.test>",
 		"GATEHOUSE_DATABASE_URL":    "sqlite:" + filepath.Join(dir, "gatehouse.db"),
@@ -49,6 +49,17 @@ func newTestEnv(t *testing.T) *testEnv {
 		"GATEHOUSE_ARGON2_TIME":     "1",
 		"GATEHOUSE_LOG_FORMAT":      "json",
 	}}
+	// Only serve, migrate and demo make a database; the admin commands the
+	// tests start with need one, as an operator's would.
+	te.mustCLI("", "migrate")
+	return te
+}
+
+// useDatabase points the commands at databaseURL and migrates it.
+func (te *testEnv) useDatabase(databaseURL string) {
+	te.t.Helper()
+	te.vars["GATEHOUSE_DATABASE_URL"] = databaseURL
+	te.mustCLI("", "migrate")
 }
 
 // cli runs one command and returns its exit status, stdout and stderr.
@@ -298,6 +309,7 @@ func TestBadInputGetsOneLineAndStatus2(t *testing.T) {
 func TestFlagsOverrideVariables(t *testing.T) {
 	te := newTestEnv(t)
 	other := "sqlite:" + filepath.Join(te.dir, "other.db")
+	te.mustCLI("", "migrate", "--database-url", other)
 	te.mustCLI("", "org", "create", "--slug", "viaflag", "--name", "Via flag", "--database-url", other)
 	if out := te.mustCLI("", "org", "list"); strings.Contains(out, "viaflag") {
 		t.Error("the flag's database was not used")
