@@ -216,4 +216,3 @@ func TestDeleteUser(t *testing.T) {
 		})
 	})
 }
-
