@@ -125,8 +125,12 @@ func resealAll(ctx context.Context, a *app, keys *keyring.Ring, log *slog.Logger
 	}
 }
 
-func cmdKeys(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "keys", []subcommand{{"check", keysCheck}, {"rotate", keysRotate}}, args)
+// keysCommands is the table of "gatehouse keys".
+func keysCommands() []subcommand {
+	return []subcommand{
+		{"check", "what still depends on an old secret key", keysCheck},
+		{"rotate", "new OpenID Connect signing keys (the old ones stay published)", keysRotate},
+	}
 }
 
 func keysCheck(ctx context.Context, e *env, args []string) error {

@@ -37,8 +37,11 @@ func checkSMTP(ctx context.Context, c *Config, m *messenger, log *slog.Logger) {
 	log.Info("SMTP server reachable", "smtp_server", cfg.Addr(), "smtp_tls", cfg.Security.String())
 }
 
-func cmdMail(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "mail", []subcommand{{"test", mailTest}}, args)
+// mailCommands is the table of "gatehouse mail".
+func mailCommands() []subcommand {
+	return []subcommand{
+		{"test", "send a test message through the configured SMTP server", mailTest},
+	}
 }
 
 // mailTest sends one message through the configured SMTP server, the way

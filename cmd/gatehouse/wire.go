@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -182,6 +184,9 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 		}
 	}()
 	ln, err := net.Listen("tcp", c.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, usageError("cannot listen on %s: another program (or another Gatehouse) uses that address; stop it, or choose another address with --addr HOST:PORT (GATEHOUSE_ADDR)", c.Addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
