@@ -464,6 +464,19 @@ func attr(n *html.Node, key string) string {
 	return ""
 }
 
+// hasAttr reports whether n has the attribute key (hidden, checked, …).
+func hasAttr(n *html.Node, key string) bool {
+	if n == nil {
+		return false
+	}
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
 func text(n *html.Node) string {
 	var b strings.Builder
 	var walk func(*html.Node)
