@@ -11,21 +11,21 @@ import (
 )
 
 type settingsPage struct {
-	Nav            settingsNav
-	Enforce        bool
-	Method         string
-	Networks       string
-	RememberDays   string
-	AuthMethod     string
-	Federated      bool // LDAP or SAML2: 2FA controls off with the reason
-	NoPhone        int
-	SMSAvailable   bool
+	Nav          settingsNav
+	Enforce      bool
+	Method       string
+	Networks     string
+	RememberDays string
+	AuthMethod   string
+	Federated    bool // LDAP or SAML2: 2FA controls off with the reason
+	NoPhone      int
+	SMSAvailable bool
 	// StoredEnforce is what is saved: the box that asks to confirm turning
 	// enforcement off is for a change from on, never for the state off.
 	StoredEnforce bool
 	// Remembered counts the browsers a save that turns enforcement on or
 	// changes the method would forget.
-	Remembered int
+	Remembered     int
 	ClientIP       string
 	ClientMatch    string // the network that holds the admin's address
 	Errors         map[string]string
