@@ -40,6 +40,7 @@ const (
 	AuditBrowserRevoked         = "user.remembered_browser_revoked"
 	AuditContactChanged         = "user.contact_changed"
 	AuditUserEdited             = "user.edited"
+	AuditUserDeleted            = "user.deleted"
 	AuditReauthenticated        = "session.reauthenticated"
 	AuditSignInConfigChanged    = "organization.sign_in_config_changed"
 	AuditLogout                 = "logout"

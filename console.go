@@ -39,6 +39,9 @@ type ConsoleStore interface {
 	// UserStats counts an organization's users; VerifiedSince counts those
 	// verified at or after since.
 	UserStats(ctx context.Context, orgID string, since time.Time) (UserStats, error)
+	// CountOrgRememberedBrowsers counts the organization's browsers still
+	// remembered at now.
+	CountOrgRememberedBrowsers(ctx context.Context, orgID string, now time.Time) (int, error)
 	// CountAuditReasons counts an organization's events of one name at or
 	// after since, by reason (sign-ins by outcome).
 	CountAuditReasons(ctx context.Context, orgID, event string, since time.Time) (map[string]int, error)

@@ -92,7 +92,7 @@ func (s PasswordSettings) Validate() error {
 		return FieldError("remember_days", "remember_days must be between 0 and %d.", MaxRememberDays)
 	}
 	if len(s.SkipNetworks) > MaxSkipNetworks {
-		return FieldError("skip_networks", "At most %d networks may skip two-factor verification.", MaxSkipNetworks)
+		return tooManyNetworks()
 	}
 	for _, p := range s.SkipNetworks {
 		if err := checkSkipNetwork(p, p.String()); err != nil {
@@ -123,11 +123,11 @@ func ParseSkipNetworks(entries []string) ([]netip.Prefix, error) {
 			continue
 		}
 		if !strings.Contains(entry, "/") {
-			return nil, networkError(raw, "%q is not in CIDR notation: write a network such as 192.0.2.0/24, or 192.0.2.7/32 for one address.", raw)
+			return nil, networkError(raw, ReasonNetworkNotCIDR, nil, "%q is not in CIDR notation: write a network such as 192.0.2.0/24, or 192.0.2.7/32 for one address.")
 		}
 		p, err := netip.ParsePrefix(entry)
 		if err != nil {
-			return nil, networkError(raw, "%q is not a network in CIDR notation, such as 192.0.2.0/24 or 2001:db8::/48.", raw)
+			return nil, networkError(raw, ReasonNetworkInvalid, nil, "%q is not a network in CIDR notation, such as 192.0.2.0/24 or 2001:db8::/48.")
 		}
 		if err := checkSkipNetwork(p, raw); err != nil {
 			return nil, err
@@ -139,7 +139,7 @@ func ParseSkipNetworks(entries []string) ([]netip.Prefix, error) {
 		}
 	}
 	if len(out) > MaxSkipNetworks {
-		return nil, FieldError("skip_networks", "At most %d networks may skip two-factor verification.", MaxSkipNetworks)
+		return nil, tooManyNetworks()
 	}
 	if err := checkSkipUnion(out, typed); err != nil {
 		return nil, err
@@ -165,8 +165,8 @@ func checkSkipUnion(networks []netip.Prefix, typed []string) error {
 		if typed != nil {
 			entry = typed[i]
 		}
-		return networkError(entry, "%q and the other networks listed would together let every %s address skip two-factor verification.",
-			entry, family.name)
+		return networkError(entry, ReasonNetworkUnion, []any{family.name},
+			"%q and the other networks listed would together let every %s address skip two-factor verification.")
 	}
 	return nil
 }
@@ -219,26 +219,32 @@ func lastAddr(p netip.Prefix) netip.Addr {
 
 func checkSkipNetwork(p netip.Prefix, raw string) error {
 	if !p.IsValid() {
-		return networkError(raw, "%q is not a network in CIDR notation.", raw)
-	}
-	if p.Addr().Zone() != "" {
-		return networkError(raw, "%q has a zone; write the network without it.", raw)
+		return networkError(raw, ReasonNetworkInvalid, nil, "%q is not a network in CIDR notation.")
 	}
 	if p.Masked() != p {
-		return networkError(raw, "%q has host bits set; did you mean %s?", raw, p.Masked())
+		return networkError(raw, ReasonNetworkHostBits, []any{p.Masked().String()}, "%q has host bits set; did you mean %s?")
 	}
 	if p.Bits() == 0 {
-		return networkError(raw, "%q would let every address skip two-factor verification.", raw)
+		return networkError(raw, ReasonNetworkEveryone, nil, "%q would let every address skip two-factor verification.")
 	}
 	if p.Addr().Is4In6() {
-		return networkError(raw, "%q is an IPv4-mapped IPv6 network; write it as IPv4 (%s).", raw,
-			netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0)))
+		return networkError(raw, ReasonNetworkMapped, []any{netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0)).String()},
+			"%q is an IPv4-mapped IPv6 network; write it as IPv4 (%s).")
 	}
 	return nil
 }
 
-func networkError(entry, format string, args ...any) *Error {
-	return &Error{Code: EINVALIDNETWORK, Field: "skip_networks", Entry: entry, Message: fmt.Sprintf(format, args...)}
+func tooManyNetworks() *Error {
+	return FieldReason("skip_networks", ReasonNetworkTooMany, "At most %d networks may skip two-factor verification.", MaxSkipNetworks)
+}
+
+// networkError refuses one entry of a list of networks. The entry is quoted
+// as typed, less the line break of a CRLF line; it is {0} of the reason's
+// text, and more are {1}, … (format has the same: %q, then %s each).
+func networkError(raw, reason string, more []any, format string) *Error {
+	entry := strings.TrimRight(raw, "\r\n")
+	args := append([]any{entry}, more...)
+	return &Error{Code: EINVALIDNETWORK, Reason: reason, Args: args, Field: "skip_networks", Entry: entry, Message: fmt.Sprintf(format, args...)}
 }
 
 // SkipNetworkMatch reports whether addr is inside one of the networks.
@@ -264,14 +270,17 @@ func ValidateSlug(slug string) error {
 	return nil
 }
 
+// MaxOrganizationName bounds an organization's display name, in bytes.
+const MaxOrganizationName = 200
+
 // ValidateOrgName checks an organization's display name.
 func ValidateOrgName(name string) error {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return FieldError("name", "The organization name is required.")
 	}
-	if len(name) > 200 {
-		return FieldError("name", "The organization name is longer than 200 characters.")
+	if len(name) > MaxOrganizationName {
+		return FieldError("name", "The organization name is longer than %d characters.", MaxOrganizationName)
 	}
 	return nil
 }

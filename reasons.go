@@ -24,6 +24,15 @@ const (
 	ReasonPhoneInvalidInternational = "invalid_phone.invalid_international" // {0}: the number as typed
 	ReasonPhoneInvalid              = "invalid_phone.invalid"               // {0}: the number as typed
 
+	// ParseSkipNetworks. Field "skip_networks"; {0}: the entry as typed.
+	ReasonNetworkNotCIDR  = "invalid_network.not_cidr"             // no "/" in it
+	ReasonNetworkInvalid  = "invalid_network.invalid"              // not a network
+	ReasonNetworkHostBits = "invalid_network.host_bits"            // {1}: the network meant
+	ReasonNetworkEveryone = "invalid_network.everyone"             // /0
+	ReasonNetworkMapped   = "invalid_network.mapped"               // {1}: the IPv4 network meant
+	ReasonNetworkUnion    = "invalid_network.union"                // {1}: IPv4 or IPv6, which the list covers whole
+	ReasonNetworkTooMany  = "invalid_input.skip_networks.too_many" // {0}: the most allowed (no entry)
+
 	// NormalizeEmail. Field "email".
 	ReasonEmailRequired = "invalid_input.email.required"
 	ReasonEmailTooLong  = "invalid_input.email.too_long" // {0}: the maximum length
@@ -35,6 +44,7 @@ const (
 	ReasonPhoneSame            = "invalid_input.phone.same"          // a change to the number the user has
 	ReasonPhoneFirst           = "invalid_input.phone.first"         // a code by SMS to a user without a number
 	ReasonContactFromDirectory = "invalid_input.kind.directory"      // federated users' contact details are not theirs to change
+	ReasonNoSuchOrganization   = "invalid_credentials.organization"  // neither a slug nor the one name of an organization
 	ReasonSignInThrottled      = "too_many_attempts.sign_in"         // {0}: the wait (a time.Duration)
 	ReasonWrongPasswords       = "too_many_attempts.wrong_passwords" // {0}: the wait (a time.Duration)
 	ReasonWrongCodes           = "too_many_attempts.wrong_codes"     // {0}: the wait (a time.Duration)
@@ -66,7 +76,9 @@ func Reasons() []string {
 		ReasonPasswordTooShort, ReasonPasswordTooLong, ReasonPasswordOneCharacter, ReasonPasswordCommon, ReasonPasswordContainsEmail,
 		ReasonPhoneTooLong, ReasonPhoneEmpty, ReasonPhoneCharacters, ReasonPhoneNotInternational, ReasonPhoneInvalidInternational, ReasonPhoneInvalid,
 		ReasonEmailRequired, ReasonEmailTooLong, ReasonEmailInvalid,
-		ReasonPasswordRequired, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory,
+		ReasonNetworkNotCIDR, ReasonNetworkInvalid, ReasonNetworkHostBits, ReasonNetworkEveryone, ReasonNetworkMapped,
+		ReasonNetworkUnion, ReasonNetworkTooMany,
+		ReasonPasswordRequired, ReasonNoSuchOrganization, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory,
 		ReasonSignInThrottled, ReasonWrongPasswords, ReasonWrongCodes, ReasonLocked, ReasonSendCapped,
 		ReasonDeliveryEmail, ReasonDeliverySMS, ReasonChangeExpired, ReasonNoSuchBrowser, ReasonNoSuchSession,
 		ReasonResetLinkSpent,

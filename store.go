@@ -42,6 +42,9 @@ type OrganizationStore interface {
 	CreateOrganization(ctx context.Context, org *Organization) error
 	// OrganizationBySlug returns ENOTFOUND if there is no such organization.
 	OrganizationBySlug(ctx context.Context, slug string) (*Organization, error)
+	// OrganizationByName returns the one organization of that name, in any
+	// case; ENOTFOUND when there is none or more than one.
+	OrganizationByName(ctx context.Context, name string) (*Organization, error)
 	// OrganizationByID returns ENOTFOUND if there is no such organization.
 	OrganizationByID(ctx context.Context, id string) (*Organization, error)
 	// ListOrganizations returns all organizations ordered by slug.
@@ -70,6 +73,16 @@ type UserStore interface {
 	// one statement, and returns the user as saved. Returns ENOTFOUND
 	// unless the user exists in orgID, ECONFLICT if the new e-mail is taken.
 	PatchUser(ctx context.Context, orgID, userID string, p UserPatch, at time.Time) (*User, error)
+	// DeleteUser removes the user of orgID with their sessions (and so
+	// their applications' tokens), remembered browsers, pending sign-ins
+	// and codes, password links, known devices, federated links and
+	// pending authorizations, and appends audit (when not nil, with the
+	// counts of what ended in its Detail), in one transaction. The audit
+	// log keeps the user's past events. Returns ENOTFOUND unless the user
+	// exists in orgID, and ErrLastAdmin (ECONFLICT), deleting nothing, for
+	// an admin when no other admin of orgID who is not disabled remains;
+	// the check holds against concurrent deletions on every node.
+	DeleteUser(ctx context.Context, orgID, userID string, audit *AuditEvent) error
 }
 
 // SessionStore keeps signed-in sessions by the hash of their token.

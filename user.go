@@ -94,3 +94,11 @@ type UserPatch struct {
 
 // Empty reports whether the patch sets no field.
 func (p UserPatch) Empty() bool { return p == UserPatch{} }
+
+// ErrLastAdmin is the refusal to delete the last admin of an organization
+// who can sign in (UserStore.DeleteUser): nobody would be left to manage it
+// but the operator. ECONFLICT with Field "role".
+func ErrLastAdmin() *Error {
+	return &Error{Code: ECONFLICT, Field: "role",
+		Message: "This is the organization's last admin who can sign in: make another user an admin first."}
+}

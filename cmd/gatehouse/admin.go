@@ -16,27 +16,30 @@ import (
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	var c Config
-	fs := newFlagSet(e, "migrate", "migrate [--database-url URL]")
-	if err := parse(fs, &c, dataSettings, args, e); err != nil {
+	fs := newFlagSet(e, "migrate", "migrate [--database-url URL] [--allow-postgres-database]")
+	if err := parse(fs, &c, migrateSettings, args, e); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c.DatabaseURL, c.Dev)
+	log := newLogger(e, &c)
+	db, r, err := migrateStore(ctx, &c, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	v, err := db.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "database is at schema version %d\n", v)
+	r.log(log)
+	fmt.Fprintf(e.stdout, "database %s is at schema version %d (was %d); %d organizations\n", r.where, r.after, r.before, r.organizations)
 	return nil
 }
 
-func cmdOrg(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "org", []subcommand{
-		{"create", orgCreate}, {"list", orgList}, {"settings", orgSettings}, {"ldap", orgLDAP}, {"saml", orgSAML},
-	}, args)
+// orgCommands is the table of "gatehouse org".
+func orgCommands() []subcommand {
+	return []subcommand{
+		{"create", "create an organization (two-factor authentication on by e-mail unless told otherwise)", orgCreate},
+		{"list", "list the organizations", orgList},
+		{"settings", "show or change an organization's sign-in settings", orgSettings},
+		{"ldap", "set up sign-in through an LDAP directory", orgLDAP},
+		{"saml", "set up sign-in through a SAML2 identity provider", orgSAML},
+	}
 }
 
 func orgCreate(ctx context.Context, e *env, args []string) error {
@@ -90,11 +93,20 @@ func orgList(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-func cmdUser(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "user", []subcommand{
-		{"create", userCreate}, {"list", userList}, {"set-password", userSetPassword},
-		{"reset-2fa", userReset2FA}, {"unlock", userUnlock}, {"link", userLink},
-	}, args)
+// userCommands is the table of "gatehouse user".
+func userCommands() []subcommand {
+	return []subcommand{
+		{"create", "create a user (the password is asked for)", userCreate},
+		{"list", "list the users of an organization", userList},
+		{"edit", "change a user's name, e-mail, phone or role", userEdit},
+		{"set-password", "set a user's password and end their sessions", userSetPassword},
+		{"reset-2fa", "forget remembered browsers and sign the user out everywhere", userReset2FA},
+		{"unlock", "clear a lock from wrong codes", userUnlock},
+		{"disable", "stop a user from signing in and end their sessions", userDisable},
+		{"enable", "let a disabled user sign in again", userEnable},
+		{"delete", "delete a user with their sessions, browsers and links", userDelete},
+		{"link", "let an LDAP or SAML2 identity sign in as this user", userLink},
+	}
 }
 
 func userCreate(ctx context.Context, e *env, args []string) error {
@@ -117,8 +129,12 @@ func userCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	org, err := a.accounts.Organization(ctx, in.OrgSlug)
+	org, err := findOrg(ctx, a, in.OrgSlug)
 	if err != nil {
+		return err
+	}
+	// Everything but the password is checked before it is asked for.
+	if err := a.accounts.CheckNewUser(ctx, in); err != nil {
 		return err
 	}
 	// Users of LDAP and SAML2 organizations have no local password.
@@ -151,6 +167,9 @@ func userList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
+	if _, err := findOrg(ctx, a, slug); err != nil {
+		return err
+	}
 	_, users, err := a.accounts.ListUsers(ctx, slug)
 	if err != nil {
 		return err
@@ -190,6 +209,9 @@ func userSetPassword(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
+	if _, _, err := findUser(ctx, a, slug, email); err != nil {
+		return err
+	}
 	pw, err := readPassword(e, "New password for "+email)
 	if err != nil {
 		return err
@@ -216,7 +238,10 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&networks, "skip-networks", "", "comma-separated networks in CIDR notation that skip two-factor verification (\"\" for none)")
 	fs.IntVar(&days, "remember-days", 30, "days a verification is remembered on a browser (0: ask at every sign-in)")
 	fs.StringVar(&authMethod, "auth-method", "", "sign-in method: password, ldap or saml2 (ldap and saml2 must be set up first)")
-	if err := parse(fs, &c, userSettings, args, e); err != nil {
+	// The SMS provider is read from serve's own flags and variables: codes
+	// by SMS are refused here, as on the page, when serve could not send
+	// them.
+	if err := parse(fs, &c, concat(userSettings, []setting{sDev, sSMTP}, smsSettings), args, e); err != nil {
 		return err
 	}
 	if slug == "" {
@@ -224,12 +249,19 @@ func orgSettings(ctx context.Context, e *env, args []string) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{operator: true})
+	provider, err := newSMSProvider(&c, nil)
+	if err != nil {
+		return err
+	}
+	if given["otp-method"] && gatehouse.OTPMethod(strings.ToLower(method)) == gatehouse.OTPSMS && provider == nil {
+		return usageError("--otp-method sms: no SMS provider is configured, so no code could be sent and every sign-in of %s would fail; configure one as serve has it (--sms-provider twilio or webhook, or GATEHOUSE_SMS_PROVIDER with its settings) and give it to this command too", slug)
+	}
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{operator: true, sms: provider != nil})
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	org, err := a.accounts.Organization(ctx, slug)
+	org, err := findOrg(ctx, a, slug)
 	if err != nil {
 		return err
 	}
@@ -320,7 +352,7 @@ func orgLDAP(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	org, err := a.accounts.Organization(ctx, slug)
+	org, err := findOrg(ctx, a, slug)
 	if err != nil {
 		return err
 	}
@@ -378,7 +410,7 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	org, err := a.accounts.Organization(ctx, slug)
+	org, err := findOrg(ctx, a, slug)
 	if err != nil {
 		return err
 	}
@@ -392,50 +424,6 @@ func orgSAML(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "SAML2 is set up for %s. Give the identity provider:\n  metadata  %s\n  ACS       %s (HTTP-POST)\n  entity ID %s\nthen choose it with: gatehouse org settings --org %s --auth-method saml2\n",
 		org.Slug, sp.MetadataURL(), sp.ACSURL(), sp.EntityID(), org.Slug)
 	return nil
-}
-
-// userCommand opens the app and finds the user named by --org and
-// --email, for the commands that act on one user.
-func userCommand(ctx context.Context, e *env, name string, args []string, act func(a *app, slug, userID string) (string, error)) error {
-	var c Config
-	var slug, email string
-	fs := newFlagSet(e, "user "+name, "user "+name+" --org S --email E")
-	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
-	fs.StringVar(&email, "email", "", "the user's e-mail address (required)")
-	if err := parse(fs, &c, userSettings, args, e); err != nil {
-		return err
-	}
-	if slug == "" || email == "" {
-		return usageError("user %s needs --org and --email", name)
-	}
-	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
-	if err != nil {
-		return err
-	}
-	defer a.store.Close()
-	_, u, err := a.accounts.UserByEmail(ctx, slug, email)
-	if err != nil {
-		return err
-	}
-	msg, err := act(a, slug, u.ID)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s: %s\n", u.Email, msg)
-	return nil
-}
-
-func userReset2FA(ctx context.Context, e *env, args []string) error {
-	return userCommand(ctx, e, "reset-2fa", args, func(a *app, slug, id string) (string, error) {
-		n, err := a.accounts.ResetTwoFactor(ctx, slug, id, gatehouse.OperatorActor())
-		return fmt.Sprintf("%d remembered browsers forgotten, the user signed out everywhere; the next sign-in asks for a code", n), err
-	})
-}
-
-func userUnlock(ctx context.Context, e *env, args []string) error {
-	return userCommand(ctx, e, "unlock", args, func(a *app, slug, id string) (string, error) {
-		return "wrong-code count cleared; the user may enter codes again", a.accounts.Unlock(ctx, slug, id, gatehouse.OperatorActor())
-	})
 }
 
 func onOff(b bool) string {

@@ -297,7 +297,7 @@ func TestBackupAndRestoreDrillPostgres(t *testing.T) {
 	}
 	te := newTestEnv(t)
 	schemaURL := testdb.PostgresURL(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = schemaURL
+	te.useDatabase(schemaURL)
 	te.mustCLI("", "org", "create", "--slug", "drill", "--name", "Drill", "--enforce-2fa=false")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "drill", "--email", "nurse@drill.test")
 	te.mustCLI("another long passphrase\n", "user", "create", "--org", "drill", "--email", "doctor@drill.test")

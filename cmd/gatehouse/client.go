@@ -23,10 +23,14 @@ import (
 // client secrets.
 var clientSettings = concat([]setting{sDatabase, sSecret, sOldSecrets}, logSettings)
 
-func cmdClient(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "client", []subcommand{
-		{"create", clientCreate}, {"list", clientList}, {"delete", clientDelete}, {"rotate-secret", clientRotateSecret},
-	}, args)
+// clientCommands is the table of "gatehouse client".
+func clientCommands() []subcommand {
+	return []subcommand{
+		{"create", "register an application; prints its secret once", clientCreate},
+		{"list", "list the registered applications", clientList},
+		{"delete", "remove an application and end what it was given", clientDelete},
+		{"rotate-secret", "give an application a new secret; prints it once", clientRotateSecret},
+	}
 }
 
 // listFlag is a flag that may be given several times.

@@ -46,9 +46,14 @@ func (a *app) runClock(ctx context.Context, log *slog.Logger) {
 		return
 	}
 	off, rtt := a.clock.Offset()
-	log.Info("database clock offset", "offset", off.String(), "round_trip", rtt.String(), "error_bound", (rtt / 2).String())
+	log.Info("database clock offset", "offset_ms", milliseconds(off), "round_trip_ms", milliseconds(rtt), "error_bound_ms", milliseconds(rtt/2))
 	if off.Abs() > time.Second {
-		log.Warn("this node's clock is more than a second off the database's: Gatehouse uses the database's time, but keep NTP running", "offset", off.String())
+		log.Warn("this node's clock is more than a second off the database's: Gatehouse uses the database's time, but keep NTP running", "offset_ms", milliseconds(off))
 	}
 	go a.clock.Run(ctx)
 }
+
+// milliseconds states a duration for a log line as a number in its unit, to
+// the microsecond: JSON has no duration type, and slog would write
+// nanoseconds.
+func milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"math"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +35,7 @@ func (c *testClock) advance(d time.Duration) {
 // day ends; a session's idle limit ends it on both at once.
 func TestNodesWithDriftingClocksAgreePostgres(t *testing.T) {
 	te := newTestEnv(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+	te.useDatabase(testdb.PostgresURL(t))
 	te.mustCLI("", "org", "create", "--slug", "codes", "--name", "Codes")
 	te.mustCLI("", "org", "settings", "--org", "codes", "--remember-days", "1")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "codes", "--email", "nurse@codes.test")
@@ -47,9 +47,29 @@ func TestNodesWithDriftingClocksAgreePostgres(t *testing.T) {
 	// while the test moves them.
 	a, _ := te.serveNode(&clockOptions{local: clk.now, every: 24 * time.Hour}, "--session-idle", "15m")
 	b, _ := te.serveNode(&clockOptions{local: func() time.Time { return clk.now().Add(2 * time.Hour) }, every: 24 * time.Hour}, "--session-idle", "15m")
-	if !strings.Contains(te.logs.String(), "database clock offset") {
-		t.Error("the nodes did not log their offset from the database clock")
+	// Each node logs its offset in milliseconds: A's about 0, B's about
+	// -2 h (its clock is ahead of the database's). The local clocks are
+	// frozen at the test's start, so each offset also holds the time since
+	// then (seconds on a loaded machine); a minute tells milliseconds from
+	// seconds or nanoseconds all the same.
+	var offsets []float64
+	lines := logLines(t, te.logs.String())
+	for _, l := range lines {
+		if l["msg"] != "database clock offset" {
+			continue
+		}
+		off, ok1 := l["offset_ms"].(float64)
+		_, ok2 := l["round_trip_ms"].(float64)
+		_, ok3 := l["error_bound_ms"].(float64)
+		if !ok1 || !ok2 || !ok3 {
+			t.Errorf("database clock offset logged as %v, want numbers offset_ms, round_trip_ms and error_bound_ms", l)
+		}
+		offsets = append(offsets, off)
 	}
+	if len(offsets) != 2 || math.Abs(offsets[0]) > 60_000 || math.Abs(offsets[1]+2*3600*1000) > 60_000 {
+		t.Errorf("the nodes logged offsets %v ms, want about 0 and -7200000", offsets)
+	}
+	noBareDurations(t, lines)
 	codes := `{"organization":"codes","email":"nurse@codes.test","password":"a long enough passphrase"}`
 	plain := `{"organization":"plain","email":"nurse@plain.test","password":"a long enough passphrase"}`
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -30,6 +31,12 @@ type Config struct {
 	LogFormat         string
 	LogLevel          string
 	DataDir           string // demo only
+	// NoMigrate (serve) opens the database as it is: it must exist at the
+	// current schema version.
+	NoMigrate bool
+	// AllowPostgresDatabase (serve, migrate) permits PostgreSQL's
+	// maintenance database "postgres".
+	AllowPostgresDatabase bool
 
 	clock clockOptions // not a setting: tests inject it through env
 
@@ -95,7 +102,7 @@ var (
 		func(c *Config) *string { return &c.Addr })
 	sDatabase = stringSetting("database-url", "GATEHOUSE_DATABASE_URL", "sqlite:gatehouse.db", "sqlite:PATH or postgres://…",
 		func(c *Config) *string { return &c.DatabaseURL })
-	sSecret = stringSetting("secret-key-file", "GATEHOUSE_SECRET_KEY_FILE", "", "file holding the server secret (at least 32 bytes, e.g. `head -c 32 /dev/urandom`), or a key list: a first line \"# gatehouse keys\", then one key a line (at least 32 characters), the current first; generated beside the SQLite file in dev mode, required otherwise",
+	sSecret = stringSetting("secret-key-file", "GATEHOUSE_SECRET_KEY_FILE", "", "file holding the server secret (at least 32 bytes, e.g. from: head -c 32 /dev/urandom), or a key list: a first line \"# gatehouse keys\", then one key a line (at least 32 characters), the current first; generated beside the SQLite file in dev mode, required otherwise",
 		func(c *Config) *string { return &c.SecretKeyFile })
 	sOldSecrets = stringSetting("old-secret-key-files", "GATEHOUSE_OLD_SECRET_KEY_FILES", "", "comma-separated key files being retired: what their keys made still works and is re-keyed under the current key as it is used (see gatehouse keys check)",
 		func(c *Config) *string { return &c.OldSecretKeyFiles })
@@ -125,6 +132,10 @@ var (
 		func(c *Config) *string { return &c.LogFormat })
 	sLogLevel = stringSetting("log-level", "GATEHOUSE_LOG_LEVEL", "info", "log level: debug, info, warn or error",
 		func(c *Config) *string { return &c.LogLevel })
+	sNoMigrate = boolSetting("no-migrate", "GATEHOUSE_NO_MIGRATE", "false", "serve the database as it is: refuse to start unless it exists at this version's schema (run gatehouse migrate first)",
+		func(c *Config) *bool { return &c.NoMigrate })
+	sAllowPostgresDB = boolSetting("allow-postgres-database", "GATEHOUSE_ALLOW_POSTGRES_DATABASE", "false", "allow --database-url to name PostgreSQL's maintenance database \"postgres\" (refused otherwise: make a database of its own with createdb gatehouse)",
+		func(c *Config) *bool { return &c.AllowPostgresDatabase })
 	sDataDir = stringSetting("data-dir", "GATEHOUSE_DATA_DIR", "gatehouse-demo", "demo: folder for the demo's database and secret",
 		func(c *Config) *string { return &c.DataDir })
 )
@@ -149,17 +160,19 @@ var (
 		func(c *Config) *string { return &c.SMSWebhookURL })
 	sWebhookSecret = stringSetting("sms-webhook-secret", "GATEHOUSE_SMS_WEBHOOK_SECRET", "", "at least 32 bytes keying the webhook's HMAC-SHA256 signature (prefer the variable)",
 		func(c *Config) *string { return &c.SMSWebhookSecret })
-	deliverySettings = []setting{sSMTP, sFrom, sSMSProvider, sTwilioSID, sTwilioToken, sTwilioFrom, sTwilioAPI, sWebhookURL, sWebhookSecret}
+	smsSettings      = []setting{sSMSProvider, sTwilioSID, sTwilioToken, sTwilioFrom, sTwilioAPI, sWebhookURL, sWebhookSecret}
+	deliverySettings = concat([]setting{sSMTP, sFrom}, smsSettings)
 )
 
 // serverSettings are what serve takes; demo takes most of them too.
 var (
-	logSettings    = []setting{sLogFormat, sLogLevel}
-	hashSettings   = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
-	serverSettings = concat([]setting{sAddr, sDatabase, sSecret, sOldSecrets, sPublicURL, sTrusted, sReturnHosts, sCookieDomain, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
-	demoSettings   = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
-	dataSettings   = concat([]setting{sDatabase}, logSettings)
-	userSettings   = concat([]setting{sDatabase}, hashSettings, logSettings)
+	logSettings     = []setting{sLogFormat, sLogLevel}
+	hashSettings    = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
+	serverSettings  = concat([]setting{sAddr, sDatabase, sNoMigrate, sAllowPostgresDB, sSecret, sOldSecrets, sPublicURL, sTrusted, sReturnHosts, sCookieDomain, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
+	demoSettings    = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
+	dataSettings    = concat([]setting{sDatabase}, logSettings)
+	migrateSettings = concat([]setting{sDatabase, sAllowPostgresDB}, logSettings)
+	userSettings    = concat([]setting{sDatabase}, hashSettings, logSettings)
 )
 
 func concat(lists ...[]setting) []setting {
@@ -179,7 +192,7 @@ func bind(fs *flag.FlagSet, c *Config, settings []setting) {
 
 // applyEnv sets every flag that was not given on the command line from its
 // variable, when that is set. A variable that does not parse is an error
-// naming it.
+// naming it and saying what it takes.
 func applyEnv(fs *flag.FlagSet, settings []setting, getenv func(string) string) error {
 	given := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -188,6 +201,9 @@ func applyEnv(fs *flag.FlagSet, settings []setting, getenv func(string) string) 
 		if given[s.flag] || v == "" {
 			continue
 		}
+		if f := fs.Lookup(s.flag); f != nil && !valueParses(f, v) {
+			return fmt.Errorf("%s=%q: %s", s.env, v, valueHint(f, v))
+		}
 		if err := fs.Set(s.flag, v); err != nil {
 			return fmt.Errorf("%s=%q: %v", s.env, v, err)
 		}
@@ -195,15 +211,31 @@ func applyEnv(fs *flag.FlagSet, settings []setting, getenv func(string) string) 
 	return nil
 }
 
-// parseFlags parses args into c with env fallback. It returns errUsage
-// (already explained on stderr) for bad flags.
+// parseFlags parses args into c with env fallback. It returns flag.ErrHelp
+// (the usage printed) for --help, and a usage error of one line, saying
+// what to write instead, for bad flags.
 func parseFlags(fs *flag.FlagSet, c *Config, settings []setting, args []string, getenv func(string) string) error {
 	bind(fs, c, settings)
+	// The flag package shows the usage on every problem; here only on
+	// --help, and every problem is one line.
+	help := fs.Usage
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			help()
+			return err
+		}
+		msg := diagnose(fs, args)
+		if msg == "" {
+			msg = err.Error()
+		}
+		return usageError("%s: %s (gatehouse %s --help lists its flags)", fs.Name(), msg, fs.Name())
 	}
 	if fs.NArg() > 0 {
-		return usageError("unexpected argument %q", fs.Arg(0))
+		if hint := boolAhead(fs, args, len(args)-fs.NArg()); hint != "" {
+			return usageError("%s: %s", fs.Name(), hint)
+		}
+		return usageError("%s: unexpected argument %q (flags are written --NAME VALUE or --NAME=VALUE)", fs.Name(), fs.Arg(0))
 	}
 	if err := applyEnv(fs, settings, getenv); err != nil {
 		return usageError("%v", err)
@@ -243,7 +275,9 @@ func (c *Config) validate() error {
 	default:
 		problems = append(problems, "--log-level must be debug, info, warn or error")
 	}
-	if c.Dev && !loopbackAddr(c.Addr) {
+	if msg := checkAddr(c.Addr); msg != "" {
+		problems = append(problems, msg)
+	} else if c.Dev && !loopbackAddr(c.Addr) {
 		problems = append(problems, fmt.Sprintf("dev mode and the demo show every code and password link at /dev/outbox, so they listen on loopback only: --addr %q is not a loopback address (use 127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.Addr))
 	}
 	if len(problems) > 0 {
@@ -265,4 +299,19 @@ func loopbackAddr(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// checkAddr says what is wrong with a listen address, "" when nothing.
+func checkAddr(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		if _, err := strconv.ParseUint(port, 10, 16); err == nil {
+			return ""
+		}
+	}
+	example := "127.0.0.1:8080"
+	if _, err := strconv.ParseUint(strings.TrimPrefix(addr, ":"), 10, 16); err == nil {
+		example = "127.0.0.1:" + strings.TrimPrefix(addr, ":")
+	}
+	return fmt.Sprintf("--addr (GATEHOUSE_ADDR) %q: write host:port, such as %s (or :PORT for every interface)", addr, example)
 }

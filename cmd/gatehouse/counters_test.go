@@ -66,7 +66,7 @@ func TestParallelPhonePromptsThroughTheAPI(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			te := newTestEnv(t)
 			if name != "sqlite" {
-				te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+				te.useDatabase(testdb.PostgresURL(t))
 			}
 			tw := startTwilio(t)
 			g, gateURL := startSMSGate(t, tw.URL, racers)

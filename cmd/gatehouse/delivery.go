@@ -129,19 +129,31 @@ func newMessenger(c *Config, store gatehouse.OutboxStore, public *url.URL) (*mes
 		}
 	}
 
+	if m.sms, err = newSMSProvider(c, ob); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newSMSProvider builds the SMS provider the configuration names, or nil
+// when none is configured. serve and org settings read it alike, so the CLI
+// refuses SMS codes exactly when the server could not send them. ob stands in
+// as the provider in dev mode.
+func newSMSProvider(c *Config, ob *outbox) (sms.Provider, error) {
 	switch strings.ToLower(c.SMSProvider) {
 	case "":
 		// The SMS outbox stands in only when nothing real is set up: with
 		// a real SMTP server, dev mode is a rehearsal of production, and a
 		// code that should have gone by SMS must not land on a page.
 		if c.Dev && c.SMTPURL == "" {
-			m.sms = smsOutbox{ob}
+			return smsOutbox{ob}, nil
 		}
+		return nil, nil
 	case "outbox":
 		if !c.Dev {
 			return nil, usageError("--sms-provider=outbox keeps codes in the database: it is only for dev mode (--dev)")
 		}
-		m.sms = smsOutbox{ob}
+		return smsOutbox{ob}, nil
 	case "twilio":
 		if !c.Dev && c.TwilioAPIURL != "" && plainToRemote(c.TwilioAPIURL) {
 			return nil, usageError("--twilio-api-url %q is plain http to another host: the auth token would cross the network in clear; use https (http only to a loopback test server or in dev mode)", c.TwilioAPIURL)
@@ -150,7 +162,7 @@ func newMessenger(c *Config, store gatehouse.OutboxStore, public *url.URL) (*mes
 		if err != nil {
 			return nil, usageError("Twilio settings (GATEHOUSE_TWILIO_*): %v", oneLine(err))
 		}
-		m.sms = t
+		return t, nil
 	case "webhook":
 		if !c.Dev && plainToRemote(c.SMSWebhookURL) {
 			return nil, usageError("--sms-webhook-url is plain http to another host: codes would cross the network in clear; use https (http only to a loopback address or in dev mode)")
@@ -159,11 +171,10 @@ func newMessenger(c *Config, store gatehouse.OutboxStore, public *url.URL) (*mes
 		if err != nil {
 			return nil, usageError("SMS webhook settings (GATEHOUSE_SMS_WEBHOOK_*): %v", oneLine(err))
 		}
-		m.sms = w
+		return w, nil
 	default:
 		return nil, usageError("--sms-provider must be twilio, webhook or outbox, not %q", c.SMSProvider)
 	}
-	return m, nil
 }
 
 func oneLine(err error) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -33,6 +34,11 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "gatehouse.db")
 	c.SecretKeyFile = filepath.Join(c.DataDir, "gatehouse.key")
 	log := newLogger(e, &c)
+	// The demo's own folder is the one folder Gatehouse makes: serve and
+	// migrate never create a missing folder.
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("demo data folder: %w", err)
+	}
 	keys, _, err := loadKeys(&c, true)
 	if err != nil {
 		return err

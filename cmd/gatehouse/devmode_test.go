@@ -48,7 +48,7 @@ func TestDevModeWithRealMailNeverSendsSMSCodesToTheOutbox(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t) // a real SMTP server is configured
 	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Clinic")
-	te.mustCLI("", "org", "settings", "--org", "clinic", "--otp-method", "sms")
+	te.mustCLI("", append([]string{"org", "settings", "--org", "clinic", "--otp-method", "sms"}, smsWebhookFlags...)...)
 	code, _, errOut := te.cli("", "serve", "--dev", "--addr", "127.0.0.1:0")
 	if code != 2 || !strings.Contains(errOut, "--sms-provider") {
 		t.Errorf("dev mode with SMTP, an SMS organization and no SMS provider: exit %d, %q; want the start refused", code, errOut)

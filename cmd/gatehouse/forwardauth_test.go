@@ -27,7 +27,7 @@ func TestForwardAuthSettingsAreCheckedAtStart(t *testing.T) {
 			}
 		})
 	}
-	_, _, help := te.cli("", "serve", "--help")
+	_, help, _ := te.cli("", "serve", "--help") // help asked for goes to standard output
 	for _, v := range []string{"GATEHOUSE_ALLOWED_RETURN_HOSTS", "GATEHOUSE_COOKIE_DOMAIN"} {
 		if !strings.Contains(help, v) {
 			t.Errorf("serve --help does not list %s", v)

@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -128,8 +125,12 @@ func resealAll(ctx context.Context, a *app, keys *keyring.Ring, log *slog.Logger
 	}
 }
 
-func cmdKeys(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "keys", []subcommand{{"check", keysCheck}, {"rotate", keysRotate}}, args)
+// keysCommands is the table of "gatehouse keys".
+func keysCommands() []subcommand {
+	return []subcommand{
+		{"check", "what still depends on an old secret key", keysCheck},
+		{"rotate", "new OpenID Connect signing keys (the old ones stay published)", keysRotate},
+	}
 }
 
 func keysCheck(ctx context.Context, e *env, args []string) error {
@@ -145,7 +146,7 @@ func keysCheck(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openExisting(ctx, c.DatabaseURL)
+	db, err := openStore(ctx, c.DatabaseURL, false)
 	if err != nil {
 		return err
 	}
@@ -155,33 +156,6 @@ func keysCheck(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return reportKeyUse(e.stdout, ring, files, use)
-}
-
-// openExisting opens a database that must already be Gatehouse's, without
-// creating or migrating anything.
-func openExisting(ctx context.Context, databaseURL string) (*sqlstore.DB, error) {
-	if err := checkDatabaseTLS(databaseURL, false); err != nil {
-		return nil, err
-	}
-	if path, ok := sqlitePath(databaseURL); ok {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, usageError("--database-url: %s does not exist", path)
-		} else if err != nil {
-			return nil, usageError("--database-url: %v", err)
-		}
-	}
-	db, err := sqlstore.Open(ctx, databaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if v, err := db.SchemaVersion(ctx); err != nil || v == 0 {
-		db.Close()
-		if err == nil {
-			err = errors.New("it holds no Gatehouse tables")
-		}
-		return nil, usageError("--database-url %s: not a Gatehouse database: %v", redactURL(databaseURL), err)
-	}
-	return db, nil
 }
 
 // reportKeyUse prints, per kind of stored value, how many each key made,

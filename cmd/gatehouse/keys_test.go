@@ -82,7 +82,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testKeyRotationEndToEnd(t, newTestEnv(t)) })
 	t.Run("postgres", func(t *testing.T) {
 		te := newTestEnv(t)
-		te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+		te.useDatabase(testdb.PostgresURL(t))
 		testKeyRotationEndToEnd(t, te)
 	})
 }

@@ -35,7 +35,7 @@ func userLink(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	org, u, err := a.accounts.UserByEmail(ctx, slug, email)
+	org, u, err := findUser(ctx, a, slug, email)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,6 @@
 // Command gatehouse is the Gatehouse sign-in server and its admin CLI:
-// serve, migrate, demo, org and user. It is the only package that imports
+// serve, migrate, demo, backup, version and the groups org, user, client
+// and keys (the tables of dispatch.go). It is the only package that imports
 // all the others; it reads flags and GATEHOUSE_* variables into one Config
 // and wires the pieces together explicitly.
 package main
@@ -14,8 +15,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"golang.org/x/term"
 
@@ -52,71 +55,67 @@ type env struct {
 	assertions forwardauth.Signer
 }
 
-const usage = `Gatehouse: a sign-in server with organization-wide two-factor authentication.
-
-Usage:
-  gatehouse serve     [flags]   run the server
-  gatehouse migrate   [flags]   apply database migrations
-  gatehouse demo      [flags]   run with a demo organization on an embedded database
-  gatehouse backup --to FILE [--force]   copy a SQLite database while it serves
-  gatehouse org create --slug S --name N [--enforce-2fa=true|false]
-  gatehouse org list
-  gatehouse org settings --org S [--enforce-2fa=true|false] [--otp-method sms|email]
-                         [--skip-networks CIDR,CIDR] [--remember-days N]
-  gatehouse user create --org S --email E [--name N] [--phone +E164] [--admin]
-  gatehouse user list --org S
-  gatehouse user set-password --org S --email E
-  gatehouse user reset-2fa --org S --email E    forget remembered browsers, sign the user out everywhere
-  gatehouse user unlock --org S --email E       clear a lock from wrong codes
-  gatehouse keys check                          what still depends on an old secret key
-  gatehouse keys rotate                         new OpenID Connect signing keys (old ones stay published)
-  gatehouse client create --name N --redirect-uri URI [--redirect-uri URI…]
-                         [--post-logout-redirect-uri URI] [--public] [--org SLUG…]
-  gatehouse client list | delete --id ID | rotate-secret --id ID
-                         applications that sign in through Gatehouse (OpenID Connect)
-  gatehouse user link --org S --email E --provider P --external-id X
-                         let an LDAP or SAML2 identity sign in as this user
-
-Passwords are read from a prompt, or from the first line of standard input
-when it is not a terminal; never from a flag.
-Run "gatehouse COMMAND --help" for the flags of a command; every flag can also
-be set by the GATEHOUSE_* variable named in its help.
-`
-
-// run runs one command and returns the exit status: 0 on success, 2 for bad
-// input (one line on stderr), 1 for anything else.
+// run runs one command and returns the exit status: 0 on success and for
+// help, 2 for bad input (one line on stderr), 1 for anything else.
 func run(ctx context.Context, e *env) int {
 	if len(e.args) == 0 {
-		fmt.Fprint(e.stderr, usage)
+		usage(e.stderr)
 		return 2
 	}
-	cmd, rest := e.args[0], e.args[1:]
-	var err error
-	switch cmd {
-	case "serve":
-		err = cmdServe(ctx, e, rest)
-	case "demo":
-		err = cmdDemo(ctx, e, rest)
-	case "migrate":
-		err = cmdMigrate(ctx, e, rest)
-	case "backup":
-		err = cmdBackup(ctx, e, rest)
-	case "org":
-		err = cmdOrg(ctx, e, rest)
-	case "user":
-		err = cmdUser(ctx, e, rest)
-	case "keys":
-		err = cmdKeys(ctx, e, rest)
-	case "client":
-		err = cmdClient(ctx, e, rest)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, usage)
+	name, rest := e.args[0], e.args[1:]
+	switch {
+	case isHelp(name):
+		if len(rest) > 0 {
+			// "gatehouse help org" is "gatehouse org --help".
+			return run(ctx, &env{args: append(slices.Clone(rest), "--help"), stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, getenv: e.getenv})
+		}
+		usage(e.stdout)
 		return 0
-	default:
-		fmt.Fprintf(e.stderr, "gatehouse: unknown command %q (try \"gatehouse help\")\n", cmd)
-		return 2
+	case name == "--version" || name == "-version":
+		name = "version"
 	}
-	return exitStatus(e, err)
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+		if c.name != name {
+			continue
+		}
+		if c.subs != nil {
+			return exitStatus(e, dispatch(ctx, e, c.name, c.subs(), rest))
+		}
+		return exitStatus(e, c.run(ctx, e, rest))
+	}
+	if near := nearest(name, names); near != "" {
+		fmt.Fprintf(e.stderr, "gatehouse: unknown command %q: did you mean %q? (gatehouse --help lists them)\n", name, near)
+	} else {
+		fmt.Fprintf(e.stderr, "gatehouse: unknown command %q (gatehouse --help lists them)\n", name)
+	}
+	return 2
+}
+
+// usage is the help of the binary: every command and subcommand with one
+// line each, read from the tables of dispatch.go so that it cannot drift.
+func usage(w io.Writer) {
+	fmt.Fprint(w, "Gatehouse: a sign-in server with organization-wide two-factor authentication.\n\n"+
+		"Usage: gatehouse COMMAND [SUBCOMMAND] [flags]\n\nCommands:\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	for _, c := range commands() {
+		if c.subs == nil {
+			fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+			continue
+		}
+		for _, s := range c.subs() {
+			fmt.Fprintf(tw, "  %s %s\t%s\n", c.name, s.name, s.summary)
+		}
+	}
+	tw.Flush()
+	fmt.Fprint(w, `
+Run "gatehouse COMMAND --help" (or "gatehouse GROUP SUBCOMMAND --help") for
+the flags of one; every setting can also be given by the GATEHOUSE_*
+variable named in its help, and a flag wins over its variable. Passwords are
+read from a prompt, or from the first line of standard input when it is not
+a terminal; never from a flag.
+`)
 }
 
 func exitStatus(e *env, err error) int {
@@ -126,8 +125,6 @@ func exitStatus(e *env, err error) int {
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.Is(err, errFlagParse):
-		return 2 // the flag package has printed the problem
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "gatehouse: %s\n", ue.msg)
 		return 2
@@ -139,32 +136,6 @@ func exitStatus(e *env, err error) int {
 		fmt.Fprintf(e.stderr, "gatehouse: %v\n", err)
 		return 1
 	}
-}
-
-var errFlagParse = errors.New("bad flags")
-
-// newFlagSet returns a FlagSet that prints its problems and usage to
-// stderr and whose parse errors map to exit status 2.
-func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: gatehouse %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse wraps parseFlags so that flag-package errors become errFlagParse.
-func parse(fs *flag.FlagSet, c *Config, settings []setting, args []string, e *env) error {
-	err := parseFlags(fs, c, settings, args, e.getenv)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		var ue *usageErr
-		if !errors.As(err, &ue) {
-			return errFlagParse
-		}
-	}
-	return err
 }
 
 // newLogger logs as text on a terminal and as JSON otherwise.

@@ -42,7 +42,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	mail := startSMTP(t)
-	return &testEnv{t: t, dir: dir, logs: &syncWriter{}, mail: mail, vars: map[string]string{
+	te := &testEnv{t: t, dir: dir, logs: &syncWriter{}, mail: mail, vars: map[string]string{
 		"GATEHOUSE_SMTP_URL":        mail.url(),
 		"GATEHOUSE_EMAIL_FROM":      "Gatehouse <login@gatehouse.test>",
 		"GATEHOUSE_DATABASE_URL":    "sqlite:" + filepath.Join(dir, "gatehouse.db"),
@@ -51,6 +51,17 @@ func newTestEnv(t *testing.T) *testEnv {
 		"GATEHOUSE_ARGON2_TIME":     "1",
 		"GATEHOUSE_LOG_FORMAT":      "json",
 	}}
+	// Only serve, migrate and demo make a database; the admin commands the
+	// tests start with need one, as an operator's would.
+	te.mustCLI("", "migrate")
+	return te
+}
+
+// useDatabase points the commands at databaseURL and migrates it.
+func (te *testEnv) useDatabase(databaseURL string) {
+	te.t.Helper()
+	te.vars["GATEHOUSE_DATABASE_URL"] = databaseURL
+	te.mustCLI("", "migrate")
 }
 
 // cli runs one command and returns its exit status, stdout and stderr.
@@ -287,7 +298,7 @@ func TestBadInputGetsOneLineAndStatus2(t *testing.T) {
 			if !strings.Contains(errOut, tc.says) {
 				t.Errorf("stderr %q does not mention %q", errOut, tc.says)
 			}
-			if !strings.Contains(strings.Join(tc.args, " "), "--bogus") && len(lines) != 1 {
+			if len(lines) != 1 {
 				t.Errorf("stderr has %d lines, want 1: %q", len(lines), errOut)
 			}
 		})
@@ -300,6 +311,7 @@ func TestBadInputGetsOneLineAndStatus2(t *testing.T) {
 func TestFlagsOverrideVariables(t *testing.T) {
 	te := newTestEnv(t)
 	other := "sqlite:" + filepath.Join(te.dir, "other.db")
+	te.mustCLI("", "migrate", "--database-url", other)
 	te.mustCLI("", "org", "create", "--slug", "viaflag", "--name", "Via flag", "--database-url", other)
 	if out := te.mustCLI("", "org", "list"); strings.Contains(out, "viaflag") {
 		t.Error("the flag's database was not used")
@@ -316,9 +328,12 @@ func TestFlagsOverrideVariables(t *testing.T) {
 
 func TestHelpListsEveryVariable(t *testing.T) {
 	te := newTestEnv(t)
-	_, _, errOut := te.cli("", "serve", "--help")
+	code, out, _ := te.cli("", "serve", "--help")
+	if code != 0 {
+		t.Errorf("serve --help: exit %d, want 0", code)
+	}
 	for _, v := range []string{"GATEHOUSE_ADDR", "GATEHOUSE_DATABASE_URL", "GATEHOUSE_SECRET_KEY_FILE", "GATEHOUSE_PUBLIC_URL", "GATEHOUSE_TRUSTED_PROXIES", "GATEHOUSE_DEV"} {
-		if !strings.Contains(errOut, v) {
+		if !strings.Contains(out, v) {
 			t.Errorf("serve --help does not list %s", v)
 		}
 	}

@@ -772,7 +772,7 @@ func TestOpenIDConnectBackChannelLogout(t *testing.T) {
 // by node A, the relying party redeems it and asks userinfo at node B.
 func TestOpenIDConnectOnTwoNodesPostgres(t *testing.T) {
 	te := newTestEnv(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+	te.useDatabase(testdb.PostgresURL(t))
 	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Clinic")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "clinic", "--email", "nurse@clinic.test")
 	id, secret := clientFromCLI(t, te, "--name", "Charts", "--redirect-uri", "http://"+rpHost+"/cb")

@@ -21,7 +21,7 @@ import (
 // both, and password failures counted on one throttle the other.
 func TestTwoNodesShareOnePostgres(t *testing.T) {
 	te := newTestEnv(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+	te.useDatabase(testdb.PostgresURL(t))
 	te.mustCLI("", "org", "create", "--slug", "pg", "--name", "PG", "--enforce-2fa=false")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "pg", "--email", "nurse@pg.test")
 	a, b := te.serve(), te.serve()
@@ -63,7 +63,7 @@ func TestTwoNodesShareOnePostgres(t *testing.T) {
 func TestSignInsFailClosedWhileTheDatabaseIsAwayAndRecover(t *testing.T) {
 	te := newTestEnv(t)
 	pgURL := testdb.PostgresURL(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = pgURL
+	te.useDatabase(pgURL)
 	te.mustCLI("", "org", "create", "--slug", "pg", "--name", "PG", "--enforce-2fa=false")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "pg", "--email", "nurse@pg.test")
 

@@ -457,7 +457,7 @@ func TestSAML2OrganizationSignsInThroughAnIdP(t *testing.T) {
 // the same response replayed to node B's ACS is refused.
 func TestSAML2ReplayIsRefusedAcrossNodesPostgres(t *testing.T) {
 	te := newTestEnv(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+	te.useDatabase(testdb.PostgresURL(t))
 	addr := freeAddr(t)
 	f := newSAMLFixture(t, te, "http://"+addr)
 	a := te.serve("--addr", addr)

@@ -22,7 +22,6 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/signin"
-	"github.com/gatehousehq/gatehouse/internal/sqlstore"
 )
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -47,30 +46,6 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return serve(ctx, e, &c, log, keys, nil)
-}
-
-// openStore opens the database and applies pending migrations.
-func openStore(ctx context.Context, databaseURL string, dev bool) (*sqlstore.DB, error) {
-	if !strings.HasPrefix(databaseURL, "sqlite:") && !strings.HasPrefix(databaseURL, "postgres://") && !strings.HasPrefix(databaseURL, "postgresql://") {
-		return nil, usageError("--database-url %q: use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE", redactURL(databaseURL))
-	}
-	if err := checkDatabaseTLS(databaseURL, dev); err != nil {
-		return nil, err
-	}
-	if path, ok := sqlitePath(databaseURL); ok && filepath.Dir(path) != "." {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("create database folder: %w", err)
-		}
-	}
-	db, err := sqlstore.Open(ctx, databaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
 }
 
 func newHasher(c *Config, m *metrics.Metrics) (*password.Hasher, error) {
@@ -103,7 +78,12 @@ func checkProviders(ctx context.Context, a *app, m *messenger) error {
 		}
 	}
 	if len(need) > 0 {
-		return usageError("organizations %s send codes by SMS but no SMS provider is configured: set --sms-provider (GATEHOUSE_SMS_PROVIDER)", strings.Join(need, ", "))
+		undo := make([]string, len(need))
+		for i, slug := range need {
+			undo[i] = "gatehouse org settings --org " + slug + " --otp-method email"
+		}
+		return usageError("organizations %s send codes by SMS but no SMS provider is configured: set --sms-provider (GATEHOUSE_SMS_PROVIDER), or send their codes by e-mail again with: %s",
+			strings.Join(need, ", "), strings.Join(undo, "; "))
 	}
 	return nil
 }
@@ -139,6 +119,8 @@ func serve(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *keyri
 		log.Warn("dev mode: every code and password link is shown at /dev/outbox to anyone who reaches this address; never run dev mode or the demo for real users",
 			"addr", ln.Addr().String())
 	}
+	a.opened.log(log)
+	checkSMTP(ctx, c, s.messenger, log)
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", public.String(),
 		"database", a.store.Dialect(), "dev", c.Dev, "key_ids", strings.Join(keys.IDs(), ","))
 	if ready != nil {
@@ -261,17 +243,15 @@ func sqlitePath(databaseURL string) (string, bool) {
 }
 
 // loadSecret reads the server secret. In dev mode a missing file is
-// created with 32 random bytes, readable by the owner only.
+// created with 32 random bytes, readable by the owner only; its folder must
+// exist (the demo makes its own).
 func loadSecret(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
 		b = make([]byte, 32)
 		rand.Read(b)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("create secret key folder: %w", err)
-		}
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return nil, fmt.Errorf("write secret key file: %w", err)
+		if err := writeOwnerOnly(path, b); err != nil {
+			return nil, usageError("write the secret key file: %v", err)
 		}
 		return b, nil
 	}
@@ -285,6 +265,26 @@ func loadSecret(path string, create bool) ([]byte, error) {
 		return nil, usageError("secret key file %s holds %d bytes; it needs at least %d (head -c 32 /dev/urandom > %s)", path, len(b), signin.MinSecretLength, path)
 	}
 	return b, nil
+}
+
+// writeOwnerOnly writes a new file that only its owner may read: mode 0600
+// set explicitly, so no umask widens it, and never over an existing file.
+func writeOwnerOnly(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
 }
 
 // checkKeyFileMode refuses a secret key file that anyone but its owner (and

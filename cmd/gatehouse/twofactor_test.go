@@ -130,13 +130,23 @@ func TestTwoFactorBySMSThroughTwilio(t *testing.T) {
 	}
 }
 
+// smsWebhookFlags configure an SMS provider for one command: the webhook
+// is only built, never called, by org settings.
+var smsWebhookFlags = []string{"--sms-provider", "webhook", "--sms-webhook-url", "https://sms.clinic.test/send",
+	"--sms-webhook-secret", strings.Repeat("s", 32)}
+
+// TestServeRefusesAMethodWithoutAProvider: an organization left with SMS
+// codes on a server without an SMS provider (the provider was configured
+// when the method was chosen, and is gone) stops serve, which names the
+// setting and prints the command that undoes the choice; that command works.
 func TestServeRefusesAMethodWithoutAProvider(t *testing.T) {
 	te := newTestEnv(t)
 	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Clinic")
-	te.mustCLI("", "org", "settings", "--org", "clinic", "--otp-method", "sms")
+	te.mustCLI("", append([]string{"org", "settings", "--org", "clinic", "--otp-method", "sms"}, smsWebhookFlags...)...)
 	code, _, errOut := te.cli("", "serve", "--addr", "127.0.0.1:0")
-	if code != 2 || !strings.Contains(errOut, "clinic") || !strings.Contains(errOut, "--sms-provider") {
-		t.Errorf("serve with an SMS organization and no provider: exit %d, %q", code, errOut)
+	undo := "gatehouse org settings --org clinic --otp-method email"
+	if code != 2 || !strings.Contains(errOut, "clinic") || !strings.Contains(errOut, "--sms-provider") || !strings.Contains(errOut, undo) {
+		t.Fatalf("serve with an SMS organization and no provider: exit %d, %q; want refused, naming --sms-provider and %q", code, errOut, undo)
 	}
 	delete(te.vars, "GATEHOUSE_SMTP_URL")
 	code, _, errOut = te.cli("", "serve", "--addr", "127.0.0.1:0")
@@ -148,6 +158,36 @@ func TestServeRefusesAMethodWithoutAProvider(t *testing.T) {
 	code, _, errOut = te.cli("", "serve", "--addr", "127.0.0.1:0")
 	if code != 2 || !strings.Contains(errOut, "dev mode") {
 		t.Errorf("the outbox outside dev mode: exit %d, %q", code, errOut)
+	}
+	delete(te.vars, "GATEHOUSE_SMS_PROVIDER")
+	te.mustCLI("", strings.Fields(undo)[1:]...)
+	te.serve()
+}
+
+// TestOrgSettingsRefusesSMSWithoutAProvider: the CLI refuses codes by SMS
+// as the page and the API do when serve's settings name no SMS provider,
+// reading the provider from the same flags and variables as serve.
+func TestOrgSettingsRefusesSMSWithoutAProvider(t *testing.T) {
+	te := newTestEnv(t)
+	te.mustCLI("", "org", "create", "--slug", "clinic", "--name", "Clinic")
+	code, _, errOut := te.cli("", "org", "settings", "--org", "clinic", "--otp-method", "sms")
+	if code != 2 || !strings.Contains(errOut, "--sms-provider") {
+		t.Errorf("org settings --otp-method sms without a provider: exit %d, %q; want 2 naming --sms-provider", code, errOut)
+	}
+	if out := te.mustCLI("", "org", "settings", "--org", "clinic"); !strings.Contains(out, "code method: email") {
+		t.Errorf("the refused method was saved:\n%s", out)
+	}
+	// A provider that is named but incomplete is refused like serve refuses it.
+	te.vars["GATEHOUSE_SMS_PROVIDER"] = "twilio"
+	if code, _, errOut := te.cli("", "org", "settings", "--org", "clinic", "--otp-method", "sms"); code != 2 || !strings.Contains(errOut, "GATEHOUSE_TWILIO") {
+		t.Errorf("an incomplete Twilio set-up: exit %d, %q; want 2 naming the Twilio settings", code, errOut)
+	}
+	// Through the variables, as serve reads them.
+	te.vars["GATEHOUSE_SMS_PROVIDER"] = "webhook"
+	te.vars["GATEHOUSE_SMS_WEBHOOK_URL"] = "https://sms.clinic.test/send"
+	te.vars["GATEHOUSE_SMS_WEBHOOK_SECRET"] = strings.Repeat("s", 32)
+	if out := te.mustCLI("", "org", "settings", "--org", "clinic", "--otp-method", "sms"); !strings.Contains(out, "code method: sms") {
+		t.Errorf("with a provider configured:\n%s", out)
 	}
 }
 
@@ -168,7 +208,7 @@ func TestOrgSettingsRefusesABadNetworkAndSavesNothing(t *testing.T) {
 // both nodes succeed exactly once.
 func TestTwoNodesSharePendingSignInsAndTakeACodeOncePostgres(t *testing.T) {
 	te := newTestEnv(t)
-	te.vars["GATEHOUSE_DATABASE_URL"] = testdb.PostgresURL(t)
+	te.useDatabase(testdb.PostgresURL(t))
 	te.mustCLI("", "org", "create", "--slug", "pg", "--name", "PG Clinic")
 	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "pg", "--email", "nurse@pg.test")
 	a, b := te.serve(), te.serve()

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -46,16 +48,27 @@ type app struct {
 	now   func() time.Time
 	clock *dbclock.Clock
 	mail  *mailqueue.Queue
+	// opened is what serve logs about the database once it is up.
+	opened dbReport
 }
 
-// openBase opens what every mode stands on: the database (migrated), its
-// clock and the password hasher. The caller closes a.store.
-func openBase(ctx context.Context, c *Config, log *slog.Logger) (*app, error) {
-	db, err := openStore(ctx, c.DatabaseURL, c.Dev)
+// openBase opens what every mode stands on: the database, its clock and the
+// password hasher. The server (serving) migrates the database; an admin
+// command needs it to exist at the current schema version. The caller
+// closes a.store.
+func openBase(ctx context.Context, c *Config, log *slog.Logger, serving bool) (*app, error) {
+	var db *sqlstore.DB
+	var err error
+	var report dbReport
+	if serving {
+		db, report, err = migrateStore(ctx, c, log)
+	} else {
+		db, err = openStore(ctx, c.DatabaseURL, c.Dev)
+	}
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: db, metrics: metrics.New()}
+	a := &app{store: db, metrics: metrics.New(), opened: report}
 	if err := a.startClock(ctx, c, log); err != nil {
 		db.Close()
 		return nil, err
@@ -78,16 +91,18 @@ type adminWiring struct {
 	// the set-up is sealed under them.
 	keys *keyring.Ring
 	// operator is the operator at the console changing an organization's
-	// settings (org settings): SMS may be chosen before the server that
-	// sends it is configured (serve refuses to start until it is), and
-	// LDAP or SAML2 once set up, which is read without the keys.
+	// settings (org settings): LDAP or SAML2 may be chosen once set up,
+	// which is read without the keys.
 	operator bool
+	// sms says an SMS provider is configured (org settings reads serve's
+	// settings): without one, codes by SMS are refused.
+	sms bool
 }
 
 // newAdminApp wires an admin command: store, clock, hasher, then the
 // federation service when w has keys, then the accounts service.
 func newAdminApp(ctx context.Context, c *Config, log *slog.Logger, w adminWiring) (*app, error) {
-	a, err := openBase(ctx, c, log)
+	a, err := openBase(ctx, c, log, false)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +115,7 @@ func newAdminApp(ctx context.Context, c *Config, log *slog.Logger, w adminWiring
 		cfg.Configured = a.federation.Configured
 	}
 	if w.operator {
-		cfg.SMSAvailable = true
+		cfg.SMSAvailable = w.sms
 		if cfg.Configured == nil {
 			cfg.Configured = setUp(a.store)
 		}
@@ -134,6 +149,8 @@ type server struct {
 	public *url.URL
 	http   *http.Server
 	oidc   *oidc.Provider
+	// messenger is checked at start (checkSMTP).
+	messenger *messenger
 }
 
 // close releases what newServer opened.
@@ -157,7 +174,7 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 	if e.clock != nil {
 		c.clock = *e.clock
 	}
-	a, err := openBase(ctx, c, log)
+	a, err := openBase(ctx, c, log, true)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +184,9 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 		}
 	}()
 	ln, err := net.Listen("tcp", c.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, usageError("cannot listen on %s: another program (or another Gatehouse) uses that address; stop it, or choose another address with --addr HOST:PORT (GATEHOUSE_ADDR)", c.Addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
@@ -237,5 +257,5 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return &server{app: a, keys: keys, ln: ln, public: public, http: srv, oidc: provider}, nil
+	return &server{app: a, keys: keys, ln: ln, public: public, http: srv, oidc: provider, messenger: m}, nil
 }

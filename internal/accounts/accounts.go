@@ -209,6 +209,31 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (_
 	return u, nil
 }
 
+// CheckNewUser checks everything of in that CreateUser checks but the
+// password: the organization, the e-mail (and that it is free), name and
+// phone. A command line calls it before asking for the password, so that a
+// typo is named before anyone types one. It saves nothing; CreateUser
+// checks again. Returns what CreateUser returns for those fields.
+func (s *Service) CheckNewUser(ctx context.Context, in NewUser) (err error) {
+	defer s.storeFailure(ctx, &err)
+	org, err := s.organization(ctx, in.OrgSlug)
+	if err != nil {
+		return err
+	}
+	email, _, _, err := s.profile(in.Email, in.Name, in.Phone)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.UserByEmail(ctx, org.ID, email)
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.ENOTFOUND:
+		return nil
+	case "":
+		return &gatehouse.Error{Code: gatehouse.ECONFLICT, Field: "email", Message: "A user with that e-mail address already exists in this organization."}
+	}
+	return err
+}
+
 // SetPassword replaces a user's password after checking it against the
 // policy, and ends the user's sessions. Returns ENOTFOUND for an unknown
 // organization or user, EWEAKPASSWORD, or EINVALID for a user of an LDAP or

@@ -296,6 +296,38 @@ func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disab
 	return u, nil
 }
 
+// DeleteUser removes a user of an organization for good, with their
+// sessions (and so the tokens of the applications they signed in to),
+// remembered browsers, pending sign-ins and codes, password links, known
+// devices and federated links, in one transaction with its audit event
+// user.deleted; the event keeps the e-mail, name and role in its detail,
+// since the user's row is gone. The audit log keeps the user's past
+// events. Returns ENOTFOUND, EINVALID for deleting oneself, EFORBIDDEN,
+// EREAUTHREQUIRED, and ECONFLICT (gatehouse.ErrLastAdmin) for the last
+// admin of the organization who can sign in.
+func (s *Service) DeleteUser(ctx context.Context, orgSlug, userID string, actor Actor) (err error) {
+	defer s.storeFailure(ctx, &err)
+	org, u, err := s.User(ctx, orgSlug, userID)
+	if err != nil {
+		return err
+	}
+	if err := actor.RequireAdmin(org.ID); err != nil {
+		return err
+	}
+	if actor.UserID == u.ID {
+		return gatehouse.FieldError("user", "You cannot delete yourself.")
+	}
+	if err := s.guard(actor, org); err != nil {
+		return err
+	}
+	detail := map[string]string{"email": u.Email, "role": string(u.Role)}
+	if u.Name != "" {
+		detail["name"] = u.Name
+	}
+	return s.store.DeleteUser(ctx, org.ID, u.ID, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID,
+		ClientIP: actor.ClientIP, Event: gatehouse.AuditUserDeleted, At: s.now(), Detail: detail})
+}
+
 // UsersPage returns one page of an organization's users ordered by e-mail,
 // after the e-mail in cursor, and the cursor of the next page ("" at the
 // end).

@@ -24,6 +24,9 @@ type Coverage struct {
 	// Failed counts the last 30 days' failed password sign-ins.
 	Failed int
 	Since  time.Time
+	// RememberedBrowsers counts the browsers remembered now: what turning
+	// enforcement on or changing the method forgets.
+	RememberedBrowsers int
 }
 
 // Coverage counts the organization's users and its last 30 days' sign-ins.
@@ -46,7 +49,11 @@ func (s *Service) Coverage(ctx context.Context, orgSlug string) (_ *Coverage, er
 	if err != nil {
 		return nil, err
 	}
-	c := &Coverage{Stats: stats, SignIns: ok, Since: since}
+	remembered, err := s.store.CountOrgRememberedBrowsers(ctx, org.ID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	c := &Coverage{Stats: stats, SignIns: ok, Since: since, RememberedBrowsers: remembered}
 	for _, n := range failed {
 		c.Failed += n
 	}

@@ -140,6 +140,9 @@ func TestGuardedChangesNeedARecentAuthentication(t *testing.T) {
 			u, _ := g.db.UserByID(ctx, g.org.ID, g.member.ID)
 			return u.Role == gatehouse.RoleAdmin
 		}},
+		{"deleting a user", func(g *guarded, a accounts.Actor) error {
+			return g.svc.DeleteUser(ctx, "acme", g.member.ID, a)
+		}, func(g *guarded) bool { _, err := g.db.UserByID(ctx, g.org.ID, g.member.ID); return err != nil }},
 		{"inviting an admin", func(g *guarded, a accounts.Actor) error {
 			_, err := g.svc.InviteUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "new@acme.test", Admin: true}, a)
 			return err

@@ -113,7 +113,7 @@ func (c *Clock) Measure(ctx context.Context) error {
 	c.rtt.Store(int64(rtt))
 	if d := (offset - old).Abs(); d > DefaultJump {
 		c.cfg.Logger.Warn("the offset between this node's clock and the database's jumped: a clock was stepped",
-			"from", old.String(), "to", offset.String())
+			"from_ms", milliseconds(old), "to_ms", milliseconds(offset))
 	}
 	return nil
 }
@@ -192,3 +192,7 @@ func (c *Clock) roundTrip(ctx context.Context) (sample, error) {
 	mid := t0.Add(rtt / 2)
 	return sample{offset: db.Sub(mid), rtt: rtt}, nil
 }
+
+// milliseconds states an offset for a log line as a number in its unit, to
+// the microsecond: JSON has no duration type.
+func milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

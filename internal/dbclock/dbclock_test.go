@@ -1,7 +1,10 @@
 package dbclock_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -157,5 +160,43 @@ func TestSlowRoundTripsAreNotUsed(t *testing.T) {
 	}
 	if calls != dbclock.DefaultSamples {
 		t.Errorf("%d round trips, want %d", calls, dbclock.DefaultSamples)
+	}
+}
+
+// TestAJumpIsLoggedInMilliseconds: a clock stepped between two measurements
+// is logged with the offsets before and after as numbers of milliseconds
+// (JSON has no duration type; a "2m0s" string or nanoseconds would be read
+// wrong by whoever alerts on it).
+func TestAJumpIsLoggedInMilliseconds(t *testing.T) {
+	db := testdb.SQLite(t)
+	local := &skewed{}
+	var logs bytes.Buffer
+	c, err := dbclock.New(context.Background(), dbclock.Config{Source: db.DatabaseTime, Local: local.now,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local.step(2 * time.Minute)
+	if err := c.Measure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+		t.Fatalf("want one JSON log line, got %q: %v", logs.String(), err)
+	}
+	from, okFrom := line["from_ms"].(float64)
+	to, okTo := line["to_ms"].(float64)
+	if !okFrom || !okTo {
+		t.Fatalf("the jump is logged as %v, want numbers from_ms and to_ms", line)
+	}
+	// The local clock went 2 minutes ahead, so the offset went 2 minutes
+	// down (within the round trips of a database on this machine).
+	if d := from - to; d < 119_000 || d > 121_000 {
+		t.Errorf("from_ms %v, to_ms %v: a step of %v ms, want about 120000", from, to, d)
+	}
+	for _, old := range []string{"from", "to"} {
+		if _, ok := line[old]; ok {
+			t.Errorf("the jump still logs %q, a duration without its unit", old)
+		}
 	}
 }

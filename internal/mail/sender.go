@@ -134,7 +134,7 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	defer cancel()
 
 	if err := ctx.Err(); err != nil {
-		return s.sendError(ctx, err)
+		return s.opError(ctx, "sending through", err)
 	}
 	// go-mail keeps its own socket deadlines. Ours is enforced by closing
 	// the socket (see dialer), so theirs is only a backstop, set a little
@@ -144,20 +144,46 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 
 	client, err := gomail.NewClient(s.cfg.Host, s.clientOptions(ctx, timeout)...)
 	if err != nil {
-		return s.sendError(ctx, err)
+		return s.opError(ctx, "sending through", err)
 	}
 	conn, err := client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		return s.sendError(ctx, err)
+		return s.opError(ctx, "sending through", err)
 	}
 	if err := client.SendWithSMTPClient(conn, msg); err != nil {
 		_ = client.CloseWithSMTPClient(conn)
-		return s.sendError(ctx, err)
+		return s.opError(ctx, "sending through", err)
 	}
 	// The server has taken the message: a failed QUIT must not turn into
 	// "could not send", or the user would be told to ask for another code
 	// while the first one is on its way.
 	_ = client.CloseWithSMTPClient(conn)
+	return nil
+}
+
+// Check connects to the server as Send would (the configured TLS mode,
+// then AUTH when a user is set) and says goodbye without sending anything,
+// so an operator learns at start-up, not at the first sign-in, that the
+// server is away or refuses the TLS mode or the password. It keeps the same
+// bounds as Send, and its error names the server, never the password.
+func (s *Sender) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return s.opError(ctx, "connecting to", err)
+	}
+	deadline, _ := ctx.Deadline()
+	client, err := gomail.NewClient(s.cfg.Host, s.clientOptions(ctx, time.Until(deadline)+time.Second)...)
+	if err != nil {
+		return s.opError(ctx, "connecting to", err)
+	}
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return s.opError(ctx, "connecting to", err)
+	}
+	if err := client.CloseWithSMTPClient(conn); err != nil {
+		return s.opError(ctx, "connecting to", err)
+	}
 	return nil
 }
 
@@ -231,10 +257,10 @@ func (s *Sender) dialer(ctx context.Context) gomail.DialContextFunc {
 	}
 }
 
-// sendError wraps err with the server's address and, when the deadline or
+// opError wraps err with the operation and the server's address and, when the deadline or
 // the caller ended the attempt, with the context's error, because the
 // error from the closed socket alone would not say why.
-func (s *Sender) sendError(ctx context.Context, err error) error {
+func (s *Sender) opError(ctx context.Context, op string, err error) error {
 	switch ctxErr := ctx.Err(); {
 	case ctxErr != nil && !errors.Is(err, ctxErr):
 		err = fmt.Errorf("%w: %w", ctxErr, err)
@@ -242,7 +268,7 @@ func (s *Sender) sendError(ctx context.Context, err error) error {
 		// The backstop socket deadline fired first.
 		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
-	err = fmt.Errorf("mail: sending through %s: %w", s.cfg.Addr(), err)
+	err = fmt.Errorf("mail: %s %s: %w", op, s.cfg.Addr(), err)
 	return redact(err, s.cfg.Password)
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -515,5 +516,63 @@ func TestRedact(t *testing.T) {
 	}
 	if !errors.Is(err, cause) {
 		t.Error("the redacted error no longer wraps its cause")
+	}
+}
+
+// TestCheck: Check succeeds where Send would get through, sends nothing,
+// and fails, naming the server and never the password, where Send would
+// fail: no server, no STARTTLS offered, a wrong password.
+func TestCheck(t *testing.T) {
+	serverTLS, roots := newTestCert(t)
+	trust := WithTLSConfig(&tls.Config{RootCAs: roots})
+	creds := userinfo(testUser, testPassword)
+
+	t.Run("a server that takes the TLS mode and the password passes, and receives no message", func(t *testing.T) {
+		ts := startServer(t, serverConfig{startTLS: serverTLS, user: testUser, pass: testPassword})
+		s := newTestSender(t, withPort("smtp://"+creds+"@127.0.0.1:{port}", ts.port), trust)
+		if err := s.Check(t.Context()); err != nil {
+			t.Fatalf("Check: %v", err)
+		}
+		if n := len(ts.received()); n != 0 {
+			t.Errorf("Check sent %d messages, want none", n)
+		}
+		if ts.auths() == 0 {
+			t.Error("Check did not try the password")
+		}
+	})
+	fails := []struct {
+		name   string
+		server *serverConfig
+		url    string
+	}{
+		{"no server listening", nil, "smtp://" + creds + "@127.0.0.1:{port}"},
+		{"a server without STARTTLS", &serverConfig{user: testUser, pass: testPassword, plainAuth: true}, "smtp://" + creds + "@127.0.0.1:{port}"},
+		{"a wrong password", &serverConfig{startTLS: serverTLS, user: testUser, pass: "the-right-one"}, "smtp://" + creds + "@127.0.0.1:{port}"},
+	}
+	for _, tc := range fails {
+		t.Run(tc.name+" fails, naming the server", func(t *testing.T) {
+			var port int
+			if tc.server != nil {
+				port = startServer(t, *tc.server).port
+			} else {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				port = l.Addr().(*net.TCPAddr).Port
+				l.Close()
+			}
+			s := newTestSender(t, withPort(tc.url, port), trust)
+			err := s.Check(t.Context())
+			if err == nil {
+				t.Fatal("Check passed")
+			}
+			if !strings.Contains(err.Error(), "127.0.0.1:"+strconv.Itoa(port)) {
+				t.Errorf("Check: %v, want the server named", err)
+			}
+			if strings.Contains(err.Error(), testPassword) {
+				t.Errorf("Check's error holds the password: %v", err)
+			}
+		})
 	}
 }

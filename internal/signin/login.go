@@ -84,11 +84,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		outcome = "invalid_input"
 		return nil, gatehouse.FieldError("organization", "The organization is required.")
 	}
-	org, err := s.dir.OrganizationBySlug(ctx, slug)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		org = nil
-	} else if err != nil {
+	org, err := s.organization(ctx, slug, req.Organization)
+	if err != nil {
 		return nil, s.unavailable("find organization", err)
+	}
+	if org != nil {
+		slug = org.Slug // the throttle's key, however the name was typed
 	}
 	// A SAML2 organization takes no password here at all: say where to go
 	// before asking for anything else.
@@ -248,6 +249,24 @@ func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user 
 	return &LoginResult{SessionToken: token, Session: sess, User: user, Organization: org, Decision: d}, nil
 }
 
+// organization finds the organization a sign-in names by its slug or, as
+// people type it, by its name; nil when there is none.
+func (s *Service) organization(ctx context.Context, slug, typed string) (*gatehouse.Organization, error) {
+	org, err := s.dir.OrganizationBySlug(ctx, slug)
+	if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		return org, err
+	}
+	name := strings.TrimSpace(typed)
+	if len(name) > gatehouse.MaxOrganizationName {
+		return nil, nil
+	}
+	org, err = s.dir.OrganizationByName(ctx, name)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil
+	}
+	return org, err
+}
+
 // failed audits a password failure (checkPassword has already counted it)
 // and returns the one answer every failure gets.
 func (s *Service) failed(ctx context.Context, now time.Time, org *gatehouse.Organization, user *gatehouse.User,
@@ -267,6 +286,12 @@ func (s *Service) failed(ctx context.Context, now time.Time, org *gatehouse.Orga
 		ev.OrgID, ev.UserID, ev.Reason = org.ID, user.ID, "wrong_password"
 	}
 	s.auditLogged(ctx, ev)
+	if org == nil {
+		// Which organizations exist is no secret; which e-mail addresses
+		// exist in one is, and this says nothing of them.
+		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "organization", Reason: gatehouse.ReasonNoSuchOrganization,
+			Message: "There is no organization by that name. Check the spelling, or use the sign-in address your admin gave you."}
+	}
 	return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."}
 }
 

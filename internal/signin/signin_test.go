@@ -317,7 +317,6 @@ func TestEveryFailureGetsTheSameAnswerAfterOneHash(t *testing.T) {
 	}{
 		{"a wrong password", "clinic", "staff@clinic.test", "wrong password here"},
 		{"an unknown e-mail", "clinic", "nobody@clinic.test", testPassword},
-		{"an unknown organization", "nowhere", "staff@clinic.test", testPassword},
 		{"a disabled user with the right password", "clinic", "gone@clinic.test", testPassword},
 		{"a user of another organization", "clinic", "elsewhere@other.test", testPassword},
 		{"an over-long password", "clinic", "staff@clinic.test", string(make([]byte, 5000))},
@@ -338,6 +337,55 @@ func TestEveryFailureGetsTheSameAnswerAfterOneHash(t *testing.T) {
 			}
 		})
 	}
+	// An organization that does not exist gets its own answer, naming
+	// the field, after the same one hash: which organizations exist is
+	// no secret, and nothing is said of any e-mail address.
+	t.Run("an unknown organization", func(t *testing.T) {
+		before := f.hasher.verifies.Load()
+		_, err := f.login("nowhere", "staff@clinic.test", testPassword)
+		ge := wantCode(t, err, gatehouse.EINVALIDCREDENTIALS)
+		wantReason(t, ge, gatehouse.ReasonNoSuchOrganization)
+		if ge.Field != "organization" || ge.Message == first.Message {
+			t.Errorf("unknown organization: %+v, want its own message naming the field", ge)
+		}
+		if got := f.hasher.verifies.Load() - before; got != 1 {
+			t.Errorf("ran %d password hashes, want exactly 1", got)
+		}
+	})
+}
+
+// People type their clinic's name, not its slug: the sign-in finds the one
+// organization of that name in any case, and counts failures under its
+// slug, so typing the name instead of the slug gets no fresh allowance.
+func TestSignInByTheOrganizationsName(t *testing.T) {
+	f := newFixture(t)
+	named := func(slug, name string) *gatehouse.Organization {
+		t.Helper()
+		org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: name, Settings: f.org.Settings, CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}
+		if err := f.db.CreateOrganization(context.Background(), org); err != nil {
+			t.Fatal(err)
+		}
+		return org
+	}
+	kallio := named("kallio", "Eläinklinikka Kallio")
+	f.addUser(kallio, "vet@kallio.test", testPassword)
+	named("twin-a", "Twin Clinic")
+	named("twin-b", "twin clinic")
+	for _, typed := range []string{"Eläinklinikka Kallio", "  eläinklinikka KALLIO "} {
+		res, err := f.login(typed, "vet@kallio.test", testPassword)
+		if err != nil || res.Organization == nil || res.Organization.ID != kallio.ID {
+			t.Errorf("sign-in typing %q: %+v, %v; want Kallio", typed, res, err)
+		}
+	}
+	_, err := f.login("Twin Clinic", "vet@kallio.test", testPassword)
+	wantReason(t, wantCode(t, err, gatehouse.EINVALIDCREDENTIALS), gatehouse.ReasonNoSuchOrganization)
+
+	for range 5 {
+		_, err := f.login("kallio", "vet@kallio.test", "wrong password here")
+		wantCode(t, err, gatehouse.EINVALIDCREDENTIALS)
+	}
+	_, err = f.login("Eläinklinikka Kallio", "vet@kallio.test", testPassword)
+	wantCode(t, err, gatehouse.ETOOMANYATTEMPTS)
 }
 
 func TestPasswordFailuresBackOffPerAccount(t *testing.T) {

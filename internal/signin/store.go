@@ -15,6 +15,7 @@ import (
 // a sign-in touches.
 type Accounts interface {
 	OrganizationBySlug(ctx context.Context, slug string) (*gatehouse.Organization, error)
+	OrganizationByName(ctx context.Context, name string) (*gatehouse.Organization, error)
 	OrganizationByID(ctx context.Context, id string) (*gatehouse.Organization, error)
 	UserByEmail(ctx context.Context, orgID, email string) (*gatehouse.User, error)
 	UserByID(ctx context.Context, orgID, id string) (*gatehouse.User, error)

@@ -17,6 +17,10 @@ type VerifyRequest struct {
 	ClientIP        netip.Addr
 	UserAgent       string
 	PreviousSession string
+	// SharedComputer, when set, signs in without remembering the browser
+	// ("This is a shared computer"): the next sign-in there asks for a code
+	// again.
+	SharedComputer bool
 }
 
 // Verify checks a code for the pending sign-in and, when it is right,
@@ -55,7 +59,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ *LoginResult
 	if err != nil {
 		return nil, err
 	}
-	if days := org.Settings.RememberDays; days > 0 {
+	if days := org.Settings.RememberDays; days > 0 && !req.SharedComputer {
 		token, err := keyring.NewToken(s.rand)
 		if err != nil {
 			return nil, s.unavailable("make remember token", err)

@@ -327,6 +327,16 @@ func TestConsole(t *testing.T) {
 				}
 				checkEqual(t, "CountRememberedBrowsers in the other organization", got, map[string]int{dan.ID: 1})
 
+				for _, c := range []struct {
+					org  string
+					at   time.Time
+					want int
+				}{{a.ID, now, 3}, {a.ID, now.Add(-time.Millisecond), 4}, {b.ID, now, 1}, {gatehouse.NewID(), now, 0}} {
+					if n, err := db.CountOrgRememberedBrowsers(ctx, c.org, c.at); err != nil || n != c.want {
+						t.Errorf("CountOrgRememberedBrowsers(%s, %v) = %d, %v; want %d", c.org, c.at, n, err, c.want)
+					}
+				}
+
 				for _, ids := range [][]string{nil, {}} {
 					got, err := db.CountRememberedBrowsers(ctx, a.ID, ids, now)
 					if err != nil || got == nil || len(got) != 0 {

@@ -11,6 +11,36 @@ import (
 // TestOrganizations holds the organization store to its contract.
 func TestOrganizations(t *testing.T) {
 	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("an organization is found by its one name, in any case", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			named := func(slug, name string) *gatehouse.Organization {
+				o := newOrg(t, db, slug)
+				if _, err := db.write.ExecContext(ctx, `UPDATE organizations SET name = $1 WHERE id = $2`, name, o.ID); err != nil {
+					t.Fatal(err)
+				}
+				o.Name = name
+				return o
+			}
+			kallio := named("kallio", "Eläinklinikka Kallio")
+			named("twin-a", "Twin Clinic")
+			named("twin-b", "TWIN CLINIC")
+			typed := []string{"Eläinklinikka Kallio", "eläinklinikka kallio", "ELäINKLINIKKA KALLIO"}
+			if db.Dialect() == "postgres" {
+				typed = append(typed, "ELÄINKLINIKKA KALLIO") // lower() folds all of Unicode there
+			}
+			for _, name := range typed {
+				if got, err := db.OrganizationByName(ctx, name); err != nil || got.ID != kallio.ID {
+					t.Errorf("OrganizationByName(%q) = %+v, %v; want Kallio", name, got, err)
+				}
+			}
+			for _, name := range []string{"Twin Clinic", "Kallio", "", "Eläinklinikka"} {
+				if got, err := db.OrganizationByName(ctx, name); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+					t.Errorf("OrganizationByName(%q) = %+v, %v; want ENOTFOUND (none, or more than one)", name, got, err)
+				}
+			}
+		})
+
 		t.Run("an organization round-trips through create, slug, id and list", func(t *testing.T) {
 			db := d.fresh(t)
 			ctx := t.Context()

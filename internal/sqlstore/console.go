@@ -62,6 +62,17 @@ func (db *DB) UserStats(ctx context.Context, orgID string, since time.Time) (gat
 	return s, nil
 }
 
+// CountOrgRememberedBrowsers counts the organization's browsers still
+// remembered at now.
+func (db *DB) CountOrgRememberedBrowsers(ctx context.Context, orgID string, now time.Time) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM remembered_browsers WHERE org_id = $1 AND expires_at > $2`, orgID, millis(now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: count remembered browsers: %w", err)
+	}
+	return n, nil
+}
+
 // CountAuditReasons counts an organization's events named event at or after
 // since, by reason. An index on (org_id, event, at, reason) answers it
 // without reading the log itself.

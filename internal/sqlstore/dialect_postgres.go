@@ -48,6 +48,10 @@ func openPostgres(ctx context.Context, databaseURL string, wrap func(driver.Conn
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "3D000" { // invalid_catalog_name
+			return nil, fmt.Errorf("sqlstore: connect to postgres: database %q: %w", cfg.Database, ErrNoDatabase)
+		}
 		return nil, fmt.Errorf("sqlstore: connect to postgres: %w", err)
 	}
 	p := newPool(db, false)

@@ -6,6 +6,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -25,7 +28,7 @@ var sqliteDialect = dialect{
 // a CLI command may write while the server runs.
 const sqliteBusyTimeout = "_pragma=busy_timeout(10000)"
 
-func openSQLite(ctx context.Context, path string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
+func openSQLite(ctx context.Context, path string, wrap func(driver.Connector) driver.Connector, create bool) (*DB, error) {
 	switch {
 	case path == "":
 		return nil, errors.New("sqlstore: the SQLite database URL names no file: use sqlite:PATH")
@@ -35,6 +38,10 @@ func openSQLite(ctx context.Context, path string, wrap func(driver.Connector) dr
 	case strings.Contains(path, "?"):
 		// The driver would read what follows as its own options.
 		return nil, fmt.Errorf("sqlstore: the SQLite path %q contains \"?\": options are not supported", path)
+	}
+
+	if err := prepareSQLiteFile(path, create); err != nil {
+		return nil, err
 	}
 
 	// IMMEDIATE takes the write lock when a transaction begins, not at its
@@ -73,6 +80,43 @@ func openSQLite(ctx context.Context, path string, wrap func(driver.Connector) dr
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
 	return &DB{dialect: sqliteDialect, write: newPool(write, true), read: newPool(read, true)}, nil
+}
+
+// prepareSQLiteFile makes sure the database file exists before the driver
+// opens it. The driver would create a missing file with the umask's mode
+// (often readable by everyone) and a missing folder is its own error; we
+// create the file ourselves, empty (an empty file is an empty database),
+// with mode 0600 set explicitly whatever the umask. SQLite gives the -wal and
+// -shm files the mode of the database file, so they are 0600 too. Without
+// create, a missing file is ErrNoDatabase.
+func prepareSQLiteFile(path string, create bool) error {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlstore: open %s: %w", path, err)
+	case !create:
+		return fmt.Errorf("sqlstore: open %s: %w", path, ErrNoDatabase)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("sqlstore: open %s: the folder %s does not exist (it is not created for you): %w", path, dir, err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("sqlstore: open %s: %s is not a folder", path, dir)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil // another process created it first
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("sqlstore: create %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // sqliteDB is sql.Open("sqlite", dsn) with the connector wrapped when wrap

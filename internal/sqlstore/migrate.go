@@ -99,6 +99,16 @@ func (db *DB) apply(ctx context.Context, m migration) error {
 	return tx.Commit()
 }
 
+// LatestSchemaVersion is the version Migrate brings the database to: the
+// number of the last migration this binary holds for the database's dialect.
+func (db *DB) LatestSchemaVersion() int {
+	ms, err := loadMigrations(db.dialect.name)
+	if err != nil || len(ms) == 0 {
+		return 0 // the embedded files are checked by the tests
+	}
+	return ms[len(ms)-1].version
+}
+
 // SchemaVersion returns the number of the last migration applied, 0 for a
 // database never migrated.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {

@@ -82,6 +82,35 @@ func (db *DB) OrganizationBySlug(ctx context.Context, slug string) (*gatehouse.O
 	return o, nil
 }
 
+// OrganizationByName returns the one organization whose name is name, in
+// any case (lower() folds all of Unicode on PostgreSQL, ASCII only on
+// SQLite), for a sign-in page where people type their clinic's name.
+// ENOTFOUND when none has that name, or more than one does: names need not
+// be unique, and a guess between two organizations would be wrong half the
+// time.
+func (db *DB) OrganizationByName(ctx context.Context, name string) (*gatehouse.Organization, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE lower(name) = lower($1) LIMIT 2`, name)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: organization by name: %w", err)
+	}
+	defer rows.Close()
+	var found []*gatehouse.Organization
+	for rows.Next() {
+		o, err := scanOrganization(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: organization by name: %w", err)
+		}
+		found = append(found, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: organization by name: %w", err)
+	}
+	if len(found) != 1 {
+		return nil, notFound("Organization")
+	}
+	return found[0], nil
+}
+
 // OrganizationByID returns ENOTFOUND if there is no such organization.
 func (db *DB) OrganizationByID(ctx context.Context, id string) (*gatehouse.Organization, error) {
 	o, err := scanOrganization(db.read.QueryRowContext(ctx,

@@ -60,22 +60,41 @@ type dialect struct {
 	tableExists string
 }
 
+// ErrNoDatabase is returned, wrapped, when the database named does not
+// exist: a SQLite file that OpenExisting will not create, or a PostgreSQL
+// database that the server does not have (PostgreSQL databases are never
+// created here).
+var ErrNoDatabase = errors.New("the database does not exist")
+
 // Open opens and pings the database at databaseURL: "sqlite:PATH" (or
-// "sqlite://PATH"), or "postgres://…" / "postgresql://…". The folder of a
-// SQLite file must exist. The database is not migrated: call Migrate.
+// "sqlite://PATH"), or "postgres://…" / "postgresql://…". A missing SQLite
+// file is created readable and writable by its owner only (its -wal and -shm
+// files take the same mode); its folder must exist, and is never created.
+// The database is not migrated: call Migrate.
 func Open(ctx context.Context, databaseURL string) (*DB, error) {
-	return OpenWrapped(ctx, databaseURL, nil)
+	return open(ctx, databaseURL, nil, true)
+}
+
+// OpenExisting is Open for a database that must already exist: a missing
+// SQLite file is an error wrapping ErrNoDatabase, not a new empty file.
+// Commands that only read or administer a database open it this way.
+func OpenExisting(ctx context.Context, databaseURL string) (*DB, error) {
+	return open(ctx, databaseURL, nil, false)
 }
 
 // OpenWrapped is Open with every connection made through wrap (when not
 // nil). It exists for tests that put a fault-injecting driver between the
 // store and the database; the server never wraps.
 func OpenWrapped(ctx context.Context, databaseURL string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
+	return open(ctx, databaseURL, wrap, true)
+}
+
+func open(ctx context.Context, databaseURL string, wrap func(driver.Connector) driver.Connector, create bool) (*DB, error) {
 	scheme, rest, ok := strings.Cut(databaseURL, ":")
 	switch strings.ToLower(scheme) {
 	case "sqlite":
 		if ok {
-			return openSQLite(ctx, strings.TrimPrefix(rest, "//"), wrap)
+			return openSQLite(ctx, strings.TrimPrefix(rest, "//"), wrap, create)
 		}
 	case "postgres", "postgresql":
 		return openPostgres(ctx, databaseURL, wrap)

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -98,6 +99,20 @@ func TestThePasswordSettingsPage(t *testing.T) {
 		}
 	})
 
+	t.Run("in Finnish, the bad lines of a CRLF form are named in Finnish, as typed without the CR", func(t *testing.T) {
+		res := e.form("/settings/users/password", settingsForm(true, "email", "198.51.100.0/24\r\n10.1.2.3\r\n192.0.2.7/24\r\n", "7"),
+			"Accept-Language", "fi")
+		errs := text(findByID(parseHTML(t, wantStatus(t, res, 400)), "networks-error"))
+		for _, want := range []string{"”10.1.2.3” ei ole CIDR-muodossa", "”192.0.2.7/24” sisältää isäntäosan bittejä; tarkoititko 192.0.2.0/24?"} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("the Finnish error lacks %q: %q", want, errs)
+			}
+		}
+		if strings.Contains(errs, "\r") || strings.Contains(errs, "CIDR notation") {
+			t.Errorf("the Finnish error quotes a CR or is in English: %q", errs)
+		}
+	})
+
 	t.Run("fixed networks are saved and the admin's address is placed", func(t *testing.T) {
 		res := e.form("/settings/users/password", settingsForm(true, "email", "192.0.2.0/24\n127.0.0.0/8", "7"))
 		if res.StatusCode != 303 {
@@ -128,6 +143,36 @@ func TestThePasswordSettingsPage(t *testing.T) {
 		}
 		if got, _ := e.db.OrganizationByID(context.Background(), org.ID); got.Settings.EnforceTwoFactor {
 			t.Error("a confirmed change was not saved")
+		}
+		// After the save the page states what is, not the question again.
+		doc = parseHTML(t, wantStatus(t, e.do("GET", "/settings/users/password?saved=1", "", ""), 200))
+		if w := findByID(doc, "enforce-warning"); w == nil || !hasAttr(w, "hidden") {
+			t.Error("the confirmation box shows after turning two-factor off was saved")
+		}
+		if !strings.Contains(text(findByID(doc, "two-factor-off")), "Two-factor authentication is off for this organization") {
+			t.Errorf("the page does not say plainly that 2FA is off: %s", text(doc))
+		}
+	})
+
+	t.Run("the page says how many remembered browsers a save would forget", func(t *testing.T) {
+		member, err := e.db.UserByEmail(context.Background(), org.ID, "member@acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := e.db.CountOrgRememberedBrowsers(context.Background(), org.ID, ck.now()) // the admin's own, from the sign-in
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			if err := e.db.CreateRememberedBrowser(context.Background(), &gatehouse.RememberedBrowser{ID: gatehouse.NewID(),
+				TokenHash: []byte(fmt.Sprintf("%-32d", i)), OrgID: org.ID, UserID: member.ID, CreatedAt: ck.now(), LastUsedAt: ck.now(),
+				ExpiresAt: ck.now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		doc := parseHTML(t, wantStatus(t, e.do("GET", "/settings/users/password", "", ""), 200))
+		if note, want := text(findByID(doc, "forget-note")), fmt.Sprintf("%d browsers are remembered now", before+3); !strings.Contains(note, want) {
+			t.Errorf("forget note %q, want %q", note, want)
 		}
 	})
 

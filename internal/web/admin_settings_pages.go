@@ -11,15 +11,21 @@ import (
 )
 
 type settingsPage struct {
-	Nav            settingsNav
-	Enforce        bool
-	Method         string
-	Networks       string
-	RememberDays   string
-	AuthMethod     string
-	Federated      bool // LDAP or SAML2: 2FA controls off with the reason
-	NoPhone        int
-	SMSAvailable   bool
+	Nav          settingsNav
+	Enforce      bool
+	Method       string
+	Networks     string
+	RememberDays string
+	AuthMethod   string
+	Federated    bool // LDAP or SAML2: 2FA controls off with the reason
+	NoPhone      int
+	SMSAvailable bool
+	// StoredEnforce is what is saved: the box that asks to confirm turning
+	// enforcement off is for a change from on, never for the state off.
+	StoredEnforce bool
+	// Remembered counts the browsers a save that turns enforcement on or
+	// changes the method would forget.
+	Remembered     int
 	ClientIP       string
 	ClientMatch    string // the network that holds the admin's address
 	Errors         map[string]string
@@ -48,7 +54,7 @@ func (s *Server) settingsData(r *http.Request, cur *signin.Current, st gatehouse
 	if err != nil {
 		return d, err
 	}
-	d.NoPhone = cov.Stats.WithoutPhone
+	d.NoPhone, d.Remembered, d.StoredEnforce = cov.Stats.WithoutPhone, cov.RememberedBrowsers, cur.Organization.Settings.EnforceTwoFactor
 	ip := s.cfg.ClientIP.ClientIP(r)
 	d.ClientIP = addrString(ip)
 	if ip.IsValid() {

@@ -94,12 +94,15 @@ func loginJSON(res *signin.LoginResult) any {
 // apiVerify is POST /api/v1/login/verify.
 func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		Code string `json:"code"`
+		Code           string `json:"code"`
+		SharedComputer bool   `json:"shared_computer"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	res, err := s.login.Verify(r.Context(), s.verifyRequest(r, body.Code))
+	req := s.verifyRequest(r, body.Code)
+	req.SharedComputer = body.SharedComputer
+	res, err := s.login.Verify(r.Context(), req)
 	if err != nil {
 		s.clearPendingIfOver(w, err)
 		return err

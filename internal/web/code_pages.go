@@ -20,15 +20,22 @@ type codePage struct {
 	// empty where there is nothing to cancel.
 	Action, ResendAction, CancelAction string
 	Heading                            string
+	// RememberDays, when not 0, offers "This is a shared computer" (the
+	// sign-in would otherwise remember the browser for that many days).
+	RememberDays int
+	// DevOutbox links to /dev/outbox, where dev mode delivers the code.
+	DevOutbox bool
 }
 
 // renderCodePage shows the code form of the pending sign-in, with err (a
 // wrong code, a failed delivery) as an alert.
 func (s *Server) renderCodePage(w http.ResponseWriter, r *http.Request, status int, p *signin.Pending, org *gatehouse.Organization, err error) error {
 	data := codePage{Method: string(p.Method), Destination: p.Destination, CodeExpires: p.CodeExpiresAt, ResendAt: p.ResendAt,
-		Action: "/login/code", ResendAction: "/login/resend", CancelAction: "/login/cancel", Heading: s.t(r, "code.heading")}
+		Action: "/login/code", ResendAction: "/login/resend", CancelAction: "/login/cancel", Heading: s.t(r, "code.heading"),
+		DevOutbox: s.cfg.Dev}
 	if org != nil {
 		data.OrgName = org.Name
+		data.RememberDays = org.Settings.RememberDays
 	}
 	if err != nil {
 		msg, _, st, internal := s.formError(w, r, withChannel(err, string(p.Method)))
@@ -79,7 +86,9 @@ func (s *Server) codeSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return errUnreadableForm()
 	}
-	res, err := s.login.Verify(r.Context(), s.verifyRequest(r, r.PostForm.Get("code")))
+	req := s.verifyRequest(r, r.PostForm.Get("code"))
+	req.SharedComputer = r.PostForm.Get("shared_computer") != ""
+	res, err := s.login.Verify(r.Context(), req)
 	if err == nil {
 		s.setLoginCookies(w, r, res)
 		http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -14,6 +15,9 @@ type homePage struct {
 	// two-factor authentication, in words.
 	Role, TwoFactor string
 	AuthenticatedAt time.Time
+	// SignInURL is the organization's own sign-in page, for an admin to
+	// hand out to staff and bookmark.
+	SignInURL string
 }
 
 // roleKeys and twoFactorKeys name the words for a role and a session's
@@ -58,6 +62,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	r = withProfileLang(r, cur.User.Locale)
 	s.renderPage(w, r, http.StatusOK, "home", homePage{User: cur.User, Organization: cur.Organization,
 		Role: words(s, r, roleKeys, cur.User.Role), TwoFactor: words(s, r, twoFactorKeys, cur.Session.TwoFactorState),
-		AuthenticatedAt: cur.Session.CreatedAt})
+		AuthenticatedAt: cur.Session.CreatedAt, SignInURL: s.publicURL("/o/" + cur.Organization.Slug + "/login")})
 	return nil
+}
+
+// publicURL is path on the public address (GATEHOUSE_PUBLIC_URL).
+func (s *Server) publicURL(path string) string {
+	return strings.TrimSuffix(s.cfg.PublicURL.String(), "/") + path
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -292,9 +293,27 @@ func pageErrors(t *testing.T) []pageError {
 		return serviceError(t, err)
 	}
 	member := gatehouse.Actor{UserID: "u1", OrgID: "o1", Role: gatehouse.RoleMember}
+	networkErr := func(lines ...string) *gatehouse.Error {
+		_, err := gatehouse.ParseSkipNetworks(lines)
+		return serviceError(t, err)
+	}
+	many := make([]string, gatehouse.MaxSkipNetworks+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)
+	}
 	return []pageError{
+		{"a network without a prefix length, on a CRLF line", networkErr("10.1.2.3\r"), "error.invalid_network.not_cidr", "”10.1.2.3” ei ole CIDR-muodossa"},
+		{"not a network", networkErr("clinic.example/24"), "error.invalid_network.invalid", "”clinic.example/24” ei ole CIDR-muotoinen"},
+		{"a network with a zone", networkErr("fe80::%eth0/64"), "error.invalid_network.invalid", "”fe80::%eth0/64” ei ole"},
+		{"a network with host bits", networkErr("192.0.2.7/24"), "error.invalid_network.host_bits", "tarkoititko 192.0.2.0/24?"},
+		{"every address", networkErr("0.0.0.0/0"), "error.invalid_network.everyone", "”0.0.0.0/0” päästäisi kaikki"},
+		{"an IPv4-mapped network", networkErr("::ffff:192.0.2.0/120"), "error.invalid_network.mapped", "(192.0.2.0/24)"},
+		{"networks that together cover everyone", networkErr("0.0.0.0/1", "128.0.0.0/1"), "error.invalid_network.union", "kaikki IPv4-osoitteet"},
+		{"too many networks", networkErr(many...), "error.invalid_input.skip_networks.too_many", "enintään 100 verkosta"},
 		{"a wrong password", &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "The e-mail address or password is incorrect."},
 			"error.invalid_credentials", "Sähköpostiosoite tai salasana on väärä."},
+		{"no organization by that name", &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "organization", Reason: gatehouse.ReasonNoSuchOrganization,
+			Message: "There is no organization by that name. Check the spelling, or use the sign-in address your admin gave you."}, "error.invalid_credentials.organization", "Tällä nimellä ei löydy organisaatiota"},
 		{"a wrong password when changing contact details", &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "password", Message: "The password is incorrect."},
 			"error.invalid_credentials.password", "Salasana on väärä."},
 		{"throttled sign-ins, with the wait", &gatehouse.Error{Code: gatehouse.ETOOMANYATTEMPTS, RetryAfter: 30 * time.Second,

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
@@ -192,12 +193,18 @@ func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *signin.Curren
 	})
 }
 
-// pageSignedIn runs h with the session, or sends the browser to sign in.
+// pageSignedIn runs h with the session, or sends the browser to sign in
+// and, for a page it asked for (a GET), back to that page afterwards (?rd=,
+// a local path, checked again when it is used).
 func (s *Server) pageSignedIn(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		cur, err := s.auth.Authenticate(r.Context(), s.sessionToken(r))
 		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			to := "/login"
+			if r.Method == http.MethodGet {
+				to += "?rd=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return nil
 		} else if err != nil {
 			return err

@@ -27,7 +27,8 @@ type Config struct {
 	Accounts Accounts
 	Console  Console
 	// Federation is optional: without it LDAP and SAML2 cannot be set up.
-	// Orgs is needed with it, for the SAML2 endpoints.
+	// Orgs is needed with it, for the SAML2 endpoints; with it the sign-in
+	// page of /o/{slug}/login shows the organization's name (else its slug).
 	Federation Federation
 	Orgs       OrgLookup
 	// SMSAvailable says whether an SMS provider is configured, for the
@@ -218,10 +219,14 @@ func (s *Server) route(pattern string, h http.Handler) {
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("route", pattern), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", d),
+			slog.Int("status", rec.status), slog.Float64("duration_ms", milliseconds(d)),
 			slog.String("client_ip", s.cfg.ClientIP.ClientIP(r).String()))
 	}))
 }
+
+// milliseconds states d for a log line as a number in its unit (JSON has
+// no duration type, and slog would write nanoseconds), to the microsecond.
+func milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 type statusRecorder struct {
 	http.ResponseWriter

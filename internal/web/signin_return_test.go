@@ -127,12 +127,14 @@ func TestTheSignInPageNeverSendsTheBrowserElsewhere(t *testing.T) {
 			t.Errorf("sign-in lands on %q, want /", got)
 		}
 	})
-	t.Run("without allowed return hosts rd is ignored", func(t *testing.T) {
-		e := newEnv(t, options{})
-		e.do("GET", "/login?rd=%2Faccount", "", "")
-		res := e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})
-		if got := e.landing(res); got != "/" {
-			t.Errorf("sign-in lands on %q, want /", got)
+	t.Run("without allowed return hosts only a path on Gatehouse is kept", func(t *testing.T) {
+		for rd, want := range map[string]string{"/account": "/account", appURL: "/"} {
+			e := newEnv(t, options{})
+			e.do("GET", "/login?rd="+url.QueryEscape(rd), "", "")
+			res := e.form("/login", url.Values{"organization": {"clinic"}, "email": {"staff@clinic.test"}, "password": {testPassword}})
+			if got := e.landing(res); got != want {
+				t.Errorf("rd %s: sign-in lands on %q, want %s", rd, got, want)
+			}
 		}
 	})
 	t.Run("a planted return cookie is checked again", func(t *testing.T) {

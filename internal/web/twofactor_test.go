@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -295,5 +296,62 @@ func TestFiveWrongCodesOnThePageEndTheSignIn(t *testing.T) {
 	}
 	if e.cookie("gatehouse_pending") != nil {
 		t.Error("the spent pending cookie is still there")
+	}
+}
+
+// "This is a shared computer" on the code page (and shared_computer in the
+// API) signs in without remembering the browser: no remember cookie, no
+// remembered browser stored, and the next sign-in asks for a code again.
+func TestASharedComputerIsNotRemembered(t *testing.T) {
+	for _, via := range []string{"page", "api"} {
+		t.Run(via, func(t *testing.T) {
+			e := newEnv(t, options{})
+			org := e.addStrictOrg(nil)
+			if via == "page" {
+				wantStatus(t, e.form("/login", url.Values{"organization": {"acme"}, "email": {"member@acme.test"}, "password": {testPassword}}), 303)
+				doc := parseHTML(t, wantStatus(t, e.do("GET", "/login/code", "", ""), 200))
+				if findByID(doc, "shared_computer") == nil || findLabelFor(doc, "shared_computer") == nil ||
+					!strings.Contains(text(doc), "remembered for 30 days") {
+					t.Fatalf("the code page offers no labelled shared-computer choice: %s", text(doc))
+				}
+				res := e.form("/login/code", url.Values{"code": {e.lastCode()}, "shared_computer": {"1"}})
+				if res.StatusCode != 303 || e.cookie("gatehouse_session") == nil {
+					t.Fatalf("code with shared_computer: %d, session %v", res.StatusCode, e.cookie("gatehouse_session"))
+				}
+			} else {
+				wantStatus(t, e.login("acme", "member@acme.test", testPassword), 200)
+				b := wantStatus(t, e.do("POST", "/api/v1/login/verify", "application/json", `{"code":"`+e.lastCode()+`","shared_computer":true}`), 200)
+				if tf, _ := decode(t, b)["two_factor"].(map[string]any); tf["remembered_until"] != nil {
+					t.Errorf("verify on a shared computer answered %s, want no remembered_until", b)
+				}
+			}
+			if e.cookie("gatehouse_remember") != nil {
+				t.Error("a shared computer got a remember cookie")
+			}
+			member, err := e.db.UserByEmail(context.Background(), org.ID, "member@acme.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := e.db.CountRememberedBrowsers(context.Background(), org.ID, []string{member.ID}, time.Now()); err != nil || n[member.ID] != 0 {
+				t.Errorf("remembered browsers after a shared-computer sign-in: %v %v", n, err)
+			}
+			wantStatus(t, e.do("POST", "/api/v1/logout", "", ""), 204)
+			if b := wantStatus(t, e.login("acme", "member@acme.test", testPassword), 200); !strings.Contains(b, `"status":"code_sent"`) {
+				t.Errorf("the next sign-in on the shared computer: %s, want a code asked", b)
+			}
+		})
+	}
+}
+
+// In dev mode the code page says where the code went: /dev/outbox.
+func TestTheCodePageLinksToTheDevOutboxInDevMode(t *testing.T) {
+	for _, dev := range []bool{false, true} {
+		e := newEnv(t, options{dev: dev})
+		e.addStrictOrg(nil)
+		wantStatus(t, e.form("/login", url.Values{"organization": {"acme"}, "email": {"member@acme.test"}, "password": {testPassword}}), 303)
+		page := wantStatus(t, e.do("GET", "/login/code", "", ""), 200)
+		if got := strings.Contains(page, `href="/dev/outbox"`); got != dev {
+			t.Errorf("dev mode %v: link to /dev/outbox %v", dev, got)
+		}
 	}
 }

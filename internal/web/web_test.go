@@ -19,6 +19,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
 	"github.com/gatehousehq/gatehouse/internal/clientip"
+	"github.com/gatehousehq/gatehouse/internal/forwardauth"
 	"github.com/gatehousehq/gatehouse/internal/metrics"
 	"github.com/gatehousehq/gatehouse/internal/password"
 	"github.com/gatehousehq/gatehouse/internal/phone"
@@ -106,8 +107,16 @@ func newEnv(t *testing.T, opt options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Console: acc, SMSAvailable: true, Ready: e.ready, Outbox: db, ClientIP: clientip.New(nil),
-		Metrics: m, PublicURL: u, Dev: opt.dev, CookieDomain: opt.cookieDomain, ReturnURLs: opt.returns, ForwardAuth: opt.forwardAuth})
+	returns := opt.returns
+	if returns == nil { // as serve has it: local paths only
+		r, err := forwardauth.NewReturns(u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		returns = r
+	}
+	handler, err := web.New(web.Config{SignIn: svc, Accounts: acc, Console: acc, SMSAvailable: true, Ready: e.ready, Outbox: db, Orgs: db, ClientIP: clientip.New(nil),
+		Metrics: m, PublicURL: u, Dev: opt.dev, CookieDomain: opt.cookieDomain, ReturnURLs: returns, ForwardAuth: opt.forwardAuth})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,6 +462,19 @@ func attr(n *html.Node, key string) string {
 		}
 	}
 	return ""
+}
+
+// hasAttr reports whether n has the attribute key (hidden, checked, …).
+func hasAttr(n *html.Node, key string) bool {
+	if n == nil {
+		return false
+	}
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func text(n *html.Node) string {

@@ -7,7 +7,7 @@
   var auth = document.getElementById("auth_method");
   var twoFactor = document.getElementById("two-factor");
   if (enforce && warning) {
-    var wasOn = enforce.checked;
+    var wasOn = enforce.hasAttribute("data-stored-on");
     enforce.addEventListener("change", function () {
       warning.hidden = enforce.checked || !wasOn;
     });

@@ -1,4 +1,4 @@
--- The OpenID Connect provider (DESIGN.md §10.1): its clients, authorize
+-- The OpenID Connect provider (docs/design.md §10.1): its clients, authorize
 -- requests with their codes, access and refresh tokens, and signing keys,
 -- all in the database so that any node can finish any step.
 --
