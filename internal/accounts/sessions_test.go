@@ -55,24 +55,34 @@ func sessionKept(t *testing.T, db *sqlstore.DB, h []byte) bool {
 	return err == nil
 }
 
+// adminAndAnn makes the organization acme with an admin, who has two
+// sessions (acting from the first), and a member, Ann.
+func adminAndAnn(t *testing.T, svc *accounts.Service, db *sqlstore.DB) (org *gatehouse.Organization, admin, ann *gatehouse.User,
+	actor accounts.Actor, adminHere, adminThere []byte) {
+	t.Helper()
+	ctx := context.Background()
+	org, err := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err = svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "admin@acme.test", Admin: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, err = svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "ann@acme.test", Name: "Ann"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminHere = addSession(t, db, admin, "here", gatehouse.TwoFactorVerified)
+	adminThere = addSession(t, db, admin, "there", gatehouse.TwoFactorVerified)
+	actor = accounts.Actor{UserID: admin.ID, OrgID: admin.OrgID, Role: gatehouse.RoleAdmin, AuthenticatedAt: time.Now(), SessionHash: adminHere}
+	return org, admin, ann, actor, adminHere, adminThere
+}
+
 func TestAnAdminsEditOfContactDetailsEndsTheUsersSessions(t *testing.T) {
 	sessionsOnBothDatabases(t, func(t *testing.T, svc *accounts.Service, db *sqlstore.DB) {
 		ctx := context.Background()
-		org, err := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "admin@acme.test", Admin: true}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ann, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "ann@acme.test", Name: "Ann"}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		adminHere := addSession(t, db, admin, "here", gatehouse.TwoFactorVerified)
-		adminThere := addSession(t, db, admin, "there", gatehouse.TwoFactorVerified)
-		actor := accounts.Actor{UserID: admin.ID, OrgID: admin.OrgID, Role: gatehouse.RoleAdmin, AuthenticatedAt: time.Now(), SessionHash: adminHere}
+		org, admin, ann, actor, adminHere, adminThere := adminAndAnn(t, svc, db)
 
 		// A change of name or role alone is no change of a sign-in factor.
 		annOne := addSession(t, db, ann, "one", gatehouse.TwoFactorVerified)
@@ -267,21 +277,7 @@ func TestAnAdminsEditIsNotSavedWhenTheUsersSessionsCannotEnd(t *testing.T) {
 func TestAnAdminsTwoFactorResetEndsTheUsersSessionsBrowsersAndPendingSignIns(t *testing.T) {
 	sessionsOnBothDatabases(t, func(t *testing.T, svc *accounts.Service, db *sqlstore.DB) {
 		ctx := context.Background()
-		org, err := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "admin@acme.test", Admin: true}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ann, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "ann@acme.test", Name: "Ann"}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		adminHere := addSession(t, db, admin, "here", gatehouse.TwoFactorVerified)
-		adminThere := addSession(t, db, admin, "there", gatehouse.TwoFactorVerified)
-		actor := accounts.Actor{UserID: admin.ID, OrgID: admin.OrgID, Role: gatehouse.RoleAdmin, AuthenticatedAt: time.Now(), SessionHash: adminHere}
+		org, admin, ann, actor, adminHere, adminThere := adminAndAnn(t, svc, db)
 
 		annSessions := [][]byte{addSession(t, db, ann, "one", gatehouse.TwoFactorVerified), addSession(t, db, ann, "two", gatehouse.TwoFactorRemembered)}
 		for i := range 2 {
