@@ -50,5 +50,6 @@ const (
 	AuditSettingsChanged        = "organization.settings_changed"
 	AuditUserCreated            = "user.created"
 	AuditPasswordSet            = "user.password_set"
+	AuditPasswordChanged        = "user.password_changed" // by the user, at /account
 	AuditPasswordRehashed       = "user.password_rehashed"
 )

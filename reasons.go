@@ -39,22 +39,23 @@ const (
 	ReasonEmailInvalid  = "invalid_input.email.invalid"  // {0}: the address as normalized
 
 	// internal/signin.
-	ReasonPasswordRequired     = "invalid_input.password.required"   // Field "password"
-	ReasonEmailSame            = "invalid_input.email.same"          // a change to the address the user has
-	ReasonPhoneSame            = "invalid_input.phone.same"          // a change to the number the user has
-	ReasonPhoneFirst           = "invalid_input.phone.first"         // a code by SMS to a user without a number
-	ReasonContactFromDirectory = "invalid_input.kind.directory"      // federated users' contact details are not theirs to change
-	ReasonNoSuchOrganization   = "invalid_credentials.organization"  // neither a slug nor the one name of an organization
-	ReasonSignInThrottled      = "too_many_attempts.sign_in"         // {0}: the wait (a time.Duration)
-	ReasonWrongPasswords       = "too_many_attempts.wrong_passwords" // {0}: the wait (a time.Duration)
-	ReasonWrongCodes           = "too_many_attempts.wrong_codes"     // {0}: the wait (a time.Duration)
-	ReasonLocked               = "too_many_attempts.locked"          // locked until an admin or a password reset lifts it
-	ReasonSendCapped           = "resend_too_soon.capped"            // {0}: the wait (a time.Duration); the send caps, not ResendGap
-	ReasonDeliveryEmail        = "delivery_failed.email"             // the e-mail with a code could not be sent
-	ReasonDeliverySMS          = "delivery_failed.sms"               // the text message with a code could not be sent
-	ReasonChangeExpired        = "login_expired.change"              // a pending change of contact details is over
-	ReasonNoSuchBrowser        = "not_found.browser"                 // no such remembered browser
-	ReasonNoSuchSession        = "not_found.session"
+	ReasonPasswordRequired      = "invalid_input.password.required"   // Field "password"
+	ReasonEmailSame             = "invalid_input.email.same"          // a change to the address the user has
+	ReasonPhoneSame             = "invalid_input.phone.same"          // a change to the number the user has
+	ReasonPhoneFirst            = "invalid_input.phone.first"         // a code by SMS to a user without a number
+	ReasonContactFromDirectory  = "invalid_input.kind.directory"      // federated users' contact details are not theirs to change
+	ReasonPasswordFromDirectory = "invalid_input.password.directory"  // Field "password": an LDAP or SAML2 organization's users have no password here
+	ReasonNoSuchOrganization    = "invalid_credentials.organization"  // neither a slug nor the one name of an organization
+	ReasonSignInThrottled       = "too_many_attempts.sign_in"         // {0}: the wait (a time.Duration)
+	ReasonWrongPasswords        = "too_many_attempts.wrong_passwords" // {0}: the wait (a time.Duration)
+	ReasonWrongCodes            = "too_many_attempts.wrong_codes"     // {0}: the wait (a time.Duration)
+	ReasonLocked                = "too_many_attempts.locked"          // locked until an admin or a password reset lifts it
+	ReasonSendCapped            = "resend_too_soon.capped"            // {0}: the wait (a time.Duration); the send caps, not ResendGap
+	ReasonDeliveryEmail         = "delivery_failed.email"             // the e-mail with a code could not be sent
+	ReasonDeliverySMS           = "delivery_failed.sms"               // the text message with a code could not be sent
+	ReasonChangeExpired         = "login_expired.change"              // a pending change of contact details is over
+	ReasonNoSuchBrowser         = "not_found.browser"                 // no such remembered browser
+	ReasonNoSuchSession         = "not_found.session"
 
 	// internal/accounts.
 	ReasonResetLinkSpent = "not_found.reset_link" // expired, used, or never issued
@@ -78,7 +79,7 @@ func Reasons() []string {
 		ReasonEmailRequired, ReasonEmailTooLong, ReasonEmailInvalid,
 		ReasonNetworkNotCIDR, ReasonNetworkInvalid, ReasonNetworkHostBits, ReasonNetworkEveryone, ReasonNetworkMapped,
 		ReasonNetworkUnion, ReasonNetworkTooMany,
-		ReasonPasswordRequired, ReasonNoSuchOrganization, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory,
+		ReasonPasswordRequired, ReasonNoSuchOrganization, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory, ReasonPasswordFromDirectory,
 		ReasonSignInThrottled, ReasonWrongPasswords, ReasonWrongCodes, ReasonLocked, ReasonSendCapped,
 		ReasonDeliveryEmail, ReasonDeliverySMS, ReasonChangeExpired, ReasonNoSuchBrowser, ReasonNoSuchSession,
 		ReasonResetLinkSpent,

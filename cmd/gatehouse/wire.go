@@ -219,7 +219,7 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 		return nil, err
 	}
 	if a.signin, err = signin.New(signin.Config{
-		Store: a.store, Hasher: a.hasher, Logger: log, Keys: keys, Messenger: a.mail, NormalizePhone: phone.Normalize,
+		Store: a.store, Hasher: a.hasher, Logger: log, Keys: keys, Messenger: a.mail, NormalizePhone: phone.Normalize, Policy: password.DefaultPolicy(),
 		Federation:  a.federation,
 		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
 		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery, Now: a.now,

@@ -30,6 +30,12 @@ type Hasher interface {
 	NeedsRehash(phc string) bool
 }
 
+// PasswordPolicy says whether a new password may be used: too short, too
+// common, holding the e-mail address (EWEAKPASSWORD with its reason).
+type PasswordPolicy interface {
+	Check(password, email string) error
+}
+
 // Config holds the Service's collaborators and bounds. Zero durations take
 // the defaults of docs/design.md §3.
 type Config struct {
@@ -58,6 +64,10 @@ type Config struct {
 	// Federation gives LDAP organizations' directories; without it their
 	// users cannot sign in (503).
 	Federation Federation
+
+	// Policy checks a new password (internal/password.Policy); without it
+	// ChangePassword refuses every change.
+	Policy PasswordPolicy
 
 	// Messenger delivers codes and notices; required.
 	Messenger gatehouse.Messenger
@@ -110,6 +120,7 @@ type Service struct {
 	hasher    Hasher
 	msg       gatehouse.Messenger
 	fed       Federation
+	policy    PasswordPolicy
 	phone     func(raw, region string) (string, error)
 	deliver   time.Duration
 	keys      *keyring.Ring
@@ -158,6 +169,7 @@ func New(cfg Config) (*Service, error) {
 		hasher:    cfg.Hasher,
 		msg:       cfg.Messenger,
 		fed:       cfg.Federation,
+		policy:    cfg.Policy,
 		phone:     cfg.NormalizePhone,
 		deliver:   cfg.DeliveryTimeout,
 		keys:      keys,

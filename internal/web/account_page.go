@@ -41,6 +41,7 @@ var accountNotices = map[string]string{
 	"revoked":     "account.notice.revoked",
 	"revoked-all": "account.notice.revoked_all",
 	"changed":     "account.notice.changed",
+	"password":    "account.notice.password_changed",
 	// the session buttons below
 	"session-ended":  "account.notice.session_ended",
 	"sessions-ended": "account.notice.sessions_ended",
@@ -120,5 +121,45 @@ func (s *Server) languageSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 		return err
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// passwordSubmit is the account page's "Change your password": the
+// current password and the new one; the other sessions end.
+func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	if err := r.ParseForm(); err != nil {
+		return errUnreadableForm()
+	}
+	err := s.contacts.ChangePassword(r.Context(), cur, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.cfg.ClientIP.ClientIP(r))
+	if err == nil {
+		http.Redirect(w, r, "/account?done=password#change-password", http.StatusSeeOther)
+		return nil
+	}
+	msg, _, status, internal := s.formError(w, r, err)
+	if internal != nil {
+		return internal
+	}
+	// A wrong or missing current password is the current field's; the
+	// policy's refusals are the new one's.
+	field := "current_password"
+	if gatehouse.ErrorCode(err) == gatehouse.EWEAKPASSWORD {
+		field = "new_password"
+	}
+	return s.renderAccount(w, r, cur, status, accountPage{Error: msg, ErrorField: field})
+}
+
+// apiChangePassword is POST /api/v1/account/password.
+func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	var body struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if err := s.contacts.ChangePassword(r.Context(), cur, body.CurrentPassword, body.NewPassword, s.cfg.ClientIP.ClientIP(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -33,11 +33,11 @@ type auditPage struct {
 var auditEvents = []string{
 	gatehouse.AuditLoginSucceeded, gatehouse.AuditLoginFailed, gatehouse.AuditLoginThrottled, gatehouse.AuditLoginPhoneRequired,
 	gatehouse.AuditCodeSent, gatehouse.AuditCodeWrong, gatehouse.AuditCodeDeliveryFailed, gatehouse.AuditLogout,
-	gatehouse.AuditSettingsChanged, gatehouse.AuditUserCreated, gatehouse.AuditUserEdited, gatehouse.AuditPasswordSet,
+	gatehouse.AuditSettingsChanged, gatehouse.AuditUserCreated, gatehouse.AuditUserEdited, gatehouse.AuditPasswordSet, gatehouse.AuditPasswordChanged,
 	gatehouse.AuditPasswordResetRequested, gatehouse.AuditPasswordReset, gatehouse.AuditPhoneAdded, gatehouse.AuditContactChanged,
 	gatehouse.AuditTwoFactorReset, gatehouse.AuditBrowserRevoked, gatehouse.AuditUserUnlocked, gatehouse.AuditUserLocked,
 	gatehouse.AuditExemptionChanged, gatehouse.AuditUserDisabledChanged, gatehouse.AuditReauthenticated,
-	gatehouse.AuditSessionEnded, gatehouse.AuditOtherSessionsEnded,
+	gatehouse.AuditSessionEnded, gatehouse.AuditOtherSessionsEnded, gatehouse.AuditUserDeleted,
 }
 
 // auditQuery reads the filters of the audit page; a bad date is named.

@@ -90,6 +90,9 @@ type ContactChanger interface {
 	VerifyContactChange(ctx context.Context, cur *signin.Current, id, code string, ip netip.Addr) (*signin.ContactChange, error)
 	ResendContactChange(ctx context.Context, cur *signin.Current, id string, ip netip.Addr) (*signin.ContactChange, error)
 	ContactState(ctx context.Context, cur *signin.Current, id string) (*signin.ContactChange, string, error)
+	// ChangePassword is the user's own change of password (/account and
+	// POST /api/v1/account/password).
+	ChangePassword(ctx context.Context, cur *signin.Current, current, next string, ip netip.Addr) error
 }
 
 // Accounts is what the web layer needs of account management

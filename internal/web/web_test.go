@@ -73,7 +73,7 @@ func newEnv(t *testing.T, opt options) *env {
 	}
 	m := metrics.New()
 	box := &outboxMessenger{db: outbox}
-	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Observe: m.SignIn, ObserveDelivery: m.Delivery, Messenger: box, NormalizePhone: phone.Normalize, Now: opt.now})
+	svc, err := signin.New(signin.Config{Store: db, Hasher: h, Secret: make([]byte, 32), Observe: m.SignIn, ObserveDelivery: m.Delivery, Messenger: box, NormalizePhone: phone.Normalize, Policy: password.DefaultPolicy(), Now: opt.now})
 	if err != nil {
 		t.Fatal(err)
 	}
