@@ -60,6 +60,9 @@ const (
 	// internal/accounts.
 	ReasonResetLinkSpent = "not_found.reset_link" // expired, used, or never issued
 
+	// UserStore.DeleteUser. Field "role".
+	ReasonLastAdmin = "conflict.last_admin"
+
 	// internal/federation.
 	ReasonServicePasswordAgain = "invalid_input.service_password.again" // Field "service_password"
 
@@ -82,7 +85,7 @@ func Reasons() []string {
 		ReasonPasswordRequired, ReasonNoSuchOrganization, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory, ReasonPasswordFromDirectory,
 		ReasonSignInThrottled, ReasonWrongPasswords, ReasonWrongCodes, ReasonLocked, ReasonSendCapped,
 		ReasonDeliveryEmail, ReasonDeliverySMS, ReasonChangeExpired, ReasonNoSuchBrowser, ReasonNoSuchSession,
-		ReasonResetLinkSpent,
+		ReasonResetLinkSpent, ReasonLastAdmin,
 		ReasonServicePasswordAgain,
 		ReasonAdminOnly, ReasonCrossOrigin, ReasonFormUnreadable, ReasonNoSuchPage,
 	}

@@ -99,6 +99,6 @@ func (p UserPatch) Empty() bool { return p == UserPatch{} }
 // who can sign in (UserStore.DeleteUser): nobody would be left to manage it
 // but the operator. ECONFLICT with Field "role".
 func ErrLastAdmin() *Error {
-	return &Error{Code: ECONFLICT, Field: "role",
+	return &Error{Code: ECONFLICT, Field: "role", Reason: ReasonLastAdmin,
 		Message: "This is the organization's last admin who can sign in: make another user an admin first."}
 }

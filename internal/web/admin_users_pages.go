@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -20,6 +21,7 @@ type usersPage struct {
 	Now      time.Time
 	Created  string
 	Unsent   bool // the e-mail to the created user did not go out
+	Deleted  bool // a user was just deleted
 	Error    string
 	Field    string
 	New      accounts.NewUser
@@ -54,6 +56,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, cur *signin.C
 		return err
 	}
 	d.Created, d.Unsent = r.URL.Query().Get("created"), r.URL.Query().Get("unsent") != ""
+	d.Deleted = r.URL.Query().Get("done") == "deleted"
 	s.renderPage(w, r, http.StatusOK, "settings_users", d)
 	return nil
 }
@@ -175,6 +178,8 @@ func (s *Server) userActionSubmit(w http.ResponseWriter, r *http.Request, cur *s
 		_, err = s.userAdmin.SetDisabled(ctx, slug, id, false, actor)
 	case "send-link":
 		err = s.users.ResendWelcome(ctx, slug, id, actor)
+	case "delete":
+		return s.deleteUserSubmit(w, r, cur)
 	default:
 		return errNoSuchPage()
 	}
@@ -192,5 +197,36 @@ func (s *Server) userActionSubmit(w http.ResponseWriter, r *http.Request, cur *s
 		return s.renderUser(w, r, cur, status, userPage{Error: msg, Field: field})
 	}
 	http.Redirect(w, r, "/settings/users/"+id+"?done="+action, http.StatusSeeOther)
+	return nil
+}
+
+// deleteUserSubmit deletes a user once the admin has typed the user's
+// e-mail address to confirm; the users page then says so.
+func (s *Server) deleteUserSubmit(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	ctx, id := r.Context(), r.PathValue("id")
+	if err := r.ParseForm(); err != nil {
+		return errUnreadableForm()
+	}
+	_, u, err := s.users.User(ctx, cur.Organization.Slug, id)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(strings.TrimSpace(r.PostForm.Get("confirm_email")), u.Email) {
+		return s.renderUser(w, r, cur, http.StatusBadRequest, userPage{Error: s.t(r, "user.delete.confirm_needed"), Field: "confirm_email"})
+	}
+	if err := s.userAdmin.DeleteUser(ctx, cur.Organization.Slug, id, s.actor(r, cur)); err != nil {
+		if s.toReauth(w, r, err, "/settings/users/"+id) {
+			return nil
+		}
+		msg, field, status, internal := s.formError(w, r, err)
+		if internal != nil {
+			return internal
+		}
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return err
+		}
+		return s.renderUser(w, r, cur, status, userPage{Error: msg, Field: field})
+	}
+	http.Redirect(w, r, "/settings/users?done=deleted", http.StatusSeeOther)
 	return nil
 }

@@ -107,3 +107,11 @@ func (s *Server) apiDisabled(w http.ResponseWriter, r *http.Request, cur *signin
 	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
 	return nil
 }
+
+func (s *Server) apiDeleteUser(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+	if err := s.userAdmin.DeleteUser(r.Context(), cur.Organization.Slug, r.PathValue("id"), s.actor(r, cur)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -379,6 +379,7 @@ func pageErrors(t *testing.T) []pageError {
 		{"a password kept by the directory", &gatehouse.Error{Code: gatehouse.EINVALID, Field: "password", Reason: gatehouse.ReasonPasswordFromDirectory,
 			Message: "Your password is kept by your organization's directory or identity provider; change it there."},
 			"error.invalid_input.password.directory", "vaihda se siellä"},
+		{"the last admin", gatehouse.ErrLastAdmin(), "error.conflict.last_admin", "viimeinen ylläpitäjä"},
 		{"contact details from a directory", &gatehouse.Error{Code: gatehouse.EINVALID, Field: "kind", Reason: gatehouse.ReasonContactFromDirectory,
 			Message: "Contact details of this organization's users come from its directory or identity provider."},
 			"error.invalid_input.kind.directory", "hakemistosta"},

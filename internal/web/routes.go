@@ -71,6 +71,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/organizations/{slug}/users", s.admin(s.apiUsers))
 	s.api("POST /api/v1/organizations/{slug}/users/{id}/reset-two-factor", s.admin(s.apiResetTwoFactor))
 	s.api("POST /api/v1/organizations/{slug}/users/{id}/unlock", s.admin(s.apiUnlock))
+	s.api("DELETE /api/v1/organizations/{slug}/users/{id}", s.admin(s.apiDeleteUser))
 	s.api("PUT /api/v1/organizations/{slug}/users/{id}/two-factor-exemption", s.admin(s.apiExempt))
 	s.api("PUT /api/v1/organizations/{slug}/users/{id}/disabled", s.admin(s.apiDisabled))
 	s.api("GET /api/v1/organizations/{slug}/audit-events", s.admin(s.apiAudit))

@@ -118,6 +118,7 @@ type UserAdmin interface {
 	Unlock(ctx context.Context, orgSlug, userID string, actor accounts.Actor) error
 	SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor accounts.Actor) (*gatehouse.User, error)
 	SetDisabled(ctx context.Context, orgSlug, userID string, disabled bool, actor accounts.Actor) (*gatehouse.User, error)
+	DeleteUser(ctx context.Context, orgSlug, userID string, actor accounts.Actor) error
 }
 
 // AuditLog pages through an organization's audit events:
