@@ -53,3 +53,16 @@ const (
 	AuditPasswordChanged        = "user.password_changed" // by the user, at /account
 	AuditPasswordRehashed       = "user.password_rehashed"
 )
+
+// AuditEventNames lists every event above, so that tests can check each is
+// said in words in every language.
+func AuditEventNames() []string {
+	return []string{
+		AuditLoginSucceeded, AuditLoginFailed, AuditLoginThrottled, AuditLoginTwoFactorRequired, AuditLoginPhoneRequired,
+		AuditCodeSent, AuditCodeDeliveryFailed, AuditCodeWrong, AuditUserLocked, AuditPhoneAdded, AuditTwoFactorReset,
+		AuditUserUnlocked, AuditExemptionChanged, AuditUserDisabledChanged, AuditPasswordResetRequested, AuditPasswordReset,
+		AuditBrowserRevoked, AuditContactChanged, AuditUserEdited, AuditUserDeleted, AuditReauthenticated,
+		AuditSignInConfigChanged, AuditLogout, AuditSessionEnded, AuditOtherSessionsEnded, AuditOrgCreated,
+		AuditSettingsChanged, AuditUserCreated, AuditPasswordSet, AuditPasswordChanged, AuditPasswordRehashed,
+	}
+}

@@ -32,6 +32,9 @@ type AuditFilter struct {
 
 // ConsoleStore is what the admin console reads beyond the other stores.
 type ConsoleStore interface {
+	// UsersByIDs returns the users of orgID among ids, leaving out the
+	// unknown (deleted) ones: the names the audit log shows.
+	UsersByIDs(ctx context.Context, orgID string, ids []string) ([]*User, error)
 	// SearchUsers returns up to limit users of orgID whose e-mail or name
 	// contains query (case-insensitively; "" matches all), ordered by
 	// e-mail, after afterEmail.

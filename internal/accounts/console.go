@@ -359,3 +359,33 @@ func (s *Service) SetLocale(ctx context.Context, orgID, userID, locale string) (
 	_, err = s.store.PatchUser(ctx, orgID, userID, gatehouse.UserPatch{Locale: &locale}, s.now())
 	return err
 }
+
+// AuditPeople returns, by id, the organization's users among the actors
+// and subjects of events, for the audit log to name them; a deleted user
+// is not there (user.deleted keeps the e-mail in its detail).
+func (s *Service) AuditPeople(ctx context.Context, orgSlug string, events []*gatehouse.AuditEvent) (_ map[string]*gatehouse.User, err error) {
+	defer s.storeFailure(ctx, &err)
+	org, err := s.organization(ctx, orgSlug)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, e := range events {
+		for _, id := range []string{e.UserID, e.ActorID} {
+			if id != "" && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	users, err := s.store.UsersByIDs(ctx, org.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*gatehouse.User, len(users))
+	for _, u := range users {
+		out[u.ID] = u
+	}
+	return out, nil
+}

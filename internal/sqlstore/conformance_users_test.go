@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -46,6 +47,34 @@ func TestUsers(t *testing.T) {
 			checkCode(t, "UserByEmail of nobody", err, gatehouse.ENOTFOUND)
 			_, err = db.UserByID(ctx, org.ID, gatehouse.NewID())
 			checkCode(t, "UserByID of nobody", err, gatehouse.ENOTFOUND)
+		})
+
+		t.Run("users are read by ids in batches, only the organization's and only those that exist", func(t *testing.T) {
+			db := d.fresh(t)
+			a, b := newOrg(t, db, "ids-a"), newOrg(t, db, "ids-b")
+			var ids, want []string
+			for i := range rememberedBatch + 5 { // more than one batch
+				u := newUser(t, db, a.ID, fmt.Sprintf("u%03d@example.com", i))
+				ids, want = append(ids, u.ID), append(want, u.ID)
+			}
+			other := newUser(t, db, b.ID, "other@example.com")
+			ids = append(ids, other.ID, gatehouse.NewID())
+			got, err := db.UsersByIDs(t.Context(), a.ID, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotIDs := make([]string, len(got))
+			for i, u := range got {
+				gotIDs[i] = u.ID
+			}
+			slices.Sort(gotIDs)
+			slices.Sort(want)
+			if !slices.Equal(gotIDs, want) {
+				t.Errorf("UsersByIDs gave %d users, want the %d of the organization", len(gotIDs), len(want))
+			}
+			if got, err := db.UsersByIDs(t.Context(), a.ID, nil); err != nil || len(got) != 0 {
+				t.Errorf("UsersByIDs(nil) = %v, %v", got, err)
+			}
 		})
 
 		t.Run("users list by e-mail a page at a time", func(t *testing.T) {

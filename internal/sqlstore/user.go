@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -111,6 +113,29 @@ func (db *DB) ListUsers(ctx context.Context, orgID, afterEmail string, limit int
 		SELECT `+userColumns+` FROM users
 		WHERE org_id = $1 AND email > $2
 		ORDER BY email LIMIT $3`, orgID, afterEmail, limit)
+}
+
+// UsersByIDs returns the users of orgID among ids (unknown ones are left
+// out), in no order; ids are read in batches.
+func (db *DB) UsersByIDs(ctx context.Context, orgID string, ids []string) ([]*gatehouse.User, error) {
+	out := []*gatehouse.User{}
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), rememberedBatch)]
+		ids = ids[len(batch):]
+		args := []any{orgID}
+		marks := make([]string, len(batch))
+		for i, id := range batch {
+			args = append(args, id)
+			marks[i] = "$" + strconv.Itoa(len(args))
+		}
+		users, err := db.queryUsers(ctx, "users by ids", `SELECT `+userColumns+` FROM users
+			WHERE org_id = $1 AND id IN (`+strings.Join(marks, ", ")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, users...)
+	}
+	return out, nil
 }
 
 // queryUsers runs a query that selects userColumns and scans every row.

@@ -21,7 +21,7 @@ type auditPage struct {
 	Event  string
 	From   string
 	To     string
-	Events []*gatehouse.AuditEvent
+	Events []auditRow
 	Error  string
 	Field  string
 	CSV    template.URL // the export of the same filters
@@ -82,7 +82,11 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, cur *signin.C
 	d.Nav = settingsNav{Section: "audit", Org: cur.Organization, Me: cur.User}
 	if err == nil {
 		var next int64
-		d.Events, next, err = s.auditSearch.AuditSearch(r.Context(), cur.Organization.Slug, aq)
+		var events []*gatehouse.AuditEvent
+		events, next, err = s.auditSearch.AuditSearch(r.Context(), cur.Organization.Slug, aq)
+		if err == nil {
+			d.Events, err = s.auditRows(r, cur, events)
+		}
 		if next != 0 {
 			older := r.URL.Query()
 			older.Set("before", strconv.FormatInt(next, 10))
@@ -110,16 +114,23 @@ func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request, cur *signin.Cu
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="gatehouse-audit-`+cur.Organization.Slug+`.csv"`)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"id", "time", "event", "reason", "user_id", "actor_id", "client_ip", "detail"})
+	cw.Write([]string{"id", "time", "event", "event_words", "reason", "reason_words", "user_id", "user_email", "user_name",
+		"actor_id", "actor_email", "actor_name", "client_ip", "detail"})
 	aq.Limit = 1000
 	for written := 0; written < 10000; {
 		events, next, err := s.auditSearch.AuditSearch(r.Context(), cur.Organization.Slug, aq)
 		if err != nil {
 			return err
 		}
+		people, err := s.auditSearch.AuditPeople(r.Context(), cur.Organization.Slug, events)
+		if err != nil {
+			return err
+		}
 		for _, e := range events {
-			cw.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.Event, e.Reason, e.UserID, e.ActorID,
-				addrString(e.ClientIP), csvSafe(detailString(e.Detail))})
+			user, actor := auditPerson(people, e.UserID, e), auditPerson(people, e.ActorID, nil)
+			cw.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.Event, s.auditWords(r, "event", e.Event),
+				e.Reason, s.auditWords(r, "reason", e.Reason), e.UserID, csvSafe(user.Email), csvSafe(user.Name),
+				e.ActorID, csvSafe(actor.Email), csvSafe(actor.Name), addrString(e.ClientIP), csvSafe(detailString(e.Detail))})
 			written++
 		}
 		if next == 0 {
@@ -153,4 +164,61 @@ func detailString(m map[string]string) string {
 		parts[i] = k + "=" + m[k]
 	}
 	return strings.Join(parts, "; ")
+}
+
+// auditRow is one line of the audit page: what happened in words, who did
+// it to whom by name and e-mail.
+type auditRow struct {
+	*gatehouse.AuditEvent
+	EventWords, ReasonWords string
+	User, Actor             auditName
+}
+
+// auditName is a person of the log; Email is "" for nobody (an anonymous
+// request, the operator at the command line).
+type auditName struct {
+	Email, Name string
+	Deleted     bool
+}
+
+func (s *Server) auditRows(r *http.Request, cur *signin.Current, events []*gatehouse.AuditEvent) ([]auditRow, error) {
+	people, err := s.auditSearch.AuditPeople(r.Context(), cur.Organization.Slug, events)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]auditRow, len(events))
+	for i, e := range events {
+		rows[i] = auditRow{AuditEvent: e, EventWords: s.auditWords(r, "event", e.Event), ReasonWords: s.auditWords(r, "reason", e.Reason),
+			User: auditPerson(people, e.UserID, e), Actor: auditPerson(people, e.ActorID, nil)}
+	}
+	return rows, nil
+}
+
+// auditPerson names the user id of an event: from the users of the
+// organization, or, for a user deleted since, from what the event kept
+// (a failed sign-in's typed e-mail, user.deleted's detail).
+func auditPerson(people map[string]*gatehouse.User, id string, e *gatehouse.AuditEvent) auditName {
+	if u, ok := people[id]; ok {
+		return auditName{Email: u.Email, Name: u.Name}
+	}
+	if e != nil && e.Detail["email"] != "" {
+		return auditName{Email: e.Detail["email"], Name: e.Detail["name"], Deleted: id != ""}
+	}
+	if id != "" {
+		return auditName{Deleted: true}
+	}
+	return auditName{}
+}
+
+// auditWords says an event or a reason in the page's language; one the
+// catalog does not know is shown as it is.
+func (s *Server) auditWords(r *http.Request, kind, name string) string {
+	if name == "" {
+		return ""
+	}
+	key := "audit." + kind + "." + name
+	if w := s.t(r, key); w != key {
+		return w
+	}
+	return name
 }

@@ -287,7 +287,7 @@ func TestTheUsersPages(t *testing.T) {
 
 func TestTheAuditLogPage(t *testing.T) {
 	e := newEnv(t, options{})
-	e.addStrictOrg(nil)
+	org := e.addStrictOrg(nil)
 	e.signInWithCode("admin@acme.test")
 	e.login("acme", "member@acme.test", "wrong password")
 
@@ -295,11 +295,26 @@ func TestTheAuditLogPage(t *testing.T) {
 		doc := parseHTML(t, wantStatus(t, e.do("GET", path, "", ""), 200))
 		return text(find(doc, func(n *html.Node) bool { return n.Data == "tbody" }))
 	}
-	if got := rows("/settings/audit?event=login.failed"); !strings.Contains(got, "login.failed") || strings.Contains(got, "code.sent") {
+	// Events and reasons in words; who did what to whom by name and e-mail.
+	if got := rows("/settings/audit?event=login.failed"); !strings.Contains(got, "Sign-in failed") || !strings.Contains(got, "wrong password") ||
+		!strings.Contains(got, "member@acme.test") || strings.Contains(got, "Code sent") || strings.Contains(got, "login.failed") {
 		t.Errorf("filtered rows: %s", got)
 	}
-	if got := rows("/settings/audit?user=member%40acme.test"); !strings.Contains(got, "login.failed") || strings.Contains(got, "login.succeeded") {
+	if got := rows("/settings/audit?user=member%40acme.test"); !strings.Contains(got, "Sign-in failed") || strings.Contains(got, "Signed in") {
 		t.Errorf("the member's rows: %s", got)
+	}
+	fi := parseHTML(t, wantStatus(t, e.do("GET", "/settings/audit?event=login.failed", "", "", "Accept-Language", "fi"), 200))
+	if got := text(find(fi, func(n *html.Node) bool { return n.Data == "tbody" })); !strings.Contains(got, "Kirjautuminen epäonnistui") || !strings.Contains(got, "väärä salasana") {
+		t.Errorf("the Finnish rows: %s", got)
+	}
+	member, err := e.db.UserByEmail(context.Background(), org.ID, "member@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.form("/settings/users/"+member.ID+"/reset-two-factor", url.Values{}), 303)
+	if got := rows("/settings/audit?event=user.two_factor_reset"); !strings.Contains(got, "Two-factor reset") || !strings.Contains(got, "admin@acme.test") ||
+		!strings.Contains(got, "member@acme.test") {
+		t.Errorf("an admin's action does not name the admin and the user: %s", got)
 	}
 	doc := parseHTML(t, wantStatus(t, e.do("GET", "/settings/audit?from=yesterday", "", ""), 400))
 	if attr(findByID(doc, "from"), "aria-invalid") != "true" || !strings.Contains(text(doc), `"yesterday"`) {
@@ -307,7 +322,8 @@ func TestTheAuditLogPage(t *testing.T) {
 	}
 	res := e.do("GET", "/settings/audit.csv?event=login.failed", "", "")
 	csv := wantStatus(t, res, 200)
-	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(csv, "id,time,event,reason") || !strings.Contains(csv, ",login.failed,wrong_password,") {
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(csv, "id,time,event,event_words,reason,reason_words,user_id,user_email") ||
+		!strings.Contains(csv, ",login.failed,Sign-in failed,wrong_password,wrong password,") || !strings.Contains(csv, ",member@acme.test,") {
 		t.Errorf("CSV: %q", csv)
 	}
 	if strings.Contains(csv, "code.sent") {

@@ -15,8 +15,25 @@ type auditJSON struct {
 	Reason   string            `json:"reason,omitempty"`
 	UserID   string            `json:"user_id,omitempty"`
 	ActorID  string            `json:"actor_id,omitempty"`
+	User     *personJSON       `json:"user,omitempty"`
+	Actor    *personJSON       `json:"actor,omitempty"`
 	ClientIP string            `json:"client_ip,omitempty"`
 	Detail   map[string]string `json:"detail,omitempty"`
+}
+
+// personJSON names the user or actor of an event (deleted: the user no
+// longer exists; the e-mail, when known, is what the event kept).
+type personJSON struct {
+	Email   string `json:"email,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Deleted bool   `json:"deleted,omitempty"`
+}
+
+func personOf(n auditName) *personJSON {
+	if n == (auditName{}) {
+		return nil
+	}
+	return &personJSON{Email: n.Email, Name: n.Name, Deleted: n.Deleted}
 }
 
 // apiAudit is GET /api/v1/organizations/{slug}/audit-events?before=&limit=.
@@ -35,10 +52,15 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, cur *signin.Cu
 	if err != nil {
 		return err
 	}
+	people, err := s.auditSearch.AuditPeople(r.Context(), cur.Organization.Slug, events)
+	if err != nil {
+		return err
+	}
 	out := make([]auditJSON, 0, len(events))
 	for _, e := range events {
 		out = append(out, auditJSON{ID: strconv.FormatInt(e.ID, 10), At: timeJSON(e.At), Event: e.Event, Reason: e.Reason,
-			UserID: e.UserID, ActorID: e.ActorID, ClientIP: addrString(e.ClientIP), Detail: e.Detail})
+			UserID: e.UserID, ActorID: e.ActorID, User: personOf(auditPerson(people, e.UserID, e)), Actor: personOf(auditPerson(people, e.ActorID, nil)),
+			ClientIP: addrString(e.ClientIP), Detail: e.Detail})
 	}
 	var nextJSON *string
 	if next != 0 {

@@ -85,6 +85,13 @@ func TestAdminAPI(t *testing.T) {
 	if len(audit["events"].([]any)) != 2 || audit["next"] == nil {
 		t.Errorf("audit page %s", b)
 	}
+	// The latest event is the admin's reset of the member: both by e-mail.
+	latest, _ := audit["events"].([]any)[0].(map[string]any)
+	user, _ := latest["user"].(map[string]any)
+	actor, _ := latest["actor"].(map[string]any)
+	if latest["event"] != gatehouse.AuditTwoFactorReset || user["email"] != "member@acme.test" || actor["email"] != "admin@acme.test" {
+		t.Errorf("the latest audit event %v; want the reset naming the member and the admin", latest)
+	}
 	if strings.Contains(b, testPassword) {
 		t.Error("the audit log holds a password")
 	}

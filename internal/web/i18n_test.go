@@ -517,3 +517,21 @@ func TestBrowserNamesInFinnish(t *testing.T) {
 		t.Errorf("browser(en, curl) = %q", got)
 	}
 }
+
+// TestEveryAuditEventIsSaidInWords: the audit log shows each event in the
+// reader's language, never its name (a new event without words fails).
+func TestEveryAuditEventIsSaidInWords(t *testing.T) {
+	c := mustCatalog(t)
+	for _, lang := range []string{"en", "fi"} {
+		for _, name := range gatehouse.AuditEventNames() {
+			if w, ok := c.messages[lang]["audit.event."+name]; !ok || w == name {
+				t.Errorf("%s: the audit event %s has no words", lang, name)
+			}
+		}
+	}
+	for _, name := range auditEvents {
+		if !slices.Contains(gatehouse.AuditEventNames(), name) {
+			t.Errorf("the audit filter offers %s, which AuditEventNames does not list", name)
+		}
+	}
+}

@@ -164,6 +164,7 @@ type UserConsole interface {
 // its CSV export.
 type AuditSearcher interface {
 	AuditSearch(ctx context.Context, orgSlug string, q accounts.AuditQuery) ([]*gatehouse.AuditEvent, int64, error)
+	AuditPeople(ctx context.Context, orgSlug string, events []*gatehouse.AuditEvent) (map[string]*gatehouse.User, error)
 }
 
 // LocaleSetter saves the language a user chose on the account page.
