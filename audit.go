@@ -47,6 +47,7 @@ const (
 	AuditSessionEnded           = "session.ended"
 	AuditOtherSessionsEnded     = "session.others_ended"
 	AuditOrgCreated             = "organization.created"
+	AuditOrgEdited              = "organization.edited"
 	AuditSettingsChanged        = "organization.settings_changed"
 	AuditUserCreated            = "user.created"
 	AuditPasswordSet            = "user.password_set"
@@ -62,7 +63,7 @@ func AuditEventNames() []string {
 		AuditCodeSent, AuditCodeDeliveryFailed, AuditCodeWrong, AuditUserLocked, AuditPhoneAdded, AuditTwoFactorReset,
 		AuditUserUnlocked, AuditExemptionChanged, AuditUserDisabledChanged, AuditPasswordResetRequested, AuditPasswordReset,
 		AuditBrowserRevoked, AuditContactChanged, AuditUserEdited, AuditUserDeleted, AuditReauthenticated,
-		AuditSignInConfigChanged, AuditLogout, AuditSessionEnded, AuditOtherSessionsEnded, AuditOrgCreated,
+		AuditSignInConfigChanged, AuditLogout, AuditSessionEnded, AuditOtherSessionsEnded, AuditOrgCreated, AuditOrgEdited,
 		AuditSettingsChanged, AuditUserCreated, AuditPasswordSet, AuditPasswordChanged, AuditPasswordRehashed,
 	}
 }

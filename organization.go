@@ -36,9 +36,14 @@ const (
 // Organization is one tenant: a clinic, a practice, an office. Nothing of one
 // organization is reachable through another's slug or ids.
 type Organization struct {
-	ID        string
-	Slug      string
-	Name      string
+	ID   string
+	Slug string
+	Name string
+	// TimeZone is the IANA zone its times are shown in ("" for the
+	// server's); Country the ISO 3166-1 alpha-2 code that numbers typed
+	// without a country code are read in ("" for none).
+	TimeZone  string
+	Country   string
 	Settings  PasswordSettings
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -45,6 +45,9 @@ type OrganizationStore interface {
 	// OrganizationByName returns the one organization of that name, in any
 	// case; ENOTFOUND when there is none or more than one.
 	OrganizationByName(ctx context.Context, name string) (*Organization, error)
+	// UpdateOrganizationProfile saves the name, time zone and country;
+	// ENOTFOUND when there is no such organization.
+	UpdateOrganizationProfile(ctx context.Context, orgID, name, timeZone, country string, at time.Time) error
 	// OrganizationByID returns ENOTFOUND if there is no such organization.
 	OrganizationByID(ctx context.Context, id string) (*Organization, error)
 	// ListOrganizations returns all organizations ordered by slug.

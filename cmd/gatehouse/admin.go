@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -36,6 +37,7 @@ func orgCommands() []subcommand {
 	return []subcommand{
 		{"create", "create an organization (two-factor authentication on by e-mail unless told otherwise)", orgCreate},
 		{"list", "list the organizations", orgList},
+		{"edit", "change an organization's name, time zone or country", orgEdit},
 		{"settings", "show or change an organization's sign-in settings", orgSettings},
 		{"ldap", "set up sign-in through an LDAP directory", orgLDAP},
 		{"saml", "set up sign-in through a SAML2 identity provider", orgSAML},
@@ -44,12 +46,14 @@ func orgCommands() []subcommand {
 
 func orgCreate(ctx context.Context, e *env, args []string) error {
 	var c Config
-	var slug, name string
+	var slug, name, zone, country string
 	enforce := true
-	fs := newFlagSet(e, "org create", "org create --slug S --name N [--enforce-2fa=true|false]")
+	fs := newFlagSet(e, "org create", "org create --slug S --name N [--enforce-2fa=true|false] [--time-zone ZONE] [--country CC]")
 	fs.StringVar(&slug, "slug", "", "the organization's short name in addresses (required)")
 	fs.StringVar(&name, "name", "", "the organization's display name (required)")
 	fs.BoolVar(&enforce, "enforce-2fa", true, "enforce two-factor authentication for all users (the default)")
+	fs.StringVar(&zone, "time-zone", "", "the time zone its times are shown in, such as Europe/Helsinki (default: the server's)")
+	fs.StringVar(&country, "country", "", "the country phone numbers without a country code are read in, such as FI")
 	if err := parse(fs, &c, userSettings, args, e); err != nil {
 		return err
 	}
@@ -61,13 +65,63 @@ func orgCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	org, err := a.accounts.CreateOrganization(ctx, accounts.NewOrganization{Slug: slug, Name: name, EnforceTwoFactor: &enforce}, "")
+	org, err := a.accounts.CreateOrganization(ctx, accounts.NewOrganization{Slug: slug, Name: name, EnforceTwoFactor: &enforce,
+		TimeZone: zone, Country: country}, "")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "created organization %s (%s), id %s, two-factor %s by %s\n",
 		org.Slug, org.Name, org.ID, onOff(org.Settings.EnforceTwoFactor), org.Settings.OTPMethod)
 	return nil
+}
+
+func orgEdit(ctx context.Context, e *env, args []string) error {
+	var c Config
+	var slug string
+	var name, zone, country optString
+	fs := newFlagSet(e, "org edit", "org edit --org S [--name N] [--time-zone ZONE] [--country CC]")
+	fs.StringVar(&slug, "org", "", "the organization's slug (required)")
+	fs.Var(&name, "name", "the organization's display name")
+	fs.Var(&zone, "time-zone", `the time zone its times are shown in, such as Europe/Helsinki ("" for the server's)`)
+	fs.Var(&country, "country", `the country phone numbers without a country code are read in, such as FI ("" for none)`)
+	if err := parse(fs, &c, userSettings, args, e); err != nil {
+		return err
+	}
+	if slug == "" {
+		return usageError("org edit needs --org")
+	}
+	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	org, err := a.store.OrganizationBySlug(ctx, slug)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return usageError("no organization %q", slug)
+	} else if err != nil {
+		return err
+	}
+	in := accounts.OrgProfile{Name: name.or(org.Name), TimeZone: zone.or(org.TimeZone), Country: country.or(org.Country)}
+	if org, err = a.accounts.EditOrganization(ctx, slug, in, gatehouse.OperatorActor()); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "organization %s: name %q, time zone %s, country %s\n", org.Slug, org.Name, cmp.Or(org.TimeZone, "the server's"), cmp.Or(org.Country, "none"))
+	return nil
+}
+
+// optString is a string flag that knows whether it was given.
+type optString struct {
+	v   string
+	set bool
+}
+
+func (o *optString) String() string     { return o.v }
+func (o *optString) Set(v string) error { o.v, o.set = v, true; return nil }
+func (o *optString) or(def string) string {
+	if o.set {
+		return o.v
+	}
+	return def
 }
 
 func orgList(ctx context.Context, e *env, args []string) error {

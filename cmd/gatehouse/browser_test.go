@@ -286,7 +286,7 @@ func TestAdminAndMemberInARealBrowser(t *testing.T) {
 
 	admin.do(chromedp.Navigate(base + "/settings/audit"))
 	admin.shot("audit-log")
-	if page := admin.text("tbody"); !strings.Contains(page, "user.two_factor_reset") || !strings.Contains(page, "organization.settings_changed") {
+	if page := admin.text("tbody"); !strings.Contains(page, "Two-factor reset") || !strings.Contains(page, "Password settings changed") || !strings.Contains(page, "admin@clinic.test") {
 		t.Errorf("audit log: %s", page)
 	}
 }

@@ -352,3 +352,21 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// org create and org edit take a time zone and a country; a national
+// phone number is then read in the organization's country.
+func TestOrganizationsTimeZoneAndCountryOnTheCommandLine(t *testing.T) {
+	te := newTestEnv(t)
+	if code, _, errOut := te.cli("", "org", "create", "--slug", "kallio", "--name", "Kallio", "--time-zone", "Europe/Nowhere"); code != 2 || !strings.Contains(errOut, "Europe/Nowhere") {
+		t.Errorf("a bad time zone: exit %d, %q", code, errOut)
+	}
+	te.mustCLI("", "org", "create", "--slug", "kallio", "--name", "Kallio", "--time-zone", "Europe/Helsinki", "--country", "fi")
+	te.mustCLI("a long enough passphrase\n", "user", "create", "--org", "kallio", "--email", "vet@kallio.test", "--phone", "040 123 4567")
+	if out := te.mustCLI("", "user", "list", "--org", "kallio"); !strings.Contains(out, "+358401234567") {
+		t.Errorf("the national number was not read as Finnish: %s", out)
+	}
+	out := te.mustCLI("", "org", "edit", "--org", "kallio", "--name", "Eläinklinikka Kallio", "--country", "")
+	if !strings.Contains(out, `"Eläinklinikka Kallio"`) || !strings.Contains(out, "Europe/Helsinki") || !strings.Contains(out, "country none") {
+		t.Errorf("org edit: %s", out)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	_ "time/tzdata" // organizations' time zones, also where the system has none
 
 	"golang.org/x/term"
 

@@ -119,6 +119,9 @@ func New(cfg Config) (*Service, error) {
 type NewOrganization struct {
 	Slug string
 	Name string
+	// TimeZone (an IANA name, "" for the server's) and Country (ISO 3166-1
+	// alpha-2, "" for none) are optional.
+	TimeZone, Country string
 	// EnforceTwoFactor overrides the default (enforced) when set.
 	EnforceTwoFactor *bool
 }
@@ -136,12 +139,17 @@ func (s *Service) CreateOrganization(ctx context.Context, in NewOrganization, ac
 	if err := gatehouse.ValidateOrgName(name); err != nil {
 		return nil, err
 	}
+	zone, country, err := s.place(in.TimeZone, in.Country)
+	if err != nil {
+		return nil, err
+	}
 	settings := gatehouse.DefaultPasswordSettings()
 	if in.EnforceTwoFactor != nil {
 		settings.EnforceTwoFactor = *in.EnforceTwoFactor
 	}
 	now := s.now()
-	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: name, Settings: settings, CreatedAt: now, UpdatedAt: now}
+	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: name, TimeZone: zone, Country: country, Settings: settings,
+		CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateOrganization(ctx, org); err != nil {
 		return nil, err
 	}
@@ -173,7 +181,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (_
 	if err != nil {
 		return nil, err
 	}
-	email, name, phone, err := s.profile(in.Email, in.Name, in.Phone)
+	email, name, phone, err := s.profile(org, in.Email, in.Name, in.Phone)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +228,7 @@ func (s *Service) CheckNewUser(ctx context.Context, in NewUser) (err error) {
 	if err != nil {
 		return err
 	}
-	email, _, _, err := s.profile(in.Email, in.Name, in.Phone)
+	email, _, _, err := s.profile(org, in.Email, in.Name, in.Phone)
 	if err != nil {
 		return err
 	}
@@ -335,9 +343,10 @@ func boolString(b bool) string {
 	return "false"
 }
 
-// profile checks and normalizes the e-mail, name and phone of a user as
-// typed, naming the first bad field.
-func (s *Service) profile(email, name, phone string) (string, string, string, error) {
+// profile checks and normalizes the e-mail, name and phone of a user of org
+// as typed, naming the first bad field; a phone number without a country
+// code is read in the organization's country.
+func (s *Service) profile(org *gatehouse.Organization, email, name, phone string) (string, string, string, error) {
 	email, err := gatehouse.NormalizeEmail(email)
 	if err != nil {
 		return "", "", "", err
@@ -352,7 +361,7 @@ func (s *Service) profile(email, name, phone string) (string, string, string, er
 	if s.phone == nil {
 		return "", "", "", errors.New("accounts: no phone normalizer")
 	}
-	if phone, err = s.phone(phone, ""); err != nil {
+	if phone, err = s.phone(phone, org.Country); err != nil {
 		return "", "", "", err
 	}
 	return email, name, phone, nil

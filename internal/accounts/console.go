@@ -206,7 +206,7 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	if err := actor.RequireAdmin(org.ID); err != nil {
 		return nil, err
 	}
-	email, name, phone, err := s.profile(in.Email, in.Name, in.Phone)
+	email, name, phone, err := s.profile(org, in.Email, in.Name, in.Phone)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 	var newValue string
 	switch kind {
 	case gatehouse.ChallengeChangePhone:
-		if newValue, err = s.phone(value, ""); err != nil {
+		if newValue, err = s.phone(value, org.Country); err != nil {
 			return nil, err
 		}
 		if newValue == user.Phone {

@@ -142,7 +142,7 @@ func (s *Service) provision(ctx context.Context, org *gatehouse.Organization, id
 	}
 	phone := ""
 	if id.Phone != "" {
-		if p, err := s.phone(id.Phone, ""); err == nil {
+		if p, err := s.phone(id.Phone, org.Country); err == nil {
 			phone = p
 		}
 	}

@@ -190,7 +190,7 @@ func (s *Service) Phone(ctx context.Context, pendingToken, rawPhone string, ip n
 	if c.Channel != gatehouse.OTPSMS || (c.Destination != "" && c.NewValue == "") {
 		return nil, &gatehouse.Error{Code: gatehouse.EPHONENOTEXPECTED, Field: "phone", Message: "This sign-in does not need a phone number."}
 	}
-	phone, err := s.phone(rawPhone, "")
+	phone, err := s.phone(rawPhone, org.Country)
 	if err != nil {
 		return nil, err
 	}

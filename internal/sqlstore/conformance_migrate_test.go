@@ -66,7 +66,17 @@ func TestMigrate(t *testing.T) {
 			if err := db.apply(ctx, ms[0]); err != nil {
 				t.Fatal(err)
 			}
-			org := newOrg(t, db, "clinic")
+			// The organization as the code of version 1 wrote it.
+			org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "clinic", Name: "Org clinic", Settings: gatehouse.DefaultPasswordSettings(),
+				CreatedAt: t0, UpdatedAt: t0}
+			if _, err := db.write.ExecContext(ctx, `
+				INSERT INTO organizations (id, slug, name, enforce_two_factor, otp_method, skip_networks, remember_days, auth_method,
+					created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, '[]', $6, $7, $8, $8)`,
+				org.ID, org.Slug, org.Name, org.Settings.EnforceTwoFactor, string(org.Settings.OTPMethod), org.Settings.RememberDays,
+				string(org.Settings.AuthMethod), millis(t0)); err != nil {
+				t.Fatal(err)
+			}
 			want := &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: "ann@example.com", Name: "Ann",
 				Role: gatehouse.RoleMember, PasswordHash: "$argon2id$ann", CreatedAt: t0, UpdatedAt: t0}
 			// The columns of version 1, as the code of then wrote them.
@@ -95,6 +105,11 @@ func TestMigrate(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkEqual(t, "the user after migrating (no locale)", got, want)
+			gotOrg, err := db.OrganizationByID(ctx, org.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEqual(t, "the organization after migrating (no time zone, no country)", gotOrg, org)
 			gotSession, err := db.SessionByTokenHash(ctx, session.TokenHash)
 			if err != nil {
 				t.Fatal(err)

@@ -11,6 +11,21 @@ import (
 // TestOrganizations holds the organization store to its contract.
 func TestOrganizations(t *testing.T) {
 	forEachDB(t, func(t *testing.T, d engine) {
+		t.Run("an organization's name, time zone and country are updated", func(t *testing.T) {
+			db := d.fresh(t)
+			o := newOrg(t, db, "profile")
+			if err := db.UpdateOrganizationProfile(t.Context(), o.ID, "Renamed", "America/New_York", "US", t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.OrganizationByID(t.Context(), o.ID)
+			if err != nil || got.Name != "Renamed" || got.TimeZone != "America/New_York" || got.Country != "US" || !got.UpdatedAt.Equal(t0.Add(time.Hour)) {
+				t.Errorf("after the update: %+v, %v", got, err)
+			}
+			if err := db.UpdateOrganizationProfile(t.Context(), gatehouse.NewID(), "x", "", "", t0); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("an unknown organization: %v, want ENOTFOUND", err)
+			}
+		})
+
 		t.Run("an organization is found by its one name, in any case", func(t *testing.T) {
 			db := d.fresh(t)
 			ctx := t.Context()
@@ -45,7 +60,7 @@ func TestOrganizations(t *testing.T) {
 			db := d.fresh(t)
 			ctx := t.Context()
 			org := &gatehouse.Organization{
-				ID: gatehouse.NewID(), Slug: "clinic", Name: "The Clinic",
+				ID: gatehouse.NewID(), Slug: "clinic", Name: "The Clinic", TimeZone: "Europe/Helsinki", Country: "FI",
 				Settings: gatehouse.PasswordSettings{
 					EnforceTwoFactor: true,
 					OTPMethod:        gatehouse.OTPSMS,

@@ -18,10 +18,10 @@ func (db *DB) CreateOrganization(ctx context.Context, org *gatehouse.Organizatio
 	s := org.Settings
 	_, err := db.write.ExecContext(ctx, `
 		INSERT INTO organizations (id, slug, name, enforce_two_factor, otp_method, skip_networks,
-			remember_days, auth_method, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			remember_days, auth_method, created_at, updated_at, time_zone, country)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		org.ID, org.Slug, org.Name, s.EnforceTwoFactor, string(s.OTPMethod), networksJSON(s.SkipNetworks),
-		s.RememberDays, string(s.AuthMethod), millis(org.CreatedAt), millis(org.UpdatedAt))
+		s.RememberDays, string(s.AuthMethod), millis(org.CreatedAt), millis(org.UpdatedAt), org.TimeZone, org.Country)
 	if violated(err) == uniqueViolation {
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "An organization with the slug %q already exists.", org.Slug)
 	}
@@ -35,7 +35,8 @@ func (db *DB) CreateOrganization(ctx context.Context, org *gatehouse.Organizatio
 // a join may select them beside another table's (SessionAccount).
 const orgColumns = `organizations.id, organizations.slug, organizations.name,
 	organizations.enforce_two_factor, organizations.otp_method, organizations.skip_networks,
-	organizations.remember_days, organizations.auth_method, organizations.created_at, organizations.updated_at`
+	organizations.remember_days, organizations.auth_method, organizations.created_at, organizations.updated_at,
+	organizations.time_zone, organizations.country`
 
 // orgRow is an organization as orgColumns hold it, before conversion.
 type orgRow struct {
@@ -48,7 +49,7 @@ type orgRow struct {
 func (r *orgRow) dest() []any {
 	o, s := &r.o, &r.o.Settings
 	return []any{&o.ID, &o.Slug, &o.Name, &s.EnforceTwoFactor, &s.OTPMethod, &r.networks,
-		&s.RememberDays, &s.AuthMethod, &r.created, &r.updated}
+		&s.RememberDays, &s.AuthMethod, &r.created, &r.updated, &o.TimeZone, &o.Country}
 }
 
 // value converts what was scanned.
@@ -198,4 +199,12 @@ func parseNetworks(text string) ([]netip.Prefix, error) {
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// UpdateOrganizationProfile saves an organization's name, time zone and
+// country. Returns ENOTFOUND when there is no such organization.
+func (db *DB) UpdateOrganizationProfile(ctx context.Context, orgID, name, timeZone, country string, at time.Time) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE organizations SET name = $2, time_zone = $3, country = $4, updated_at = $5 WHERE id = $1`,
+		orgID, name, timeZone, country, millis(at))
+	return updated(res, err, "Organization", "update organization profile")
 }

@@ -36,6 +36,7 @@ func (s *Server) renderCodePage(w http.ResponseWriter, r *http.Request, status i
 	if org != nil {
 		data.OrgName = org.Name
 		data.RememberDays = org.Settings.RememberDays
+		r = withZone(r, org)
 	}
 	if err != nil {
 		msg, _, st, internal := s.formError(w, r, withChannel(err, string(p.Method)))

@@ -59,7 +59,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
-	r = withProfileLang(r, cur.User.Locale)
+	r = withZone(withProfileLang(r, cur.User.Locale), cur.Organization)
 	s.renderPage(w, r, http.StatusOK, "home", homePage{User: cur.User, Organization: cur.Organization,
 		Role: words(s, r, roleKeys, cur.User.Role), TwoFactor: words(s, r, twoFactorKeys, cur.Session.TwoFactorState),
 		AuthenticatedAt: cur.Session.CreatedAt, SignInURL: s.publicURL("/o/" + cur.Organization.Slug + "/login")})

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -27,9 +28,42 @@ var staticFS embed.FS
 // asset, so assets can be cached forever and still change with a release.
 type pages struct {
 	cat    *catalog
-	tmpl   map[string]map[string]*template.Template // lang -> page -> template
+	tmpl   map[string]map[string]*template.Template // lang -> page -> template, never executed
 	assets map[string]string                        // "style.css" -> "style.3f2a….css"
 	files  map[string][]byte                        // hashed name -> content
+
+	// zoned holds, by language, page and time zone, the clones that show
+	// times in that zone; html/template escapes a template at its first
+	// execution, so each clone is made once and kept. Bounded by
+	// maxZonedPages; past it a page is cloned for the one render.
+	mu    sync.Mutex
+	zoned map[zonedPage]*template.Template
+}
+
+type zonedPage struct{ lang, name, zone string }
+
+const maxZonedPages = 4096
+
+// page returns the template of name in lang that shows times in loc.
+func (p *pages) page(lang, name string, loc *time.Location) (*template.Template, error) {
+	k := zonedPage{lang, name, loc.String()}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.zoned[k]; ok {
+		return t, nil
+	}
+	t, err := p.tmpl[lang][name].Clone()
+	if err != nil {
+		return nil, err
+	}
+	t.Funcs(template.FuncMap{"time": timeIn(loc)})
+	if p.zoned == nil {
+		p.zoned = make(map[zonedPage]*template.Template)
+	}
+	if len(p.zoned) < maxZonedPages {
+		p.zoned[k] = t
+	}
+	return t, nil
 }
 
 // formField is one labelled input of a settings form.
@@ -65,7 +99,7 @@ func parsePages() (*pages, error) {
 	for _, lang := range cat.langs {
 		funcs := template.FuncMap{
 			"asset":   func(name string) string { return "/static/" + p.assets[name] },
-			"time":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+			"time":    timeIn(time.UTC), // renderPage gives each page its organization's zone
 			"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 			"browser": func(ua string) string { return cat.browser(lang, ua) },
 			"addr":    addrString,
@@ -96,7 +130,13 @@ func parsePages() (*pages, error) {
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
 	lang := s.lang(r)
-	if err := s.pages.tmpl[lang][name].ExecuteTemplate(&buf, "layout", data); err != nil {
+	// The parsed pages are never executed: each page is a clone with the
+	// time zone of its organization (or the server's).
+	t, err := s.pages.page(lang, name, zoneOf(r))
+	if err == nil {
+		err = t.ExecuteTemplate(&buf, "layout", data)
+	}
+	if err != nil {
 		s.log.ErrorContext(r.Context(), "template failed", "template", name, "error", err)
 		http.Error(w, s.t(r, "error.internal"), http.StatusInternalServerError)
 		return
@@ -207,4 +247,38 @@ type settingsNav struct {
 // pageNotFound answers every path that no route takes.
 func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) error {
 	return errNoSuchPage()
+}
+
+// timeIn formats a time for a page in loc, naming the zone.
+func timeIn(loc *time.Location) func(time.Time) string {
+	return func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05 MST") }
+}
+
+type zoneKey struct{}
+
+// withZone records for renderPage the time zone of the organization a page
+// is about: its own setting, else the server's.
+func withZone(r *http.Request, org *gatehouse.Organization) *http.Request {
+	if org == nil {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), zoneKey{}, orgZone(org)))
+}
+
+// orgZone is the organization's time zone; an unset or unknown one is the
+// server's (time.Local).
+func orgZone(org *gatehouse.Organization) *time.Location {
+	if org.TimeZone != "" {
+		if loc, err := time.LoadLocation(org.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.Local
+}
+
+func zoneOf(r *http.Request) *time.Location {
+	if loc, ok := r.Context().Value(zoneKey{}).(*time.Location); ok {
+		return loc
+	}
+	return time.Local
 }

@@ -212,7 +212,7 @@ func (s *Server) pageSignedIn(h func(http.ResponseWriter, *http.Request, *signin
 		} else if err != nil {
 			return err
 		}
-		return h(w, withProfileLang(r, cur.User.Locale), cur)
+		return h(w, withZone(withProfileLang(r, cur.User.Locale), cur.Organization), cur)
 	}
 }
 

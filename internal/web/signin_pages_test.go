@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -91,5 +93,26 @@ func TestTheStartPageAndTheWayBack(t *testing.T) {
 	page = text(parseHTML(t, wantStatus(t, e.do("GET", "/", "", ""), 200)))
 	if !strings.Contains(page, e.srv.URL+"/o/acme/login") {
 		t.Errorf("an admin's start page lacks the staff sign-in address %s/o/acme/login: %s", e.srv.URL, page)
+	}
+}
+
+// Times are shown in the organization's time zone, named: the code page,
+// the account page's sessions and the audit log.
+func TestTimesAreInTheOrganizationsZone(t *testing.T) {
+	e := newEnv(t, options{})
+	org := e.addStrictOrg(nil)
+	if err := e.db.UpdateOrganizationProfile(context.Background(), org.ID, org.Name, "Asia/Tokyo", "JP", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.form("/login", url.Values{"organization": {"acme"}, "email": {"admin@acme.test"}, "password": {testPassword}}), 303)
+	if page := text(parseHTML(t, wantStatus(t, e.do("GET", "/login/code", "", ""), 200))); !strings.Contains(page, " JST") {
+		t.Errorf("the code page's times are not in JST: %s", page)
+	}
+	wantStatus(t, e.form("/login/code", url.Values{"code": {e.lastCode()}}), 303)
+	for _, path := range []string{"/account", "/settings/audit"} {
+		page := text(parseHTML(t, wantStatus(t, e.do("GET", path, "", ""), 200)))
+		if !strings.Contains(page, " JST") || strings.Contains(page, " UTC") {
+			t.Errorf("%s: times not in the organization's zone: %s", path, page)
+		}
 	}
 }

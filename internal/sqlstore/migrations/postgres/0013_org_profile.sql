@@ -1,0 +1,6 @@
+-- An organization's time zone (an IANA name such as Europe/Helsinki; ''
+-- means the server's) and country (ISO 3166-1 alpha-2 such as FI; '' for
+-- none), for times shown in its zone and phone numbers typed the national
+-- way.
+ALTER TABLE organizations ADD COLUMN time_zone text NOT NULL DEFAULT '';
+ALTER TABLE organizations ADD COLUMN country text NOT NULL DEFAULT '';
