@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -199,6 +200,58 @@ func TestDeleteUser(t *testing.T) {
 			checkCode(t, "deleting the admin left", db.DeleteUser(ctx, org.ID, second.ID, nil), gatehouse.ECONFLICT)
 		})
 
+		t.Run("the last admin who can sign in is never demoted nor disabled", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			org := newOrg(t, db, "clinic")
+			only := newAdmin(t, db, org.ID, "only@example.com", false)
+			member, disabled, yes := gatehouse.RoleMember, true, true
+			for what, p := range map[string]gatehouse.UserPatch{"demoting": {Role: &member}, "disabling": {Disabled: &disabled}} {
+				if _, err := db.PatchUser(ctx, org.ID, only.ID, p, t0); !isLastAdmin(err) {
+					t.Errorf("%s the only admin: %v, want ErrLastAdmin", what, err)
+				}
+			}
+			if got, _ := db.UserByID(ctx, org.ID, only.ID); got.Role != gatehouse.RoleAdmin || got.Disabled {
+				t.Errorf("a refused patch was saved: %+v", got)
+			}
+			m := newUser(t, db, org.ID, "member@example.com")
+			if _, err := db.PatchUser(ctx, org.ID, m.ID, gatehouse.UserPatch{Disabled: &yes}, t0); err != nil {
+				t.Errorf("disabling a member: %v", err)
+			}
+			second := newAdmin(t, db, org.ID, "second@example.com", false)
+			if _, err := db.PatchUser(ctx, org.ID, only.ID, gatehouse.UserPatch{Role: &member}, t0); err != nil {
+				t.Errorf("demoting an admin while another remains: %v", err)
+			}
+			checkCode(t, "disabling the admin left", func() error {
+				_, err := db.PatchUser(ctx, org.ID, second.ID, gatehouse.UserPatch{Disabled: &disabled}, t0)
+				return err
+			}(), gatehouse.ECONFLICT)
+		})
+
+		t.Run("of two admins demoting each other at once on two nodes, one stays an admin", func(t *testing.T) {
+			nodes := d.nodes(t, 2)
+			org := newOrg(t, nodes[0], "clinic")
+			admins := []*gatehouse.User{newAdmin(t, nodes[0], org.ID, "a@example.com", false), newAdmin(t, nodes[0], org.ID, "b@example.com", false)}
+			member := gatehouse.RoleMember
+			race(t, 20, func(i int) (bool, error) {
+				_, err := nodes[i%2].PatchUser(t.Context(), org.ID, admins[(i/2)%2].ID, gatehouse.UserPatch{Role: &member}, t0)
+				return wonUnless(gatehouse.ECONFLICT, err)
+			})
+			left := 0
+			for _, a := range admins {
+				u, err := nodes[1].UserByID(t.Context(), org.ID, a.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Role == gatehouse.RoleAdmin {
+					left++
+				}
+			}
+			if left != 1 {
+				t.Errorf("%d admins left after the race, want 1", left)
+			}
+		})
+
 		t.Run("of two admins deleted at once on two nodes, one stays", func(t *testing.T) {
 			nodes := d.nodes(t, 2)
 			org := newOrg(t, nodes[0], "clinic")
@@ -219,4 +272,9 @@ func TestDeleteUser(t *testing.T) {
 			}
 		})
 	})
+}
+
+func isLastAdmin(err error) bool {
+	var ge *gatehouse.Error
+	return errors.As(err, &ge) && ge.Reason == gatehouse.ReasonLastAdmin
 }
