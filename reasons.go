@@ -58,7 +58,9 @@ const (
 	ReasonNoSuchSession         = "not_found.session"
 
 	// internal/accounts.
-	ReasonResetLinkSpent = "not_found.reset_link" // expired, used, or never issued
+	ReasonResetLinkSpent  = "not_found.reset_link"            // expired, used, or never issued
+	ReasonTimeZoneInvalid = "invalid_input.time_zone.invalid" // {0}: the zone as typed; Field "time_zone"
+	ReasonCountryInvalid  = "invalid_input.country.invalid"   // {0}: the code as typed; Field "country"
 
 	// UserStore.DeleteUser. Field "role".
 	ReasonLastAdmin = "conflict.last_admin"
@@ -85,7 +87,7 @@ func Reasons() []string {
 		ReasonPasswordRequired, ReasonNoSuchOrganization, ReasonEmailSame, ReasonPhoneSame, ReasonPhoneFirst, ReasonContactFromDirectory, ReasonPasswordFromDirectory,
 		ReasonSignInThrottled, ReasonWrongPasswords, ReasonWrongCodes, ReasonLocked, ReasonSendCapped,
 		ReasonDeliveryEmail, ReasonDeliverySMS, ReasonChangeExpired, ReasonNoSuchBrowser, ReasonNoSuchSession,
-		ReasonResetLinkSpent, ReasonLastAdmin,
+		ReasonResetLinkSpent, ReasonLastAdmin, ReasonTimeZoneInvalid, ReasonCountryInvalid,
 		ReasonServicePasswordAgain,
 		ReasonAdminOnly, ReasonCrossOrigin, ReasonFormUnreadable, ReasonNoSuchPage,
 	}

@@ -95,7 +95,7 @@ func TestNoPageScrollsSideways(t *testing.T) {
 				t.Fatalf("a user's page: %q, %v", href, err)
 			}
 			signedIn := []string{"/", "/account", "/settings/users/password", "/settings/users", href, "/settings/audit",
-				"/settings/users/ldap", "/settings/users/saml", "/dev/outbox", "/nowhere"}
+				"/settings/users/ldap", "/settings/users/saml", "/settings/organization", "/dev/outbox", "/nowhere"}
 			for _, w := range []int64{390, 1280} {
 				check(w, signedIn)
 			}

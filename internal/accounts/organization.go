@@ -58,11 +58,8 @@ func (s *Service) EditOrganization(ctx context.Context, orgSlug string, in OrgPr
 func (s *Service) place(zone, country string) (string, string, error) {
 	zone = strings.TrimSpace(zone)
 	if zone != "" {
-		if len(zone) > 64 || strings.EqualFold(zone, "local") {
-			return "", "", gatehouse.FieldError("time_zone", "%q is not a time zone: use a name such as Europe/Helsinki.", zone)
-		}
-		if _, err := time.LoadLocation(zone); err != nil {
-			return "", "", gatehouse.FieldError("time_zone", "%q is not a time zone: use a name such as Europe/Helsinki.", zone)
+		if _, err := time.LoadLocation(zone); err != nil || len(zone) > 64 || strings.EqualFold(zone, "local") {
+			return "", "", gatehouse.FieldReason("time_zone", gatehouse.ReasonTimeZoneInvalid, "%q is not a time zone: use a name such as Europe/Helsinki.", zone)
 		}
 	}
 	country = strings.ToUpper(strings.TrimSpace(country))
@@ -74,7 +71,7 @@ func (s *Service) place(zone, country string) (string, string, error) {
 			_, err = s.phone("+358401234567", country)
 		}
 		if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' || err != nil {
-			return "", "", gatehouse.FieldError("country", "%q is not a country code: use two letters such as FI.", country)
+			return "", "", gatehouse.FieldReason("country", gatehouse.ReasonCountryInvalid, "%q is not a country code: use two letters such as FI.", country)
 		}
 	}
 	return zone, country, nil

@@ -73,7 +73,7 @@ type formField struct {
 
 // pageNames are the templates under templates/, each with layout.html.
 var pageNames = []string{"login", "home", "outbox", "error", "code", "phone", "account", "contact", "forgot", "reset", "message",
-	"settings_password", "settings_users", "settings_user", "settings_audit", "settings_ldap", "settings_saml", "settings_reauth"}
+	"settings_password", "settings_users", "settings_user", "settings_audit", "settings_ldap", "settings_saml", "settings_reauth", "settings_org"}
 
 func parsePages() (*pages, error) {
 	cat, err := loadCatalog()

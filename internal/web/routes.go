@@ -66,6 +66,8 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/account/contact/verify", s.signedIn(s.apiContactVerify))
 	s.api("POST /api/v1/account/contact/resend", s.signedIn(s.apiContactResend))
 	// An organization, for its admins (api_org_*.go).
+	s.api("GET /api/v1/organizations/{slug}", s.admin(s.apiGetOrganization))
+	s.api("PUT /api/v1/organizations/{slug}", s.admin(s.apiPutOrganization))
 	s.api("GET /api/v1/organizations/{slug}/password-settings", s.admin(s.apiGetSettings))
 	s.api("PUT /api/v1/organizations/{slug}/password-settings", s.admin(s.apiPutSettings))
 	s.api("GET /api/v1/organizations/{slug}/users", s.admin(s.apiUsers))
@@ -115,6 +117,8 @@ func (s *Server) routes() {
 	s.page("POST /settings/users/password", s.pageAdmin(s.settingsSubmit))
 	s.page("GET /settings/users", s.pageAdmin(s.usersPage))
 	s.page("POST /settings/users", s.pageAdmin(s.userCreateSubmit))
+	s.page("GET /settings/organization", s.pageAdmin(s.orgPage))
+	s.page("POST /settings/organization", s.pageAdmin(s.orgSubmit))
 	s.page("GET /settings/users/{id}", s.pageAdmin(s.userPage))
 	s.page("POST /settings/users/{id}", s.pageAdmin(s.userEditSubmit))
 	s.page("POST /settings/users/{id}/{action}", s.pageAdmin(s.userActionSubmit))

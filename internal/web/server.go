@@ -93,6 +93,7 @@ type Server struct {
 	contacts  ContactChanger
 
 	settings  SettingsEditor
+	orgs      OrgEditor
 	userAdmin UserAdmin
 	auditLog  AuditLog
 	resets    PasswordReset
@@ -150,6 +151,7 @@ func New(cfg Config) (*Server, error) {
 		contacts:  cfg.SignIn,
 
 		settings:  cfg.Accounts,
+		orgs:      cfg.Accounts,
 		userAdmin: cfg.Accounts,
 		auditLog:  cfg.Accounts,
 		resets:    cfg.Accounts,

@@ -99,9 +99,16 @@ type ContactChanger interface {
 // (internal/accounts).
 type Accounts interface {
 	SettingsEditor
+	OrgEditor
 	UserAdmin
 	AuditLog
 	PasswordReset
+}
+
+// OrgEditor saves an organization's name, time zone and country: the
+// organization page and PUT /api/v1/organizations/{slug}.
+type OrgEditor interface {
+	EditOrganization(ctx context.Context, orgSlug string, in accounts.OrgProfile, actor accounts.Actor) (*gatehouse.Organization, error)
 }
 
 // SettingsEditor saves an organization's password settings: the settings
