@@ -135,11 +135,7 @@ func (s *Service) CreateOrganization(ctx context.Context, in NewOrganization, ac
 	if err := gatehouse.ValidateSlug(slug); err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if err := gatehouse.ValidateOrgName(name); err != nil {
-		return nil, err
-	}
-	zone, country, err := s.place(in.TimeZone, in.Country)
+	name, zone, country, err := s.orgProfile(OrgProfile{Name: in.Name, TimeZone: in.TimeZone, Country: in.Country})
 	if err != nil {
 		return nil, err
 	}

@@ -26,11 +26,7 @@ func (s *Service) EditOrganization(ctx context.Context, orgSlug string, in OrgPr
 	if err := actor.RequireAdmin(org.ID); err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(in.Name)
-	if err := gatehouse.ValidateOrgName(name); err != nil {
-		return nil, err
-	}
-	zone, country, err := s.place(in.TimeZone, in.Country)
+	name, zone, country, err := s.orgProfile(in)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +46,17 @@ func (s *Service) EditOrganization(ctx context.Context, orgSlug string, in OrgPr
 	}
 	org.Name, org.TimeZone, org.Country, org.UpdatedAt = name, zone, country, now
 	return org, nil
+}
+
+// orgProfile checks an organization's name, time zone and country and
+// returns them as stored, naming the first bad field.
+func (s *Service) orgProfile(in OrgProfile) (name, zone, country string, err error) {
+	name = strings.TrimSpace(in.Name)
+	if err := gatehouse.ValidateOrgName(name); err != nil {
+		return "", "", "", err
+	}
+	zone, country, err = s.place(in.TimeZone, in.Country)
+	return name, zone, country, err
 }
 
 // place checks a time zone (an IANA name such as Europe/Helsinki; "" for

@@ -184,17 +184,7 @@ func (s *Server) userActionSubmit(w http.ResponseWriter, r *http.Request, cur *s
 		return errNoSuchPage()
 	}
 	if err != nil {
-		if s.toReauth(w, r, err, "/settings/users/"+id) {
-			return nil
-		}
-		msg, field, status, internal := s.formError(w, r, err)
-		if internal != nil {
-			return internal
-		}
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return err
-		}
-		return s.renderUser(w, r, cur, status, userPage{Error: msg, Field: field})
+		return s.userActionFailed(w, r, cur, err)
 	}
 	http.Redirect(w, r, "/settings/users/"+id+"?done="+action, http.StatusSeeOther)
 	return nil
@@ -215,18 +205,25 @@ func (s *Server) deleteUserSubmit(w http.ResponseWriter, r *http.Request, cur *s
 		return s.renderUser(w, r, cur, http.StatusBadRequest, userPage{Error: s.t(r, "user.delete.confirm_needed"), Field: "confirm_email"})
 	}
 	if err := s.userAdmin.DeleteUser(ctx, cur.Organization.Slug, id, s.actor(r, cur)); err != nil {
-		if s.toReauth(w, r, err, "/settings/users/"+id) {
-			return nil
-		}
-		msg, field, status, internal := s.formError(w, r, err)
-		if internal != nil {
-			return internal
-		}
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			return err
-		}
-		return s.renderUser(w, r, cur, status, userPage{Error: msg, Field: field})
+		return s.userActionFailed(w, r, cur, err)
 	}
 	http.Redirect(w, r, "/settings/users?done=deleted", http.StatusSeeOther)
 	return nil
+}
+
+// userActionFailed answers a button of a user's page that failed: to the
+// re-authentication when it asks for one, the error page for an unknown
+// user, else the user's page with the error.
+func (s *Server) userActionFailed(w http.ResponseWriter, r *http.Request, cur *signin.Current, err error) error {
+	if s.toReauth(w, r, err, "/settings/users/"+r.PathValue("id")) {
+		return nil
+	}
+	msg, field, status, internal := s.formError(w, r, err)
+	if internal != nil {
+		return internal
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return err
+	}
+	return s.renderUser(w, r, cur, status, userPage{Error: msg, Field: field})
 }
