@@ -56,19 +56,7 @@ func TestAnEndedSessionIsToldToItsClientsOnce(t *testing.T) {
 		t.Fatalf("%d logout tokens posted, want one (for the client that asked, once)", len(got))
 	}
 	raw := <-got
-	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := jwks(t, p)
-	keys := set.Key(sig.Signatures[0].Header.KeyID)
-	if len(keys) != 1 || sig.Signatures[0].Header.ExtraHeaders["typ"] != "logout+jwt" {
-		t.Fatalf("logout token header %+v", sig.Signatures[0].Header)
-	}
-	payload, err := sig.Verify(keys[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	payload := verifyLogoutToken(t, p, raw, jose.RS256)
 	var claims struct {
 		Iss, Aud, Sub, Sid, Jti string
 		Nonce                   *string
@@ -184,19 +172,7 @@ func TestABackChannelLogoutIsRetriedUntilTheClientAcceptsIt(t *testing.T) {
 		t.Fatalf("%d logout tokens accepted, want exactly one", len(accepted))
 	}
 	raw := <-accepted
-	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := jwks(t, p)
-	keys := set.Key(sig.Signatures[0].Header.KeyID)
-	if len(keys) != 1 || sig.Signatures[0].Header.ExtraHeaders["typ"] != "logout+jwt" {
-		t.Fatalf("logout token header %+v", sig.Signatures[0].Header)
-	}
-	payload, err := sig.Verify(keys[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	payload := verifyLogoutToken(t, p, raw, jose.ES256)
 	var claims struct {
 		Iss, Aud, Sub, Sid, Jti string
 		Iat, Exp                int64
@@ -268,4 +244,24 @@ func TestABackChannelLogoutIsGivenUpAfterADay(t *testing.T) {
 	if tries.Load() != before {
 		t.Errorf("a given-up logout was tried again")
 	}
+}
+
+// verifyLogoutToken checks a logout token's signature against the JWKS and
+// its typ, and returns its payload.
+func verifyLogoutToken(t *testing.T, p *Provider, raw string, alg jose.SignatureAlgorithm) []byte {
+	t.Helper()
+	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{alg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := jwks(t, p)
+	keys := set.Key(sig.Signatures[0].Header.KeyID)
+	if len(keys) != 1 || sig.Signatures[0].Header.ExtraHeaders["typ"] != "logout+jwt" {
+		t.Fatalf("logout token header %+v", sig.Signatures[0].Header)
+	}
+	payload, err := sig.Verify(keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload
 }
