@@ -95,10 +95,8 @@ func orgEdit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	org, err := a.store.OrganizationBySlug(ctx, slug)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return usageError("no organization %q", slug)
-	} else if err != nil {
+	org, err := findOrg(ctx, a, slug)
+	if err != nil {
 		return err
 	}
 	in := accounts.OrgProfile{Name: name.or(org.Name), TimeZone: zone.or(org.TimeZone), Country: country.or(org.Country)}
