@@ -95,8 +95,6 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByTokenHash returns ENOTFOUND if there is no such session.
 	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
-	// SessionByPublicID returns ENOTFOUND if no session has that public id.
-	SessionByPublicID(ctx context.Context, id string) (*Session, error)
 	// SessionAccount returns the session of hash with its organization and
 	// user in one read (a session check's), a disabled user and an expired
 	// session included. Returns ENOTFOUND if there is no such session.

@@ -43,7 +43,8 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.S
 
 // SessionByPublicID returns the session whose public id is id (what OAuth
 // tokens and the list of sessions name it by); ENOTFOUND if there is none.
-// It returns expired sessions too.
+// It returns expired sessions too. No service calls it (signin reads the
+// session with its account, SessionAccountByPublicID); tests do.
 func (db *DB) SessionByPublicID(ctx context.Context, id string) (*gatehouse.Session, error) {
 	return scanSession(db.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE public_id = $1`, id), "session by public id")
 }
