@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -15,10 +16,14 @@ const ReauthWindow = 10 * time.Minute
 // command line. The services check the actor, so every way in (pages, API,
 // command line) shares the same rules.
 type Actor struct {
-	UserID   string // "" for the operator
-	OrgID    string // the organization of the actor's session
-	Role     Role
-	ClientIP netip.Addr
+	UserID string // "" for the operator
+	OrgID  string // the organization of the actor's session
+	Role   Role
+	// ManagedOrgIDs and GroupIDs are the organizations the actor
+	// administers through organization groups, and those groups.
+	ManagedOrgIDs []string
+	GroupIDs      []string
+	ClientIP      netip.Addr
 	// AuthenticatedAt is when the actor's session last proved the
 	// password (and, where the organization asks, a code): at sign-in or at
 	// a later re-authentication (Session.LastAuthenticated).
@@ -56,10 +61,11 @@ func (a Actor) RequireRecent(now time.Time) error {
 		Message: "This change needs a recent sign-in: confirm your password (and a code, when asked) and try again."}
 }
 
-// RequireAdmin returns nil for the operator or an admin of the organization
-// orgID, and EFORBIDDEN otherwise.
+// RequireAdmin returns nil for the operator, an admin of the organization
+// orgID or an admin of its group, and EFORBIDDEN otherwise.
 func (a Actor) RequireAdmin(orgID string) error {
-	if a.operator || (a.Role == RoleAdmin && a.OrgID == orgID && a.UserID != "") {
+	if a.operator || (a.UserID != "" && orgID != "" &&
+		((a.Role == RoleAdmin && a.OrgID == orgID) || slices.Contains(a.ManagedOrgIDs, orgID))) {
 		return nil
 	}
 	return Reasoned(EFORBIDDEN, ReasonAdminOnly, "Only admins of this organization may do that.")

@@ -53,6 +53,12 @@ const (
 	AuditPasswordSet            = "user.password_set"
 	AuditPasswordChanged        = "user.password_changed" // by the user, at /account
 	AuditPasswordRehashed       = "user.password_rehashed"
+	// Organization groups: recorded in the organization concerned, and
+	// an admin's coming and going in every organization of the group.
+	AuditGroupOrgAdded     = "group.organization_added"
+	AuditGroupOrgRemoved   = "group.organization_removed"
+	AuditGroupAdminAdded   = "group.admin_added"
+	AuditGroupAdminRemoved = "group.admin_removed"
 )
 
 // AuditEventNames lists every event above, so that tests can check each is
@@ -65,5 +71,6 @@ func AuditEventNames() []string {
 		AuditBrowserRevoked, AuditContactChanged, AuditUserEdited, AuditUserDeleted, AuditReauthenticated,
 		AuditSignInConfigChanged, AuditLogout, AuditSessionEnded, AuditOtherSessionsEnded, AuditOrgCreated, AuditOrgEdited,
 		AuditSettingsChanged, AuditUserCreated, AuditPasswordSet, AuditPasswordChanged, AuditPasswordRehashed,
+		AuditGroupOrgAdded, AuditGroupOrgRemoved, AuditGroupAdminAdded, AuditGroupAdminRemoved,
 	}
 }

@@ -42,8 +42,11 @@ type Organization struct {
 	// TimeZone is the IANA zone its times are shown in ("" for the
 	// server's); Country the ISO 3166-1 alpha-2 code that numbers typed
 	// without a country code are read in ("" for none).
-	TimeZone  string
-	Country   string
+	TimeZone string
+	Country  string
+	// GroupID is the organization group it belongs to ("" for none):
+	// the group's admins administer it (group.go).
+	GroupID   string
 	Settings  PasswordSettings
 	CreatedAt time.Time
 	UpdatedAt time.Time

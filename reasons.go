@@ -89,6 +89,7 @@ func Reasons() []string {
 		ReasonDeliveryEmail, ReasonDeliverySMS, ReasonChangeExpired, ReasonNoSuchBrowser, ReasonNoSuchSession,
 		ReasonResetLinkSpent, ReasonLastAdmin, ReasonTimeZoneInvalid, ReasonCountryInvalid,
 		ReasonServicePasswordAgain,
+		ReasonGroupAdminsInOrg, ReasonOrgInOtherGroup, ReasonGroupFull, ReasonGroupAdminOutside, ReasonGroupAdminProtected, ReasonGroupAdminRole,
 		ReasonAdminOnly, ReasonCrossOrigin, ReasonFormUnreadable, ReasonNoSuchPage,
 	}
 }
@@ -108,3 +109,25 @@ func FieldReason(field, reason, format string, args ...any) *Error {
 	e.Field = field
 	return e
 }
+
+// Organization groups (group.go).
+const (
+	// ReasonGroupAdminsInOrg: an organization whose users include admins
+	// of its group cannot leave the group.
+	ReasonGroupAdminsInOrg = "conflict.group_admins_in_org"
+	// ReasonOrgInOtherGroup: the organization is in another group already.
+	ReasonOrgInOtherGroup = "conflict.org_in_other_group"
+	// ReasonGroupFull: the group holds MaxGroupOrganizations; {0} is that
+	// number.
+	ReasonGroupFull = "conflict.group_full"
+	// ReasonGroupAdminOutside: a group admin must be a user of one of the
+	// group's organizations.
+	ReasonGroupAdminOutside = "conflict.group_admin_outside"
+	// ReasonGroupAdminProtected: only the operator or another admin of the
+	// same group may change a group admin's account.
+	ReasonGroupAdminProtected = "forbidden.group_admin"
+	// ReasonGroupAdminRole: a group admin stays an admin of their own
+	// organization and in a password organization until removed from the
+	// group.
+	ReasonGroupAdminRole = "conflict.group_admin"
+)

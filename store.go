@@ -29,6 +29,7 @@ type Store interface {
 	DeviceStore
 	LinkStore
 	MailQueueStore
+	GroupStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -41,6 +41,7 @@ func commands() []command {
 		{name: "version", summary: "print the version, commit, Go version and schema version", run: cmdVersion},
 		{name: "org", summary: "organizations and their sign-in settings", subs: orgCommands},
 		{name: "user", summary: "the users of an organization", subs: userCommands},
+		{name: "group", summary: "organization groups: one admin for several organizations", subs: groupCommands},
 		{name: "client", summary: "applications that sign in through Gatehouse (OpenID Connect)", subs: clientCommands},
 		{name: "keys", summary: "the server's secret keys and signing keys", subs: keysCommands},
 		{name: "mail", summary: "check the outgoing e-mail", subs: mailCommands},

@@ -45,6 +45,13 @@ func TestNoPageScrollsSideways(t *testing.T) {
 			"--name", fmt.Sprintf("Nurse %d Karjalainen-Väisänen", i), "--phone", fmt.Sprintf("+35840123456%d", i))
 	}
 	te.mustCLI("quiet meadow sparrows\n", "user", "create", "--org", "strict", "--email", "member@strict.test")
+	// The admin administers a group of two clinics (neither asks for a
+	// code), so the switcher and the organizations page are measured too.
+	te.mustCLI("", "org", "create", "--slug", "east", "--name", "Eläinklinikka Itäinen Satamakatu ja Kumppanit", "--enforce-2fa=false")
+	te.mustCLI("", "group", "create", "--slug", "vets", "--name", "Pohjoisen Eläinlääkärit")
+	te.mustCLI("", "group", "add-org", "--group", "vets", "--org", "clinic")
+	te.mustCLI("", "group", "add-org", "--group", "vets", "--org", "east")
+	te.mustCLI("", "group", "add-admin", "--group", "vets", "--org", "clinic", "--email", admin)
 	base := te.serve("--dev")
 
 	for _, lang := range []string{"en", "fi"} {
@@ -95,7 +102,8 @@ func TestNoPageScrollsSideways(t *testing.T) {
 				t.Fatalf("a user's page: %q, %v", href, err)
 			}
 			signedIn := []string{"/", "/account", "/settings/users/password", "/settings/users", href, "/settings/audit",
-				"/settings/users/ldap", "/settings/users/saml", "/settings/organization", "/dev/outbox", "/nowhere"}
+				"/settings/users/ldap", "/settings/users/saml", "/settings/organization", "/settings/organizations", "/settings/users?org=east",
+				"/settings/audit?org=east", "/dev/outbox", "/nowhere"}
 			for _, w := range []int64{390, 1280} {
 				check(w, signedIn)
 			}

@@ -124,6 +124,16 @@ type NewOrganization struct {
 	TimeZone, Country string
 	// EnforceTwoFactor overrides the default (enforced) when set.
 	EnforceTwoFactor *bool
+
+	groupID, groupSlug string // set by CreateGroupOrganization
+}
+
+func orgCreatedDetail(slug string, st gatehouse.PasswordSettings, group string) map[string]string {
+	d := map[string]string{"slug": slug, "enforce_two_factor": boolString(st.EnforceTwoFactor), "otp_method": string(st.OTPMethod)}
+	if group != "" {
+		d["group"] = group
+	}
+	return d
 }
 
 // CreateOrganization creates an organization with the default
@@ -145,12 +155,12 @@ func (s *Service) CreateOrganization(ctx context.Context, in NewOrganization, ac
 	}
 	now := s.now()
 	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: slug, Name: name, TimeZone: zone, Country: country, Settings: settings,
-		CreatedAt: now, UpdatedAt: now}
+		GroupID: in.groupID, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateOrganization(ctx, org); err != nil {
 		return nil, err
 	}
 	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actorID, Event: gatehouse.AuditOrgCreated, At: now,
-		Detail: map[string]string{"slug": slug, "enforce_two_factor": boolString(settings.EnforceTwoFactor), "otp_method": string(settings.OTPMethod)}}); err != nil {
+		Detail: orgCreatedDetail(slug, settings, in.groupSlug)}); err != nil {
 		return nil, err
 	}
 	return org, nil

@@ -26,6 +26,21 @@ func (s *Service) guard(actor Actor, org *gatehouse.Organization) error {
 	return actor.RequireRecent(s.now())
 }
 
+// guardUser is the check of a change of user u's account: an admin of org
+// (who authenticated recently, when recent is set), and for a group admin
+// one who administers all they do (guardGroupAdmin).
+func (s *Service) guardUser(ctx context.Context, actor Actor, org *gatehouse.Organization, u *gatehouse.User, recent bool) error {
+	if err := actor.RequireAdmin(org.ID); err != nil {
+		return err
+	}
+	if recent {
+		if err := actor.RequireRecent(s.now()); err != nil {
+			return err
+		}
+	}
+	return s.guardGroupAdmin(ctx, actor, org, u)
+}
+
 // SettingsChange is an admin's new password settings. ConfirmTwoFactorOff
 // is the admin's explicit yes to turning enforcement of two-factor
 // authentication off in a password organization; without it that change is
@@ -88,6 +103,13 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 		}
 		if !ok {
 			return nil, gatehouse.FieldError("auth_method", "%s sign-in is not set up for this organization yet, so it cannot be chosen.", strings.ToUpper(string(next.AuthMethod)))
+		}
+	}
+	if next.AuthMethod != gatehouse.AuthPassword {
+		if has, err := s.hasGroupAdmins(ctx, org); err != nil {
+			return nil, err
+		} else if has {
+			return nil, groupAdminStays()
 		}
 	}
 	if next.OTPMethod == gatehouse.OTPSMS && next.OTPMethod != org.Settings.OTPMethod && !s.smsAvailable {
@@ -191,6 +213,9 @@ func (s *Service) ResetTwoFactor(ctx context.Context, orgSlug, userID string, ac
 	if err != nil {
 		return 0, err
 	}
+	if err := s.guardUser(ctx, actor, org, u, false); err != nil {
+		return 0, err
+	}
 	var keep []byte
 	if actor.UserID == u.ID {
 		keep = actor.SessionHash
@@ -213,6 +238,9 @@ func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Acto
 	if err != nil {
 		return err
 	}
+	if err := s.guardUser(ctx, actor, org, u, false); err != nil {
+		return err
+	}
 	if err := s.store.ResetOTPFailures(ctx, org.ID, u.ID, time.Time{}); err != nil {
 		return err
 	}
@@ -231,7 +259,7 @@ func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.guard(actor, org); err != nil {
+	if err := s.guardUser(ctx, actor, org, u, true); err != nil {
 		return nil, err
 	}
 	if u.TwoFactorExempt == exempt {
@@ -268,7 +296,7 @@ func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disab
 	if disabled && actor.UserID == u.ID {
 		return nil, gatehouse.FieldError("disabled", "You cannot disable yourself.")
 	}
-	if err := s.guard(actor, org); err != nil {
+	if err := s.guardUser(ctx, actor, org, u, true); err != nil {
 		return nil, err
 	}
 	if u.Disabled == disabled {
@@ -317,7 +345,7 @@ func (s *Service) DeleteUser(ctx context.Context, orgSlug, userID string, actor 
 	if actor.UserID == u.ID {
 		return gatehouse.FieldError("user", "You cannot delete yourself.")
 	}
-	if err := s.guard(actor, org); err != nil {
+	if err := s.guardUser(ctx, actor, org, u, true); err != nil {
 		return err
 	}
 	detail := map[string]string{"email": u.Email, "role": string(u.Role)}

@@ -163,6 +163,9 @@ func (s *Service) ResendWelcome(ctx context.Context, orgSlug, userID string, act
 	if err != nil {
 		return err
 	}
+	if err := s.guardUser(ctx, actor, org, u, false); err != nil {
+		return err
+	}
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
 		return gatehouse.FieldError("auth_method", "Users of this organization sign in through its directory or identity provider.")
 	}
@@ -215,6 +218,16 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	}
 	if in.Role != gatehouse.RoleAdmin && before.ID == actor.UserID && before.Role == gatehouse.RoleAdmin {
 		return nil, gatehouse.FieldError("role", "You cannot take away your own admin role.")
+	}
+	if err := s.guardGroupAdmin(ctx, actor, org, before); err != nil {
+		return nil, err
+	}
+	if in.Role != gatehouse.RoleAdmin && before.Role == gatehouse.RoleAdmin {
+		if ga, err := s.isGroupAdmin(ctx, org, before); err != nil {
+			return nil, err
+		} else if ga {
+			return nil, groupAdminStays()
+		}
 	}
 	var p gatehouse.UserPatch
 	if name != before.Name {
@@ -360,8 +373,9 @@ func (s *Service) SetLocale(ctx context.Context, orgID, userID, locale string) (
 	return err
 }
 
-// AuditPeople returns, by id, the organization's users among the actors
-// and subjects of events, for the audit log to name them; a deleted user
+// AuditPeople returns, by id, the organization's users and its group's
+// admins among the actors and subjects of events, for the audit log to name
+// them; a deleted user
 // is not there (user.deleted keeps the e-mail in its detail).
 func (s *Service) AuditPeople(ctx context.Context, orgSlug string, events []*gatehouse.AuditEvent) (_ map[string]*gatehouse.User, err error) {
 	defer s.storeFailure(ctx, &err)
@@ -386,6 +400,19 @@ func (s *Service) AuditPeople(ctx context.Context, orgSlug string, events []*gat
 	out := make(map[string]*gatehouse.User, len(users))
 	for _, u := range users {
 		out[u.ID] = u
+	}
+	if org.GroupID != "" && len(out) < len(ids) {
+		// The admins of the organization's group act in it from their own
+		// organizations.
+		admins, err := s.store.GroupAdmins(ctx, org.GroupID)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range admins {
+			if seen[a.ID] {
+				out[a.ID] = a
+			}
+		}
 	}
 	return out, nil
 }

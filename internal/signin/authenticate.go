@@ -35,6 +35,10 @@ type Current struct {
 	Session      *gatehouse.Session
 	User         *gatehouse.User
 	Organization *gatehouse.Organization
+	// Managed, set by AdminOf, are the organizations the user administers
+	// through organization groups; Organization is then the one being
+	// administered, which may not be the user's own (User.OrgID).
+	Managed []*gatehouse.Organization
 }
 
 // Authenticate checks a session token. Returns EUNAUTHORIZED when there is
@@ -141,16 +145,22 @@ func (s *Service) stillPassing(ctx context.Context, sess *gatehouse.Session, org
 		return nil, unauth
 	}
 	if !stillPasses(org, user, sess) {
-		if err := s.sessions.DeleteSession(ctx, sess.TokenHash); err != nil {
-			return nil, s.unavailable("end session the policy no longer lets in", err)
-		}
-		if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
-			Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}}); err != nil {
-			return nil, err
-		}
-		return nil, unauth
+		return nil, s.endFailingSession(ctx, sess, org, user, now)
 	}
 	return &Current{Session: sess, User: user, Organization: org}, nil
+}
+
+// endFailingSession ends a session that the policy no longer lets in,
+// audited, and returns EUNAUTHORIZED (or the failure to end it).
+func (s *Service) endFailingSession(ctx context.Context, sess *gatehouse.Session, org *gatehouse.Organization, user *gatehouse.User, now time.Time) error {
+	if err := s.sessions.DeleteSession(ctx, sess.TokenHash); err != nil {
+		return s.unavailable("end session the policy no longer lets in", err)
+	}
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditSessionEnded,
+		Reason: "two_factor_policy", At: now, Detail: map[string]string{"session": sess.PublicID, "two_factor_state": sess.TwoFactorState}}); err != nil {
+		return err
+	}
+	return &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "You are not signed in."}
 }
 
 // Logout ends the session of token; ending no session is not an error.

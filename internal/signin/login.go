@@ -183,6 +183,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 	defer func() { s.knowDevice(ctx, org, user, device, deviceToken, res) }()
 	s.rehash(ctx, org, user, req.Password, now)
 
+	// A group admin signs in under the strictest policy of what they
+	// administer.
+	org, user, _, err = s.policyFor(ctx, org, user)
+	if err != nil {
+		return nil, s.unavailable("find managed organizations", err)
+	}
 	d, err := Decide(org, user, req.ClientIP, func() (string, error) {
 		return s.remembered(ctx, org, user, req.RememberTokens, now)
 	})

@@ -31,9 +31,13 @@ type Reauth struct {
 // for one (not exempt, not in a skip network). A remembered browser does
 // not count: the point is a factor that a stolen session cookie does not
 // carry.
-func (s *Service) ReauthNeedsCode(cur *Current, ip netip.Addr) (_ bool, err error) {
+func (s *Service) ReauthNeedsCode(ctx context.Context, cur *Current, ip netip.Addr) (_ bool, err error) {
 	defer s.failure(&err, "ReauthNeedsCode")
-	d, err := Decide(cur.Organization, cur.User, ip, nil)
+	org, user, _, err := s.policyFor(ctx, cur.Organization, cur.User)
+	if err != nil {
+		return false, s.unavailable("find managed organizations", err)
+	}
+	d, err := Decide(org, user, ip, nil)
 	if err != nil {
 		return false, s.unavailable("decide re-authentication", err)
 	}
@@ -71,7 +75,7 @@ func (s *Service) StartReauth(ctx context.Context, cur *Current, password string
 	if err := check(ctx, cur, password, ip, now); err != nil {
 		return nil, err
 	}
-	needCode, err := s.ReauthNeedsCode(cur, ip)
+	needCode, err := s.ReauthNeedsCode(ctx, cur, ip)
 	if err != nil {
 		return nil, err
 	}

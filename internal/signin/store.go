@@ -25,6 +25,7 @@ type Accounts interface {
 	FederatedUserID(ctx context.Context, orgID, provider, externalID string) (string, error)
 	FederatedExternalID(ctx context.Context, orgID, provider, userID string) (string, error)
 	LinkFederatedIdentity(ctx context.Context, l *gatehouse.FederatedIdentity) error
+	ManagedOrganizations(ctx context.Context, userID string) ([]*gatehouse.Organization, error)
 }
 
 // Sessions keeps signed-in sessions (gatehouse.SessionStore) and their re-

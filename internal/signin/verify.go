@@ -59,7 +59,11 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ *LoginResult
 	if err != nil {
 		return nil, err
 	}
-	if days := org.Settings.RememberDays; days > 0 && !req.SharedComputer {
+	policy, _, _, err := s.policyFor(ctx, org, user)
+	if err != nil {
+		return nil, s.unavailable("find managed organizations", err)
+	}
+	if days := policy.Settings.RememberDays; days > 0 && !req.SharedComputer {
 		token, err := keyring.NewToken(s.rand)
 		if err != nil {
 			return nil, s.unavailable("make remember token", err)

@@ -13,22 +13,31 @@ import (
 )
 
 // CreateOrganization saves a new organization. Returns ECONFLICT if the slug
-// is taken.
+// is taken or its group (org.GroupID, when set) is full, ENOTFOUND for an
+// unknown group.
 func (db *DB) CreateOrganization(ctx context.Context, org *gatehouse.Organization) error {
-	s := org.Settings
-	_, err := db.write.ExecContext(ctx, `
-		INSERT INTO organizations (id, slug, name, enforce_two_factor, otp_method, skip_networks,
-			remember_days, auth_method, created_at, updated_at, time_zone, country)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		org.ID, org.Slug, org.Name, s.EnforceTwoFactor, string(s.OTPMethod), networksJSON(s.SkipNetworks),
-		s.RememberDays, string(s.AuthMethod), millis(org.CreatedAt), millis(org.UpdatedAt), org.TimeZone, org.Country)
-	if violated(err) == uniqueViolation {
-		return gatehouse.Errorf(gatehouse.ECONFLICT, "An organization with the slug %q already exists.", org.Slug)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlstore: create organization: %w", err)
-	}
-	return nil
+	return db.inTx(ctx, "create organization", func(tx *sql.Tx) error {
+		if org.GroupID != "" {
+			if err := groupHasRoom(ctx, tx, org.GroupID); err != nil {
+				return err
+			}
+		}
+		s := org.Settings
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO organizations (id, slug, name, enforce_two_factor, otp_method, skip_networks,
+				remember_days, auth_method, created_at, updated_at, time_zone, country, group_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			org.ID, org.Slug, org.Name, s.EnforceTwoFactor, string(s.OTPMethod), networksJSON(s.SkipNetworks),
+			s.RememberDays, string(s.AuthMethod), millis(org.CreatedAt), millis(org.UpdatedAt), org.TimeZone, org.Country,
+			nullable(org.GroupID))
+		if violated(err) == uniqueViolation {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "An organization with the slug %q already exists.", org.Slug)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: create organization: %w", err)
+		}
+		return nil
+	})
 }
 
 // orgColumns are the columns orgRow scans, named with their table so that
@@ -36,7 +45,7 @@ func (db *DB) CreateOrganization(ctx context.Context, org *gatehouse.Organizatio
 const orgColumns = `organizations.id, organizations.slug, organizations.name,
 	organizations.enforce_two_factor, organizations.otp_method, organizations.skip_networks,
 	organizations.remember_days, organizations.auth_method, organizations.created_at, organizations.updated_at,
-	organizations.time_zone, organizations.country`
+	organizations.time_zone, organizations.country, COALESCE(organizations.group_id, '')`
 
 // orgRow is an organization as orgColumns hold it, before conversion.
 type orgRow struct {
@@ -49,7 +58,7 @@ type orgRow struct {
 func (r *orgRow) dest() []any {
 	o, s := &r.o, &r.o.Settings
 	return []any{&o.ID, &o.Slug, &o.Name, &s.EnforceTwoFactor, &s.OTPMethod, &r.networks,
-		&s.RememberDays, &s.AuthMethod, &r.created, &r.updated, &o.TimeZone, &o.Country}
+		&s.RememberDays, &s.AuthMethod, &r.created, &r.updated, &o.TimeZone, &o.Country, &o.GroupID}
 }
 
 // value converts what was scanned.
@@ -127,23 +136,7 @@ func (db *DB) OrganizationByID(ctx context.Context, id string) (*gatehouse.Organ
 
 // ListOrganizations returns all organizations ordered by slug.
 func (db *DB) ListOrganizations(ctx context.Context) ([]*gatehouse.Organization, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+orgColumns+` FROM organizations ORDER BY slug`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list organizations: %w", err)
-	}
-	defer rows.Close()
-	orgs := []*gatehouse.Organization{}
-	for rows.Next() {
-		o, err := scanOrganization(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list organizations: %w", err)
-		}
-		orgs = append(orgs, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: list organizations: %w", err)
-	}
-	return orgs, nil
+	return db.queryOrganizations(ctx, "list organizations", `SELECT `+orgColumns+` FROM organizations ORDER BY slug`)
 }
 
 // UpdatePasswordSettings replaces the organization's settings as a whole.

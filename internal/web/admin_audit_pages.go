@@ -79,7 +79,7 @@ func (s *Server) auditQuery(r *http.Request) (accounts.AuditQuery, auditPage, er
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 	aq, d, err := s.auditQuery(r)
-	d.Nav = settingsNav{Section: "audit", Org: cur.Organization, Me: cur.User}
+	d.Nav = newNav(cur, "audit")
 	if err == nil {
 		var next int64
 		var events []*gatehouse.AuditEvent

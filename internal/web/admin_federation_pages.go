@@ -19,7 +19,7 @@ type ldapPage struct {
 }
 
 func (s *Server) ldapData(r *http.Request, cur *signin.Current) (ldapPage, error) {
-	d := ldapPage{Nav: settingsNav{Section: "password", Org: cur.Organization, Me: cur.User}, Errors: map[string]string{}, Mode: "template"}
+	d := ldapPage{Nav: newNav(cur, "password"), Errors: map[string]string{}, Mode: "template"}
 	cfg, err := s.fedSetup.LDAPConfig(r.Context(), cur.Organization.ID)
 	if err != nil {
 		return d, err
@@ -91,7 +91,7 @@ func (s *Server) ldapSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		return nil
 	}
 	if err := s.fedSetup.SetLDAP(r.Context(), cur.Organization.ID, j.configWith(f.Get("service_password")), s.actor(r, cur)); err != nil {
-		if s.toReauth(w, r, err, "/settings/users/ldap") {
+		if s.toReauth(w, r, err, settingsURL(cur, "/settings/users/ldap")) {
 			return nil
 		}
 		msg, field, status, internal := s.formError(w, r, err)
@@ -105,7 +105,7 @@ func (s *Server) ldapSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		s.renderPage(w, r, status, "settings_ldap", d)
 		return nil
 	}
-	http.Redirect(w, r, "/settings/users/ldap?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, settingsURL(cur, "/settings/users/ldap?saved=1"), http.StatusSeeOther)
 	return nil
 }
 
@@ -125,7 +125,7 @@ type samlPage struct {
 }
 
 func (s *Server) samlPage(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	d := samlPage{Nav: settingsNav{Section: "password", Org: cur.Organization, Me: cur.User}, Errors: map[string]string{},
+	d := samlPage{Nav: newNav(cur, "password"), Errors: map[string]string{},
 		Saved: r.URL.Query().Get("saved") == "1"}
 	j, err := s.samlAnswer(r, cur.Organization)
 	if err != nil {
@@ -148,13 +148,13 @@ func (s *Server) samlSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		return errUnreadableForm()
 	}
 	f := r.PostForm
-	d := samlPage{Nav: settingsNav{Section: "password", Org: cur.Organization, Me: cur.User}, Errors: map[string]string{}}
+	d := samlPage{Nav: newNav(cur, "password"), Errors: map[string]string{}}
 	d.Config = samlJSON{IdPMetadataXML: strings.TrimSpace(f.Get("idp_metadata_xml")), IdPMetadataURL: strings.TrimSpace(f.Get("idp_metadata_url")),
 		EmailAttr: strings.TrimSpace(f.Get("email_attr")), NameAttr: strings.TrimSpace(f.Get("name_attr")), PhoneAttr: strings.TrimSpace(f.Get("phone_attr"))}
 	cfg := saml.Config{IdPMetadataXML: d.Config.IdPMetadataXML, IdPMetadataURL: d.Config.IdPMetadataURL,
 		EmailAttr: d.Config.EmailAttr, NameAttr: d.Config.NameAttr, PhoneAttr: d.Config.PhoneAttr}
 	if err := s.fedSetup.SetSAML(r.Context(), cur.Organization.ID, cfg, s.metadataPolicy(), s.actor(r, cur)); err != nil {
-		if s.toReauth(w, r, err, "/settings/users/saml") {
+		if s.toReauth(w, r, err, settingsURL(cur, "/settings/users/saml")) {
 			return nil
 		}
 		msg, field, status, internal := s.formError(w, r, err)
@@ -171,6 +171,6 @@ func (s *Server) samlSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 		s.renderPage(w, r, status, "settings_saml", d)
 		return nil
 	}
-	http.Redirect(w, r, "/settings/users/saml?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, settingsURL(cur, "/settings/users/saml?saved=1"), http.StatusSeeOther)
 	return nil
 }

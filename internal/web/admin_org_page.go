@@ -20,7 +20,7 @@ type orgPageData struct {
 }
 
 func (s *Server) orgData(cur *signin.Current, in accounts.OrgProfile) orgPageData {
-	return orgPageData{Nav: settingsNav{Section: "organization", Org: cur.Organization, Me: cur.User},
+	return orgPageData{Nav: newNav(cur, "organization"),
 		Name: in.Name, TimeZone: in.TimeZone, Country: in.Country, ServerZone: time.Local.String(),
 		SignInURL: s.publicURL("/o/" + cur.Organization.Slug + "/login")}
 }
@@ -48,7 +48,7 @@ func (s *Server) orgSubmit(w http.ResponseWriter, r *http.Request, cur *signin.C
 		s.renderPage(w, r, status, "settings_org", d)
 		return nil
 	}
-	http.Redirect(w, r, "/settings/organization?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, settingsURL(cur, "/settings/organization?saved=1"), http.StatusSeeOther)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -46,7 +47,7 @@ func (s *Server) settingsData(r *http.Request, cur *signin.Current, st gatehouse
 	for i, p := range st.SkipNetworks {
 		nets[i] = p.String()
 	}
-	d := settingsPage{Nav: settingsNav{Section: "password", Org: cur.Organization, Me: cur.User},
+	d := settingsPage{Nav: newNav(cur, "password"),
 		Enforce: st.EnforceTwoFactor, Method: string(st.OTPMethod), Networks: strings.Join(nets, "\n"),
 		RememberDays: strconv.Itoa(st.RememberDays), AuthMethod: string(st.AuthMethod),
 		Federated: st.AuthMethod != gatehouse.AuthPassword, SMSAvailable: s.cfg.SMSAvailable, Errors: map[string]string{}}
@@ -173,13 +174,17 @@ func (s *Server) settingsSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 			Link:    "/o/" + cur.Organization.Slug + "/login", LinkText: s.t(r, "settings.enforced_signed_out.link")})
 		return nil
 	}
-	http.Redirect(w, r, "/settings/users/password?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, settingsURL(cur, "/settings/users/password?saved=1"), http.StatusSeeOther)
 	return nil
 }
 
 // settingsHome is GET /settings: the console opens on the password
 // settings.
 func (s *Server) settingsHome(w http.ResponseWriter, r *http.Request) error {
-	http.Redirect(w, r, "/settings/users/password", http.StatusSeeOther)
+	to := "/settings/users/password"
+	if org := r.URL.Query().Get("org"); org != "" {
+		to += "?org=" + url.QueryEscape(org)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }

@@ -35,7 +35,7 @@ type outcomeCount struct {
 
 func (s *Server) usersData(r *http.Request, cur *signin.Current) (usersPage, error) {
 	q := r.URL.Query()
-	d := usersPage{Nav: settingsNav{Section: "users", Org: cur.Organization, Me: cur.User}, Query: q.Get("q"),
+	d := usersPage{Nav: newNav(cur, "users"), Query: q.Get("q"),
 		SMS: cur.Organization.Settings.OTPMethod == gatehouse.OTPSMS, Now: time.Now()}
 	cov, err := s.coverage.Coverage(r.Context(), cur.Organization.Slug)
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *Server) userCreateSubmit(w http.ResponseWriter, r *http.Request, cur *s
 		Phone: r.PostForm.Get("phone"), Admin: r.PostForm.Get("role") == "admin"}
 	inv, err := s.users.InviteUser(r.Context(), in, s.actor(r, cur))
 	if err != nil {
-		if s.toReauth(w, r, err, "/settings/users") {
+		if s.toReauth(w, r, err, settingsURL(cur, "/settings/users")) {
 			return nil
 		}
 		msg, field, status, internal := s.formError(w, r, err)
@@ -88,7 +88,7 @@ func (s *Server) userCreateSubmit(w http.ResponseWriter, r *http.Request, cur *s
 	if inv.NotSent != nil {
 		q.Set("unsent", "1")
 	}
-	http.Redirect(w, r, "/settings/users?"+q.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, settingsURL(cur, "/settings/users?"+q.Encode()), http.StatusSeeOther)
 	return nil
 }
 
@@ -113,7 +113,7 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, cur *signin.
 	if err != nil {
 		return err
 	}
-	d.Nav = settingsNav{Section: "users", Org: org, Me: cur.User}
+	d.Nav = newNav(cur, "users")
 	d.User, d.Remembered = u, n
 	d.Locked = u.OTPFailures >= gatehouse.OTPLockFailures
 	d.Backoff = u.OTPFailures >= gatehouse.OTPFreeFailures
@@ -142,7 +142,7 @@ func (s *Server) userEditSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 	in := accounts.UserEdit{Name: r.PostForm.Get("name"), Email: r.PostForm.Get("email"), Phone: r.PostForm.Get("phone"),
 		Role: gatehouse.Role(r.PostForm.Get("role"))}
 	if _, err := s.users.EditUser(r.Context(), cur.Organization.Slug, r.PathValue("id"), in, s.actor(r, cur)); err != nil {
-		if s.toReauth(w, r, err, "/settings/users/"+r.PathValue("id")) {
+		if s.toReauth(w, r, err, settingsURL(cur, "/settings/users/"+r.PathValue("id"))) {
 			return nil
 		}
 		msg, field, status, internal := s.formError(w, r, err)
@@ -154,7 +154,7 @@ func (s *Server) userEditSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 		}
 		return s.renderUser(w, r, cur, status, userPage{Error: msg, Field: field, Edit: in})
 	}
-	http.Redirect(w, r, "/settings/users/"+r.PathValue("id")+"?done=saved", http.StatusSeeOther)
+	http.Redirect(w, r, settingsURL(cur, "/settings/users/"+r.PathValue("id")+"?done=saved"), http.StatusSeeOther)
 	return nil
 }
 
@@ -186,7 +186,7 @@ func (s *Server) userActionSubmit(w http.ResponseWriter, r *http.Request, cur *s
 	if err != nil {
 		return s.userActionFailed(w, r, cur, err)
 	}
-	http.Redirect(w, r, "/settings/users/"+id+"?done="+action, http.StatusSeeOther)
+	http.Redirect(w, r, settingsURL(cur, "/settings/users/"+id+"?done="+action), http.StatusSeeOther)
 	return nil
 }
 
@@ -207,7 +207,7 @@ func (s *Server) deleteUserSubmit(w http.ResponseWriter, r *http.Request, cur *s
 	if err := s.userAdmin.DeleteUser(ctx, cur.Organization.Slug, id, s.actor(r, cur)); err != nil {
 		return s.userActionFailed(w, r, cur, err)
 	}
-	http.Redirect(w, r, "/settings/users?done=deleted", http.StatusSeeOther)
+	http.Redirect(w, r, settingsURL(cur, "/settings/users?done=deleted"), http.StatusSeeOther)
 	return nil
 }
 
@@ -215,7 +215,7 @@ func (s *Server) deleteUserSubmit(w http.ResponseWriter, r *http.Request, cur *s
 // re-authentication when it asks for one, the error page for an unknown
 // user, else the user's page with the error.
 func (s *Server) userActionFailed(w http.ResponseWriter, r *http.Request, cur *signin.Current, err error) error {
-	if s.toReauth(w, r, err, "/settings/users/"+r.PathValue("id")) {
+	if s.toReauth(w, r, err, settingsURL(cur, "/settings/users/"+r.PathValue("id"))) {
 		return nil
 	}
 	msg, field, status, internal := s.formError(w, r, err)

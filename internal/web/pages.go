@@ -10,12 +10,14 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/signin"
 )
 
 //go:embed templates/*.html
@@ -73,7 +75,7 @@ type formField struct {
 
 // pageNames are the templates under templates/, each with layout.html.
 var pageNames = []string{"login", "home", "outbox", "error", "code", "phone", "account", "contact", "forgot", "reset", "message",
-	"settings_password", "settings_users", "settings_user", "settings_audit", "settings_ldap", "settings_saml", "settings_reauth", "settings_org"}
+	"settings_password", "settings_users", "settings_user", "settings_audit", "settings_ldap", "settings_saml", "settings_reauth", "settings_org", "settings_orgs"}
 
 func parsePages() (*pages, error) {
 	cat, err := loadCatalog()
@@ -239,9 +241,46 @@ type messagePage struct {
 
 // settingsNav is what every settings page shows above its content.
 type settingsNav struct {
-	Section string // "password", "users", "audit"
+	Section string // "password", "users", "audit", "organization", "organizations"
 	Org     *gatehouse.Organization
 	Me      *gatehouse.User
+	// Switch is, for a group admin, every organization they may
+	// administer, the one shown among them.
+	Switch []*gatehouse.Organization
+}
+
+// newNav is the navigation of a settings page about cur.Organization. A
+// group admin's own organization is one of the group's, so Managed lists
+// it too.
+func newNav(cur *signin.Current, section string) settingsNav {
+	return settingsNav{Section: section, Org: cur.Organization, Me: cur.User, Switch: cur.Managed}
+}
+
+// Other reports whether the page is about another organization than the
+// admin's own, whose slug then rides along in every link (?org=).
+func (n settingsNav) Other() bool { return n.Org != nil && n.Me != nil && n.Org.ID != n.Me.OrgID }
+
+// URL is path within the console for the organization the page is about.
+func (n settingsNav) URL(path string) template.URL {
+	return template.URL(consolePath(n.Org, n.Me, path)) // a path of ours with an encoded value
+}
+
+// consolePath is path with ?org= (or &org=) naming org when that is not
+// me's own organization.
+func consolePath(org *gatehouse.Organization, me *gatehouse.User, path string) string {
+	if org == nil || me == nil || org.ID == me.OrgID {
+		return path
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "org=" + url.QueryEscape(org.Slug)
+}
+
+// settingsURL is consolePath for the organization cur is about.
+func settingsURL(cur *signin.Current, path string) string {
+	return consolePath(cur.Organization, cur.User, path)
 }
 
 // pageNotFound answers every path that no route takes.

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/accounts"
@@ -65,6 +66,10 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/account/contact", s.signedIn(s.apiContactStart))
 	s.api("POST /api/v1/account/contact/verify", s.signedIn(s.apiContactVerify))
 	s.api("POST /api/v1/account/contact/resend", s.signedIn(s.apiContactResend))
+	// The organizations the caller may administer, and a group admin's
+	// new ones (admin_orgs_page.go).
+	s.api("GET /api/v1/organizations", s.signedIn(s.apiOrganizations))
+	s.api("POST /api/v1/organizations", s.signedIn(s.apiCreateOrganization))
 	// An organization, for its admins (api_org_*.go).
 	s.api("GET /api/v1/organizations/{slug}", s.admin(s.apiGetOrganization))
 	s.api("PUT /api/v1/organizations/{slug}", s.admin(s.apiPutOrganization))
@@ -117,6 +122,8 @@ func (s *Server) routes() {
 	s.page("POST /settings/users/password", s.pageAdmin(s.settingsSubmit))
 	s.page("GET /settings/users", s.pageAdmin(s.usersPage))
 	s.page("POST /settings/users", s.pageAdmin(s.userCreateSubmit))
+	s.page("GET /settings/organizations", s.pageSignedIn(s.orgsPage))
+	s.page("POST /settings/organizations", s.pageSignedIn(s.orgsSubmit))
 	s.page("GET /settings/organization", s.pageAdmin(s.orgPage))
 	s.page("POST /settings/organization", s.pageAdmin(s.orgSubmit))
 	s.page("GET /settings/users/{id}", s.pageAdmin(s.userPage))
@@ -190,11 +197,9 @@ func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *signin.Cur
 // organization is reachable through another.
 func (s *Server) admin(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
 	return s.signedIn(func(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-		if r.PathValue("slug") != cur.Organization.Slug {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "No such organization.")
-		}
-		if cur.User.Role != gatehouse.RoleAdmin {
-			return gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonAdminOnly, "Only admins of this organization may do that.")
+		cur, err := s.auth.AdminOf(r.Context(), cur, r.PathValue("slug"))
+		if err != nil {
+			return err
 		}
 		return h(w, r, cur)
 	})
@@ -220,14 +225,23 @@ func (s *Server) pageSignedIn(h func(http.ResponseWriter, *http.Request, *signin
 	}
 }
 
-// pageAdmin runs h for admins of the signed-in organization; members get a
-// 403 page.
+// pageAdmin runs h for admins of the organization the page is about: the
+// signed-in one, or for a group admin the one named by ?org= (the console
+// keeps it in every link and form, so two tabs can manage two clinics).
+// Members get a 403 page, another organization a 404 page.
 func (s *Server) pageAdmin(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
 	return s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-		if cur.User.Role != gatehouse.RoleAdmin {
-			return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: s.t(r, "admin.only")}
+		slug := r.URL.Query().Get("org")
+		if slug == "" {
+			slug = cur.Organization.Slug
 		}
-		return h(w, r, cur)
+		cur, err := s.auth.AdminOf(r.Context(), cur, slug)
+		if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
+			return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: s.t(r, "admin.only")}
+		} else if err != nil {
+			return err
+		}
+		return h(w, withZone(r, cur.Organization), cur)
 	})
 }
 
@@ -251,7 +265,14 @@ func (s *Server) samlLimited(fn func(http.ResponseWriter, *http.Request) error) 
 // actor is the signed-in user as the services check them: who, their role
 // and organization, and when their session last authenticated.
 func (s *Server) actor(r *http.Request, cur *signin.Current) accounts.Actor {
-	return accounts.Actor{UserID: cur.User.ID, OrgID: cur.Organization.ID, Role: cur.User.Role,
+	a := accounts.Actor{UserID: cur.User.ID, OrgID: cur.User.OrgID, Role: cur.User.Role,
 		ClientIP: s.cfg.ClientIP.ClientIP(r), AuthenticatedAt: cur.Session.LastAuthenticated(),
 		SessionHash: cur.Session.TokenHash}
+	for _, o := range cur.Managed {
+		a.ManagedOrgIDs = append(a.ManagedOrgIDs, o.ID)
+		if !slices.Contains(a.GroupIDs, o.GroupID) {
+			a.GroupIDs = append(a.GroupIDs, o.GroupID)
+		}
+	}
+	return a
 }

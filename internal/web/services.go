@@ -37,6 +37,10 @@ type SignIn interface {
 type SessionAuth interface {
 	Authenticate(ctx context.Context, token string) (*signin.Current, error)
 	Logout(ctx context.Context, token string, ip netip.Addr) error
+	// AdminOf is the session as an admin of the organization slug (their
+	// own, or one of their groups'); Manageable lists those organizations.
+	AdminOf(ctx context.Context, cur *signin.Current, slug string) (*signin.Current, error)
+	Manageable(ctx context.Context, cur *signin.Current) ([]*gatehouse.Organization, error)
 }
 
 // CodeSignIn is signing in with a password and, where the policy asks, a
@@ -107,8 +111,12 @@ type Accounts interface {
 
 // OrgEditor saves an organization's name, time zone and country: the
 // organization page and PUT /api/v1/organizations/{slug}.
+// A group admin also creates organizations in their groups (the
+// organizations page and POST /api/v1/organizations).
 type OrgEditor interface {
 	EditOrganization(ctx context.Context, orgSlug string, in accounts.OrgProfile, actor accounts.Actor) (*gatehouse.Organization, error)
+	CreateGroupOrganization(ctx context.Context, groupSlug string, in accounts.NewOrganization, actor accounts.Actor) (*gatehouse.Organization, error)
+	GroupsByIDs(ctx context.Context, ids []string) ([]*gatehouse.OrgGroup, error)
 }
 
 // SettingsEditor saves an organization's password settings: the settings
