@@ -301,7 +301,7 @@ func pageErrors(t *testing.T) []pageError {
 	for i := range many {
 		many[i] = fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)
 	}
-	return []pageError{
+	return append([]pageError{
 		{"a network without a prefix length, on a CRLF line", networkErr("10.1.2.3\r"), "error.invalid_network.not_cidr", "”10.1.2.3” ei ole CIDR-muodossa"},
 		{"not a network", networkErr("clinic.example/24"), "error.invalid_network.invalid", "”clinic.example/24” ei ole CIDR-muotoinen"},
 		{"a network with a zone", networkErr("fe80::%eth0/64"), "error.invalid_network.invalid", "”fe80::%eth0/64” ei ole"},
@@ -422,7 +422,7 @@ func pageErrors(t *testing.T) []pageError {
 			"error.forbidden.cross_origin", "Toiselta sivustolta"},
 		{"a member doing an admin's work", serviceError(t, member.RequireAdmin("o1")), "error.forbidden.admin_only", "ylläpitäjät"},
 		{"a body too large", errTooLarge, "error.request_too_large", "liian suuri"},
-	}
+	}, settingsPageErrors(t)...)
 }
 
 // TestErrorTextSaysEveryPageErrorInFinnish runs through the errors the

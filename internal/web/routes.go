@@ -225,7 +225,7 @@ func (s *Server) pageSignedIn(h func(http.ResponseWriter, *http.Request, *signin
 func (s *Server) pageAdmin(h func(http.ResponseWriter, *http.Request, *signin.Current) error) func(http.ResponseWriter, *http.Request) error {
 	return s.pageSignedIn(func(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
 		if cur.User.Role != gatehouse.RoleAdmin {
-			return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: s.t(r, "admin.only")}
+			return gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonSettingsAdmins, "Only admins of this organization can open the settings.")
 		}
 		return h(w, r, cur)
 	})
