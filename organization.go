@@ -89,15 +89,15 @@ func (s PasswordSettings) Validate() error {
 	switch s.OTPMethod {
 	case OTPEmail, OTPSMS:
 	default:
-		return FieldError("otp_method", "otp_method must be \"sms\" or \"email\", not %q.", s.OTPMethod)
+		return FieldReason("otp_method", ReasonOTPMethodInvalid, "otp_method must be \"sms\" or \"email\", not %q.", string(s.OTPMethod))
 	}
 	switch s.AuthMethod {
 	case AuthPassword, AuthLDAP, AuthSAML2:
 	default:
-		return FieldError("auth_method", "auth_method must be \"password\", \"ldap\" or \"saml2\", not %q.", s.AuthMethod)
+		return FieldReason("auth_method", ReasonAuthMethodInvalid, "auth_method must be \"password\", \"ldap\" or \"saml2\", not %q.", string(s.AuthMethod))
 	}
 	if s.RememberDays < 0 || s.RememberDays > MaxRememberDays {
-		return FieldError("remember_days", "remember_days must be between 0 and %d.", MaxRememberDays)
+		return FieldReason("remember_days", ReasonRememberDaysRange, "remember_days must be between 0 and %d.", MaxRememberDays)
 	}
 	if len(s.SkipNetworks) > MaxSkipNetworks {
 		return tooManyNetworks()
@@ -111,7 +111,7 @@ func (s PasswordSettings) Validate() error {
 		return err
 	}
 	if s.EnforceTwoFactor && s.AuthMethod != AuthPassword {
-		return &Error{Code: ETWOFACTORUNAVAIL, Field: "enforce_two_factor",
+		return &Error{Code: ETWOFACTORUNAVAIL, Field: "enforce_two_factor", Reason: ReasonTwoFactorFederated,
 			Message: "Two-factor authentication is not available with LDAP or SAML2 sign-in."}
 	}
 	return nil
@@ -273,7 +273,7 @@ var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 // digits and inner hyphens, so it is safe in a URL path.
 func ValidateSlug(slug string) error {
 	if !slugRE.MatchString(slug) {
-		return FieldError("slug", "The organization slug must be 1 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen.")
+		return FieldReason("slug", ReasonSlugInvalid, "The organization slug must be 1 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen.")
 	}
 	return nil
 }
@@ -285,10 +285,10 @@ const MaxOrganizationName = 200
 func ValidateOrgName(name string) error {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return FieldError("name", "The organization name is required.")
+		return FieldReason("name", ReasonOrgNameRequired, "The organization name is required.")
 	}
 	if len(name) > MaxOrganizationName {
-		return FieldError("name", "The organization name is longer than %d characters.", MaxOrganizationName)
+		return FieldReason("name", ReasonOrgNameTooLong, "The organization name is longer than %d characters.", MaxOrganizationName)
 	}
 	return nil
 }

@@ -57,6 +57,19 @@ const (
 	ReasonNoSuchBrowser         = "not_found.browser"                 // no such remembered browser
 	ReasonNoSuchSession         = "not_found.session"
 
+	// PasswordSettings.Validate, ValidateSlug, ValidateOrgName, ValidateUserName.
+	ReasonOTPMethodInvalid   = "invalid_input.otp_method.invalid"         // {0}: the method as sent
+	ReasonAuthMethodInvalid  = "invalid_input.auth_method.invalid"        // {0}: the method as sent
+	ReasonRememberDaysRange  = "invalid_input.remember_days.range"        // {0}: the most days allowed
+	ReasonTwoFactorFederated = "two_factor_unavailable.federated"         // Field "enforce_two_factor": not with LDAP or SAML2
+	ReasonSlugInvalid        = "invalid_input.slug.invalid"               // not 1 to 63 letters, digits, hyphens
+	ReasonOrgNameRequired    = "invalid_input.name.organization_required" // Field "name"
+	ReasonOrgNameTooLong     = "invalid_input.name.organization_too_long" // {0}: the maximum length
+	ReasonUserNameTooLong    = "invalid_input.name.too_long"              // {0}: the maximum length
+	ReasonUserNameOneLine    = "invalid_input.name.one_line"              // a line break or NUL in a user's name
+	ReasonNoLocalPassword    = "invalid_input.password.no_local"          // internal/accounts: an admin sets a password in an LDAP or SAML2 organization
+	ReasonNoSuchSlug         = "not_found.organization"                   // internal/accounts: {0}: the slug as given; Field "organization"
+
 	// internal/accounts.
 	ReasonResetLinkSpent  = "not_found.reset_link"            // expired, used, or never issued
 	ReasonTimeZoneInvalid = "invalid_input.time_zone.invalid" // {0}: the zone as typed; Field "time_zone"
@@ -67,6 +80,85 @@ const (
 
 	// internal/federation.
 	ReasonServicePasswordAgain = "invalid_input.service_password.again" // Field "service_password"
+
+	// internal/accounts: the admin console.
+	ReasonAuthMethodNotSetUp   = "invalid_input.auth_method.not_set_up" // {0}: "LDAP" or "SAML2", not yet set up
+	ReasonNoSMSProvider        = "invalid_input.otp_method.no_sms"      // the server has no SMS provider
+	ReasonDisableSelf          = "invalid_input.disabled.self"          // an admin disabling themself
+	ReasonDeleteSelf           = "invalid_input.user.self"              // an admin deleting themself
+	ReasonWelcomeFromDirectory = "invalid_input.auth_method.directory"  // no welcome e-mail: users sign in through the directory or identity provider
+	ReasonRoleInvalid          = "invalid_input.role.invalid"           // neither admin nor member
+	ReasonRoleSelf             = "invalid_input.role.self"              // an admin taking away their own admin role
+	ReasonWelcomeNotSent       = "delivery_failed.welcome"              // {0}: the new user's e-mail address; created, but the e-mail with the link not sent
+	ReasonMailNotSent          = "delivery_failed.mail"                 // ResendWelcome: the e-mail with the link could not be sent
+
+	// internal/signin: contact changes, reauthentication, federated sign-in.
+	ReasonKindInvalid          = "invalid_input.kind.invalid"                   // Field "kind": neither phone nor email
+	ReasonChangeMissing        = "invalid_input.challenge.change_missing"       // Field "challenge": no change of contact details named
+	ReasonConfirmationMissing  = "invalid_input.challenge.confirmation_missing" // Field "challenge": no reauthentication named
+	ReasonNotSAML2             = "invalid_input.not_saml2"                      // the organization does not sign in with SAML2
+	ReasonNotSAML2Here         = "not_found.not_saml2"                          // internal/web: the same, for the SAML2 endpoints
+	ReasonAccountDisabled      = "invalid_credentials.disabled"                 // a federated user whom an admin disabled
+	ReasonNotLinked            = "invalid_credentials.not_linked"               // a federated identity not yet linked to its user
+	ReasonSAML2ResponseRefused = "invalid_credentials.saml2_response"           // internal/web: Field "saml": the identity provider's answer refused
+	ReasonSAML2NotSetUp        = "not_found.saml2_not_set_up"                   // internal/federation
+
+	// internal/ldap: Config.Problems, by Field.
+	ReasonLDAPURLRequired        = "invalid_input.ldap.url.required"
+	ReasonLDAPURLInvalid         = "invalid_input.ldap.url.invalid"
+	ReasonLDAPURLScheme          = "invalid_input.ldap.url.scheme"
+	ReasonLDAPURLShape           = "invalid_input.ldap.url.shape" // {0}: the scheme, ldaps or ldap
+	ReasonLDAPURLNoHost          = "invalid_input.ldap.url.no_host"
+	ReasonLDAPURLPort            = "invalid_input.ldap.url.port"               // {0}: the port as typed
+	ReasonLDAPCABlockType        = "invalid_input.ldap.ca_cert_pem.block_type" // {0}: the PEM block's type
+	ReasonLDAPCAUnparsable       = "invalid_input.ldap.ca_cert_pem.unparsable" // {0}: which certificate, from 1
+	ReasonLDAPCANotPEM           = "invalid_input.ldap.ca_cert_pem.not_pem"
+	ReasonLDAPPlainWithLDAPS     = "invalid_input.ldap.insecure_no_tls.ldaps"
+	ReasonLDAPPlainNotLoopback   = "invalid_input.ldap.insecure_no_tls.not_local" // {0}: the host
+	ReasonLDAPBindAndSearch      = "invalid_input.ldap.bind_dn_template.both"
+	ReasonLDAPBindOrSearch       = "invalid_input.ldap.bind_dn_template.neither"
+	ReasonLDAPBindPlaceholder    = "invalid_input.ldap.bind_dn_template.no_placeholder"
+	ReasonLDAPBindInvalid        = "invalid_input.ldap.bind_dn_template.invalid"
+	ReasonLDAPBindNotValue       = "invalid_input.ldap.bind_dn_template.not_value"
+	ReasonLDAPServiceDNRequired  = "invalid_input.ldap.service_dn.required"
+	ReasonLDAPServiceDNInvalid   = "invalid_input.ldap.service_dn.invalid"
+	ReasonLDAPServicePassword    = "invalid_input.ldap.service_password.required"
+	ReasonLDAPSearchBaseRequired = "invalid_input.ldap.search_base.required"
+	ReasonLDAPSearchBaseInvalid  = "invalid_input.ldap.search_base.invalid"
+	ReasonLDAPFilterRequired     = "invalid_input.ldap.search_filter.required"
+	ReasonLDAPFilterPlaceholder  = "invalid_input.ldap.search_filter.no_placeholder"
+	ReasonLDAPFilterInvalid      = "invalid_input.ldap.search_filter.invalid"
+	ReasonLDAPAttribute          = "invalid_input.ldap.attribute" // {0}: the name as typed; Field email_attr, name_attr or phone_attr
+	ReasonLDAPTimeout            = "invalid_input.ldap.timeout"   // {0}: the default, {1}: the longest (time.Duration)
+
+	// internal/saml: Config.Validate, ParseIdPMetadata, FetchIdPMetadata.
+	// Field idp_metadata, idp_metadata_url, or the attribute's.
+	ReasonSAMLMetadataMissing  = "invalid_input.saml.metadata_missing"
+	ReasonSAMLMetadataBoth     = "invalid_input.saml.metadata_both"
+	ReasonSAMLAttributeSpaces  = "invalid_input.saml.attribute_spaces"
+	ReasonSAMLAttributeTooLong = "invalid_input.saml.attribute_too_long" // {0}: the maximum length
+	ReasonSAMLAttributeOneLine = "invalid_input.saml.attribute_one_line"
+	ReasonSAMLMetadataTooLarge = "invalid_input.saml.metadata_too_large" // {0}: the most KiB
+	ReasonSAMLNotMetadata      = "invalid_input.saml.not_metadata"
+	ReasonSAMLNoEntityID       = "invalid_input.saml.no_entity_id"
+	ReasonSAMLNoIdP            = "invalid_input.saml.no_idp"
+	ReasonSAMLNoRedirectSSO    = "invalid_input.saml.no_redirect_sso"
+	ReasonSAMLSSONotHTTP       = "invalid_input.saml.sso_not_http"
+	ReasonSAMLCertNotBase64    = "invalid_input.saml.cert_not_base64"
+	ReasonSAMLCertUnparsable   = "invalid_input.saml.cert_unparsable"
+	ReasonSAMLNoSigningCert    = "invalid_input.saml.no_signing_cert"
+	ReasonSAMLURLTooLong       = "invalid_input.saml.url_too_long" // {0}: the maximum length
+	ReasonSAMLURLNotAbsolute   = "invalid_input.saml.url_not_absolute"
+	ReasonSAMLURLCredentials   = "invalid_input.saml.url_credentials"
+	ReasonSAMLURLScheme        = "invalid_input.saml.url_scheme"
+	ReasonSAMLURLHTTPS         = "invalid_input.saml.url_https"
+	ReasonSAMLURLNotPublic     = "invalid_input.saml.url_not_public"
+
+	// internal/web: the account and audit pages, admin-only settings.
+	ReasonLanguageUnknown = "invalid_input.language.unknown"
+	ReasonDateInvalid     = "invalid_input.date.invalid"   // {0}: the date as typed; Field "from" or "to"
+	ReasonAuditPage       = "invalid_input.before.invalid" // the audit page's "before" is not a page
+	ReasonSettingsAdmins  = "forbidden.settings"           // a member opening the settings
 
 	// Actor and internal/web.
 	ReasonAdminOnly      = "forbidden.admin_only"
@@ -90,6 +182,27 @@ func Reasons() []string {
 		ReasonResetLinkSpent, ReasonLastAdmin, ReasonTimeZoneInvalid, ReasonCountryInvalid,
 		ReasonServicePasswordAgain,
 		ReasonGroupAdminsInOrg, ReasonOrgInOtherGroup, ReasonGroupFull, ReasonGroupAdminOutside, ReasonGroupAdminProtected, ReasonGroupAdminRole,
+		ReasonNoSuchGroup, ReasonGroupAdminDisabled, ReasonGroupRequired, ReasonNotAdministered,
+		ReasonOTPMethodInvalid, ReasonAuthMethodInvalid, ReasonRememberDaysRange, ReasonTwoFactorFederated,
+		ReasonSlugInvalid, ReasonOrgNameRequired, ReasonOrgNameTooLong, ReasonUserNameTooLong,
+		ReasonUserNameOneLine, ReasonNoLocalPassword, ReasonNoSuchSlug, ReasonAuthMethodNotSetUp,
+		ReasonNoSMSProvider, ReasonDisableSelf, ReasonDeleteSelf, ReasonWelcomeFromDirectory,
+		ReasonRoleInvalid, ReasonRoleSelf, ReasonWelcomeNotSent, ReasonMailNotSent,
+		ReasonKindInvalid, ReasonChangeMissing, ReasonConfirmationMissing, ReasonNotSAML2,
+		ReasonNotSAML2Here, ReasonAccountDisabled, ReasonNotLinked, ReasonSAML2ResponseRefused,
+		ReasonSAML2NotSetUp, ReasonLDAPURLRequired, ReasonLDAPURLInvalid,
+		ReasonLDAPURLScheme, ReasonLDAPURLShape, ReasonLDAPURLNoHost, ReasonLDAPURLPort,
+		ReasonLDAPCABlockType, ReasonLDAPCAUnparsable, ReasonLDAPCANotPEM, ReasonLDAPPlainWithLDAPS,
+		ReasonLDAPPlainNotLoopback, ReasonLDAPBindAndSearch, ReasonLDAPBindOrSearch, ReasonLDAPBindPlaceholder,
+		ReasonLDAPBindInvalid, ReasonLDAPBindNotValue, ReasonLDAPServiceDNRequired, ReasonLDAPServiceDNInvalid,
+		ReasonLDAPServicePassword, ReasonLDAPSearchBaseRequired, ReasonLDAPSearchBaseInvalid, ReasonLDAPFilterRequired,
+		ReasonLDAPFilterPlaceholder, ReasonLDAPFilterInvalid, ReasonLDAPAttribute, ReasonLDAPTimeout,
+		ReasonSAMLMetadataMissing, ReasonSAMLMetadataBoth, ReasonSAMLAttributeSpaces, ReasonSAMLAttributeTooLong,
+		ReasonSAMLAttributeOneLine, ReasonSAMLMetadataTooLarge, ReasonSAMLNotMetadata, ReasonSAMLNoEntityID,
+		ReasonSAMLNoIdP, ReasonSAMLNoRedirectSSO, ReasonSAMLSSONotHTTP, ReasonSAMLCertNotBase64,
+		ReasonSAMLCertUnparsable, ReasonSAMLNoSigningCert, ReasonSAMLURLTooLong, ReasonSAMLURLNotAbsolute,
+		ReasonSAMLURLCredentials, ReasonSAMLURLScheme, ReasonSAMLURLHTTPS, ReasonSAMLURLNotPublic,
+		ReasonLanguageUnknown, ReasonDateInvalid, ReasonAuditPage, ReasonSettingsAdmins,
 		ReasonAdminOnly, ReasonCrossOrigin, ReasonFormUnreadable, ReasonNoSuchPage,
 	}
 }
@@ -130,4 +243,14 @@ const (
 	// organization and in a password organization until removed from the
 	// group.
 	ReasonGroupAdminRole = "conflict.group_admin"
+	// ReasonNoSuchGroup: {0} is the group slug as given.
+	ReasonNoSuchGroup = "not_found.group"
+	// ReasonGroupAdminDisabled: {0} is the disabled user's e-mail.
+	ReasonGroupAdminDisabled = "invalid_input.email.disabled"
+	// ReasonGroupRequired: the caller administers several groups and
+	// named none to create an organization in.
+	ReasonGroupRequired = "invalid_input.group.required"
+	// ReasonNotAdministered: an organization the caller does not
+	// administer, said as if it did not exist.
+	ReasonNotAdministered = "not_found.not_administered"
 )

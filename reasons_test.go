@@ -13,7 +13,8 @@ import (
 func TestReasonsAreUniqueAndStartWithTheirCode(t *testing.T) {
 	codes := []string{gatehouse.ECONFLICT, gatehouse.EINVALID, gatehouse.ENOTFOUND, gatehouse.EFORBIDDEN,
 		gatehouse.EWEAKPASSWORD, gatehouse.EINVALIDPHONE, gatehouse.ETOOMANYATTEMPTS, gatehouse.ERESENDTOOSOON,
-		gatehouse.EDELIVERYFAILED, gatehouse.ELOGINEXPIRED, gatehouse.EINVALIDNETWORK, gatehouse.EINVALIDCREDENTIALS}
+		gatehouse.EDELIVERYFAILED, gatehouse.ELOGINEXPIRED, gatehouse.EINVALIDNETWORK, gatehouse.EINVALIDCREDENTIALS,
+		gatehouse.ETWOFACTORUNAVAIL}
 	seen := make(map[string]bool)
 	for _, r := range gatehouse.Reasons() {
 		if seen[r] {

@@ -67,13 +67,16 @@ func NormalizeEmail(s string) (string, error) {
 	return s, nil
 }
 
+// MaxUserName bounds a user's display name, in bytes.
+const MaxUserName = 200
+
 // ValidateUserName checks a user's display name, which may be empty.
 func ValidateUserName(name string) error {
-	if len(name) > 200 {
-		return FieldError("name", "The name is longer than 200 characters.")
+	if len(name) > MaxUserName {
+		return FieldReason("name", ReasonUserNameTooLong, "The name is longer than %d characters.", MaxUserName)
 	}
 	if strings.ContainsAny(name, "\r\n\x00") {
-		return FieldError("name", "The name must be on one line.")
+		return FieldReason("name", ReasonUserNameOneLine, "The name must be on one line.")
 	}
 	return nil
 }

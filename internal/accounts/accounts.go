@@ -192,7 +192,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser, actorID string) (_
 		return nil, err
 	}
 	if org.Settings.AuthMethod != gatehouse.AuthPassword && in.Password != "" {
-		return nil, gatehouse.FieldError("password", "Users of an organization that signs in with LDAP or SAML2 have no local password.")
+		return nil, gatehouse.FieldReason("password", gatehouse.ReasonNoLocalPassword, "Users of an organization that signs in with LDAP or SAML2 have no local password.")
 	}
 	hash := ""
 	if in.Password != "" {
@@ -259,7 +259,7 @@ func (s *Service) SetPassword(ctx context.Context, orgSlug, email, password, act
 		return nil, err
 	}
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
-		return nil, gatehouse.FieldError("password", "Users of an organization that signs in with LDAP or SAML2 have no local password.")
+		return nil, gatehouse.FieldReason("password", gatehouse.ReasonNoLocalPassword, "Users of an organization that signs in with LDAP or SAML2 have no local password.")
 	}
 	email, err = gatehouse.NormalizeEmail(email)
 	if err != nil {
@@ -326,7 +326,8 @@ func (s *Service) organization(ctx context.Context, slug string) (*gatehouse.Org
 	slug = strings.TrimSpace(slug)
 	org, err := s.store.OrganizationBySlug(ctx, slug)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Field: "organization", Message: fmt.Sprintf("There is no organization with the slug %q.", slug)}
+		return nil, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Field: "organization", Reason: gatehouse.ReasonNoSuchSlug, Args: []any{slug},
+			Message: fmt.Sprintf("There is no organization with the slug %q.", slug)}
 	}
 	return org, err
 }

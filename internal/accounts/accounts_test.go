@@ -113,13 +113,13 @@ func TestFederatedOrganizationsHaveNoLocalPasswords(t *testing.T) {
 	if err := db.UpdatePasswordSettings(ctx, org.ID, s, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "dir", Email: "a@dir.test", Password: "a long enough passphrase"}, ""); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-		t.Errorf("a password for an LDAP user: %v, want invalid_input", err)
+	if _, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "dir", Email: "a@dir.test", Password: "a long enough passphrase"}, ""); reasonOf(err) != gatehouse.ReasonNoLocalPassword {
+		t.Errorf("a password for an LDAP user: %v, want reason %s", err, gatehouse.ReasonNoLocalPassword)
 	}
 	if _, err := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "dir", Email: "a@dir.test"}, ""); err != nil {
 		t.Errorf("an LDAP user without a password: %v", err)
 	}
-	if _, err := svc.SetPassword(ctx, "dir", "a@dir.test", "a long enough passphrase", ""); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-		t.Errorf("set-password for an LDAP user: %v, want invalid_input", err)
+	if _, err := svc.SetPassword(ctx, "dir", "a@dir.test", "a long enough passphrase", ""); reasonOf(err) != gatehouse.ReasonNoLocalPassword {
+		t.Errorf("set-password for an LDAP user: %v, want reason %s", err, gatehouse.ReasonNoLocalPassword)
 	}
 }

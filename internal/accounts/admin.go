@@ -102,7 +102,7 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 			}
 		}
 		if !ok {
-			return nil, gatehouse.FieldError("auth_method", "%s sign-in is not set up for this organization yet, so it cannot be chosen.", strings.ToUpper(string(next.AuthMethod)))
+			return nil, gatehouse.FieldReason("auth_method", gatehouse.ReasonAuthMethodNotSetUp, "%s sign-in is not set up for this organization yet, so it cannot be chosen.", strings.ToUpper(string(next.AuthMethod)))
 		}
 	}
 	if next.AuthMethod != gatehouse.AuthPassword {
@@ -113,7 +113,7 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 		}
 	}
 	if next.OTPMethod == gatehouse.OTPSMS && next.OTPMethod != org.Settings.OTPMethod && !s.smsAvailable {
-		return nil, gatehouse.FieldError("otp_method", "This server has no SMS provider, so codes cannot go by SMS. Ask the operator to set GATEHOUSE_SMS_PROVIDER, or keep e-mail.")
+		return nil, gatehouse.FieldReason("otp_method", gatehouse.ReasonNoSMSProvider, "This server has no SMS provider, so codes cannot go by SMS. Ask the operator to set GATEHOUSE_SMS_PROVIDER, or keep e-mail.")
 	}
 	prev := org.Settings
 	if prev.EnforceTwoFactor && !next.EnforceTwoFactor && next.AuthMethod == gatehouse.AuthPassword && !change.ConfirmTwoFactorOff {
@@ -294,7 +294,7 @@ func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disab
 		return nil, err
 	}
 	if disabled && actor.UserID == u.ID {
-		return nil, gatehouse.FieldError("disabled", "You cannot disable yourself.")
+		return nil, gatehouse.FieldReason("disabled", gatehouse.ReasonDisableSelf, "You cannot disable yourself.")
 	}
 	if err := s.guardUser(ctx, actor, org, u, true); err != nil {
 		return nil, err
@@ -343,7 +343,7 @@ func (s *Service) DeleteUser(ctx context.Context, orgSlug, userID string, actor 
 		return err
 	}
 	if actor.UserID == u.ID {
-		return gatehouse.FieldError("user", "You cannot delete yourself.")
+		return gatehouse.FieldReason("user", gatehouse.ReasonDeleteSelf, "You cannot delete yourself.")
 	}
 	if err := s.guardUser(ctx, actor, org, u, true); err != nil {
 		return err

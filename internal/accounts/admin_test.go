@@ -96,8 +96,36 @@ func TestDisablingAUserEndsEverything(t *testing.T) {
 	if _, err := db.SessionByTokenHash(ctx, []byte("s")); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		t.Error("a disabled user's session survived")
 	}
-	if _, err := svc.SetDisabled(ctx, "acme", admin.ID, true, freshActor(org, admin, time.Now())); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-		t.Errorf("an admin disabled themselves: %v", err)
+	if _, err := svc.SetDisabled(ctx, "acme", admin.ID, true, freshActor(org, admin, time.Now())); reasonOf(err) != gatehouse.ReasonDisableSelf {
+		t.Errorf("an admin disabled themselves: %v, want reason %s", err, gatehouse.ReasonDisableSelf)
+	}
+}
+
+// reasonOf is the reason of err, a *gatehouse.Error, or "".
+func reasonOf(err error) string {
+	var ge *gatehouse.Error
+	if errors.As(err, &ge) {
+		return ge.Reason
+	}
+	return ""
+}
+
+func TestAnAdminCannotRemoveThemself(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t)
+	org, _ := svc.CreateOrganization(ctx, accounts.NewOrganization{Slug: "acme", Name: "Acme"}, "")
+	admin, _ := svc.CreateUser(ctx, accounts.NewUser{OrgSlug: "acme", Email: "boss@acme.test", Admin: true}, "")
+	actor := freshActor(org, admin, time.Now())
+	if err := svc.DeleteUser(ctx, "acme", admin.ID, actor); reasonOf(err) != gatehouse.ReasonDeleteSelf {
+		t.Errorf("an admin deleted themselves: %v, want reason %s", err, gatehouse.ReasonDeleteSelf)
+	}
+	edit := accounts.UserEdit{Email: admin.Email, Role: gatehouse.RoleMember}
+	if _, err := svc.EditUser(ctx, "acme", admin.ID, edit, actor); reasonOf(err) != gatehouse.ReasonRoleSelf {
+		t.Errorf("an admin took away their own admin role: %v, want reason %s", err, gatehouse.ReasonRoleSelf)
+	}
+	edit.Role = "owner"
+	if _, err := svc.EditUser(ctx, "acme", admin.ID, edit, actor); reasonOf(err) != gatehouse.ReasonRoleInvalid {
+		t.Errorf("an unknown role: %v, want reason %s", err, gatehouse.ReasonRoleInvalid)
 	}
 }
 
@@ -140,6 +168,8 @@ func TestADirectoryThatIsNotSetUpCannotBeChosen(t *testing.T) {
 		var ge *gatehouse.Error
 		if !errors.As(err, &ge) || ge.Field != "auth_method" {
 			t.Errorf("%s without set-up: %v", m, err)
+		} else if want := strings.ToUpper(string(m)); ge.Reason != gatehouse.ReasonAuthMethodNotSetUp || len(ge.Args) != 1 || ge.Args[0] != want {
+			t.Errorf("%s without set-up: reason %q, args %v; want %q, [%s]", m, ge.Reason, ge.Args, gatehouse.ReasonAuthMethodNotSetUp, want)
 		}
 	}
 	if got, _ := db.OrganizationByID(ctx, org.ID); got.Settings.AuthMethod != gatehouse.AuthPassword {

@@ -150,8 +150,8 @@ func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *I
 	if err := s.msg.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
 		At: s.now(), ClientIP: actor.ClientIP, Link: link, Lifetime: WelcomeLinkLifetime}); err != nil {
 		s.log.WarnContext(ctx, "welcome e-mail not sent", "org_id", org.ID, "user_id", u.ID, "error", err)
-		return &Invitation{User: u, NotSent: &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED, Reason: gatehouse.ReasonDeliveryEmail,
-			Message: fmt.Sprintf("The user %s was created, but the e-mail with the link could not be sent. Try again from the user's page.", u.Email)}}, nil
+		return &Invitation{User: u, NotSent: gatehouse.Reasoned(gatehouse.EDELIVERYFAILED, gatehouse.ReasonWelcomeNotSent,
+			"The user %s was created, but the e-mail with the link could not be sent. Try again from the user's page.", u.Email)}, nil
 	}
 	return &Invitation{User: u}, nil
 }
@@ -167,7 +167,7 @@ func (s *Service) ResendWelcome(ctx context.Context, orgSlug, userID string, act
 		return err
 	}
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
-		return gatehouse.FieldError("auth_method", "Users of this organization sign in through its directory or identity provider.")
+		return gatehouse.FieldReason("auth_method", gatehouse.ReasonWelcomeFromDirectory, "Users of this organization sign in through its directory or identity provider.")
 	}
 	token, err := s.newResetToken(ctx, u, WelcomeLinkLifetime)
 	if err != nil {
@@ -176,7 +176,7 @@ func (s *Service) ResendWelcome(ctx context.Context, orgSlug, userID string, act
 	link := strings.TrimSuffix(s.publicURL, "/") + "/reset-password?token=" + url.QueryEscape(token)
 	if err := s.msg.Notify(ctx, gatehouse.Notice{Kind: gatehouse.NoticeWelcome, To: u.Email, OrgName: org.Name,
 		At: s.now(), ClientIP: actor.ClientIP, Link: link, Lifetime: WelcomeLinkLifetime}); err != nil {
-		return &gatehouse.Error{Code: gatehouse.EDELIVERYFAILED, Message: "The e-mail could not be sent. Try again in a moment."}
+		return gatehouse.Reasoned(gatehouse.EDELIVERYFAILED, gatehouse.ReasonMailNotSent, "The e-mail could not be sent. Try again in a moment.")
 	}
 	return nil
 }
@@ -214,10 +214,10 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 		return nil, err
 	}
 	if !in.Role.Valid() {
-		return nil, gatehouse.FieldError("role", "The role must be admin or member.")
+		return nil, gatehouse.FieldReason("role", gatehouse.ReasonRoleInvalid, "The role must be admin or member.")
 	}
 	if in.Role != gatehouse.RoleAdmin && before.ID == actor.UserID && before.Role == gatehouse.RoleAdmin {
-		return nil, gatehouse.FieldError("role", "You cannot take away your own admin role.")
+		return nil, gatehouse.FieldReason("role", gatehouse.ReasonRoleSelf, "You cannot take away your own admin role.")
 	}
 	if err := s.guardGroupAdmin(ctx, actor, org, before); err != nil {
 		return nil, err

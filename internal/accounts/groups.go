@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -48,7 +47,9 @@ func (s *Service) group(ctx context.Context, slug string) (*gatehouse.OrgGroup, 
 	slug = strings.TrimSpace(slug)
 	g, err := s.store.GroupBySlug(ctx, slug)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Field: "group", Message: fmt.Sprintf("There is no group with the slug %q.", slug)}
+		e := gatehouse.Reasoned(gatehouse.ENOTFOUND, gatehouse.ReasonNoSuchGroup, "There is no group with the slug %q.", slug)
+		e.Field = "group"
+		return nil, e
 	}
 	return g, err
 }
@@ -165,7 +166,7 @@ func (s *Service) changeGroupAdmin(ctx context.Context, groupSlug, orgSlug, emai
 		return groupAdminStays()
 	}
 	if add && u.Disabled {
-		return gatehouse.FieldError("email", "%s is disabled.", u.Email)
+		return gatehouse.FieldReason("email", gatehouse.ReasonGroupAdminDisabled, "%s is disabled.", u.Email)
 	}
 	orgs, err := s.store.GroupOrganizations(ctx, g.ID)
 	if err != nil {
@@ -201,7 +202,7 @@ func (s *Service) CreateGroupOrganization(ctx context.Context, groupSlug string,
 		return nil, err
 	}
 	if !actor.Operator() && !(actor.UserID != "" && slices.Contains(actor.GroupIDs, g.ID)) {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "There is no group with the slug %q.", g.Slug)
+		return nil, gatehouse.Reasoned(gatehouse.ENOTFOUND, gatehouse.ReasonNoSuchGroup, "There is no group with the slug %q.", g.Slug)
 	}
 	if err := actor.RequireRecent(s.now()); err != nil {
 		return nil, err

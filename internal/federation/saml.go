@@ -111,7 +111,7 @@ func (s *Service) ServiceProvider(ctx context.Context, org *gatehouse.Organizati
 		return nil, err
 	}
 	if c.SAML == nil || c.SAMLKey == nil {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "SAML2 is not set up for this organization.")
+		return nil, gatehouse.Reasoned(gatehouse.ENOTFOUND, gatehouse.ReasonSAML2NotSetUp, "SAML2 is not set up for this organization.")
 	}
 	st, err := s.samlSetup(ctx, org.ID)
 	if err != nil {

@@ -94,9 +94,13 @@ func (c Config) Validate() error {
 	for i, p := range probs {
 		msgs[i] = p.Field + ": " + p.Message
 	}
+	// A page says the first problem, at its field, in the reader's
+	// language; the English lists them all.
 	return &gatehouse.Error{
 		Code:    gatehouse.EINVALID,
 		Field:   probs[0].Field,
+		Reason:  probs[0].Reason,
+		Args:    probs[0].Args,
 		Message: fmt.Sprintf("The LDAP settings have %d problems: %s", len(probs), strings.Join(msgs, "; ")),
 	}
 }
@@ -106,55 +110,53 @@ func (c Config) Validate() error {
 // next to its field.
 func (c Config) Problems() []*gatehouse.Error {
 	var probs []*gatehouse.Error
-	add := func(field, format string, args ...any) {
-		probs = append(probs, gatehouse.FieldError(field, format, args...))
+	add := func(field, reason, format string, args ...any) {
+		probs = append(probs, gatehouse.FieldReason(field, reason, format, args...))
+	}
+	addProblem := func(field string, p *problem) {
+		if p != nil {
+			add(field, p.reason, p.format, p.args...)
+		}
 	}
 
 	target, urlErr := parseServerURL(c.URL)
-	if urlErr != "" {
-		add("url", "%s", urlErr)
-	}
+	addProblem("url", urlErr)
 	if c.CACertPEM != "" {
-		if _, msg := parseCAPEM(c.CACertPEM); msg != "" {
-			add("ca_cert_pem", "%s", msg)
-		}
+		_, pemErr := parseCAPEM(c.CACertPEM)
+		addProblem("ca_cert_pem", pemErr)
 	}
 	if c.InsecureNoTLS && target != nil {
 		switch {
 		case target.tls:
-			add("insecure_no_tls", "Plain text contradicts ldaps://; use ldap:// to a loopback host for a directory without TLS.")
+			add("insecure_no_tls", gatehouse.ReasonLDAPPlainWithLDAPS, "Plain text contradicts ldaps://; use ldap:// to a loopback host for a directory without TLS.")
 		case !isLoopback(target.host):
-			add("insecure_no_tls", "Plain text would send passwords unencrypted over the network, so it is allowed only to a loopback host (localhost, 127.0.0.1, ::1), not %q; use ldaps:// or ldap:// with StartTLS.", target.host)
+			add("insecure_no_tls", gatehouse.ReasonLDAPPlainNotLoopback, "Plain text would send passwords unencrypted over the network, so it is allowed only to a loopback host (localhost, 127.0.0.1, ::1), not %q; use ldaps:// or ldap:// with StartTLS.", target.host)
 		}
 	}
 
 	searchSet := c.ServiceDN != "" || c.ServicePassword != "" || c.SearchBase != "" || c.SearchFilter != ""
 	switch {
 	case c.BindDNTemplate != "" && searchSet:
-		add("bind_dn_template", "Give either a bind DN template or a service account with a search base and filter, not both.")
+		add("bind_dn_template", gatehouse.ReasonLDAPBindAndSearch, "Give either a bind DN template or a service account with a search base and filter, not both.")
 	case c.BindDNTemplate != "":
-		if msg := checkBindDNTemplate(c.BindDNTemplate); msg != "" {
-			add("bind_dn_template", "%s", msg)
-		}
+		addProblem("bind_dn_template", checkBindDNTemplate(c.BindDNTemplate))
 	case searchSet:
 		if c.ServiceDN == "" {
-			add("service_dn", "The service account's DN is required with a search.")
+			add("service_dn", gatehouse.ReasonLDAPServiceDNRequired, "The service account's DN is required with a search.")
 		} else if _, err := goldap.ParseDN(c.ServiceDN); err != nil {
-			add("service_dn", "The service account's DN is not a valid DN.")
+			add("service_dn", gatehouse.ReasonLDAPServiceDNInvalid, "The service account's DN is not a valid DN.")
 		}
 		if c.ServicePassword == "" {
-			add("service_password", "The service account's password is required with a search.")
+			add("service_password", gatehouse.ReasonLDAPServicePassword, "The service account's password is required with a search.")
 		}
 		if c.SearchBase == "" {
-			add("search_base", "The search base is required with a service account.")
+			add("search_base", gatehouse.ReasonLDAPSearchBaseRequired, "The search base is required with a service account.")
 		} else if _, err := goldap.ParseDN(c.SearchBase); err != nil {
-			add("search_base", "The search base is not a valid DN.")
+			add("search_base", gatehouse.ReasonLDAPSearchBaseInvalid, "The search base is not a valid DN.")
 		}
-		if msg := checkSearchFilter(c.SearchFilter); msg != "" {
-			add("search_filter", "%s", msg)
-		}
+		addProblem("search_filter", checkSearchFilter(c.SearchFilter))
 	default:
-		add("bind_dn_template", "Give a bind DN template such as uid={username},ou=people,dc=example,dc=com, or a service account with a search base and filter.")
+		add("bind_dn_template", gatehouse.ReasonLDAPBindOrSearch, "Give a bind DN template such as uid={username},ou=people,dc=example,dc=com, or a service account with a search base and filter.")
 	}
 
 	for _, a := range []struct{ field, value string }{
@@ -163,12 +165,12 @@ func (c Config) Problems() []*gatehouse.Error {
 		{"phone_attr", c.PhoneAttr},
 	} {
 		if a.value != "" && !attrName.MatchString(a.value) {
-			add(a.field, "%q is not an LDAP attribute name (letters, digits and hyphens, starting with a letter, or a numeric OID).", a.value)
+			add(a.field, gatehouse.ReasonLDAPAttribute, "%q is not an LDAP attribute name (letters, digits and hyphens, starting with a letter, or a numeric OID).", a.value)
 		}
 	}
 
 	if c.Timeout < 0 || c.Timeout > MaxTimeout {
-		add("timeout", "The timeout must be between 0 (the default, %s) and %s.", DefaultTimeout, MaxTimeout)
+		add("timeout", gatehouse.ReasonLDAPTimeout, "The timeout must be between 0 (the default, %s) and %s.", DefaultTimeout, MaxTimeout)
 	}
 	return probs
 }
@@ -184,14 +186,25 @@ type serverURL struct {
 	addr string // host:port, the port defaulted
 }
 
-// parseServerURL returns the server address, or a message for the admin.
-func parseServerURL(raw string) (*serverURL, string) {
+// problem is what is wrong with one field, for Problems: its reason and
+// its English, with the arguments of both.
+type problem struct {
+	reason, format string
+	args           []any
+}
+
+func newProblem(reason, format string, args ...any) *problem {
+	return &problem{reason: reason, format: format, args: args}
+}
+
+// parseServerURL returns the server address, or what is wrong with it.
+func parseServerURL(raw string) (*serverURL, *problem) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, "The server URL is required, e.g. ldaps://ldap.example.com."
+		return nil, newProblem(gatehouse.ReasonLDAPURLRequired, "The server URL is required, e.g. ldaps://ldap.example.com.")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "The server URL is not a valid URL."
+		return nil, newProblem(gatehouse.ReasonLDAPURLInvalid, "The server URL is not a valid URL.")
 	}
 	s := &serverURL{}
 	port := goldap.DefaultLdapPort
@@ -200,24 +213,24 @@ func parseServerURL(raw string) (*serverURL, string) {
 		s.tls, port = true, goldap.DefaultLdapsPort
 	case "ldap":
 	default:
-		return nil, "The server URL must start with ldaps:// or ldap:// (ldap:// is upgraded with StartTLS)."
+		return nil, newProblem(gatehouse.ReasonLDAPURLScheme, "The server URL must start with ldaps:// or ldap:// (ldap:// is upgraded with StartTLS).")
 	}
 	if u.Opaque != "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return nil, "The server URL must look like " + strings.ToLower(u.Scheme) + "://host:port, with no user, path or query."
+		return nil, newProblem(gatehouse.ReasonLDAPURLShape, "The server URL must look like %s://host:port, with no user, path or query.", strings.ToLower(u.Scheme))
 	}
 	s.host = u.Hostname()
 	if s.host == "" {
-		return nil, "The server URL has no host."
+		return nil, newProblem(gatehouse.ReasonLDAPURLNoHost, "The server URL has no host.")
 	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Sprintf("The server URL's port %q is not a number from 1 to 65535.", p)
+			return nil, newProblem(gatehouse.ReasonLDAPURLPort, "The server URL's port %q is not a number from 1 to 65535.", p)
 		}
 		port = p
 	}
 	s.addr = net.JoinHostPort(s.host, port)
-	return s, ""
+	return s, nil
 }
 
 // isLoopback reports whether host names this machine without any lookup:
@@ -232,8 +245,8 @@ func isLoopback(host string) bool {
 }
 
 // parseCAPEM reads one or more PEM certificates and nothing else; it returns
-// a message for the admin when it cannot.
-func parseCAPEM(s string) (*x509.CertPool, string) {
+// what is wrong when it cannot.
+func parseCAPEM(s string) (*x509.CertPool, *problem) {
 	pool := x509.NewCertPool()
 	rest := []byte(s)
 	n := 0
@@ -244,31 +257,31 @@ func parseCAPEM(s string) (*x509.CertPool, string) {
 			break
 		}
 		if block.Type != "CERTIFICATE" {
-			return nil, fmt.Sprintf("The CA certificate PEM holds a %q block; give only CERTIFICATE blocks.", block.Type)
+			return nil, newProblem(gatehouse.ReasonLDAPCABlockType, "The CA certificate PEM holds a %q block; give only CERTIFICATE blocks.", block.Type)
 		}
 		cert, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Sprintf("Certificate %d of the CA certificate PEM does not parse.", n+1)
+			return nil, newProblem(gatehouse.ReasonLDAPCAUnparsable, "Certificate %d of the CA certificate PEM does not parse.", n+1)
 		}
 		pool.AddCert(cert)
 		n++
 	}
 	if n == 0 || strings.TrimSpace(string(rest)) != "" {
-		return nil, "The CA certificate must be PEM: one or more blocks from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----."
+		return nil, newProblem(gatehouse.ReasonLDAPCANotPEM, "The CA certificate must be PEM: one or more blocks from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.")
 	}
-	return pool, ""
+	return pool, nil
 }
 
 // probeName stands in for a login name when a template is checked.
 const probeName = "gatehouse-probe-user"
 
-func checkBindDNTemplate(tpl string) string {
+func checkBindDNTemplate(tpl string) *problem {
 	if !strings.Contains(tpl, Placeholder) {
-		return "The bind DN template must contain " + Placeholder + ", e.g. uid={username},ou=people,dc=example,dc=com."
+		return newProblem(gatehouse.ReasonLDAPBindPlaceholder, "The bind DN template must contain "+Placeholder+", e.g. uid={username},ou=people,dc=example,dc=com.")
 	}
 	dn, err := goldap.ParseDN(strings.ReplaceAll(tpl, Placeholder, probeName))
 	if err != nil || len(dn.RDNs) == 0 {
-		return "The bind DN template is not a valid DN once " + Placeholder + " is filled in."
+		return newProblem(gatehouse.ReasonLDAPBindInvalid, "The bind DN template is not a valid DN once "+Placeholder+" is filled in.")
 	}
 	// {username} must stand for (part of) an attribute value: in an
 	// attribute type or the template's structure it would let the login
@@ -276,24 +289,24 @@ func checkBindDNTemplate(tpl string) string {
 	for _, rdn := range dn.RDNs {
 		for _, atv := range rdn.Attributes {
 			if strings.Contains(atv.Value, probeName) {
-				return ""
+				return nil
 			}
 		}
 	}
-	return "In the bind DN template, " + Placeholder + " must be an attribute value, as in uid={username}."
+	return newProblem(gatehouse.ReasonLDAPBindNotValue, "In the bind DN template, "+Placeholder+" must be an attribute value, as in uid={username}.")
 }
 
-func checkSearchFilter(filter string) string {
+func checkSearchFilter(filter string) *problem {
 	if filter == "" {
-		return "The search filter is required with a service account, e.g. (&(objectClass=inetOrgPerson)(uid={username}))."
+		return newProblem(gatehouse.ReasonLDAPFilterRequired, "The search filter is required with a service account, e.g. (&(objectClass=inetOrgPerson)(uid={username})).")
 	}
 	if !strings.Contains(filter, Placeholder) {
-		return "The search filter must contain " + Placeholder + ", e.g. (&(objectClass=inetOrgPerson)(uid={username}))."
+		return newProblem(gatehouse.ReasonLDAPFilterPlaceholder, "The search filter must contain "+Placeholder+", e.g. (&(objectClass=inetOrgPerson)(uid={username})).")
 	}
 	if _, err := goldap.CompileFilter(strings.ReplaceAll(filter, Placeholder, probeName)); err != nil {
-		return "The search filter is not a valid LDAP filter once " + Placeholder + " is filled in."
+		return newProblem(gatehouse.ReasonLDAPFilterInvalid, "The search filter is not a valid LDAP filter once "+Placeholder+" is filled in.")
 	}
-	return ""
+	return nil
 }
 
 // String describes c with the service password replaced by "xxxxx", fit for

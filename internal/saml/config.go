@@ -71,9 +71,9 @@ func (c Config) Validate() error {
 	urlGiven := strings.TrimSpace(c.IdPMetadataURL) != ""
 	switch {
 	case !xmlGiven && !urlGiven:
-		return gatehouse.FieldError("idp_metadata", "Give the identity provider's metadata, as XML or as a URL.")
+		return gatehouse.FieldReason("idp_metadata", gatehouse.ReasonSAMLMetadataMissing, "Give the identity provider's metadata, as XML or as a URL.")
 	case xmlGiven && urlGiven:
-		return gatehouse.FieldError("idp_metadata", "Give the identity provider's metadata as XML or as a URL, not both.")
+		return gatehouse.FieldReason("idp_metadata", gatehouse.ReasonSAMLMetadataBoth, "Give the identity provider's metadata as XML or as a URL, not both.")
 	case xmlGiven:
 		if _, err := ParseIdPMetadata([]byte(c.IdPMetadataXML)); err != nil {
 			return err
@@ -111,13 +111,13 @@ func checkAttrName(field, name string) error {
 		return nil
 	}
 	if strings.TrimSpace(name) != name {
-		return gatehouse.FieldError(field, "The attribute name must not start or end with spaces.")
+		return gatehouse.FieldReason(field, gatehouse.ReasonSAMLAttributeSpaces, "The attribute name must not start or end with spaces.")
 	}
 	if len(name) > maxAttrNameLength {
-		return gatehouse.FieldError(field, "The attribute name is longer than %d characters.", maxAttrNameLength)
+		return gatehouse.FieldReason(field, gatehouse.ReasonSAMLAttributeTooLong, "The attribute name is longer than %d characters.", maxAttrNameLength)
 	}
 	if !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return gatehouse.FieldError(field, "The attribute name must be one line of text.")
+		return gatehouse.FieldReason(field, gatehouse.ReasonSAMLAttributeOneLine, "The attribute name must be one line of text.")
 	}
 	return nil
 }
@@ -151,36 +151,40 @@ func ParseIdPMetadata(data []byte) (*IdPMetadata, error) {
 
 func parseIdPMetadata(field string, data []byte) (*IdPMetadata, error) {
 	if len(data) > MaxMetadataSize {
-		return nil, gatehouse.FieldError(field, "The identity provider's metadata is larger than %d KiB.", MaxMetadataSize>>10)
+		return nil, gatehouse.FieldReason(field, gatehouse.ReasonSAMLMetadataTooLarge, "The identity provider's metadata is larger than %d KiB.", MaxMetadataSize>>10)
 	}
 	// samlsp.ParseMetadata refuses XML that does not survive a round trip
 	// through encoding/xml, and picks the one IdP out of an aggregate.
 	entity, err := samlsp.ParseMetadata(data)
 	if err != nil {
-		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: field,
-			Message: "The identity provider's metadata is not a SAML metadata document with one identity provider."}
+		return nil, gatehouse.FieldReason(field, gatehouse.ReasonSAMLNotMetadata,
+			"The identity provider's metadata is not a SAML metadata document with one identity provider.")
 	}
-	if err := checkIdPEntity(entity); err != nil {
-		return nil, gatehouse.FieldError(field, "The identity provider's metadata %s.", err)
+	if bad := checkIdPEntity(entity); bad != nil {
+		return nil, &gatehouse.Error{Code: gatehouse.EINVALID, Field: field, Reason: bad.reason,
+			Message: "The identity provider's metadata " + bad.what + "."}
 	}
 	return &IdPMetadata{entity: entity, raw: bytes.Clone(data)}, nil
 }
 
-// checkIdPEntity checks what signing in needs from the IdP's metadata. Its
-// error completes the sentence "The identity provider's metadata …".
-func checkIdPEntity(entity *crewjam.EntityDescriptor) error {
+// metadataLack is what checkIdPEntity finds wrong: its reason, and the
+// English that completes the sentence "The identity provider's metadata …".
+type metadataLack struct{ reason, what string }
+
+// checkIdPEntity checks what signing in needs from the IdP's metadata.
+func checkIdPEntity(entity *crewjam.EntityDescriptor) *metadataLack {
 	if strings.TrimSpace(entity.EntityID) == "" {
-		return errors.New("has no entityID")
+		return &metadataLack{gatehouse.ReasonSAMLNoEntityID, "has no entityID"}
 	}
 	if len(entity.IDPSSODescriptors) == 0 {
-		return errors.New("has no IDPSSODescriptor")
+		return &metadataLack{gatehouse.ReasonSAMLNoIdP, "has no IDPSSODescriptor"}
 	}
 	sso := redirectSSOLocation(entity)
 	if sso == "" {
-		return errors.New("has no SingleSignOnService for the HTTP-Redirect binding")
+		return &metadataLack{gatehouse.ReasonSAMLNoRedirectSSO, "has no SingleSignOnService for the HTTP-Redirect binding"}
 	}
 	if u, err := url.Parse(sso); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("has a SingleSignOnService location that is not an http(s) URL")
+		return &metadataLack{gatehouse.ReasonSAMLSSONotHTTP, "has a SingleSignOnService location that is not an http(s) URL"}
 	}
 	// crewjam refuses every response when one of these fails to parse, so
 	// refuse the metadata now instead.
@@ -193,17 +197,17 @@ func checkIdPEntity(entity *crewjam.EntityDescriptor) error {
 			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
 				der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
 				if err != nil {
-					return errors.New("has a signing certificate that is not base64")
+					return &metadataLack{gatehouse.ReasonSAMLCertNotBase64, "has a signing certificate that is not base64"}
 				}
 				if _, err := x509.ParseCertificate(der); err != nil {
-					return errors.New("has a signing certificate that cannot be parsed")
+					return &metadataLack{gatehouse.ReasonSAMLCertUnparsable, "has a signing certificate that cannot be parsed"}
 				}
 				n++
 			}
 		}
 	}
 	if n == 0 {
-		return errors.New("has no signing certificate in its IDPSSODescriptor")
+		return &metadataLack{gatehouse.ReasonSAMLNoSigningCert, "has no signing certificate in its IDPSSODescriptor"}
 	}
 	return nil
 }
@@ -227,17 +231,17 @@ func redirectSSOLocation(entity *crewjam.EntityDescriptor) string {
 func checkMetadataURL(raw string) (*url.URL, error) {
 	const field = "idp_metadata_url"
 	if len(raw) > maxMetadataURLLength {
-		return nil, gatehouse.FieldError(field, "The metadata URL is longer than %d characters.", maxMetadataURLLength)
+		return nil, gatehouse.FieldReason(field, gatehouse.ReasonSAMLURLTooLong, "The metadata URL is longer than %d characters.", maxMetadataURLLength)
 	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return nil, gatehouse.FieldError(field, "The metadata URL must be an absolute https URL.")
+		return nil, gatehouse.FieldReason(field, gatehouse.ReasonSAMLURLNotAbsolute, "The metadata URL must be an absolute https URL.")
 	}
 	if u.User != nil {
-		return nil, gatehouse.FieldError(field, "The metadata URL must not carry a user name or password.")
+		return nil, gatehouse.FieldReason(field, gatehouse.ReasonSAMLURLCredentials, "The metadata URL must not carry a user name or password.")
 	}
 	if err := checkFetchScheme(u); err != nil {
-		return nil, gatehouse.FieldError(field, "The metadata URL must use https (http only to a loopback address).")
+		return nil, gatehouse.FieldReason(field, gatehouse.ReasonSAMLURLScheme, "The metadata URL must use https (http only to a loopback address).")
 	}
 	return u, nil
 }
@@ -284,7 +288,7 @@ func FetchIdPMetadata(ctx context.Context, policy FetchPolicy, rawURL string) (*
 		return nil, err
 	}
 	if err := policy.checkScheme(u.Scheme, u.Hostname()); err != nil {
-		return nil, gatehouse.FieldError(field, "The metadata URL must use https.")
+		return nil, gatehouse.FieldReason(field, gatehouse.ReasonSAMLURLHTTPS, "The metadata URL must use https.")
 	}
 	c := policy.client()
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -300,13 +304,13 @@ func FetchIdPMetadata(ctx context.Context, policy FetchPolicy, rawURL string) (*
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, gatehouse.FieldError(field, "The metadata URL must be an absolute https URL.")
+		return nil, gatehouse.FieldReason(field, gatehouse.ReasonSAMLURLNotAbsolute, "The metadata URL must be an absolute https URL.")
 	}
 	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8")
 	resp, err := c.Do(req)
 	if errors.Is(err, ErrBlockedAddress) {
 		return nil, fmt.Errorf("saml: fetch IdP metadata from %s: %w: %w", u.Redacted(),
-			gatehouse.FieldError(field, "The metadata URL must lead to a public internet address, not a loopback, private or link-local one."), err)
+			gatehouse.FieldReason(field, gatehouse.ReasonSAMLURLNotPublic, "The metadata URL must lead to a public internet address, not a loopback, private or link-local one."), err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("saml: fetch IdP metadata from %s: %w: %w", u.Redacted(), ErrUnavailable, err)

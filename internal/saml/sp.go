@@ -148,8 +148,8 @@ func New(opts Options) (*ServiceProvider, error) {
 	case opts.ReplayCache == nil || opts.RequestTracker == nil:
 		return nil, errors.New("saml: new: ReplayCache and RequestTracker are required")
 	}
-	if err := checkIdPEntity(opts.IdPMetadata.entity); err != nil {
-		return nil, fmt.Errorf("saml: new: the IdP metadata %w", err)
+	if bad := checkIdPEntity(opts.IdPMetadata.entity); bad != nil {
+		return nil, fmt.Errorf("saml: new: the IdP metadata %s", bad.what)
 	}
 	for _, f := range []struct{ field, value string }{
 		{"email_attribute", opts.EmailAttr}, {"name_attribute", opts.NameAttr}, {"phone_attribute", opts.PhoneAttr},

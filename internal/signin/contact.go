@@ -55,7 +55,7 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 			return nil, s.unavailable("check e-mail", err)
 		}
 	default:
-		return nil, gatehouse.FieldError("kind", "kind must be \"phone\" or \"email\".")
+		return nil, gatehouse.FieldReason("kind", gatehouse.ReasonKindInvalid, "kind must be \"phone\" or \"email\".")
 	}
 	if org.Settings.AuthMethod != gatehouse.AuthPassword {
 		return nil, gatehouse.FieldReason("kind", gatehouse.ReasonContactFromDirectory, "Contact details of this organization's users come from its directory or identity provider.")
@@ -93,7 +93,7 @@ func (s *Service) StartContactChange(ctx context.Context, cur *Current, kind, va
 // change finds a live change of the signed-in user.
 func (s *Service) change(ctx context.Context, cur *Current, id string, now time.Time) (*gatehouse.Challenge, error) {
 	if id == "" || len(id) > 64 {
-		return nil, gatehouse.FieldError("challenge", "The change to confirm is missing.")
+		return nil, gatehouse.FieldReason("challenge", gatehouse.ReasonChangeMissing, "The change to confirm is missing.")
 	}
 	c, err := s.codes.ChallengeByID(ctx, cur.Organization.ID, cur.User.ID, id)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {

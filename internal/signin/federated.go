@@ -95,7 +95,7 @@ func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organizatio
 	defer func() { s.observe(federatedOutcome(err)) }()
 	now := s.now()
 	if org.Settings.AuthMethod != gatehouse.AuthSAML2 {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "This organization does not sign in with SAML2.")
+		return nil, gatehouse.Reasoned(gatehouse.EINVALID, gatehouse.ReasonNotSAML2, "This organization does not sign in with SAML2.")
 	}
 	user, err := s.provision(ctx, org, &id, ip, now)
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organizatio
 	}
 	if user.Disabled {
 		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: "disabled", ClientIP: ip, At: now})
-		return nil, &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Message: "Your account is disabled. Ask your admin."}
+		return nil, gatehouse.Reasoned(gatehouse.EINVALIDCREDENTIALS, gatehouse.ReasonAccountDisabled, "Your account is disabled. Ask your admin.")
 	}
 	d, err := Decide(org, user, ip, nil)
 	if err != nil {
@@ -205,7 +205,7 @@ func (s *Service) attach(ctx context.Context, org *gatehouse.Organization, user 
 	refuse := func(reason string) error {
 		s.auditLogged(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginFailed, Reason: reason,
 			ClientIP: ip, At: now, Detail: map[string]string{"provider": id.Provider, "external_id": truncate(id.ExternalID, 300)}})
-		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS,
+		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Reason: gatehouse.ReasonNotLinked,
 			Message: "Your account cannot be signed in through your organization's directory yet. Ask your admin to link it."}
 	}
 	if id.ExternalID == "" || id.Provider == "" {

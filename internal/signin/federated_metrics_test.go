@@ -46,9 +46,8 @@ func TestSAML2SignInsAreCountedInTheMetrics(t *testing.T) {
 	if _, err := f.db.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{Disabled: new(true)}, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.FederatedLogin(ctx, org, id, ip, "test", ""); gatehouse.ErrorCode(err) != gatehouse.EINVALIDCREDENTIALS {
-		t.Fatalf("a disabled user's SAML2 sign-in: %v, want invalid_credentials", err)
-	}
+	_, err = svc.FederatedLogin(ctx, org, id, ip, "test", "")
+	wantReason(t, wantCode(t, err, gatehouse.EINVALIDCREDENTIALS), gatehouse.ReasonAccountDisabled)
 	if want := []string{"authenticated", "invalid_credentials"}; !slices.Equal(outcomes, want) {
 		t.Errorf("outcomes observed %q, want %q", outcomes, want)
 	}

@@ -73,7 +73,7 @@ func (s *Service) AdminOf(ctx context.Context, cur *Current, slug string) (_ *Cu
 	}
 	i := slices.IndexFunc(managed, func(o *gatehouse.Organization) bool { return o.Slug == slug })
 	if i < 0 {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "No such organization.")
+		return nil, gatehouse.Reasoned(gatehouse.ENOTFOUND, gatehouse.ReasonNotAdministered, "No such organization.")
 	}
 	out.Organization = managed[i]
 	return &out, nil

@@ -181,7 +181,7 @@ func (s *Service) ResendReauth(ctx context.Context, cur *Current, id string, ip 
 // reauthChallenge finds a live re-authentication of this very session.
 func (s *Service) reauthChallenge(ctx context.Context, cur *Current, id string, now time.Time) (*gatehouse.Challenge, error) {
 	if id == "" || len(id) > 64 {
-		return nil, gatehouse.FieldError("challenge", "The confirmation to finish is missing.")
+		return nil, gatehouse.FieldReason("challenge", gatehouse.ReasonConfirmationMissing, "The confirmation to finish is missing.")
 	}
 	c, err := s.codes.ChallengeByID(ctx, cur.Organization.ID, cur.User.ID, id)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {

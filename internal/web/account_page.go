@@ -115,7 +115,7 @@ func (s *Server) languageSubmit(w http.ResponseWriter, r *http.Request, cur *sig
 	}
 	lang := r.PostForm.Get("language")
 	if lang != "" && s.pages.cat.messages[lang] == nil {
-		return gatehouse.FieldError("language", "Unknown language.")
+		return gatehouse.FieldReason("language", gatehouse.ReasonLanguageUnknown, "Unknown language.")
 	}
 	if err := s.locales.SetLocale(r.Context(), cur.Organization.ID, cur.User.ID, lang); err != nil {
 		return err

@@ -55,14 +55,14 @@ func (s *Server) auditQuery(r *http.Request) (accounts.AuditQuery, auditPage, er
 		}
 		t, err := time.Parse("2006-01-02", f.value)
 		if err != nil {
-			return aq, d, &gatehouse.Error{Code: gatehouse.EINVALID, Field: f.name, Message: s.t(r, "audit.date.invalid", f.value)}
+			return aq, d, gatehouse.FieldReason(f.name, gatehouse.ReasonDateInvalid, "%q is not a date; use the form 2026-11-27.", f.value)
 		}
 		*f.into = t.Add(f.add)
 	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return aq, d, gatehouse.FieldError("before", "The page is not valid.")
+			return aq, d, gatehouse.FieldReason("before", gatehouse.ReasonAuditPage, "The page is not valid.")
 		}
 		aq.Before = n
 	}

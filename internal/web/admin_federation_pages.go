@@ -80,7 +80,7 @@ func (s *Server) ldapSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 	}
 	for _, p := range cfg.Problems() {
 		if _, seen := d.Errors[p.Field]; !seen {
-			d.Errors[p.Field] = p.Message
+			d.Errors[p.Field] = s.errorText(r, p)
 		}
 	}
 	j.ServicePasswordSet = saved

@@ -123,7 +123,7 @@ func (s *Server) apiCreateOrganization(w http.ResponseWriter, r *http.Request, c
 		body.Group = groups[0].Slug
 	}
 	if body.Group == "" {
-		return gatehouse.FieldError("group", "Name the group to create the organization in.")
+		return gatehouse.FieldReason("group", gatehouse.ReasonGroupRequired, "Name the group to create the organization in.")
 	}
 	org, err := s.orgs.CreateGroupOrganization(r.Context(), body.Group, body.organization(), s.actor(r, home))
 	if err != nil {

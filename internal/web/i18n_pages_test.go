@@ -261,3 +261,30 @@ func TestUILocalesComeBeforeTheBrowsersLanguageOnTheSignInPages(t *testing.T) {
 		}
 	})
 }
+
+// TestTheSettingsSayTheirErrorsInFinnish: errors that the admin pages used
+// to show in the services' English (issue 11) are Finnish on a Finnish
+// page.
+func TestTheSettingsSayTheirErrorsInFinnish(t *testing.T) {
+	e := newEnv(t, options{})
+	e.addStrictOrg(nil)
+	lang := []string{"Accept-Language", finnish}
+
+	e.signInWithCode("member@acme.test")
+	doc := parseHTML(t, wantStatus(t, e.do("GET", "/settings/users", "", "", lang...), 403))
+	if page := text(doc); !strings.Contains(page, "Vain tämän organisaation ylläpitäjät voivat avata asetukset.") {
+		t.Errorf("a member's settings page: %s", page)
+	}
+
+	e.signInWithCode("admin@acme.test")
+	v := settingsForm(true, "email", "", "14")
+	v.Set("auth_method", "ldap")
+	doc = parseHTML(t, wantStatus(t, e.form("/settings/users/password", v, lang...), 400))
+	if page := text(doc); !strings.Contains(page, "LDAP-kirjautumista ei ole vielä määritetty") || strings.Contains(page, "not set up") {
+		t.Errorf("LDAP chosen before it is set up: %s", page)
+	}
+	doc = parseHTML(t, wantStatus(t, e.do("GET", "/settings/audit?from=yesterday", "", "", lang...), 400))
+	if page := text(doc); !strings.Contains(page, "”yesterday” ei ole päivämäärä") {
+		t.Errorf("a bad audit date: %s", page)
+	}
+}

@@ -301,7 +301,7 @@ func pageErrors(t *testing.T) []pageError {
 	for i := range many {
 		many[i] = fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)
 	}
-	return []pageError{
+	return append([]pageError{
 		{"a network without a prefix length, on a CRLF line", networkErr("10.1.2.3\r"), "error.invalid_network.not_cidr", "”10.1.2.3” ei ole CIDR-muodossa"},
 		{"not a network", networkErr("clinic.example/24"), "error.invalid_network.invalid", "”clinic.example/24” ei ole CIDR-muotoinen"},
 		{"a network with a zone", networkErr("fe80::%eth0/64"), "error.invalid_network.invalid", "”fe80::%eth0/64” ei ole"},
@@ -391,6 +391,14 @@ func pageErrors(t *testing.T) []pageError {
 		{"a protected group admin", gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonGroupAdminProtected,
 			"This user administers the organization group: only the operator or another admin of the group may change their account."),
 			"error.forbidden.group_admin", "ylläpitää organisaatioryhmää"},
+		{"no such group", gatehouse.Reasoned(gatehouse.ENOTFOUND, gatehouse.ReasonNoSuchGroup, "There is no group with the slug %q.", "vets"),
+			"error.not_found.group", "Ryhmää tunnuksella ”vets” ei ole"},
+		{"a disabled group admin", gatehouse.FieldReason("email", gatehouse.ReasonGroupAdminDisabled, "%s is disabled.", "it@north.test"),
+			"error.invalid_input.email.disabled", "it@north.test on poistettu käytöstä"},
+		{"no group named", gatehouse.FieldReason("group", gatehouse.ReasonGroupRequired, "Name the group to create the organization in."),
+			"error.invalid_input.group.required", "Valitse ryhmä"},
+		{"an organization not administered", gatehouse.Reasoned(gatehouse.ENOTFOUND, gatehouse.ReasonNotAdministered, "No such organization."),
+			"error.not_found.not_administered", "Organisaatiota ei ole"},
 		{"a group admin stays an admin", gatehouse.Reasoned(gatehouse.ECONFLICT, gatehouse.ReasonGroupAdminRole,
 			"A group admin must be an admin of an organization that signs in with a password: remove them from the group first, or choose another user."),
 			"error.conflict.group_admin", "salasanalla kirjautuvan"},
@@ -436,7 +444,7 @@ func pageErrors(t *testing.T) []pageError {
 			"error.forbidden.cross_origin", "Toiselta sivustolta"},
 		{"a member doing an admin's work", serviceError(t, member.RequireAdmin("o1")), "error.forbidden.admin_only", "ylläpitäjät"},
 		{"a body too large", errTooLarge, "error.request_too_large", "liian suuri"},
-	}
+	}, settingsPageErrors(t)...)
 }
 
 // TestErrorTextSaysEveryPageErrorInFinnish runs through the errors the

@@ -237,7 +237,7 @@ func (s *Server) pageAdmin(h func(http.ResponseWriter, *http.Request, *signin.Cu
 		}
 		cur, err := s.auth.AdminOf(r.Context(), cur, slug)
 		if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
-			return &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: s.t(r, "admin.only")}
+			return gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonSettingsAdmins, "Only admins of this organization can open the settings.")
 		} else if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ func (s *Server) samlOrg(r *http.Request) (*gatehouse.Organization, error) {
 		return nil, err
 	}
 	if org.Settings.AuthMethod != gatehouse.AuthSAML2 && !strings.HasSuffix(r.URL.Path, "/metadata") {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "This organization does not sign in with SAML2.")
+		return nil, gatehouse.Reasoned(gatehouse.ENOTFOUND, gatehouse.ReasonNotSAML2Here, "This organization does not sign in with SAML2.")
 	}
 	return org, nil
 }
@@ -125,7 +125,7 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 			reason = signin.SAMLWrongBrowser
 		}
 		s.federated.FederatedFailed(r.Context(), org, reason, err.Error(), s.cfg.ClientIP.ClientIP(r))
-		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "saml",
+		return &gatehouse.Error{Code: gatehouse.EINVALIDCREDENTIALS, Field: "saml", Reason: gatehouse.ReasonSAML2ResponseRefused,
 			Message: "The sign-in from your identity provider could not be accepted. Start again from the sign-in page."}
 	}
 	ident := signin.Identity{Email: id.Email, Name: id.Name, Phone: id.Phone,
