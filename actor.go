@@ -33,9 +33,33 @@ type Actor struct {
 	// other sessions but not this one.
 	SessionHash []byte
 
-	// operator is set only by OperatorActor: no request can claim it.
+	// operator is set only by OperatorActor and TokenActor: no request
+	// can claim it. token is the name of the API token acting.
 	operator bool
+	token    string
 }
+
+// TokenActor is an operator's API token at the JSON API: trusted like the
+// operator within the scopes the web layer checks, and named in the audit
+// log.
+func TokenActor(name string, ip netip.Addr) Actor {
+	return Actor{operator: true, token: name, ClientIP: ip}
+}
+
+// Token is the name of the API token acting, or "".
+func (a Actor) Token() string { return a.token }
+
+// AuditID is what the audit log records as the actor: the user, or
+// "token:NAME" for an API token ("" for the operator at the command line).
+func (a Actor) AuditID() string {
+	if a.token != "" {
+		return AuditTokenPrefix + a.token
+	}
+	return a.UserID
+}
+
+// AuditTokenPrefix starts the actor of an event that an API token made.
+const AuditTokenPrefix = "token:"
 
 // OperatorActor is the operator at the command line, who holds the server
 // and its database and is trusted: no re-authentication applies.

@@ -182,7 +182,7 @@ func Reasons() []string {
 		ReasonResetLinkSpent, ReasonLastAdmin, ReasonTimeZoneInvalid, ReasonCountryInvalid,
 		ReasonServicePasswordAgain,
 		ReasonGroupAdminsInOrg, ReasonOrgInOtherGroup, ReasonGroupFull, ReasonGroupAdminOutside, ReasonGroupAdminProtected, ReasonGroupAdminRole,
-		ReasonNoSuchGroup, ReasonGroupAdminDisabled, ReasonGroupRequired, ReasonNotAdministered,
+		ReasonNoSuchGroup, ReasonGroupAdminDisabled, ReasonGroupRequired, ReasonNotAdministered, ReasonTokenScope,
 		ReasonOTPMethodInvalid, ReasonAuthMethodInvalid, ReasonRememberDaysRange, ReasonTwoFactorFederated,
 		ReasonSlugInvalid, ReasonOrgNameRequired, ReasonOrgNameTooLong, ReasonUserNameTooLong,
 		ReasonUserNameOneLine, ReasonNoLocalPassword, ReasonNoSuchSlug, ReasonAuthMethodNotSetUp,
@@ -253,4 +253,6 @@ const (
 	// ReasonNotAdministered: an organization the caller does not
 	// administer, said as if it did not exist.
 	ReasonNotAdministered = "not_found.not_administered"
+	// ReasonTokenScope: {0} is the scope an API token lacks.
+	ReasonTokenScope = "forbidden.token_scope"
 )

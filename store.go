@@ -30,6 +30,7 @@ type Store interface {
 	LinkStore
 	MailQueueStore
 	GroupStore
+	APITokenStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -42,6 +42,7 @@ func commands() []command {
 		{name: "org", summary: "organizations and their sign-in settings", subs: orgCommands},
 		{name: "user", summary: "the users of an organization", subs: userCommands},
 		{name: "group", summary: "organization groups: one admin for several organizations", subs: groupCommands},
+		{name: "token", summary: "API tokens for provisioning organizations and users through the JSON API", subs: tokenCommands},
 		{name: "client", summary: "applications that sign in through Gatehouse (OpenID Connect)", subs: clientCommands},
 		{name: "keys", summary: "the server's secret keys and signing keys", subs: keysCommands},
 		{name: "mail", summary: "check the outgoing e-mail", subs: mailCommands},

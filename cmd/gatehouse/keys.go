@@ -177,7 +177,7 @@ func reportKeyUse(w io.Writer, ring *keyring.Ring, files []keyFile, use *sqlstor
 	}
 	oldUse := map[string][]string{} // old key ID → what still needs it
 	legacy := 0
-	for _, kind := range []string{"sessions", "remembered browsers", "password links", "pending sign-ins"} {
+	for _, kind := range []string{"sessions", "remembered browsers", "password links", "pending sign-ins", "API tokens"} {
 		fmt.Fprintf(w, "%s:\n", kind)
 		counts := map[string]int{}
 		for _, h := range use.Hashes[kind] {

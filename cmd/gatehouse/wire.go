@@ -108,6 +108,7 @@ func newAdminApp(ctx context.Context, c *Config, log *slog.Logger, w adminWiring
 	}
 	cfg := a.accountsConfig(log)
 	if w.keys != nil {
+		cfg.Keys = w.keys // API tokens and password links are hashed under them
 		if a.federation, err = federation.New(federation.Config{Store: a.store, Keys: w.keys, Logger: log, Now: a.now}); err != nil {
 			a.store.Close()
 			return nil, err

@@ -175,6 +175,9 @@ type NewUser struct {
 	Phone    string
 	Admin    bool
 	Password string
+	// NoWelcome: InviteUser sends no e-mail (the user asks for a link at
+	// "Forgot your password?", or an admin sends one later).
+	NoWelcome bool
 }
 
 // CreateUser creates a user in an organization. Every field is checked

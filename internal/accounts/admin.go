@@ -151,7 +151,7 @@ func (s *Service) UpdateSettings(ctx context.Context, orgSlug string, change Set
 	if ended > 0 || (next.EnforceTwoFactor && !prev.EnforceTwoFactor) {
 		detail["sessions_ended"] = fmt.Sprint(ended)
 	}
-	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.AuditID(), ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditSettingsChanged, At: now, Detail: detail}); err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, orgSlug, userID string, ac
 	if actor.UserID == u.ID {
 		keep = actor.SessionHash
 	}
-	ev := &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	ev := &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.AuditID(), ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditTwoFactorReset, At: s.now()}
 	if err := s.store.ChangeCredentials(ctx, gatehouse.CredentialChange{OrgID: org.ID, UserID: u.ID, At: ev.At,
 		EndSessions: true, KeepSession: keep, EndRememberedBrowsers: true, EndPending: true, Audit: ev}); err != nil {
@@ -244,7 +244,7 @@ func (s *Service) Unlock(ctx context.Context, orgSlug, userID string, actor Acto
 	if err := s.store.ResetOTPFailures(ctx, org.ID, u.ID, time.Time{}); err != nil {
 		return err
 	}
-	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	return s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.AuditID(), ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditUserUnlocked, At: s.now(), Detail: map[string]string{"consecutive_wrong_codes": fmt.Sprint(u.OTPFailures)}})
 }
 
@@ -269,7 +269,7 @@ func (s *Service) SetExempt(ctx context.Context, orgSlug, userID string, exempt 
 	if u, err = s.store.PatchUser(ctx, org.ID, u.ID, gatehouse.UserPatch{TwoFactorExempt: &exempt}, now); err != nil {
 		return nil, err
 	}
-	audited := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	audited := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.AuditID(), ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditExemptionChanged, At: now, Detail: map[string]string{"two_factor_exempt": boolString(exempt)}})
 	// The user is told of the saved change even when its audit failed.
 	s.tellUser(ctx, org, actor, now, gatehouse.Notice{Kind: gatehouse.NoticeChangedByAdmin, To: u.Email,
@@ -317,7 +317,7 @@ func (s *Service) SetDisabled(ctx context.Context, orgSlug, userID string, disab
 			return nil, err
 		}
 	}
-	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.AuditID(), ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditUserDisabledChanged, At: now, Detail: map[string]string{"disabled": boolString(disabled)}}); err != nil {
 		return nil, err
 	}
@@ -352,7 +352,7 @@ func (s *Service) DeleteUser(ctx context.Context, orgSlug, userID string, actor 
 	if u.Name != "" {
 		detail["name"] = u.Name
 	}
-	return s.store.DeleteUser(ctx, org.ID, u.ID, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID,
+	return s.store.DeleteUser(ctx, org.ID, u.ID, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.AuditID(),
 		ClientIP: actor.ClientIP, Event: gatehouse.AuditUserDeleted, At: s.now(), Detail: detail})
 }
 

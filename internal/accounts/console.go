@@ -135,12 +135,12 @@ func (s *Service) InviteUser(ctx context.Context, in NewUser, actor Actor) (_ *I
 		return nil, err
 	}
 	in.Password = ""
-	u, err := s.CreateUser(ctx, in, actor.UserID)
+	u, err := s.CreateUser(ctx, in, actor.AuditID())
 	if err != nil {
 		return nil, err
 	}
-	if org.Settings.AuthMethod != gatehouse.AuthPassword {
-		return &Invitation{User: u}, nil // they sign in through the directory or identity provider
+	if org.Settings.AuthMethod != gatehouse.AuthPassword || in.NoWelcome {
+		return &Invitation{User: u}, nil // they sign in through the directory or identity provider, or ask for a link
 	}
 	token, err := s.newResetToken(ctx, u, WelcomeLinkLifetime)
 	if err != nil {
@@ -294,7 +294,7 @@ func (s *Service) EditUser(ctx context.Context, orgSlug, userID string, in UserE
 	}
 	var audited error
 	if len(detail) > 0 {
-		audited = s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+		audited = s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, UserID: u.ID, ActorID: actor.AuditID(), ClientIP: actor.ClientIP,
 			Event: gatehouse.AuditUserEdited, At: now, Detail: detail})
 	}
 	// The user is told of the saved change even when its audit failed.

@@ -208,7 +208,7 @@ func (s *Service) CreateGroupOrganization(ctx context.Context, groupSlug string,
 		return nil, err
 	}
 	in.groupID, in.groupSlug = g.ID, g.Slug
-	return s.CreateOrganization(ctx, in, actor.UserID)
+	return s.CreateOrganization(ctx, in, actor.AuditID())
 }
 
 // guardGroupAdmin refuses a change of a group admin's account by anyone

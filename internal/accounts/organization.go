@@ -40,7 +40,7 @@ func (s *Service) EditOrganization(ctx context.Context, orgSlug string, in OrgPr
 			detail[k] = v[0] + " → " + v[1]
 		}
 	}
-	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.UserID, ClientIP: actor.ClientIP,
+	if err := s.audit(ctx, &gatehouse.AuditEvent{OrgID: org.ID, ActorID: actor.AuditID(), ClientIP: actor.ClientIP,
 		Event: gatehouse.AuditOrgEdited, At: now, Detail: detail}); err != nil {
 		return nil, err
 	}

@@ -112,6 +112,7 @@ func (db *DB) KeyUse(ctx context.Context, now time.Time) (*KeyUse, error) {
 		{"remembered browsers", `FROM remembered_browsers WHERE expires_at > $1`},
 		{"password links", `FROM password_resets WHERE used_at = 0 AND expires_at > $1`},
 		{"pending sign-ins", `FROM challenges WHERE token_hash IS NOT NULL AND done_at = 0 AND expires_at > $1`},
+		{"API tokens", `FROM api_tokens WHERE expires_at = 0 OR expires_at > $1`},
 	} {
 		rows, err := db.read.QueryContext(ctx, `SELECT length(token_hash), substr(token_hash, 1, 4), count(*) `+q.sql+` GROUP BY 1, 2 ORDER BY 1, 2`, millis(now))
 		if err != nil {

@@ -179,6 +179,8 @@ type auditRow struct {
 type auditName struct {
 	Email, Name string
 	Deleted     bool
+	// Token is the name of the API token that acted (actors only).
+	Token string
 }
 
 func (s *Server) auditRows(r *http.Request, cur *signin.Current, events []*gatehouse.AuditEvent) ([]auditRow, error) {
@@ -198,6 +200,9 @@ func (s *Server) auditRows(r *http.Request, cur *signin.Current, events []*gateh
 // organization, or, for a user deleted since, from what the event kept
 // (a failed sign-in's typed e-mail, user.deleted's detail).
 func auditPerson(people map[string]*gatehouse.User, id string, e *gatehouse.AuditEvent) auditName {
+	if name, ok := strings.CutPrefix(id, gatehouse.AuditTokenPrefix); ok {
+		return auditName{Token: name}
+	}
 	if u, ok := people[id]; ok {
 		return auditName{Email: u.Email, Name: u.Name}
 	}

@@ -65,14 +65,14 @@ func orgOut(o *gatehouse.Organization) orgProfileJSON {
 }
 
 // apiGetOrganization is GET /api/v1/organizations/{slug}.
-func (s *Server) apiGetOrganization(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	writeJSON(w, http.StatusOK, orgOut(cur.Organization))
+func (s *Server) apiGetOrganization(w http.ResponseWriter, r *http.Request, c *caller) error {
+	writeJSON(w, http.StatusOK, orgOut(c.org))
 	return nil
 }
 
 // apiPutOrganization is PUT /api/v1/organizations/{slug}: the name, time
 // zone and country, all three ("" for the server's zone, or no country).
-func (s *Server) apiPutOrganization(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+func (s *Server) apiPutOrganization(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var body struct {
 		Name     *string `json:"name"`
 		TimeZone string  `json:"time_zone"`
@@ -84,7 +84,7 @@ func (s *Server) apiPutOrganization(w http.ResponseWriter, r *http.Request, cur 
 	if body.Name == nil {
 		return gatehouse.FieldError("name", "The organization name is required.")
 	}
-	org, err := s.orgs.EditOrganization(r.Context(), cur.Organization.Slug, accounts.OrgProfile{Name: *body.Name, TimeZone: body.TimeZone, Country: body.Country}, s.actor(r, cur))
+	org, err := s.orgs.EditOrganization(r.Context(), c.org.Slug, accounts.OrgProfile{Name: *body.Name, TimeZone: body.TimeZone, Country: body.Country}, c.actor)
 	if err != nil {
 		return err
 	}

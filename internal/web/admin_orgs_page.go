@@ -75,11 +75,17 @@ func (s *Server) orgsSubmit(w http.ResponseWriter, r *http.Request, cur *signin.
 	return nil
 }
 
-// apiOrganizations is GET /api/v1/organizations: the organizations the
-// caller may administer (their own when they are its admin, and those of
-// their groups), by slug.
-func (s *Server) apiOrganizations(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
-	orgs, err := s.auth.Manageable(r.Context(), cur)
+// apiOrganizations is GET /api/v1/organizations: for a session, the
+// organizations the caller may administer (their own when they are its
+// admin, and those of their groups); for an API token, every one; by slug.
+func (s *Server) apiOrganizations(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var orgs []*gatehouse.Organization
+	var err error
+	if c.cur != nil {
+		orgs, err = s.auth.Manageable(r.Context(), c.cur)
+	} else {
+		orgs, err = s.orgs.Organizations(r.Context(), c.actor)
+	}
 	if err != nil {
 		return err
 	}
@@ -105,30 +111,44 @@ func (b orgCreateJSON) organization() accounts.NewOrganization {
 	return accounts.NewOrganization{Slug: b.Slug, Name: b.Name, TimeZone: b.TimeZone, Country: b.Country, EnforceTwoFactor: b.EnforceTwoFactor}
 }
 
-// apiCreateOrganization is POST /api/v1/organizations for a group admin:
-// a new organization in one of their groups ("group" may be left out
-// when they have one), which they then administer. 201 with it.
-func (s *Server) apiCreateOrganization(w http.ResponseWriter, r *http.Request, cur *signin.Current) error {
+// apiCreateOrganization is POST /api/v1/organizations: for a group admin,
+// a new organization in one of their groups ("group" may be left out when
+// they have one), which they then administer; for an API token, one in the
+// group named, or in none. 201 with it.
+func (s *Server) apiCreateOrganization(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var body orgCreateJSON
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	home, groups, err := s.groupAdmin(r, cur)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonAdminOnly, "Only admins of this organization may do that.")
-	} else if err != nil {
-		return err
+	var org *gatehouse.Organization
+	var err error
+	switch {
+	case c.cur == nil && body.Group == "":
+		org, err = s.orgs.CreateOrganizationAs(r.Context(), body.organization(), c.actor)
+	case c.cur == nil:
+		org, err = s.orgs.CreateGroupOrganization(r.Context(), body.Group, body.organization(), c.actor)
+	default:
+		org, err = s.groupAdminCreates(r, c.cur, body)
 	}
-	if body.Group == "" && len(groups) == 1 {
-		body.Group = groups[0].Slug
-	}
-	if body.Group == "" {
-		return gatehouse.FieldReason("group", gatehouse.ReasonGroupRequired, "Name the group to create the organization in.")
-	}
-	org, err := s.orgs.CreateGroupOrganization(r.Context(), body.Group, body.organization(), s.actor(r, home))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, orgOut(org))
 	return nil
+}
+
+func (s *Server) groupAdminCreates(r *http.Request, cur *signin.Current, body orgCreateJSON) (*gatehouse.Organization, error) {
+	home, groups, err := s.groupAdmin(r, cur)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonAdminOnly, "Only admins of this organization may do that.")
+	} else if err != nil {
+		return nil, err
+	}
+	if body.Group == "" && len(groups) == 1 {
+		body.Group = groups[0].Slug
+	}
+	if body.Group == "" {
+		return nil, gatehouse.FieldReason("group", gatehouse.ReasonGroupRequired, "Name the group to create the organization in.")
+	}
+	return s.orgs.CreateGroupOrganization(r.Context(), body.Group, body.organization(), s.actor(r, home))
 }

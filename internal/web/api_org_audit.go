@@ -27,13 +27,15 @@ type personJSON struct {
 	Email   string `json:"email,omitempty"`
 	Name    string `json:"name,omitempty"`
 	Deleted bool   `json:"deleted,omitempty"`
+	// Token names the API token that acted.
+	Token string `json:"token,omitempty"`
 }
 
 func personOf(n auditName) *personJSON {
 	if n == (auditName{}) {
 		return nil
 	}
-	return &personJSON{Email: n.Email, Name: n.Name, Deleted: n.Deleted}
+	return &personJSON{Email: n.Email, Name: n.Name, Deleted: n.Deleted, Token: n.Token}
 }
 
 // apiAudit is GET /api/v1/organizations/{slug}/audit-events?before=&limit=.

@@ -258,6 +258,13 @@ func TestEveryErrorMadeIsSaidInEveryLanguage(t *testing.T) {
 // page can show, by file and Message as written, with why. A page's error
 // does not belong here: give it a reason.
 var errorsNoPageShows = map[string]string{
+	// API tokens are made and revoked only at the operator's command line.
+	"internal/accounts/apitokens.go: A token name is 1 to 63 lower-case letters, digits, dots, hyphens or underscores, such as crm-sync.": "gatehouse token create only",
+	"internal/accounts/apitokens.go: Name at least one scope: %s.":                                                                        "gatehouse token create only",
+	"internal/accounts/apitokens.go: %q is not a scope: use %s.":                                                                          "gatehouse token create only",
+	"internal/accounts/apitokens.go: A token lives at most 5 years (or does not expire).":                                                 "gatehouse token create only",
+	"internal/accounts/apitokens.go: There is no API token named %q.":                                                                     "gatehouse token revoke only",
+
 	"internal/signin/challenge.go: Pending sign-in not found.": "challengeByToken's callers answer no_pending_login or nothing for it",
 
 	// decodeJSON reads the JSON API's bodies; no page posts JSON.

@@ -399,6 +399,8 @@ func pageErrors(t *testing.T) []pageError {
 			"error.invalid_input.group.required", "Valitse ryhmä"},
 		{"an organization not administered", gatehouse.Reasoned(gatehouse.ENOTFOUND, gatehouse.ReasonNotAdministered, "No such organization."),
 			"error.not_found.not_administered", "Organisaatiota ei ole"},
+		{"an API token without the scope", gatehouse.Reasoned(gatehouse.EFORBIDDEN, gatehouse.ReasonTokenScope, "This API token lacks the scope %s.", "users:write"),
+			"error.forbidden.token_scope", "puuttuu oikeus users:write"},
 		{"a group admin stays an admin", gatehouse.Reasoned(gatehouse.ECONFLICT, gatehouse.ReasonGroupAdminRole,
 			"A group admin must be an admin of an organization that signs in with a password: remove them from the group first, or choose another user."),
 			"error.conflict.group_admin", "salasanalla kirjautuvan"},

@@ -18,7 +18,7 @@ var (
 	// apiCall finds every JSON route registered in routes().
 	apiCall = regexp.MustCompile(`s\.api\("([^"]*)"`)
 	// apiRoute is the form a documented route takes.
-	apiRoute = regexp.MustCompile(`^(GET|POST|PUT|DELETE) (/api/v1/[^"]+)$`)
+	apiRoute = regexp.MustCompile(`^(GET|POST|PUT|PATCH|DELETE) (/api/v1/[^"]+)$`)
 
 	yamlPathKey   = regexp.MustCompile(`^  ["']?(/[^"':]*)["']?:\s*$`)
 	yamlMethodKey = regexp.MustCompile(`^    (get|put|post|delete|options|head|patch|trace):\s*$`)

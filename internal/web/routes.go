@@ -67,20 +67,23 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/account/contact/verify", s.signedIn(s.apiContactVerify))
 	s.api("POST /api/v1/account/contact/resend", s.signedIn(s.apiContactResend))
 	// The organizations the caller may administer, and a group admin's
-	// new ones (admin_orgs_page.go).
-	s.api("GET /api/v1/organizations", s.signedIn(s.apiOrganizations))
-	s.api("POST /api/v1/organizations", s.signedIn(s.apiCreateOrganization))
+	// new ones (admin_orgs_page.go). The routes under s.provisioned take an
+	// operator's API token too, within its scope (api_callers.go).
+	s.api("GET /api/v1/organizations", s.provisioned(gatehouse.ScopeOrgsRead, s.apiOrganizations))
+	s.api("POST /api/v1/organizations", s.provisioned(gatehouse.ScopeOrgsWrite, s.apiCreateOrganization))
 	// An organization, for its admins (api_org_*.go).
-	s.api("GET /api/v1/organizations/{slug}", s.admin(s.apiGetOrganization))
-	s.api("PUT /api/v1/organizations/{slug}", s.admin(s.apiPutOrganization))
+	s.api("GET /api/v1/organizations/{slug}", s.provisioned(gatehouse.ScopeOrgsRead, s.apiGetOrganization))
+	s.api("PUT /api/v1/organizations/{slug}", s.provisioned(gatehouse.ScopeOrgsWrite, s.apiPutOrganization))
 	s.api("GET /api/v1/organizations/{slug}/password-settings", s.admin(s.apiGetSettings))
 	s.api("PUT /api/v1/organizations/{slug}/password-settings", s.admin(s.apiPutSettings))
-	s.api("GET /api/v1/organizations/{slug}/users", s.admin(s.apiUsers))
+	s.api("GET /api/v1/organizations/{slug}/users", s.provisioned(gatehouse.ScopeUsersRead, s.apiUsers))
+	s.api("POST /api/v1/organizations/{slug}/users", s.provisioned(gatehouse.ScopeUsersWrite, s.apiCreateUser))
+	s.api("PATCH /api/v1/organizations/{slug}/users/{id}", s.provisioned(gatehouse.ScopeUsersWrite, s.apiPatchUser))
 	s.api("POST /api/v1/organizations/{slug}/users/{id}/reset-two-factor", s.admin(s.apiResetTwoFactor))
 	s.api("POST /api/v1/organizations/{slug}/users/{id}/unlock", s.admin(s.apiUnlock))
-	s.api("DELETE /api/v1/organizations/{slug}/users/{id}", s.admin(s.apiDeleteUser))
+	s.api("DELETE /api/v1/organizations/{slug}/users/{id}", s.provisioned(gatehouse.ScopeUsersWrite, s.apiDeleteUser))
 	s.api("PUT /api/v1/organizations/{slug}/users/{id}/two-factor-exemption", s.admin(s.apiExempt))
-	s.api("PUT /api/v1/organizations/{slug}/users/{id}/disabled", s.admin(s.apiDisabled))
+	s.api("PUT /api/v1/organizations/{slug}/users/{id}/disabled", s.provisioned(gatehouse.ScopeUsersWrite, s.apiDisabled))
 	s.api("GET /api/v1/organizations/{slug}/audit-events", s.admin(s.apiAudit))
 	s.api("/api/", s.apiNotFound)
 

@@ -117,6 +117,12 @@ type OrgEditor interface {
 	EditOrganization(ctx context.Context, orgSlug string, in accounts.OrgProfile, actor accounts.Actor) (*gatehouse.Organization, error)
 	CreateGroupOrganization(ctx context.Context, groupSlug string, in accounts.NewOrganization, actor accounts.Actor) (*gatehouse.Organization, error)
 	GroupsByIDs(ctx context.Context, ids []string) ([]*gatehouse.OrgGroup, error)
+	// For the operator's API tokens: who holds one, the organization of a
+	// path, every organization, and one created outside any group.
+	AuthenticateAPIToken(ctx context.Context, token string) (*gatehouse.APIToken, error)
+	Organization(ctx context.Context, slug string) (*gatehouse.Organization, error)
+	Organizations(ctx context.Context, actor accounts.Actor) ([]*gatehouse.Organization, error)
+	CreateOrganizationAs(ctx context.Context, in accounts.NewOrganization, actor accounts.Actor) (*gatehouse.Organization, error)
 }
 
 // SettingsEditor saves an organization's password settings: the settings
@@ -129,6 +135,9 @@ type SettingsEditor interface {
 // the user page's buttons and /api/v1/organizations/{slug}/users.
 type UserAdmin interface {
 	UsersPage(ctx context.Context, orgSlug, cursor string, limit int) ([]*gatehouse.User, string, error)
+	InviteUser(ctx context.Context, in accounts.NewUser, actor accounts.Actor) (*accounts.Invitation, error)
+	EditUser(ctx context.Context, orgSlug, userID string, in accounts.UserEdit, actor accounts.Actor) (*gatehouse.User, error)
+	User(ctx context.Context, orgSlug, userID string) (*gatehouse.Organization, *gatehouse.User, error)
 	ResetTwoFactor(ctx context.Context, orgSlug, userID string, actor accounts.Actor) (int64, error)
 	Unlock(ctx context.Context, orgSlug, userID string, actor accounts.Actor) error
 	SetExempt(ctx context.Context, orgSlug, userID string, exempt bool, actor accounts.Actor) (*gatehouse.User, error)
