@@ -90,11 +90,25 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, orgID, userID string, audit *AuditEvent) error
 }
 
+// SessionStart is what a sign-in ends and keeps beside its new session
+// (SessionStore.StartSession).
+type SessionStart struct {
+	EndChallenge string             // the pending sign-in the code finished, or ""
+	Browser      *RememberedBrowser // the browser to remember, or nil
+}
+
 // SessionStore keeps signed-in sessions by the hash of their token.
 type SessionStore interface {
 	// CreateSession saves a new session. Returns ENOTFOUND unless the user
 	// exists in s.OrgID.
 	CreateSession(ctx context.Context, s *Session) error
+	// StartSession is a sign-in's one write: in one transaction it saves
+	// the session and its audit event (a sign-in that cannot be audited
+	// does not happen), and with them ends the pending sign-in
+	// st.EndChallenge and saves the remembered browser st.Browser when
+	// they are set. Returns ENOTFOUND, saving nothing, unless the user
+	// exists in s.OrgID.
+	StartSession(ctx context.Context, s *Session, audit *AuditEvent, st SessionStart) error
 	// SessionByTokenHash returns ENOTFOUND if there is no such session.
 	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
 	// SessionAccount returns the session of hash with its organization and

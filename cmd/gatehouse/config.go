@@ -23,6 +23,7 @@ type Config struct {
 	TrustedProxies    string
 	Dev               bool
 	SessionIdle       time.Duration
+	SessionCache      time.Duration
 	SessionAbsolute   time.Duration
 	HashWorkers       int
 	HashMaxWait       time.Duration
@@ -118,6 +119,8 @@ var (
 		func(c *Config) *bool { return &c.Dev })
 	sIdle = durationSetting("session-idle", "GATEHOUSE_SESSION_IDLE", "12h", "a session ends after this long unused",
 		func(c *Config) *time.Duration { return &c.SessionIdle })
+	sSessionCache = durationSetting("session-cache", "GATEHOUSE_SESSION_CACHE", "1s", "how long a node may answer a session check from its own check of that session a moment ago (0 to 1s; 0 reads the database every time); a change on another node reaches it within this",
+		func(c *Config) *time.Duration { return &c.SessionCache })
 	sAbsolute = durationSetting("session-absolute", "GATEHOUSE_SESSION_ABSOLUTE", "168h", "a session ends this long after sign-in, used or not",
 		func(c *Config) *time.Duration { return &c.SessionAbsolute })
 	sHashWorkers = intSetting("hash-workers", "GATEHOUSE_HASH_WORKERS", "0", "password hashes at once (0: one per CPU)",
@@ -168,8 +171,8 @@ var (
 var (
 	logSettings     = []setting{sLogFormat, sLogLevel}
 	hashSettings    = []setting{sHashWorkers, sHashWait, sArgonMemory, sArgonTime}
-	serverSettings  = concat([]setting{sAddr, sDatabase, sNoMigrate, sAllowPostgresDB, sSecret, sOldSecrets, sPublicURL, sTrusted, sReturnHosts, sCookieDomain, sDev, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
-	demoSettings    = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute}, deliverySettings, hashSettings, logSettings)
+	serverSettings  = concat([]setting{sAddr, sDatabase, sNoMigrate, sAllowPostgresDB, sSecret, sOldSecrets, sPublicURL, sTrusted, sReturnHosts, sCookieDomain, sDev, sIdle, sAbsolute, sSessionCache}, deliverySettings, hashSettings, logSettings)
+	demoSettings    = concat([]setting{sAddr, sDataDir, sPublicURL, sTrusted, sIdle, sAbsolute, sSessionCache}, deliverySettings, hashSettings, logSettings)
 	dataSettings    = concat([]setting{sDatabase}, logSettings)
 	migrateSettings = concat([]setting{sDatabase, sAllowPostgresDB}, logSettings)
 	userSettings    = concat([]setting{sDatabase}, hashSettings, logSettings)
@@ -258,6 +261,9 @@ func (c *Config) validate() error {
 	var problems []string
 	if c.SessionIdle <= 0 || c.SessionAbsolute <= 0 || c.SessionIdle > c.SessionAbsolute {
 		problems = append(problems, "--session-idle and --session-absolute must be positive, idle no longer than absolute")
+	}
+	if c.SessionCache < 0 || c.SessionCache > time.Second {
+		problems = append(problems, "--session-cache must be between 0 and 1s, such as 500ms")
 	}
 	if c.HashWorkers < 0 {
 		problems = append(problems, "--hash-workers must not be negative")

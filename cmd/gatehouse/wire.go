@@ -213,18 +213,21 @@ func newServer(ctx context.Context, e *env, c *Config, log *slog.Logger, keys *k
 	if a.federation, err = federation.New(federation.Config{Store: a.store, Keys: keys, Logger: log, Now: a.now}); err != nil {
 		return nil, err
 	}
-	cfg := a.accountsConfig(log)
-	cfg.Keys, cfg.PublicURL, cfg.Messenger = keys, strings.TrimSuffix(public.String(), "/"), a.mail
-	cfg.SMSAvailable, cfg.Configured = m.sms != nil, a.federation.Configured
-	if a.accounts, err = accounts.New(cfg); err != nil {
-		return nil, err
-	}
 	if a.signin, err = signin.New(signin.Config{
 		Store: a.store, Hasher: a.hasher, Logger: log, Keys: keys, Messenger: a.mail, NormalizePhone: phone.Normalize, Policy: password.DefaultPolicy(),
 		Federation:  a.federation,
-		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute,
+		SessionIdle: c.SessionIdle, SessionAbsolute: c.SessionAbsolute, SessionCacheTTL: c.SessionCache,
 		Observe: a.metrics.SignIn, ObserveDelivery: a.metrics.Delivery, Now: a.now,
 	}); err != nil {
+		return nil, err
+	}
+	// The admin's changes that end sessions empty this node's session
+	// cache at once (other nodes see them within --session-cache).
+	cfg := a.accountsConfig(log)
+	cfg.Store = signin.Revoking(a.store, a.signin)
+	cfg.Keys, cfg.PublicURL, cfg.Messenger = keys, strings.TrimSuffix(public.String(), "/"), a.mail
+	cfg.SMSAvailable, cfg.Configured = m.sms != nil, a.federation.Configured
+	if a.accounts, err = accounts.New(cfg); err != nil {
 		return nil, err
 	}
 	provider, err := newOIDC(ctx, c, a, keys, public, trusted, log)

@@ -57,6 +57,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 	// re-keyed by findSession's way, and its organization and user read
 	// after.
 	hash := s.hashToken(token)
+	if cur, ok := s.cache.get(hash, s.now()); ok {
+		if now := s.now(); !cur.Session.Expired(now, s.idle) && now.Sub(cur.Session.LastSeenAt) < touchInterval {
+			return cur, nil
+		}
+		// Past its idle time or due for a touch: the full check decides.
+	}
+	gen := s.cache.generation()
 	sess, org, user, err := s.sessions.SessionAccount(ctx, hash)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		sess, err = s.findOldSession(ctx, token, hash, true)
@@ -90,6 +97,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (_ *Current, e
 		}
 		sess.LastSeenAt = now
 	}
+	s.cache.put(hash, cur, now, gen)
 	return cur, nil
 }
 

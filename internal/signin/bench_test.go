@@ -88,3 +88,57 @@ func BenchmarkSessionCheck(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCodeVerification is POST /api/v1/login/verify's work: a right
+// code for a pending sign-in, which ends it, starts the session and
+// remembers the browser. No password is hashed; the pending sign-ins (one
+// per user: the send caps are per user) are made outside the timer.
+//
+//	go test -run '^$' -bench 'CodeVerification|SessionCheck' -benchtime 2000x ./internal/signin
+func BenchmarkCodeVerification(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	box := &inbox{}
+	h := testHasher(b)
+	svc := newNode(b, db, withHasher(h), withMessenger(box))
+	org := &gatehouse.Organization{ID: gatehouse.NewID(), Slug: "bench", Name: "Bench", Settings: gatehouse.DefaultPasswordSettings()}
+	if err := db.CreateOrganization(ctx, org); err != nil {
+		b.Fatal(err)
+	}
+	hash, err := h.Hash(ctx, testPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type pending struct{ token, code string }
+	prepare := func(n int) []pending {
+		out := make([]pending, 0, n)
+		for i := range n {
+			email := gatehouse.NewID() + "@bench.test"
+			if err := db.CreateUser(ctx, &gatehouse.User{ID: gatehouse.NewID(), OrgID: org.ID, Email: email, Role: gatehouse.RoleMember, PasswordHash: hash}); err != nil {
+				b.Fatal(err)
+			}
+			// One client network each: the send caps count per network too.
+			ip := netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})
+			res, err := svc.Login(ctx, signin.LoginRequest{Organization: "bench", Email: email, Password: testPassword, ClientIP: ip})
+			if err != nil || res.Pending == nil {
+				b.Fatalf("login: %+v, %v", res, err)
+			}
+			out = append(out, pending{res.Pending.Token, box.lastCode(b).Code})
+		}
+		return out
+	}
+	todo := prepare(b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := svc.Verify(ctx, signin.VerifyRequest{PendingToken: todo[i].token, Code: todo[i].code, ClientIP: netip.MustParseAddr("192.0.2.1")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func (s *Service) loginLDAP(ctx context.Context, org *gatehouse.Organization, kn
 	if err != nil {
 		return nil, s.unavailable("decide", err)
 	}
-	return s.signIn(ctx, org, user, d, req.ClientIP, req.UserAgent, req.PreviousSession, now)
+	return s.signIn(ctx, org, user, d, req.ClientIP, req.UserAgent, req.PreviousSession, now, gatehouse.SessionStart{})
 }
 
 // FederatedLogin signs in the user a SAML2 identity provider vouched for
@@ -109,7 +109,7 @@ func (s *Service) FederatedLogin(ctx context.Context, org *gatehouse.Organizatio
 	if err != nil {
 		return nil, s.unavailable("decide", err)
 	}
-	return s.signIn(ctx, org, user, d, ip, userAgent, previousSession, now)
+	return s.signIn(ctx, org, user, d, ip, userAgent, previousSession, now, gatehouse.SessionStart{})
 }
 
 // federatedOutcome is the sign-in metric's outcome of a SAML2 sign-in that

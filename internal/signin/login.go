@@ -210,7 +210,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 		}
 		return res, err
 	}
-	res, err = s.signIn(ctx, org, user, d, req.ClientIP, req.UserAgent, req.PreviousSession, now)
+	res, err = s.signIn(ctx, org, user, d, req.ClientIP, req.UserAgent, req.PreviousSession, now, gatehouse.SessionStart{})
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (res *LoginResult
 // signIn starts the session of a user whom the decision let in, ending the
 // session the browser came with so that the id changes at every step up.
 func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user *gatehouse.User, d Decision,
-	ip netip.Addr, userAgent, previous string, now time.Time) (*LoginResult, error) {
+	ip netip.Addr, userAgent, previous string, now time.Time, st gatehouse.SessionStart) (*LoginResult, error) {
 	if previous != "" {
 		if err := s.endSession(ctx, previous); err != nil {
 			return nil, s.unavailable("end previous session", err)
@@ -234,9 +234,6 @@ func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user 
 	if err != nil {
 		return nil, s.unavailable("make session", err)
 	}
-	if err := s.sessions.CreateSession(ctx, sess); err != nil {
-		return nil, s.unavailable("save session", err)
-	}
 	ev := &gatehouse.AuditEvent{OrgID: org.ID, UserID: user.ID, Event: gatehouse.AuditLoginSucceeded,
 		Reason: d.Outcome, ClientIP: ip, At: now}
 	if d.Network.IsValid() {
@@ -245,12 +242,10 @@ func (s *Service) signIn(ctx context.Context, org *gatehouse.Organization, user 
 	if d.RememberedID != "" {
 		ev.Detail = map[string]string{"remembered_browser": d.RememberedID}
 	}
-	// A sign-in that cannot be audited does not happen.
-	if err := s.auditLog.AppendAudit(ctx, ev); err != nil {
-		if derr := s.sessions.DeleteSession(ctx, sess.TokenHash); derr != nil {
-			s.log.ErrorContext(ctx, "could not end unaudited session", "error", derr)
-		}
-		return nil, s.unavailable("audit sign-in", err)
+	// One transaction: a sign-in that cannot be audited does not happen,
+	// and the pending sign-in a code finished ends with it.
+	if err := s.sessions.StartSession(ctx, sess, ev, st); err != nil {
+		return nil, s.unavailable("save session", err)
 	}
 	return &LoginResult{SessionToken: token, Session: sess, User: user, Organization: org, Decision: d}, nil
 }

@@ -56,6 +56,13 @@ type Config struct {
 	// (default 12 h and 7 days).
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
+	// SessionCacheTTL, when above zero, lets a session check answer from
+	// what this node's check of the same session found within that long
+	// (at most MaxSessionCacheTTL): a change made on another node that
+	// ends the session reaches it within the TTL; one made through this
+	// service or a store wrapped by Revoking, at once. Zero checks the
+	// database every time.
+	SessionCacheTTL time.Duration
 
 	// NormalizePhone turns a typed phone number into E.164
 	// (internal/phone.Normalize); required.
@@ -133,6 +140,7 @@ type Service struct {
 	observe   func(string)
 	observeD  func(channel, result string)
 	refusals  refusalLog // SAML2 refusals, aggregated per organization and minute
+	cache     *sessionCache
 }
 
 // New returns a Service, or an error naming the first required field
@@ -193,6 +201,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.absolute <= 0 {
 		s.absolute = DefaultSessionAbsolute
+	}
+	if cfg.SessionCacheTTL < 0 || cfg.SessionCacheTTL > MaxSessionCacheTTL {
+		return nil, fmt.Errorf("signin: session cache TTL %v is not between 0 and %v", cfg.SessionCacheTTL, MaxSessionCacheTTL)
+	}
+	if cfg.SessionCacheTTL > 0 {
+		s.cache = &sessionCache{ttl: cfg.SessionCacheTTL}
+		// This service's own changes that end sessions empty the cache.
+		r := revoking{Store: cfg.Store, forget: s.cache.forget}
+		s.dir, s.sessions, s.creds = r, r, r
 	}
 	if s.idle > s.absolute {
 		return nil, fmt.Errorf("signin: session idle timeout %v is longer than the absolute timeout %v", s.idle, s.absolute)

@@ -32,6 +32,7 @@ type Accounts interface {
 // keying.
 type Sessions interface {
 	CreateSession(ctx context.Context, s *gatehouse.Session) error
+	StartSession(ctx context.Context, s *gatehouse.Session, audit *gatehouse.AuditEvent, st gatehouse.SessionStart) error
 	SessionByTokenHash(ctx context.Context, hash []byte) (*gatehouse.Session, error)
 	SessionAccount(ctx context.Context, hash []byte) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error)
 	SessionAccountByPublicID(ctx context.Context, id string) (*gatehouse.Session, *gatehouse.Organization, *gatehouse.User, error)

@@ -52,29 +52,28 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (_ *LoginResult
 			return nil, err
 		}
 	}
-	if err := s.codes.DeleteChallenge(ctx, c.ID); err != nil {
-		return nil, s.unavailable("end pending sign-in", err)
-	}
-	res, err := s.signIn(ctx, org, user, Decision{Outcome: gatehouse.TwoFactorVerified}, req.ClientIP, req.UserAgent, req.PreviousSession, now)
-	if err != nil {
-		return nil, err
-	}
 	policy, _, _, err := s.policyFor(ctx, org, user)
 	if err != nil {
 		return nil, s.unavailable("find managed organizations", err)
 	}
+	start := gatehouse.SessionStart{EndChallenge: c.ID}
+	var rememberToken string
 	if days := policy.Settings.RememberDays; days > 0 && !req.SharedComputer {
-		token, err := keyring.NewToken(s.rand)
-		if err != nil {
+		if rememberToken, err = keyring.NewToken(s.rand); err != nil {
 			return nil, s.unavailable("make remember token", err)
 		}
-		b := &gatehouse.RememberedBrowser{ID: gatehouse.NewID(), TokenHash: s.keyed("remember token", token), OrgID: org.ID, UserID: user.ID,
+		start.Browser = &gatehouse.RememberedBrowser{ID: gatehouse.NewID(), TokenHash: s.keyed("remember token", rememberToken), OrgID: org.ID, UserID: user.ID,
 			ClientIP: req.ClientIP, UserAgent: truncate(req.UserAgent, 512), CreatedAt: now, LastUsedAt: now,
 			ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour)}
-		if err := s.browsers.CreateRememberedBrowser(ctx, b); err != nil {
-			return nil, s.unavailable("remember browser", err)
-		}
-		res.RememberToken, res.RememberedUntil = token, b.ExpiresAt
+	}
+	// The session, its audit, the end of the pending sign-in and the
+	// remembered browser are one write.
+	res, err := s.signIn(ctx, org, user, Decision{Outcome: gatehouse.TwoFactorVerified}, req.ClientIP, req.UserAgent, req.PreviousSession, now, start)
+	if err != nil {
+		return nil, err
+	}
+	if start.Browser != nil {
+		res.RememberToken, res.RememberedUntil = rememberToken, start.Browser.ExpiresAt
 	}
 	return res, nil
 }

@@ -118,7 +118,7 @@ func (db *DB) DeleteChallenge(ctx context.Context, id string) error {
 // destination, drops its codes and lets the next send go at once. Its sends
 // and failures stay. Returns ENOTFOUND if the challenge is not live at now.
 func (db *DB) SetChallengeDestination(ctx context.Context, id string, ch gatehouse.OTPMethod, destination, newValue string, step int, now time.Time) error {
-	return db.inTx(ctx, "set challenge destination", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "set challenge destination", func(tx *txn) error {
 		// prev_sent_at = -1: a ReleaseSend of a send claimed before must not
 		// put back the old destination's last send.
 		res, err := tx.ExecContext(ctx, `
@@ -200,7 +200,7 @@ func (db *DB) ReleaseSend(ctx context.Context, id string, prev time.Time) error 
 // so that at most gatehouse.MaxLiveCodes stay. Returns ENOTFOUND if there is
 // no such challenge.
 func (db *DB) AddCode(ctx context.Context, challengeID string, hash []byte, now, expires time.Time) error {
-	return db.inTx(ctx, "add code", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "add code", func(tx *txn) error {
 		// Lock the challenge's row first, so that two AddCode racing on
 		// PostgreSQL cannot both keep the same older code and leave three.
 		// (On SQLite the writer is one connection: they already take turns.)

@@ -26,6 +26,67 @@ func TestSessions(t *testing.T) {
 			checkCode(t, "CreateSession", db.CreateSession(t.Context(), s), gatehouse.ENOTFOUND)
 		})
 
+		t.Run("a sign-in's session, audit, end of its pending sign-in and remembered browser are one write", func(t *testing.T) {
+			db := d.fresh(t)
+			ctx := t.Context()
+			a, b := newOrg(t, db, "clinic-a"), newOrg(t, db, "clinic-b")
+			u := newUser(t, db, a.ID, "ann@example.com")
+			pending := func() *gatehouse.Challenge {
+				c := &gatehouse.Challenge{ID: gatehouse.NewID(), TokenHash: codeHash(gatehouse.NewID()), Kind: gatehouse.ChallengeLogin, OrgID: a.ID, UserID: u.ID,
+					Channel: gatehouse.OTPEmail, Step: 1, CreatedAt: t0, ExpiresAt: t0.Add(gatehouse.ChallengeLifetime)}
+				if err := db.CreateChallenge(ctx, c); err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			start := func(orgID string, c *gatehouse.Challenge, token string) (gatehouse.SessionStart, error) {
+				s := &gatehouse.Session{TokenHash: []byte(token), UserID: u.ID, OrgID: orgID, TwoFactorState: gatehouse.TwoFactorVerified,
+					CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+				st := gatehouse.SessionStart{EndChallenge: c.ID, Browser: &gatehouse.RememberedBrowser{ID: gatehouse.NewID(), TokenHash: []byte("b-" + token),
+					OrgID: a.ID, UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour)}}
+				return st, db.StartSession(ctx, s, &gatehouse.AuditEvent{OrgID: a.ID, UserID: u.ID, Event: gatehouse.AuditLoginSucceeded, At: t0}, st)
+			}
+			audits := func() int {
+				events, err := db.ListAudit(ctx, a.ID, 0, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(events)
+			}
+
+			// A session that cannot be saved (its user is not of b) saves
+			// nothing else either.
+			c := pending()
+			st, err := start(b.ID, c, "refused")
+			checkCode(t, "StartSession for a user of another organization", err, gatehouse.ENOTFOUND)
+			if _, err := db.ChallengeByID(ctx, a.ID, u.ID, c.ID); err != nil {
+				t.Errorf("the pending sign-in ended without its session: %v", err)
+			}
+			if _, err := db.FindRememberedBrowser(ctx, a.ID, u.ID, [][]byte{st.Browser.TokenHash}, t0); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("the browser was remembered without the session: %v", err)
+			}
+			if n := audits(); n != 0 {
+				t.Errorf("%d audit events without the session", n)
+			}
+
+			st, err = start(a.ID, c, "accepted")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.SessionByTokenHash(ctx, []byte("accepted")); err != nil {
+				t.Errorf("the session: %v", err)
+			}
+			if _, err := db.ChallengeByID(ctx, a.ID, u.ID, c.ID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("the pending sign-in outlives its session: %v", err)
+			}
+			if _, err := db.FindRememberedBrowser(ctx, a.ID, u.ID, [][]byte{st.Browser.TokenHash}, t0); err != nil {
+				t.Errorf("the remembered browser: %v", err)
+			}
+			if n := audits(); n != 1 {
+				t.Errorf("%d audit events, want the sign-in's one", n)
+			}
+		})
+
 		t.Run("a session round-trips to the millisecond, in UTC", func(t *testing.T) {
 			db := d.fresh(t)
 			ctx := t.Context()

@@ -69,7 +69,7 @@ const countCodeSends = `
 // sends before this one; c.Address is the count of the client's network.
 func (db *DB) ReserveSend(ctx context.Context, r gatehouse.SendRecord, since time.Time, caps gatehouse.SendCaps) (id int64, c gatehouse.SendCounts, ok bool, err error) {
 	network := clientNet(r)
-	err = db.inTx(ctx, "reserve send", func(tx *sql.Tx) error {
+	err = db.inTx(ctx, "reserve send", func(tx *txn) error {
 		if db.dialect.name == postgresDialect.name {
 			for _, k := range sendLockKeys(r.UserID, r.Destination, network) {
 				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, k); err != nil {
@@ -117,7 +117,7 @@ func (db *DB) CancelSend(ctx context.Context, id int64) error {
 // The challenge's own bound is consumeCode's, as in ConsumeCode.
 func (db *DB) TakeCode(ctx context.Context, orgID, userID, challengeID string, hash []byte, now time.Time, maxFailures int) (gatehouse.CodeAttempt, error) {
 	var a gatehouse.CodeAttempt
-	err := db.inTx(ctx, "take code", func(tx *sql.Tx) error {
+	err := db.inTx(ctx, "take code", func(tx *txn) error {
 		var last int64
 		err := tx.QueryRowContext(ctx, `
 			UPDATE users SET otp_failures = otp_failures WHERE org_id = $1 AND id = $2

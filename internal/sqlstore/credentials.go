@@ -13,7 +13,7 @@ import (
 // ChangeCredentials saves a change of password, e-mail or phone with
 // everything that ends with it, in one transaction.
 func (db *DB) ChangeCredentials(ctx context.Context, c gatehouse.CredentialChange) error {
-	return db.inTx(ctx, "change credentials", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "change credentials", func(tx *txn) error {
 		at := millis(c.At)
 		if c.SpendReset != nil {
 			var userID string

@@ -16,7 +16,7 @@ import (
 // that parallel sign-ins of one user on several nodes keep the bound of
 // gatehouse.MaxDevicesPerUser exactly.
 func (db *DB) CreateDevice(ctx context.Context, d *gatehouse.Device) error {
-	return db.inTx(ctx, "create device", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "create device", func(tx *txn) error {
 		// A no-op update locks the user's row on PostgreSQL and tells
 		// whether the user exists.
 		res, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = updated_at WHERE org_id = $1 AND id = $2`, d.OrgID, d.UserID)

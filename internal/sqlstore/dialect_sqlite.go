@@ -50,7 +50,7 @@ func openSQLite(ctx context.Context, path string, wrap func(driver.Connector) dr
 	// FULL syncs the WAL at every commit: NORMAL already survives a killed
 	// process but may lose the last commits when the machine loses power.
 	write, err := sqliteDB(wrap, path+"?_txlock=immediate&"+sqliteBusyTimeout+
-		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)")
+		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}

@@ -73,7 +73,7 @@ func (db *DB) ListGroups(ctx context.Context) ([]*gatehouse.OrgGroup, error) {
 
 // lockGroup takes the write lock of a group's row, so that the checks of
 // its size and its admins hold against concurrent changes on every node.
-func lockGroup(ctx context.Context, tx *sql.Tx, groupID string) error {
+func lockGroup(ctx context.Context, tx *txn, groupID string) error {
 	res, err := tx.ExecContext(ctx, `UPDATE org_groups SET name = name WHERE id = $1`, groupID)
 	return updated(res, err, "Group", "lock group")
 }
@@ -81,7 +81,7 @@ func lockGroup(ctx context.Context, tx *sql.Tx, groupID string) error {
 // groupHasRoom locks a group's row and returns ECONFLICT when it holds
 // gatehouse.MaxGroupOrganizations already, ENOTFOUND when there is no such
 // group.
-func groupHasRoom(ctx context.Context, tx *sql.Tx, groupID string) error {
+func groupHasRoom(ctx context.Context, tx *txn, groupID string) error {
 	if err := lockGroup(ctx, tx, groupID); err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func groupHasRoom(ctx context.Context, tx *sql.Tx, groupID string) error {
 // SetOrganizationGroup puts an organization in a group, or takes it out
 // (groupID ""); see gatehouse.GroupStore.
 func (db *DB) SetOrganizationGroup(ctx context.Context, orgID, groupID string, audit []*gatehouse.AuditEvent) error {
-	return db.inTx(ctx, "set organization group", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "set organization group", func(tx *txn) error {
 		var current sql.NullString
 		err := tx.QueryRowContext(ctx, `SELECT group_id FROM organizations WHERE id = $1`, orgID).Scan(&current)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -140,7 +140,7 @@ func (db *DB) SetOrganizationGroup(ctx context.Context, orgID, groupID string, a
 	})
 }
 
-func appendAudits(ctx context.Context, tx *sql.Tx, events []*gatehouse.AuditEvent) error {
+func appendAudits(ctx context.Context, tx *txn, events []*gatehouse.AuditEvent) error {
 	for _, e := range events {
 		if err := appendAudit(ctx, tx, e); err != nil {
 			return fmt.Errorf("sqlstore: append audit: %w", err)
@@ -152,7 +152,7 @@ func appendAudits(ctx context.Context, tx *sql.Tx, events []*gatehouse.AuditEven
 // AddGroupAdmin makes a user of one of the group's organizations an admin
 // of the group; see gatehouse.GroupStore.
 func (db *DB) AddGroupAdmin(ctx context.Context, groupID, userID string, at time.Time, audit []*gatehouse.AuditEvent) error {
-	return db.inTx(ctx, "add group admin", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "add group admin", func(tx *txn) error {
 		if err := lockGroup(ctx, tx, groupID); err != nil {
 			return err
 		}
@@ -187,7 +187,7 @@ func (db *DB) AddGroupAdmin(ctx context.Context, groupID, userID string, at time
 // RemoveGroupAdmin takes a user's admin rights over a group away;
 // ENOTFOUND if they had none.
 func (db *DB) RemoveGroupAdmin(ctx context.Context, groupID, userID string, audit []*gatehouse.AuditEvent) error {
-	return db.inTx(ctx, "remove group admin", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "remove group admin", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM org_group_admins WHERE group_id = $1 AND user_id = $2`, groupID, userID)
 		if err := updated(res, err, "Group admin", "remove group admin"); err != nil {
 			return err

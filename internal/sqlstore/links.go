@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -20,7 +19,7 @@ const (
 // lockKey serializes the transactions that lock the same class and name, on
 // PostgreSQL, until tx ends. SQLite needs none: its writer begins every
 // transaction IMMEDIATE, holding the database's one write lock.
-func (db *DB) lockKey(ctx context.Context, tx *sql.Tx, class int32, name string) error {
+func (db *DB) lockKey(ctx context.Context, tx *txn, class int32, name string) error {
 	if db.dialect.name != "postgres" {
 		return nil
 	}
@@ -57,7 +56,7 @@ func (db *DB) VoidPasswordResets(ctx context.Context, orgID, userID string, now 
 // all read a count under the cap.
 func (db *DB) ReserveResetSend(ctx context.Context, userID, network string, now, since time.Time, perUser, perNetwork int) (bool, error) {
 	ok := false
-	err := db.inTx(ctx, "reserve reset send", func(tx *sql.Tx) error {
+	err := db.inTx(ctx, "reserve reset send", func(tx *txn) error {
 		if err := db.lockKey(ctx, tx, lockResetSendUser, userID); err != nil {
 			return fmt.Errorf("sqlstore: reserve reset send: %w", err)
 		}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 // lock), so parallel callers cannot grow the queue past max.
 func (db *DB) EnqueueMail(ctx context.Context, m *gatehouse.QueuedMail, now time.Time, max int) (bool, error) {
 	ok := false
-	err := db.inTx(ctx, "enqueue mail", func(tx *sql.Tx) error {
+	err := db.inTx(ctx, "enqueue mail", func(tx *txn) error {
 		if err := db.lockKey(ctx, tx, lockMailQueue, "size"); err != nil {
 			return fmt.Errorf("sqlstore: enqueue mail: %w", err)
 		}

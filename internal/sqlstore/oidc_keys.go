@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 // key at once both succeed: the later one retires the earlier, whose public
 // key stays published.
 func (db *DB) CreateSigningKey(ctx context.Context, k *gatehouse.SigningKey) error {
-	return db.inTx(ctx, "create signing key", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "create signing key", func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE oauth_signing_keys SET retired_at = $2
 			WHERE algorithm = $1 AND retired_at = 0`, k.Algorithm, millis(k.CreatedAt)); err != nil {
 			return fmt.Errorf("sqlstore: create signing key: %w", err)

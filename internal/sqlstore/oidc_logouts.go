@@ -20,7 +20,7 @@ import (
 // takers cannot grow the queue past max; the oldest rows go first, since
 // those are the clients that have failed the longest.
 func (db *DB) TakeEndedGrants(ctx context.Context, now time.Time, max int) (queued, dropped int, err error) {
-	err = db.inTx(ctx, "take ended grants", func(tx *sql.Tx) error {
+	err = db.inTx(ctx, "take ended grants", func(tx *txn) error {
 		queued, dropped = 0, 0
 		// The lock comes first, before any row lock: two takers that each
 		// held rows of the other would deadlock.

@@ -27,14 +27,14 @@ const liveGrant = `
 	JOIN sessions s ON s.public_id = t.session_id AND s.expires_at > $2
 	JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id AND NOT u.disabled`
 
-func insertAccessToken(ctx context.Context, tx *sql.Tx, t *gatehouse.OAuthToken) error {
+func insertAccessToken(ctx context.Context, tx *txn, t *gatehouse.OAuthToken) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO oauth_tokens (id_hash, `+grantColumns+`, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		append(append([]any{t.IDHash}, grantArgs(&t.OAuthGrant)...), millis(t.CreatedAt), millis(t.ExpiresAt))...)
 	return err
 }
 
-func insertRefreshToken(ctx context.Context, tx *sql.Tx, r *gatehouse.OAuthRefreshToken) error {
+func insertRefreshToken(ctx context.Context, tx *txn, r *gatehouse.OAuthRefreshToken) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO oauth_refresh_tokens (token_hash, `+grantColumns+`, created_at, expires_at, used_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		append(append([]any{r.TokenHash}, grantArgs(&r.OAuthGrant)...), millis(r.CreatedAt), millis(r.ExpiresAt), optMillis(r.UsedAt))...)
@@ -44,7 +44,7 @@ func insertRefreshToken(ctx context.Context, tx *sql.Tx, r *gatehouse.OAuthRefre
 // CreateOAuthToken saves an access token and, when refresh is not nil, the
 // refresh token issued with it, together.
 func (db *DB) CreateOAuthToken(ctx context.Context, t *gatehouse.OAuthToken, refresh *gatehouse.OAuthRefreshToken) error {
-	return db.inTx(ctx, "create oauth token", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "create oauth token", func(tx *txn) error {
 		if err := insertAccessToken(ctx, tx, t); err != nil {
 			return tokenWriteError("create oauth token", err)
 		}
@@ -140,7 +140,7 @@ func (db *DB) RefreshTokenByHash(ctx context.Context, hash []byte, now time.Time
 // UPDATE lets exactly one of any number of callers through (the row lock
 // on PostgreSQL, the single writer on SQLite); the others get ECONFLICT.
 func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, at time.Time, t *gatehouse.OAuthToken, next *gatehouse.OAuthRefreshToken) error {
-	return db.inTx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "rotate refresh token", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE oauth_refresh_tokens SET used_at = $2
 			WHERE token_hash = $1 AND used_at = 0 AND expires_at > $2`, oldHash, millis(at))
 		if err != nil {
@@ -173,7 +173,7 @@ func (db *DB) RevokeOAuthToken(ctx context.Context, idHash []byte) error {
 // args) in one transaction and returns how many.
 func (db *DB) revokeWhere(ctx context.Context, op, cond string, args ...any) (int64, error) {
 	var total int64
-	err := db.inTx(ctx, op, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, op, func(tx *txn) error {
 		for _, table := range []string{"oauth_tokens", "oauth_refresh_tokens"} {
 			res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+cond, args...)
 			if err != nil {
@@ -218,7 +218,7 @@ func (db *DB) RevokeSessionTokens(ctx context.Context, sessionID, clientID strin
 // back-channel logouts: deleted here, they would never be told.
 func (db *DB) DeleteExpiredOAuth(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
-	err := db.inTx(ctx, "delete expired oauth", func(tx *sql.Tx) error {
+	err := db.inTx(ctx, "delete expired oauth", func(tx *txn) error {
 		for _, q := range []string{
 			`DELETE FROM oauth_auth_requests WHERE expires_at < $1`,
 			// The newest access token of a client that wants a back-channel

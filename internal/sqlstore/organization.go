@@ -16,7 +16,7 @@ import (
 // is taken or its group (org.GroupID, when set) is full, ENOTFOUND for an
 // unknown group.
 func (db *DB) CreateOrganization(ctx context.Context, org *gatehouse.Organization) error {
-	return db.inTx(ctx, "create organization", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "create organization", func(tx *txn) error {
 		if org.GroupID != "" {
 			if err := groupHasRoom(ctx, tx, org.GroupID); err != nil {
 				return err

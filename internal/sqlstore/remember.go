@@ -16,7 +16,11 @@ import (
 // unless the user exists in b.OrgID, ECONFLICT if the id or token hash is
 // taken.
 func (db *DB) CreateRememberedBrowser(ctx context.Context, b *gatehouse.RememberedBrowser) error {
-	_, err := db.write.ExecContext(ctx, `
+	return insertBrowser(ctx, db.write, b)
+}
+
+func insertBrowser(ctx context.Context, q execer, b *gatehouse.RememberedBrowser) error {
+	_, err := q.ExecContext(ctx, `
 		INSERT INTO remembered_browsers (id, token_hash, org_id, user_id, client_ip, user_agent,
 			created_at, last_used_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -14,10 +14,19 @@ import (
 // CreateSession saves a new session, giving it a public id when it has
 // none. Returns ENOTFOUND unless the user exists in s.OrgID.
 func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
+	return insertSession(ctx, db.write, s)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func insertSession(ctx context.Context, q execer, s *gatehouse.Session) error {
 	if s.PublicID == "" {
 		s.PublicID = gatehouse.NewID()
 	}
-	_, err := db.write.ExecContext(ctx, `
+	_, err := q.ExecContext(ctx, `
 		INSERT INTO sessions (token_hash, user_id, org_id, two_factor_state, client_ip, user_agent,
 			created_at, last_seen_at, expires_at, reauth_at, public_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -33,6 +42,30 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 		return fmt.Errorf("sqlstore: create session: %w", err)
 	}
 	return nil
+}
+
+// StartSession saves a sign-in's session, its audit event, the end of its
+// pending sign-in and its remembered browser in one transaction.
+func (db *DB) StartSession(ctx context.Context, s *gatehouse.Session, audit *gatehouse.AuditEvent, st gatehouse.SessionStart) error {
+	return db.inTx(ctx, "start session", func(tx *txn) error {
+		if st.EndChallenge != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM challenges WHERE id = $1`, st.EndChallenge); err != nil {
+				return fmt.Errorf("sqlstore: start session: end challenge: %w", err)
+			}
+		}
+		if err := insertSession(ctx, tx, s); err != nil {
+			return err
+		}
+		if st.Browser != nil {
+			if err := insertBrowser(ctx, tx, st.Browser); err != nil {
+				return err
+			}
+		}
+		if err := appendAudit(ctx, tx, audit); err != nil {
+			return fmt.Errorf("sqlstore: start session: audit: %w", err)
+		}
+		return nil
+	})
 }
 
 // SessionByTokenHash returns ENOTFOUND if there is no such session. It

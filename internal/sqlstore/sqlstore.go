@@ -11,7 +11,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -186,18 +185,20 @@ func nullableBytes(b []byte) any {
 // inTx runs f in a transaction on the writer and commits if f succeeds. f
 // returns its errors ready for the caller; those of beginning and committing
 // are wrapped with op.
-func (db *DB) inTx(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+func (db *DB) inTx(ctx context.Context, op string, f func(tx *txn) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	defer tx.Rollback()
-	if err := f(tx); err != nil {
+	t := &txn{Tx: tx, pool: db.write}
+	if err := f(t); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
+	t.prepareMissed(ctx)
 	return nil
 }
 

@@ -45,16 +45,20 @@ func (p *pool) stmt(ctx context.Context, query string) *sql.Stmt {
 	if ok {
 		return s
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s, ok := p.stmts[query]; ok {
-		return s
-	}
-	if len(p.stmts) >= maxCachedStatements {
-		return nil
-	}
+	// Prepared without the lock held: preparing waits for a connection,
+	// which a transaction may hold while it looks a statement up.
 	s, err := p.DB.PrepareContext(ctx, query)
 	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if kept, ok := p.stmts[query]; ok {
+		s.Close() // prepared meanwhile by another caller
+		return kept
+	}
+	if len(p.stmts) >= maxCachedStatements {
+		s.Close()
 		return nil
 	}
 	p.stmts[query] = s
@@ -92,4 +96,59 @@ func (p *pool) Close() error {
 	}
 	p.mu.Unlock()
 	return errors.Join(err, p.DB.Close())
+}
+
+// txn is a transaction of a pool whose statements are the pool's kept
+// ones, bound to the transaction: a transaction's queries are not parsed
+// anew at every call either. A query not kept yet runs plainly and is
+// prepared once the transaction is over: preparing needs a connection,
+// and the writer's one is the transaction's.
+type txn struct {
+	*sql.Tx
+	pool   *pool
+	missed []string
+}
+
+// kept is the pool's statement of query bound to the transaction, or nil
+// (noted, to be prepared after).
+func (t *txn) kept(ctx context.Context, query string) *sql.Stmt {
+	if t.pool.stmts == nil {
+		return nil
+	}
+	t.pool.mu.RLock()
+	s, ok := t.pool.stmts[query]
+	t.pool.mu.RUnlock()
+	if !ok {
+		t.missed = append(t.missed, query)
+		return nil
+	}
+	return t.Tx.StmtContext(ctx, s)
+}
+
+// prepareMissed keeps the statements the transaction ran plainly.
+func (t *txn) prepareMissed(ctx context.Context) {
+	for _, q := range t.missed {
+		t.pool.stmt(ctx, q)
+	}
+}
+
+func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := t.kept(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := t.kept(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := t.kept(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
 }

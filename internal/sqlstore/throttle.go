@@ -83,7 +83,7 @@ func (db *DB) ReserveAttempt(ctx context.Context, now time.Time, window time.Dur
 	}
 	r := &gatehouse.Reservation{At: now, Keys: make([]string, len(keys)), Previous: make([]time.Time, len(keys))}
 	var wait time.Duration
-	err := db.inTx(ctx, "reserve attempt", func(tx *sql.Tx) error {
+	err := db.inTx(ctx, "reserve attempt", func(tx *txn) error {
 		counts := make([]int, len(keys))
 		for i, k := range keys {
 			var last int64
@@ -135,7 +135,7 @@ func (db *DB) ReleaseAttempt(ctx context.Context, r *gatehouse.Reservation) erro
 	if r == nil || len(r.Keys) != len(r.Previous) {
 		return gatehouse.Errorf(gatehouse.EINVALID, "No reservation to release.")
 	}
-	return db.inTx(ctx, "release attempt", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "release attempt", func(tx *txn) error {
 		for i, k := range r.Keys {
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE login_throttle SET

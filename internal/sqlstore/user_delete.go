@@ -21,7 +21,7 @@ import (
 // logouts (a token is live only while its session is). Counts of what
 // ended go into audit.Detail.
 func (db *DB) DeleteUser(ctx context.Context, orgID, userID string, audit *gatehouse.AuditEvent) error {
-	return db.inTx(ctx, "delete user", func(tx *sql.Tx) error {
+	return db.inTx(ctx, "delete user", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE organizations SET updated_at = updated_at WHERE id = $1`, orgID)
 		if err := updated(res, err, "Organization", "delete user: lock organization"); err != nil {
 			return err

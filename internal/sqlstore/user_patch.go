@@ -25,7 +25,7 @@ func (db *DB) PatchUser(ctx context.Context, orgID, userID string, p gatehouse.U
 		return db.patchUser(ctx, db.write, orgID, userID, p, at)
 	}
 	var u *gatehouse.User
-	err := db.inTx(ctx, "patch user", func(tx *sql.Tx) error {
+	err := db.inTx(ctx, "patch user", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE organizations SET updated_at = updated_at WHERE id = $1`, orgID)
 		if err := updated(res, err, "Organization", "patch user: lock organization"); err != nil {
 			return err
