@@ -1,11 +1,14 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql/driver"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb/pgschema"
 )
 
 func imported(email string, edit func(*gatehouse.ImportedUser)) gatehouse.ImportedUser {
@@ -25,9 +28,43 @@ func sessionCount(t *testing.T, db *DB, u *gatehouse.User) int {
 	return len(s)
 }
 
-// TestImportUsers holds the bulk import's batch write to its contract.
+// TestImportUsers holds the bulk import's batch write to its contract, on
+// PostgreSQL both with COPY and row by row (a connection that is not pgx's).
 func TestImportUsers(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d engine) {
+	forEachDB(t, testImportUsers)
+	t.Run("Postgres row by row", func(t *testing.T) {
+		pgschema.Base(t)
+		testImportUsers(t, engine{url: func(t *testing.T) string { return pgschema.URL(t) },
+			wrap: func(c driver.Connector) driver.Connector { return hidePgx{c} }})
+	})
+}
+
+// hidePgx hides pgx behind the connections of a connector, as a wrapping
+// driver (metrics, tracing) would: they do all database/sql asks of them.
+type hidePgx struct{ driver.Connector }
+
+func (h hidePgx) Connect(ctx context.Context) (driver.Conn, error) {
+	c, err := h.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return plainConn{c.(sqlConn)}, nil
+}
+
+type sqlConn interface {
+	driver.Conn
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.NamedValueChecker
+}
+
+// plainConn has the methods of sqlConn only: no Conn() *pgx.Conn.
+type plainConn struct{ sqlConn }
+
+func testImportUsers(t *testing.T, d engine) {
+	{
 		at := t0.Add(time.Hour)
 
 		t.Run("new users are inserted with their fields, members without a role, invitable without a hash", func(t *testing.T) {
@@ -171,5 +208,5 @@ func TestImportUsers(t *testing.T) {
 			_, err := db.ImportUsers(t.Context(), gatehouse.ImportBatch{OrgID: gatehouse.NewID(), Users: []gatehouse.ImportedUser{imported("a@example.com", nil)}, At: at})
 			checkCode(t, "ImportUsers", err, gatehouse.ENOTFOUND)
 		})
-	})
+	}
 }
