@@ -34,7 +34,7 @@ import (
 )
 
 // DefaultBatchSize is how many users one transaction writes.
-const DefaultBatchSize = 5000
+const DefaultBatchSize = 10000
 
 // MaxReported bounds the bad lines an import keeps for its answer; the
 // count goes on.
