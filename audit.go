@@ -53,6 +53,9 @@ const (
 	AuditPasswordSet            = "user.password_set"
 	AuditPasswordChanged        = "user.password_changed" // by the user, at /account
 	AuditPasswordRehashed       = "user.password_rehashed"
+	// AuditUsersImported is one event per bulk import, its counts in the
+	// detail, rather than one user.created per user.
+	AuditUsersImported = "users.imported"
 	// Organization groups: recorded in the organization concerned, and
 	// an admin's coming and going in every organization of the group.
 	AuditGroupOrgAdded     = "group.organization_added"
@@ -70,7 +73,7 @@ func AuditEventNames() []string {
 		AuditUserUnlocked, AuditExemptionChanged, AuditUserDisabledChanged, AuditPasswordResetRequested, AuditPasswordReset,
 		AuditBrowserRevoked, AuditContactChanged, AuditUserEdited, AuditUserDeleted, AuditReauthenticated,
 		AuditSignInConfigChanged, AuditLogout, AuditSessionEnded, AuditOtherSessionsEnded, AuditOrgCreated, AuditOrgEdited,
-		AuditSettingsChanged, AuditUserCreated, AuditPasswordSet, AuditPasswordChanged, AuditPasswordRehashed,
+		AuditSettingsChanged, AuditUserCreated, AuditPasswordSet, AuditPasswordChanged, AuditPasswordRehashed, AuditUsersImported,
 		AuditGroupOrgAdded, AuditGroupOrgRemoved, AuditGroupAdminAdded, AuditGroupAdminRemoved,
 	}
 }

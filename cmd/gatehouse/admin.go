@@ -149,6 +149,7 @@ func orgList(ctx context.Context, e *env, args []string) error {
 func userCommands() []subcommand {
 	return []subcommand{
 		{"create", "create a user (the password is asked for)", userCreate},
+		{"import", "import users in bulk from CSV or JSON Lines (bcrypt and PBKDF2 hashes too)", userImport},
 		{"list", "list the users of an organization", userList},
 		{"edit", "change a user's name, e-mail, phone or role", userEdit},
 		{"set-password", "set a user's password and end their sessions", userSetPassword},

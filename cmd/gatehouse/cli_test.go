@@ -29,7 +29,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	// The list, so that a command dropped from the tables fails
 	// here too.
 	for _, want := range []string{"serve", "migrate", "demo", "backup", "version", "org create", "org list", "org settings",
-		"org ldap", "org saml", "user create", "user list", "user edit", "user set-password", "user reset-2fa", "user unlock",
+		"org ldap", "org saml", "user create", "user import", "user list", "user edit", "user set-password", "user reset-2fa", "user unlock",
 		"user disable", "user enable", "user delete", "user link", "client create", "client list", "client delete",
 		"client rotate-secret", "keys check", "keys rotate"} {
 		if !strings.Contains(main, "\n  "+want+" ") {

@@ -49,7 +49,7 @@ type Hasher struct {
 	dummy       phc // what Verify checks when there is no stored hash
 
 	// testHookHash, when set by a test, runs in a held slot right before
-	// each argon2id computation.
+	// each hash computation.
 	testHookHash func()
 }
 
@@ -117,7 +117,9 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return phc{params: h.params, salt: salt, key: h.derive(password, salt, h.params)}.String(), nil
 }
 
-// Verify reports whether password matches the stored PHC string. A stored
+// Verify reports whether password matches the stored hash: an argon2id PHC
+// string, or a bcrypt or PBKDF2-SHA256 hash brought by an import (see
+// CheckImported); all of them are checked in a hashing slot. A stored
 // string of "" (unknown user, or a user without a local password) is checked
 // against a dummy hash with the same parameters, so it takes as long as a
 // real check, and never matches.
@@ -126,10 +128,11 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // slot frees up within MaxWait or ctx ends first, and an error wrapping
 // ErrInvalidHash when stored is not a usable hash.
 func (h *Hasher) Verify(ctx context.Context, stored, password string) (bool, error) {
-	target, known := h.dummy, stored != ""
+	var target verifier = h.dummy
+	known := stored != ""
 	if known {
 		var err error
-		if target, err = parsePHC(stored); err != nil {
+		if target, err = parseStored(stored); err != nil {
 			return false, fmt.Errorf("password: verify: %w", err)
 		}
 	}
@@ -137,7 +140,10 @@ func (h *Hasher) Verify(ctx context.Context, stored, password string) (bool, err
 		return false, err
 	}
 	defer h.release()
-	match := target.matches(h.derive(password, target.salt, target.params))
+	if h.testHookHash != nil {
+		h.testHookHash()
+	}
+	match := target.verify(password)
 	return known && match, nil
 }
 

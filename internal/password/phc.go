@@ -169,18 +169,19 @@ func Hash(password string, p Params, rand io.Reader) (string, error) {
 
 var defaultRand = rand.Reader
 
-// Verify reports whether password matches the PHC string stored. It returns
+// Verify reports whether password matches the hash stored: an argon2id PHC
+// string, or a bcrypt or PBKDF2-SHA256 hash an import brought. It returns
 // an error wrapping ErrInvalidHash when the stored string cannot be used;
 // a wrong password is (false, nil). The comparison takes constant time.
 //
 // Like Hash, Verify does not bound concurrency; a server verifies through a
 // Hasher.
 func Verify(stored, password string) (bool, error) {
-	h, err := parsePHC(stored)
+	h, err := parseStored(stored)
 	if err != nil {
 		return false, fmt.Errorf("password: verify: %w", err)
 	}
-	return h.matches(derive(password, h.salt, h.params)), nil
+	return h.verify(password), nil
 }
 
 func (h phc) matches(key []byte) bool {
@@ -192,7 +193,7 @@ func (h phc) matches(key []byte) bool {
 // hash or a shorter salt than p asks for, or it cannot be parsed at all.
 // A different number of lanes alone does not ask for a rehash, and neither do
 // parameters stronger than p (an operator who lowers the parameters does not
-// weaken existing hashes).
+// weaken existing hashes). A bcrypt or PBKDF2 hash always needs a rehash.
 func NeedsRehash(stored string, p Params) bool {
 	h, err := parsePHC(stored)
 	if err != nil {

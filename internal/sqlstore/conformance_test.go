@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"crypto/sha256"
+	"database/sql/driver"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -29,6 +30,8 @@ var t0 = time.Date(2026, 11, 27, 9, 30, 0, 123_000_000, time.UTC)
 // the URL of a new, empty database of it, removed when the test ends.
 type engine struct {
 	url func(t *testing.T) string
+	// wrap, when set, wraps the driver's connector (OpenWrapped).
+	wrap func(driver.Connector) driver.Connector
 }
 
 // forEachDB runs suite on SQLite and on PostgreSQL, as the subtests SQLite
@@ -51,7 +54,7 @@ func forEachDB(t *testing.T, suite func(t *testing.T, d engine)) {
 // open opens the store at url, unmigrated, closed when the test ends.
 func (d engine) open(t *testing.T, url string) *DB {
 	t.Helper()
-	db, err := Open(t.Context(), url)
+	db, err := OpenWrapped(t.Context(), url, d.wrap)
 	if err != nil {
 		t.Fatal(err)
 	}
