@@ -16,7 +16,8 @@ type report struct {
 }
 
 func (s series) rounds(name string) string {
-	return fmt.Sprintf("%s: %d of %d rounds disturbed; the median is of %d rounds, the quiet ones first, then the least disturbed", name, s.disturbed, s.attempts, len(s.used))
+	return fmt.Sprintf("%s: %d of %d rounds disturbed; the median is of %d rounds, the quiet ones first, then the least disturbed (the rest of the machine used %.2f cores in the median one of them)",
+		name, s.disturbed, s.attempts, len(s.used), s.median(func(r round) float64 { return r.other }))
 }
 
 // rate adds a figure whose values are rates, the ratio being the
