@@ -58,14 +58,15 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 	}
 	databaseURL, database := "sqlite:"+filepath.Join(dir, "gatehouse.db"), "SQLite, a file in "+os.TempDir()
+	var backends func() (int64, error)
 	if o.postgres != "" {
-		var drop func()
-		var version string
-		if databaseURL, version, drop, err = scratchPostgres(ctx, o.postgres); err != nil {
+		pg, err := scratchPostgres(ctx, o.postgres)
+		if err != nil {
 			return err
 		}
-		defer drop()
-		database = fmt.Sprintf("PostgreSQL %s, scratch database %s", version, strings.TrimPrefix(mustPath(databaseURL), "/"))
+		defer pg.drop()
+		databaseURL, database = pg.url, fmt.Sprintf("PostgreSQL %s, scratch database %s", pg.version, pg.name)
+		backends = func() (int64, error) { return pg.backendTicks(ctx) }
 	}
 	store, err := sqlstore.Open(ctx, databaseURL)
 	if err != nil {
@@ -108,7 +109,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer bare.stop()
 	r := &runner{o: o, params: p, store: store, pop: pop, keys: keys, base: base, bare: bareBase, server: server,
-		client: newClient(max(o.clients, 1)), meter: &meter{procs: []*proc{server, bare}, threshold: o.disturbed}, log: stderr}
+		client: newClient(max(o.clients, 1)), meter: &meter{procs: []*proc{server, bare}, extra: backends, threshold: o.disturbed}, log: stderr}
 
 	var rep report
 	rep.header = []string{
@@ -131,12 +132,6 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	rep.print(stdout)
 	return nil
-}
-
-func mustPath(u string) string {
-	i := strings.LastIndexByte(u, '/')
-	path, _, _ := strings.Cut(u[i:], "?")
-	return path
 }
 
 // machine is the CPU model, the cores and the Go version.

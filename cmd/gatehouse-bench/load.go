@@ -167,7 +167,10 @@ type round struct {
 
 // meter reads the CPU of this benchmark's processes and of the machine.
 type meter struct {
-	procs     []*proc
+	procs []*proc
+	// extra, when set, is more CPU of this benchmark's: the PostgreSQL
+	// backends of its database.
+	extra     func() (int64, error)
 	threshold float64
 }
 
@@ -180,6 +183,13 @@ func (m *meter) sample() (busy, ours int64, err error) {
 	}
 	for _, p := range m.procs {
 		t, err := p.cpuTicks()
+		if err != nil {
+			return 0, 0, err
+		}
+		ours += t
+	}
+	if m.extra != nil {
+		t, err := m.extra()
 		if err != nil {
 			return 0, 0, err
 		}
