@@ -57,8 +57,13 @@ func checkTable(t *testing.T, out string) {
 // tiny are the settings of the tests: a second a round, one round.
 var tiny = []string{"-users", "200", "-rounds", "1", "-seconds", "1", "-flood", "100", "-codes", "200"}
 
+// gatehouseBinary builds the server; with -short the main-path tests,
+// which take half a minute or more each, are skipped.
 func gatehouseBinary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the server for half a minute or more")
+	}
 	var log bytes.Buffer
 	bin, err := buildGatehouse(t.Context(), t.TempDir(), &log)
 	if err != nil {
