@@ -131,6 +131,21 @@ func testThrottle(t *testing.T, nodes func(t *testing.T) (*DB, *DB)) {
 		}
 	})
 
+	t.Run("a count within the free allowance never waits, even when its last attempt is later than now", func(t *testing.T) {
+		db, other := nodes(t)
+		ctx := t.Context()
+		// Parallel sign-ins from one address: the later clock reserved
+		// first, and its attempt is still in flight.
+		if r, _, err := db.ReserveAttempt(ctx, t0.Add(time.Second), window, gatehouse.ThrottleKey{Key: "ip:192.0.2.9", Rule: addr}); err != nil || r == nil {
+			t.Fatalf("first attempt: %v, %v", r, err)
+		}
+		r, wait, err := other.ReserveAttempt(ctx, t0, window,
+			gatehouse.ThrottleKey{Key: "acct:clinic:bob@example.com", Rule: acct}, gatehouse.ThrottleKey{Key: "ip:192.0.2.9", Rule: addr})
+		if err != nil || r == nil || wait != 0 {
+			t.Fatalf("the earlier clock's attempt: %v, wait %v, %v; want it reserved (1 of 20 free counted)", r, wait, err)
+		}
+	})
+
 	t.Run("releasing gives the attempt back and restores the last failure's time", func(t *testing.T) {
 		db, other := nodes(t)
 		ctx := t.Context()

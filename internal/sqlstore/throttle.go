@@ -101,10 +101,14 @@ func (db *DB) ReserveAttempt(ctx context.Context, now time.Time, window time.Dur
 				counts[i], last = 0, 0
 			}
 			r.Keys[i], r.Previous[i] = k.Key, fromOptMillis(last)
-			if counts[i] == 0 {
+			// Only a count past the free allowance waits. A count within it
+			// may carry a last failure later than now: a parallel attempt
+			// that took its clock after this one reserved first.
+			w := k.Rule.Wait(counts[i])
+			if counts[i] == 0 || w == 0 {
 				continue
 			}
-			if d := fromMillis(last).Add(k.Rule.Wait(counts[i])).Sub(now); d > wait {
+			if d := fromMillis(last).Add(w).Sub(now); d > wait {
 				wait = d
 			}
 		}

@@ -19,13 +19,40 @@ func emailTaken() error {
 // CreateUser saves a new user. Returns ECONFLICT if the e-mail is taken in
 // that organization and ENOTFOUND if the organization does not exist.
 func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
-	_, err := db.write.ExecContext(ctx, `
-		INSERT INTO users (id, org_id, email, name, phone, role, disabled, two_factor_exempt,
-			password_hash, otp_failures, otp_last_failure_at, last_verified_at, locale, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		u.ID, u.OrgID, u.Email, u.Name, nullable(u.Phone), string(u.Role), u.Disabled, u.TwoFactorExempt,
+	return createUserError(db.write.ExecContext(ctx, insertUser, insertUserArgs(u)...))
+}
+
+// CreateUsers saves new users in one transaction: all or none. It is for
+// seeding many users at once (cmd/gatehouse-bench); the errors are
+// CreateUser's, for the first user that fails.
+func (db *DB) CreateUsers(ctx context.Context, users []*gatehouse.User) error {
+	return db.inTx(ctx, "create users", func(tx *txn) error {
+		stmt, err := tx.PrepareContext(ctx, insertUser)
+		if err != nil {
+			return fmt.Errorf("sqlstore: create users: %w", err)
+		}
+		defer stmt.Close()
+		for _, u := range users {
+			if err := createUserError(stmt.ExecContext(ctx, insertUserArgs(u)...)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const insertUser = `
+	INSERT INTO users (id, org_id, email, name, phone, role, disabled, two_factor_exempt,
+		password_hash, otp_failures, otp_last_failure_at, last_verified_at, locale, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+
+func insertUserArgs(u *gatehouse.User) []any {
+	return []any{u.ID, u.OrgID, u.Email, u.Name, nullable(u.Phone), string(u.Role), u.Disabled, u.TwoFactorExempt,
 		nullable(u.PasswordHash), u.OTPFailures, optMillis(u.OTPLastFailureAt), optMillis(u.LastVerifiedAt),
-		u.Locale, millis(u.CreatedAt), millis(u.UpdatedAt))
+		u.Locale, millis(u.CreatedAt), millis(u.UpdatedAt)}
+}
+
+func createUserError(_ sql.Result, err error) error {
 	switch violated(err) {
 	case uniqueViolation:
 		return emailTaken()
