@@ -34,7 +34,13 @@ func withAdminApp(ctx context.Context, e *env, fs *flag.FlagSet, args []string, 
 	if err := check(); err != nil {
 		return err
 	}
-	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{})
+	return runAdminApp(ctx, e, &c, adminWiring{}, f)
+}
+
+// runAdminApp opens the store and the services of an operator command
+// with c, runs f and closes them.
+func runAdminApp(ctx context.Context, e *env, c *Config, w adminWiring, f func(a *app) error) error {
+	a, err := newAdminApp(ctx, c, newLogger(e, c), w)
 	if err != nil {
 		return err
 	}

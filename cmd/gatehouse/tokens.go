@@ -38,12 +38,7 @@ func withKeyedApp(ctx context.Context, e *env, cmd string, fs *flag.FlagSet, arg
 	if err != nil {
 		return err
 	}
-	a, err := newAdminApp(ctx, &c, newLogger(e, &c), adminWiring{keys: keys})
-	if err != nil {
-		return err
-	}
-	defer a.store.Close()
-	return f(a)
+	return runAdminApp(ctx, e, &c, adminWiring{keys: keys}, f)
 }
 
 // parseLifetime reads --expires: a number of days such as 90d, a Go
